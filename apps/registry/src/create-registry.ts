@@ -1,0 +1,63 @@
+import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json, type Request, type RequestHandler } from 'express';
+import { DomainError } from '@gatehouse/errors';
+import type { AppConfig } from '@gatehouse/config';
+import { HttpErrorFilter } from './http-error.filter';
+import { RegistryModule } from './registry.module';
+import { createValidationPipe } from './validation';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** PUT bodies are artifact bytes, streamed by their handler; they must never reach a body parser. */
+const parsesAsJson = (request: Request) =>
+  request.method !== 'PUT' && /^application\/([\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
+
+/** express.json, with its parse errors turned into our own 400 so the filter can name them. */
+function jsonBodyParser(): RequestHandler {
+  const parse = json({ limit: '1mb', type: parsesAsJson });
+  return (request, response, next) =>
+    parse(request, response, (error?: { type?: string; message?: string }) =>
+      next(
+        error?.type === 'entity.parse.failed'
+          ? new DomainError('invalid', 'invalid_json', `request body is not valid JSON: ${error.message}`)
+          : error,
+      ),
+    );
+}
+
+export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): ConsoleLogger {
+  return new ConsoleLogger({
+    json: config.logFormat === 'json',
+    colors: config.logFormat === 'text' && process.stdout.isTTY,
+    logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+  });
+}
+
+/** The configured registry application, not yet listening: shared by main and the e2e suites. */
+export async function createRegistry(config: AppConfig): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(RegistryModule.forRoot(config), {
+    bodyParser: false,
+    abortOnError: false,
+    logger: createLogger(config),
+  });
+  app.use(jsonBodyParser());
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Gatehouse')
+      .setDescription('Model registry with promotion gates')
+      .setVersion('v1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}

@@ -1,0 +1,79 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { isConnectionFailure } from '@gatehouse/database';
+import { DomainError, type ErrorKind } from '@gatehouse/errors';
+
+const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  integrity: HttpStatus.INTERNAL_SERVER_ERROR,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** The one JSON error body: `{ statusCode, error: code, message, details? }`. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+/** Maps every error to its status and body; unknown errors are logged and become a bare 500. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const body = this.toBody(exception, request);
+
+    if (response.headersSent) {
+      // Bytes are already on the wire (a streamed download): cutting the connection is the only honest signal left.
+      this.logger.error(`${request.method} ${request.originalUrl} failed mid-response: ${body.message}`);
+      response.destroy();
+      return;
+    }
+    if (body.statusCode === HttpStatus.PAYLOAD_TOO_LARGE || body.statusCode === HttpStatus.UNAUTHORIZED) {
+      // The request body may be unread; do not let it be parsed as the next request.
+      response.setHeader('Connection', 'close');
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, request: Request): ErrorBody {
+    if (exception instanceof DomainError) {
+      const statusCode = STATUS_OF[exception.kind];
+      if (statusCode >= 500) this.logger.error(`${request.method} ${request.originalUrl}: ${exception.message}`);
+      return { statusCode, error: exception.code, message: exception.message, details: exception.details };
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const response = exception.getResponse();
+      const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
+      return { statusCode, error: codeOfStatus(statusCode), message };
+    }
+    const parserError = exception as { type?: string };
+    if (parserError?.type === 'entity.too.large') {
+      return { statusCode: 413, error: 'body_too_large', message: 'request body is too large' };
+    }
+    if (isConnectionFailure(exception)) {
+      this.logger.error(`database unavailable: ${(exception as Error).message}`);
+      return { statusCode: 503, error: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
+    }
+    this.logger.error(
+      `${request.method} ${request.originalUrl}: ${(exception as Error)?.stack ?? String(exception)}`,
+    );
+    return { statusCode: 500, error: 'internal_error', message: 'internal server error' };
+  }
+}
+
+function codeOfStatus(status: number): string {
+  const name = HttpStatus[status];
+  return name ? name.toLowerCase() : `http_${status}`;
+}

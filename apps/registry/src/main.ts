@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from '@gatehouse/config';
+import { createRegistry } from './create-registry';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const app = await createRegistry(config);
+  await app.listen(config.port, config.host);
+  new Logger('Registry').log(
+    `listening on http://${config.host}:${config.port} (database: ${config.database.kind}, blobs: ${config.blobStore.kind})`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,24 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { AuthModule } from '@gatehouse/auth';
+import { CatalogModule } from '@gatehouse/catalog';
+import { ConfigModule, type AppConfig } from '@gatehouse/config';
+import { DatabaseModule } from '@gatehouse/database';
+import { StorageModule } from '@gatehouse/storage';
+import { HealthController } from './health.controller';
+import { RequestLogger } from './request-logger.middleware';
+import { registrySchema } from './schema';
+
+@Module({})
+export class RegistryModule implements NestModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: RegistryModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(registrySchema), StorageModule, AuthModule, CatalogModule],
+      controllers: [HealthController],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestLogger).forRoutes('*path');
+  }
+}

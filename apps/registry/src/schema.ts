@@ -1,0 +1,10 @@
+import { ApiTokenEntity } from '@gatehouse/auth';
+import { catalogEntities } from '@gatehouse/catalog';
+import type { SchemaDefinition } from '@gatehouse/database';
+import { migrations } from '../../../migrations';
+
+/** Every lib's entities and the project's migrations: the one schema the registry runs on. */
+export const registrySchema: SchemaDefinition = {
+  entities: [ApiTokenEntity, ...catalogEntities],
+  migrations,
+};

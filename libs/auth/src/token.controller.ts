@@ -1,0 +1,41 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal } from './decorators';
+import { CreateTokenDto, CreatedTokenResponse, PrincipalResponse, TokenResponse } from './dto/token.dto';
+import type { Principal } from './roles';
+import { TokenService } from './token.service';
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@Controller('v1/tokens')
+export class TokenController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Post()
+  @Allow('admin')
+  @ApiOperation({ summary: 'Mint an API token; the secret is returned once' })
+  create(@CurrentPrincipal() actor: Principal, @Body() body: CreateTokenDto): Promise<CreatedTokenResponse> {
+    return this.tokens.mint(actor, body);
+  }
+
+  @Get()
+  @Allow('admin')
+  @ApiOperation({ summary: 'List API tokens (never their secrets)' })
+  list(): Promise<TokenResponse[]> {
+    return this.tokens.list();
+  }
+
+  @Get('current')
+  @ApiOperation({ summary: 'The token making this request: its name and roles' })
+  current(@CurrentPrincipal() principal: Principal): PrincipalResponse {
+    return { id: principal.tokenId, name: principal.name, roles: principal.roles };
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @Allow('admin')
+  @ApiOperation({ summary: 'Revoke an API token' })
+  revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<TokenResponse> {
+    return this.tokens.revoke(id);
+  }
+}

@@ -1,0 +1,112 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { TransactionRunner } from '@gatehouse/database';
+import type { EntityManager } from 'typeorm';
+import type { ApiTokenEntity } from './api-token.entity';
+import { ApiTokenRepository } from './api-token.repository';
+import type { CreateTokenDto, CreatedTokenResponse, TokenResponse } from './dto/token.dto';
+import { InvalidTokenError, TokenNotFoundError } from './errors';
+import type { Principal } from './roles';
+import { generateTokenSecret, hashTokenSecret } from './token-secret';
+
+const BOOTSTRAP_ACTOR = 'system';
+const BOOTSTRAP_TOKEN_NAME = 'admin';
+
+@Injectable()
+export class TokenService {
+  private readonly logger = new Logger('Auth');
+
+  constructor(
+    private readonly tokens: ApiTokenRepository,
+    private readonly transactions: TransactionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async authenticate(secret: string): Promise<Principal> {
+    const token = await this.tokens.findActiveByHash(hashTokenSecret(secret));
+    if (!token) throw new InvalidTokenError();
+    this.tokens.touch(token.id).catch((error: Error) => this.logger.warn(`could not record token use: ${error.message}`));
+    return { tokenId: token.id, name: token.name, roles: token.roles };
+  }
+
+  async mint(actor: Principal, request: CreateTokenDto): Promise<CreatedTokenResponse> {
+    const secret = generateTokenSecret();
+    const token = await this.transactions.run((tx) =>
+      this.tokens.insert(tx, { name: request.name, roles: request.roles, tokenHash: hashTokenSecret(secret), createdBy: actor.name }),
+    );
+    return { ...this.map(token), token: secret };
+  }
+
+  async list(): Promise<TokenResponse[]> {
+    return (await this.tokens.list()).map((token) => this.map(token));
+  }
+
+  async revoke(id: string): Promise<TokenResponse> {
+    return this.transactions.run(async (tx) => {
+      const token = await this.tokens.findById(tx, id);
+      if (!token) throw new TokenNotFoundError(id);
+      await this.tokens.revoke(tx, id);
+      return this.map((await this.tokens.findById(tx, id))!);
+    });
+  }
+
+  /**
+   * Makes sure an admin can log in: GATEHOUSE_ADMIN_TOKEN is registered if
+   * set; otherwise, when no admin token exists yet, one is minted, printed
+   * once and written to $DATA_DIR/admin-token (mode 0600).
+   */
+  async bootstrapAdmin(): Promise<void> {
+    const configured = this.config.adminToken;
+    const minted = await this.transactions.run(async (tx) => {
+      await this.tokens.lockBootstrap(tx);
+      if (configured) {
+        if (!(await this.tokens.findByHash(tx, hashTokenSecret(configured)))) {
+          await this.tokens.insert(tx, {
+            name: await this.freeBootstrapName(tx),
+            roles: ['admin'],
+            tokenHash: hashTokenSecret(configured),
+            createdBy: BOOTSTRAP_ACTOR,
+          });
+        }
+        return undefined;
+      }
+      if (await this.tokens.hasActiveAdmin(tx)) return undefined;
+      const secret = generateTokenSecret();
+      await this.tokens.insert(tx, {
+        name: await this.freeBootstrapName(tx),
+        roles: ['admin'],
+        tokenHash: hashTokenSecret(secret),
+        createdBy: BOOTSTRAP_ACTOR,
+      });
+      return secret;
+    });
+    if (!minted) return;
+    const file = join(this.config.dataDir, 'admin-token');
+    await mkdir(this.config.dataDir, { recursive: true });
+    await writeFile(file, `${minted}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
+    // Printed on stdout outside the JSON log stream: this is the only time the secret is shown.
+    process.stdout.write(`\nGatehouse admin token (shown once, also saved to ${file}):\n\n  ${minted}\n\n`);
+  }
+
+  private async freeBootstrapName(tx: EntityManager): Promise<string> {
+    const taken = new Set(await this.tokens.names(tx));
+    let name = BOOTSTRAP_TOKEN_NAME;
+    for (let n = 2; taken.has(name); n++) name = `${BOOTSTRAP_TOKEN_NAME}-${n}`;
+    return name;
+  }
+
+  private map(token: ApiTokenEntity): TokenResponse {
+    return {
+      id: token.id,
+      name: token.name,
+      roles: token.roles,
+      createdBy: token.createdBy,
+      createdAt: token.createdAt.toISOString(),
+      revokedAt: token.revokedAt?.toISOString() ?? null,
+      lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+    };
+  }
+}

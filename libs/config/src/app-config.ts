@@ -1,0 +1,197 @@
+import { resolve } from 'node:path';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^\d+$/.test(String(value)) ? Number(value) : value;
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/** The environment as the registry understands it; every variable is optional. */
+class Environment {
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  HOST?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  DATA_DIR?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE?: number;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid S3 bucket name' })
+  S3_BUCKET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'S3_ENDPOINT must be an http(s) URL' })
+  S3_ENDPOINT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  S3_REGION?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'S3_FORCE_PATH_STYLE must be true or false' })
+  S3_FORCE_PATH_STYLE?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  AWS_ACCESS_KEY_ID?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  AWS_SECRET_ACCESS_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  AWS_SESSION_TOKEN?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  MAX_FILE_SIZE?: number;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'GATEHOUSE_ADMIN_TOKEN must be at least 32 characters' })
+  GATEHOUSE_ADMIN_TOKEN?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['json', 'text'])
+  LOG_FORMAT?: string;
+}
+
+export type DatabaseConfig =
+  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'postgres'; url: string; poolSize: number };
+
+export type BlobStoreConfig =
+  | { kind: 'filesystem'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      endpoint?: string;
+      region: string;
+      forcePathStyle: boolean;
+      /** Absent: the SDK's default chain (instance role, profile, SSO). */
+      credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    };
+
+export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+/** Validated, typed configuration; built once at start from the environment. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  blobStore: BlobStoreConfig;
+  maxFileSize: number;
+  adminToken?: string;
+  logLevel: LogLevel;
+  logFormat: 'json' | 'text';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
+
+/** Reads the registry's variables from `env`, naming every bad one at once. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const parsed = plainToInstance(Environment, { ...env }, { excludeExtraneousValues: false });
+  const problems = validateSync(parsed, { whitelist: false }).flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
+    ),
+  );
+  if (!!parsed.AWS_ACCESS_KEY_ID !== !!parsed.AWS_SECRET_ACCESS_KEY) {
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  }
+  if (parsed.S3_ENDPOINT && !parsed.S3_BUCKET) problems.push('S3_BUCKET is required when S3_ENDPOINT is set');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDir = resolve(parsed.DATA_DIR ?? './data');
+  return {
+    port: parsed.PORT ?? 8080,
+    host: parsed.HOST ?? '0.0.0.0',
+    dataDir,
+    database: parsed.DATABASE_URL
+      ? { kind: 'postgres', url: parsed.DATABASE_URL, poolSize: parsed.DATABASE_POOL_SIZE ?? 10 }
+      : { kind: 'embedded', dataDir: resolve(dataDir, 'pg') },
+    blobStore: parsed.S3_BUCKET
+      ? {
+          kind: 's3',
+          bucket: parsed.S3_BUCKET,
+          endpoint: parsed.S3_ENDPOINT,
+          region: parsed.S3_REGION ?? 'us-east-1',
+          // Non-AWS endpoints (MinIO, s3rver, Ceph) rarely support virtual-hosted buckets.
+          forcePathStyle: parsed.S3_FORCE_PATH_STYLE ? parsed.S3_FORCE_PATH_STYLE === 'true' : !!parsed.S3_ENDPOINT,
+          credentials:
+            parsed.AWS_ACCESS_KEY_ID && parsed.AWS_SECRET_ACCESS_KEY
+              ? {
+                  accessKeyId: parsed.AWS_ACCESS_KEY_ID,
+                  secretAccessKey: parsed.AWS_SECRET_ACCESS_KEY,
+                  sessionToken: parsed.AWS_SESSION_TOKEN,
+                }
+              : undefined,
+        }
+      : { kind: 'filesystem', root: resolve(dataDir, 'blobs') },
+    maxFileSize: parsed.MAX_FILE_SIZE ?? DEFAULT_MAX_FILE_SIZE,
+    adminToken: parsed.GATEHOUSE_ADMIN_TOKEN,
+    logLevel: (parsed.LOG_LEVEL as LogLevel | undefined) ?? 'log',
+    logFormat: (parsed.LOG_FORMAT as 'json' | 'text' | undefined) ?? 'json',
+  };
+}
+
+/** Injection token for the validated {@link AppConfig}. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,79 @@
+import { Logger } from '@nestjs/common';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from '@gatehouse/config';
+import { EmbeddedPostgres } from './embedded-postgres';
+
+/** What the application's libs contribute to the one schema. */
+export interface SchemaDefinition {
+  entities: NonNullable<DataSourceOptions['entities']>;
+  migrations: NonNullable<DataSourceOptions['migrations']>;
+}
+
+/** Replicas starting together must not run the same migration twice. */
+const MIGRATION_LOCK_KEY = 0x6761_7465; // "gate"
+
+/** An open, migrated DataSource and, in embedded mode, the PGlite behind it. */
+export class DatabaseConnection {
+  private static readonly logger = new Logger('Database');
+
+  private constructor(
+    readonly dataSource: DataSource,
+    private readonly embedded?: EmbeddedPostgres,
+  ) {}
+
+  static async open(config: DatabaseConfig, schema: SchemaDefinition): Promise<DatabaseConnection> {
+    const embedded = config.kind === 'embedded' ? await EmbeddedPostgres.start(config.dataDir) : undefined;
+    const dataSource = new DataSource({
+      type: 'postgres',
+      ...(config.kind === 'postgres'
+        ? { url: config.url, poolSize: config.poolSize }
+        : { ...embedded!.connection, poolSize: 1 }),
+      applicationName: 'gatehouse',
+      entities: schema.entities,
+      migrations: schema.migrations,
+      migrationsTableName: 'schema_migrations',
+      migrationsTransactionMode: 'each',
+      synchronize: false,
+      logging: false,
+    });
+    try {
+      await dataSource.initialize();
+      await DatabaseConnection.migrate(dataSource, !embedded);
+    } catch (error) {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await embedded?.stop();
+      throw error;
+    }
+    DatabaseConnection.logger.log(config.kind === 'embedded' ? `embedded PGlite at ${config.dataDir}` : 'connected to Postgres');
+    return new DatabaseConnection(dataSource, embedded);
+  }
+
+  private static async migrate(dataSource: DataSource, shared: boolean): Promise<void> {
+    // The embedded database has a single connection and a single process: no one to race.
+    if (!shared) {
+      await dataSource.runMigrations();
+      return;
+    }
+    const lock = dataSource.createQueryRunner();
+    await lock.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      const applied = await dataSource.runMigrations();
+      for (const migration of applied) DatabaseConnection.logger.log(`applied migration ${migration.name}`);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await lock.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.embedded?.stop();
+  }
+}
+
+/** Applies pending migrations and closes the connection. */
+export async function migrateDatabase(config: DatabaseConfig, schema: SchemaDefinition): Promise<void> {
+  const connection = await DatabaseConnection.open(config, schema);
+  await connection.close();
+}

@@ -1,0 +1,35 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where artifact bytes live. Keys are opaque slash-separated names chosen by
+ * {@link ContentAddressedStore}; adapters only move bytes, they never buffer
+ * a whole blob.
+ */
+export interface BlobStore {
+  /** A short name for logs and /health: "filesystem" or "s3". */
+  readonly kind: string;
+  /** Prepares the backend (creates the directory or bucket) and proves it is reachable. */
+  init(): Promise<void>;
+  /** Streams `body` to `key`, replacing what was there. Rejects if the body errors; nothing is left at `key` then. */
+  put(key: string, body: Readable): Promise<void>;
+  /** Opens the blob for reading; rejects with {@link BlobNotFoundError} if absent. */
+  get(key: string): Promise<Readable>;
+  /** The blob's size, or undefined if absent. */
+  stat(key: string): Promise<{ size: number } | undefined>;
+  /** Renames `from` to `to`, replacing `to`. */
+  move(from: string, to: string): Promise<void>;
+  /** Removes the blob; absent is fine. */
+  delete(key: string): Promise<void>;
+  /** A cheap reachability probe for /health. */
+  health(): Promise<{ ok: boolean; error?: string }>;
+}
+
+/** Injection token for the configured {@link BlobStore}. */
+export const BLOB_STORE = Symbol('BLOB_STORE');
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`blob ${key} does not exist`);
+    this.name = 'BlobNotFoundError';
+  }
+}

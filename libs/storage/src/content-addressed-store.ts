@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { BLOB_STORE, BlobNotFoundError, type BlobStore } from './blob-store';
+import { ByteLimitExceeded, DigestStream } from './digest-stream';
+import { BlobCorruptError, BlobMissingError, DigestMismatchError, FileTooLargeError } from './errors';
+
+export interface StoredContent {
+  sha256: string;
+  size: number;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The blob key of some content: `sha256/ab/abcdef…`. */
+export function contentKey(sha256: string): string {
+  if (!SHA256_HEX.test(sha256)) throw new Error(`not a SHA-256 hex digest: ${sha256}`);
+  return `sha256/${sha256.slice(0, 2)}/${sha256}`;
+}
+
+/**
+ * Content addressing over a {@link BlobStore}: bytes are streamed to a
+ * temporary key while hashed, then published under their digest, so a key
+ * always names exactly its bytes and identical content is stored once.
+ */
+@Injectable()
+export class ContentAddressedStore {
+  constructor(@Inject(BLOB_STORE) private readonly blobs: BlobStore) {}
+
+  /**
+   * Streams `source` into the store. Fails with {@link FileTooLargeError} past
+   * `maxBytes` and {@link DigestMismatchError} if `expectedSha256` differs;
+   * on any failure nothing is kept.
+   */
+  async ingest(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<StoredContent> {
+    const temporaryKey = `tmp/${randomUUID()}`;
+    const digest = new DigestStream(options.maxBytes);
+    // Unpipe rather than destroy the source on failure: for HTTP that would kill the socket before the error response.
+    const onSourceError = (error: Error) => digest.destroy(error);
+    source.once('error', onSourceError);
+    digest.once('error', () => source.unpipe(digest));
+    source.pipe(digest);
+    try {
+      await this.blobs.put(temporaryKey, digest);
+    } catch (error) {
+      await this.blobs.delete(temporaryKey).catch(() => undefined);
+      throw error instanceof ByteLimitExceeded ? new FileTooLargeError(options.maxBytes) : error;
+    } finally {
+      source.off('error', onSourceError);
+    }
+
+    const stored = { sha256: digest.sha256, size: digest.size };
+    try {
+      if (options.expectedSha256 && options.expectedSha256 !== stored.sha256) {
+        throw new DigestMismatchError(options.expectedSha256, stored.sha256);
+      }
+      const key = contentKey(stored.sha256);
+      const existing = await this.blobs.stat(key);
+      if (existing?.size === stored.size) {
+        await this.blobs.delete(temporaryKey);
+      } else {
+        await this.blobs.move(temporaryKey, key);
+      }
+      return stored;
+    } catch (error) {
+      await this.blobs.delete(temporaryKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Reads the whole blob and hashes it; throws if it is missing or its bytes no longer match. */
+  async assertIntact(content: StoredContent): Promise<void> {
+    const digest = new DigestStream();
+    const source = await this.open(content.sha256);
+    for await (const chunk of source.pipe(digest)) void chunk;
+    if (digest.sha256 !== content.sha256 || digest.size !== content.size) {
+      throw new BlobCorruptError(content.sha256, { sha256: digest.sha256, size: digest.size });
+    }
+  }
+
+  /**
+   * Opens the blob for streaming out, hashing on the way: if the bytes do not
+   * match their address the stream errors with {@link BlobCorruptError}
+   * before its last chunk is released.
+   */
+  async openVerified(content: StoredContent): Promise<Readable> {
+    const source = await this.open(content.sha256);
+    const verifier = new VerifyingStream(content);
+    source.once('error', (error) => verifier.destroy(error));
+    return source.pipe(verifier);
+  }
+
+  private async open(sha256: string): Promise<Readable> {
+    try {
+      return await this.blobs.get(contentKey(sha256));
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) throw new BlobMissingError(sha256);
+      throw error;
+    }
+  }
+}
+
+/** Holds back one chunk so that a mismatch is reported before the final byte goes out. */
+class VerifyingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private pending?: Buffer;
+
+  constructor(private readonly expected: StoredContent) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    const previous = this.pending;
+    this.pending = chunk;
+    callback(null, previous);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = { sha256: this.hash.digest('hex'), size: this.size };
+    if (actual.sha256 !== this.expected.sha256 || actual.size !== this.expected.size) {
+      callback(new BlobCorruptError(this.expected.sha256, actual));
+      return;
+    }
+    callback(null, this.pending);
+  }
+}

@@ -1,0 +1,33 @@
+import { DomainError } from '@gatehouse/errors';
+
+export class FileTooLargeError extends DomainError {
+  constructor(maxBytes: number) {
+    super('too_large', 'file_too_large', `file exceeds the maximum size of ${maxBytes} bytes`, { maxBytes });
+  }
+}
+
+export class DigestMismatchError extends DomainError {
+  constructor(expected: string, actual: string) {
+    super('invalid', 'digest_mismatch', `content SHA-256 is ${actual}, but the client declared ${expected}`, {
+      expected,
+      actual,
+    });
+  }
+}
+
+/** Stored bytes no longer hash to their address: never serve them. */
+export class BlobCorruptError extends DomainError {
+  constructor(sha256: string, actual: { sha256: string; size: number }) {
+    super('integrity', 'blob_corrupt', `stored blob sha256:${sha256} is corrupt: its bytes hash to ${actual.sha256}`, {
+      expected: sha256,
+      actualSha256: actual.sha256,
+      actualSize: actual.size,
+    });
+  }
+}
+
+export class BlobMissingError extends DomainError {
+  constructor(sha256: string) {
+    super('integrity', 'blob_missing', `stored blob sha256:${sha256} is missing from the blob store`, { sha256 });
+  }
+}

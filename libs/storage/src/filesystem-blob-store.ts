@@ -1,0 +1,80 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobNotFoundError, type BlobStore } from './blob-store';
+
+/** Blobs as files under one root; a rename within the root makes a finished upload visible atomically. */
+export class FilesystemBlobStore implements BlobStore {
+  readonly kind = 'filesystem';
+
+  constructor(private readonly root: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const probe = join(this.root, `.probe-${process.pid}`);
+    await (await open(probe, 'w')).close();
+    await unlink(probe);
+  }
+
+  async put(key: string, body: Readable): Promise<void> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const file = createWriteStream(path, { flags: 'w', mode: 0o640 });
+    try {
+      await pipeline(body, file);
+      // Survive a crash right after the rename that publishes the blob.
+      const handle = await open(path, 'r');
+      await handle.sync().finally(() => handle.close());
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.pathOf(key);
+    const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? new BlobNotFoundError(key) : error;
+    });
+    return createReadStream('', { fd: handle, highWaterMark: 1024 * 1024 });
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    try {
+      return { size: (await stat(this.pathOf(key))).size };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const target = this.pathOf(to);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(this.pathOf(from), target).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? new BlobNotFoundError(from) : error;
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async health(): Promise<{ ok: boolean; error?: string }> {
+    try {
+      await readdir(this.root);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+
+  private pathOf(key: string): string {
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(key) || key.split('/').some((part) => /^\.+$/.test(part))) {
+      throw new Error(`invalid blob key ${JSON.stringify(key)}`);
+    }
+    return join(this.root, key.split('/').join(sep));
+  }
+}

@@ -1,0 +1,6 @@
+export { StorageModule, createBlobStore } from './storage.module';
+export { BLOB_STORE, BlobNotFoundError, type BlobStore } from './blob-store';
+export { ContentAddressedStore, contentKey, type StoredContent } from './content-addressed-store';
+export { FilesystemBlobStore } from './filesystem-blob-store';
+export { S3BlobStore } from './s3-blob-store';
+export { BlobCorruptError, BlobMissingError, DigestMismatchError, FileTooLargeError } from './errors';

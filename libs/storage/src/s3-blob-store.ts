@@ -1,0 +1,152 @@
+import type { Readable } from 'node:stream';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  S3Client,
+  UploadPartCopyCommand,
+  AbortMultipartUploadCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { BlobStoreConfig } from '@gatehouse/config';
+import { BlobNotFoundError, type BlobStore } from './blob-store';
+
+type S3Config = Extract<BlobStoreConfig, { kind: 's3' }>;
+
+/** Parts of 8 MiB, four in flight: at most ~32 MiB buffered per upload whatever the file's size. */
+const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
+const UPLOAD_QUEUE_SIZE = 4;
+/** CopyObject's limit; larger objects are copied part by part. */
+const MAX_SINGLE_COPY = 5 * 1024 ** 3;
+const COPY_PART_SIZE = 512 * 1024 * 1024;
+
+export class S3BlobStore implements BlobStore {
+  readonly kind = 's3';
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(config: S3Config) {
+    this.bucket = config.bucket;
+    this.client = new S3Client({
+      region: config.region,
+      endpoint: config.endpoint,
+      forcePathStyle: config.forcePathStyle,
+      credentials: config.credentials,
+      // We hash every byte ourselves; optional CRC trailers trip many S3-compatible servers.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  async init(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((createError: unknown) => {
+        if ((createError as Error).name !== 'BucketAlreadyOwnedByYou') throw createError;
+      });
+    }
+  }
+
+  async put(key: string, body: Readable): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body },
+      partSize: UPLOAD_PART_SIZE,
+      queueSize: UPLOAD_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    // A failing source must fail the upload, not leave it waiting for more bytes.
+    const failed = new Promise<never>((_, reject) => body.once('error', reject));
+    try {
+      await Promise.race([upload.done(), failed]);
+    } catch (error) {
+      await upload.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return response.Body as Readable;
+    } catch (error) {
+      if (isNotFound(error)) throw new BlobNotFoundError(key);
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: head.ContentLength ?? 0 };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const source = await this.stat(from);
+    if (!source) throw new BlobNotFoundError(from);
+    if (source.size <= MAX_SINGLE_COPY) {
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${from}` }),
+      );
+    } else {
+      await this.copyInParts(from, to, source.size);
+    }
+    await this.delete(from);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async health(): Promise<{ ok: boolean; error?: string }> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: (error as Error).name || (error as Error).message };
+    }
+  }
+
+  private async copyInParts(from: string, to: string, size: number): Promise<void> {
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to }));
+    try {
+      const parts: { ETag?: string; PartNumber: number }[] = [];
+      for (let offset = 0, part = 1; offset < size; offset += COPY_PART_SIZE, part++) {
+        const end = Math.min(offset + COPY_PART_SIZE, size) - 1;
+        const copied = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: to,
+            UploadId,
+            PartNumber: part,
+            CopySource: `${this.bucket}/${from}`,
+            CopySourceRange: `bytes=${offset}-${end}`,
+          }),
+        );
+        parts.push({ ETag: copied.CopyPartResult?.ETag, PartNumber: part });
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }),
+      );
+    } catch (error) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId })).catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchBucket' || e?.$metadata?.httpStatusCode === 404;
+}

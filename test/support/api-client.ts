@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A thin fetch wrapper: JSON in and out, raw bytes for file routes. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly token?: string,
+  ) {}
+
+  withToken(token: string): ApiClient {
+    return new ApiClient(this.baseUrl, token);
+  }
+
+  get<T = any>(path: string): Promise<ApiResponse<T>> {
+    return this.request('GET', path);
+  }
+
+  post<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request('POST', path, body === undefined ? undefined : JSON.stringify(body), {
+      'content-type': 'application/json',
+    });
+  }
+
+  put<T = any>(path: string, body: Buffer | Readable | string, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    return this.request('PUT', path, body, { 'content-type': 'application/octet-stream', ...headers });
+  }
+
+  /** Raw request: for bodies a well-behaved client would never send. */
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: Buffer | Readable | string,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
+      body: body as BodyInit | undefined,
+      ...(body && typeof body !== 'string' && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    const type = response.headers.get('content-type') ?? '';
+    const parsed = type.includes('json') ? await response.json() : Buffer.from(await response.arrayBuffer());
+    return { status: response.status, headers: response.headers, body: parsed as T };
+  }
+}

@@ -1,0 +1,91 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { loadConfig, type AppConfig } from '@gatehouse/config';
+import { createRegistry } from '../../apps/registry/src/create-registry';
+import { ApiClient } from './api-client';
+import { createTestDatabase, type TestDatabase } from './postgres';
+import { startS3Server, type TestS3Server } from './s3-server';
+
+/** Which storage the registry under test runs on. */
+export type Backend = 'embedded' | 'postgres+s3';
+
+export interface TestRegistry {
+  backend: Backend;
+  url: string;
+  config: AppConfig;
+  adminToken: string;
+  /** A client holding the admin token. */
+  admin: ApiClient;
+  /** A client holding no token. */
+  anonymous: ApiClient;
+  s3?: TestS3Server;
+  database?: TestDatabase;
+  /** Stops and starts the server on the same database and blobs. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRegistry(backend: Backend, env: Record<string, string> = {}): Promise<TestRegistry> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
+  const adminToken = `gh_test_${randomBytes(24).toString('hex')}`;
+  const database = backend === 'postgres+s3' ? await createTestDatabase() : undefined;
+  const s3 = backend === 'postgres+s3' ? await startS3Server() : undefined;
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    GATEHOUSE_ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    LOG_FORMAT: 'text',
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(s3
+      ? {
+          S3_BUCKET: `gatehouse-test-${randomBytes(4).toString('hex')}`,
+          S3_ENDPOINT: s3.endpoint,
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        }
+      : {}),
+    ...env,
+  });
+
+  let app: INestApplication | undefined;
+  const registry: TestRegistry = {
+    backend,
+    url: '',
+    config,
+    adminToken,
+    admin: new ApiClient('', adminToken),
+    anonymous: new ApiClient(''),
+    s3,
+    database,
+    async restart() {
+      await app?.close();
+      await boot();
+    },
+    async close() {
+      await app?.close();
+      await s3?.stop();
+      await database?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  const boot = async () => {
+    app = await createRegistry(config);
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    registry.url = `http://127.0.0.1:${port}`;
+    registry.admin = new ApiClient(registry.url, adminToken);
+    registry.anonymous = new ApiClient(registry.url);
+  };
+  try {
+    await boot();
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
+  return registry;
+}
