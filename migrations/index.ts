@@ -1,4 +1,5 @@
 import { CreateApiTokens1764000000000 } from './1764000000000-CreateApiTokens';
+import { CreateCatalog1764000000100 } from './1764000000100-CreateCatalog';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
-export const migrations = [CreateApiTokens1764000000000];
+export const migrations = [CreateApiTokens1764000000000, CreateCatalog1764000000100];

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 
 export interface ApiResponse<T = any> {
@@ -41,11 +42,42 @@ export class ApiClient {
     const response = await fetch(this.baseUrl + path, {
       method,
       headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
-      body: body as BodyInit | undefined,
+      body: body as RequestInit['body'],
       ...(body && typeof body !== 'string' && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}),
     } as RequestInit);
     const type = response.headers.get('content-type') ?? '';
     const parsed = type.includes('json') ? await response.json() : Buffer.from(await response.arrayBuffer());
     return { status: response.status, headers: response.headers, body: parsed as T };
+  }
+
+  /** Sends the path byte for byte: fetch would normalise "." and ".." segments away before they reach the server. */
+  verbatim(method: string, path: string, body: Buffer): Promise<ApiResponse> {
+    const url = new URL(this.baseUrl);
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: {
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+            'content-type': 'application/octet-stream',
+            'content-length': String(body.length),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            const text = Buffer.concat(chunks);
+            const json = (response.headers['content-type'] ?? '').includes('json');
+            resolve({ status: response.statusCode ?? 0, headers: new Headers(response.headers as Record<string, string>), body: json ? JSON.parse(text.toString()) : text });
+          });
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
   }
 }

@@ -2,7 +2,8 @@ import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/com
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json, type Request, type RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import { json, type RequestHandler } from 'express';
 import { DomainError } from '@gatehouse/errors';
 import type { AppConfig } from '@gatehouse/config';
 import { HttpErrorFilter } from './http-error.filter';
@@ -12,7 +13,7 @@ import { createValidationPipe } from './validation';
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /** PUT bodies are artifact bytes, streamed by their handler; they must never reach a body parser. */
-const parsesAsJson = (request: Request) =>
+const parsesAsJson = (request: IncomingMessage) =>
   request.method !== 'PUT' && /^application\/([\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
 
 /** express.json, with its parse errors turned into our own 400 so the filter can name them. */

@@ -1,4 +1,18 @@
 import { Module } from '@nestjs/common';
+import { DatasetController } from './controllers/dataset.controller';
+import { ModelController } from './controllers/model.controller';
+import { VersionController } from './controllers/version.controller';
+import { DatasetRepository } from './repositories/dataset.repository';
+import { ModelRepository } from './repositories/model.repository';
+import { VersionRepository } from './repositories/version.repository';
+import { DatasetService } from './services/dataset.service';
+import { LineageService } from './services/lineage.service';
+import { ModelService } from './services/model.service';
+import { VersionService } from './services/version.service';
 
-@Module({})
+@Module({
+  controllers: [ModelController, VersionController, DatasetController],
+  providers: [ModelRepository, VersionRepository, DatasetRepository, ModelService, VersionService, LineageService, DatasetService],
+  exports: [ModelService, VersionService, LineageService, DatasetService],
+})
 export class CatalogModule {}

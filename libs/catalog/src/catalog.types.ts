@@ -1,0 +1,41 @@
+export const TASKS = ['classification', 'regression', 'generative', 'other'] as const;
+export type Task = (typeof TASKS)[number];
+
+export const VERSION_STATUSES = ['pending_upload', 'registered', 'validating', 'validated', 'rejected'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+export const VERSION_STAGES = ['none', 'staging', 'canary', 'production', 'archived', 'rolled_back'] as const;
+export type VersionStage = (typeof VERSION_STAGES)[number];
+
+export const DATASET_ROLES = ['training', 'validation', 'evaluation', 'reference'] as const;
+export type DatasetRole = (typeof DATASET_ROLES)[number];
+
+export const TENSOR_DTYPES = [
+  'float16', 'float32', 'float64', 'bfloat16',
+  'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
+  'bool', 'string',
+] as const;
+export type TensorDtype = (typeof TENSOR_DTYPES)[number];
+
+export interface SourceInfo {
+  repository?: string;
+  commit?: string;
+  runId?: string;
+}
+
+/** A tensor as declared by the registrant; symbolic dimensions are names, unknown ones null. */
+export interface TensorSpec {
+  name: string;
+  dtype: TensorDtype;
+  shape: (number | string | null)[];
+}
+
+export interface IoSchema {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export interface VersionRef {
+  model: string;
+  version: string;
+}

@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import { CreateDatasetDto, DatasetResponse } from '../dto/dataset.dto';
+import { DatasetService } from '../services/dataset.service';
+import { sendFile, uploadDeclaration } from './file-transfer';
+
+@ApiTags('datasets')
+@ApiBearerAuth()
+@Controller('v1/datasets')
+export class DatasetController {
+  constructor(private readonly datasets: DatasetService) {}
+
+  @Post()
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Register a dataset version: checksum and/or URI, or upload its file next' })
+  create(@CurrentPrincipal() actor: Principal, @Body() body: CreateDatasetDto): Promise<DatasetResponse> {
+    return this.datasets.create(actor, body);
+  }
+
+  @Get(':name/:version')
+  @ApiOperation({ summary: 'Get a dataset version' })
+  get(@Param('name') name: string, @Param('version') version: string): Promise<DatasetResponse> {
+    return this.datasets.get(name, version);
+  }
+
+  @Put(':name/:version/file')
+  @HttpCode(201)
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: "Upload the dataset's file once; it must match a declared sha256" })
+  @ApiHeader({ name: 'x-content-sha256', required: false })
+  @ApiBody({ schema: { type: 'string', format: 'binary' } })
+  upload(@Param('name') name: string, @Param('version') version: string, @Req() request: Request): Promise<DatasetResponse> {
+    return this.datasets.upload(name, version, request, uploadDeclaration(request));
+  }
+
+  @Get(':name/:version/file')
+  @ApiOperation({ summary: "Download the dataset's file, integrity-checked" })
+  async download(@Param('name') name: string, @Param('version') version: string, @Res() response: Response): Promise<void> {
+    await sendFile(response, await this.datasets.openFile(name, version));
+  }
+}

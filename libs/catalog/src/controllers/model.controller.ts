@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse } from '../dto/model.dto';
+import { ModelService } from '../services/model.service';
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class ModelController {
+  constructor(private readonly models: ModelService) {}
+
+  @Post()
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Create a model (409 if the name exists)' })
+  create(@CurrentPrincipal() actor: Principal, @Body() body: CreateModelDto): Promise<ModelResponse> {
+    return this.models.create(actor, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List models by name, keyset-paginated; search matches name or description' })
+  list(@Query() query: ListModelsQuery): Promise<ModelPage> {
+    return this.models.list(query);
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'Get a model' })
+  get(@Param('name') name: string): Promise<ModelResponse> {
+    return this.models.get(name);
+  }
+}

@@ -1,0 +1,74 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import {
+  DeclaredVersionResponse,
+  LineageResponse,
+  UploadedFileResponse,
+  VersionPage,
+  VersionResponse,
+} from '../dto/version-response.dto';
+import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery } from '../dto/version.dto';
+import { LineageService } from '../services/lineage.service';
+import { VersionService } from '../services/version.service';
+import { rawFilePath, sendFile, uploadDeclaration } from './file-transfer';
+
+@ApiTags('versions')
+@ApiBearerAuth()
+@Controller('v1/models/:name/versions')
+export class VersionController {
+  constructor(
+    private readonly versions: VersionService,
+    private readonly lineage: LineageService,
+  ) {}
+
+  @Post()
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Declare a version (step 1 of 3): metadata, lineage, datasets; status pending_upload' })
+  declare(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Body() body: DeclareVersionDto): Promise<DeclaredVersionResponse> {
+    return this.versions.declare(actor, name, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List versions, newest first, keyset-paginated' })
+  list(@Param('name') name: string, @Query() query: ListVersionsQuery): Promise<VersionPage> {
+    return this.versions.list(name, query);
+  }
+
+  @Get(':version')
+  @ApiOperation({ summary: 'Get a version: status, stage, manifest, lineage fields' })
+  get(@Param('name') name: string, @Param('version') version: string): Promise<VersionResponse> {
+    return this.versions.get(name, version);
+  }
+
+  @Put(':version/files/*path')
+  @HttpCode(201)
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Stream one file (step 2 of 3); hashed on the way in' })
+  @ApiHeader({ name: 'x-content-sha256', required: false, description: 'Hex SHA-256 of the body; a mismatch is a 400 and nothing is kept' })
+  @ApiBody({ schema: { type: 'string', format: 'binary' } })
+  upload(@Param('name') name: string, @Param('version') version: string, @Req() request: Request): Promise<UploadedFileResponse> {
+    return this.versions.upload(name, version, rawFilePath(request), request, uploadDeclaration(request));
+  }
+
+  @Post(':version/commit')
+  @HttpCode(200)
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Seal the manifest (step 3 of 3); the version becomes immutable' })
+  commit(@Param('name') name: string, @Param('version') version: string, @Body() _body: CommitVersionDto): Promise<VersionResponse> {
+    return this.versions.commit(name, version);
+  }
+
+  @Get(':version/files/*path')
+  @ApiOperation({ summary: 'Download a file, integrity-checked while streaming' })
+  async download(@Param('name') name: string, @Param('version') version: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    await sendFile(response, await this.versions.openFile(name, version, rawFilePath(request)));
+  }
+
+  @Get(':version/lineage')
+  @ApiOperation({ summary: 'Lineage graph: ancestors and/or descendants with edges and datasets' })
+  lineageOf(@Param('name') name: string, @Param('version') version: string, @Query() query: LineageQuery): Promise<LineageResponse> {
+    return this.lineage.lineage(name, version, query.direction, query.depth);
+  }
+}

@@ -1,0 +1,18 @@
+import { DomainError } from '@gatehouse/errors';
+
+/** Keyset cursors: the last row's sort key, opaque to clients. */
+export function encodeCursor(key: string | number): string {
+  return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
+}
+
+export function decodeCursor<T extends string | number>(cursor: string, type: 'string' | 'number'): T {
+  try {
+    const key = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown }).k;
+    if (typeof key === type) return key as T;
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new DomainError('invalid', 'invalid_cursor', 'cursor is not one this API returned', {
+    fields: [{ field: 'cursor', errors: ['cursor must be a nextCursor value from a previous page'] }],
+  });
+}

@@ -1,0 +1,98 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DATASET_ROLES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
+import { IoSchemaDto, SourceDto } from './version.dto';
+
+export class VersionFileResponse {
+  @ApiProperty({ example: 'model.onnx' }) path: string;
+  @ApiProperty() sha256: string;
+  @ApiProperty() size: number;
+  @ApiProperty() mediaType: string;
+}
+
+export class ParentResponse {
+  @ApiProperty() model: string;
+  @ApiProperty() version: string;
+  @ApiProperty() relation: string;
+}
+
+export class VersionDatasetResponse {
+  @ApiProperty() name: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: DATASET_ROLES }) role: DatasetRole;
+  @ApiProperty() sha256: string;
+  @ApiProperty({ nullable: true, type: Number }) size: number | null;
+  @ApiProperty({ nullable: true, type: String }) uri: string | null;
+}
+
+export class VersionSummaryResponse {
+  @ApiProperty() model: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: VERSION_STATUSES }) status: VersionStatus;
+  @ApiProperty({ enum: VERSION_STAGES }) stage: VersionStage;
+  @ApiProperty({ enum: TASKS }) task: Task;
+  @ApiProperty({ nullable: true, type: String }) format: string | null;
+  @ApiProperty({ nullable: true, type: String }) description: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } }) metrics: Record<string, number>;
+  @ApiProperty({ nullable: true, type: String, description: 'SHA-256 over the sealed manifest' }) manifestDigest: string | null;
+  @ApiProperty({ nullable: true, type: Number }) size: number | null;
+  @ApiProperty({ nullable: true, type: Number }) fileCount: number | null;
+  @ApiProperty() createdBy: string;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) committedAt: string | null;
+}
+
+export class VersionResponse extends VersionSummaryResponse {
+  @ApiProperty({ type: 'object', additionalProperties: true }) params: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) environment: Record<string, unknown>;
+  @ApiProperty({ type: SourceDto }) source: SourceInfo;
+  @ApiProperty({ type: IoSchemaDto, nullable: true }) schema: IoSchema | null;
+  @ApiProperty({ type: [ParentResponse] }) parents: ParentResponse[];
+  @ApiProperty({ type: [VersionDatasetResponse] }) datasets: VersionDatasetResponse[];
+  @ApiProperty({ type: [VersionFileResponse], description: 'The manifest, sorted by path components' }) files: VersionFileResponse[];
+}
+
+export class DeclaredVersionResponse extends VersionResponse {
+  @ApiPropertyOptional({ example: '/v1/models/fraud/versions/1.2.0/files/{path}' }) uploadUrl: string;
+}
+
+export class VersionPage {
+  @ApiProperty({ type: [VersionSummaryResponse] }) items: VersionSummaryResponse[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}
+
+export class LineageNodeResponse {
+  @ApiProperty() model: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: VERSION_STATUSES }) status: VersionStatus;
+  @ApiProperty({ enum: VERSION_STAGES }) stage: VersionStage;
+  @ApiProperty({ enum: TASKS }) task: Task;
+  @ApiProperty({ enum: ['self', 'ancestor', 'descendant'] }) relation: 'self' | 'ancestor' | 'descendant';
+  @ApiProperty({ description: 'Edges from the queried version' }) distance: number;
+  @ApiProperty() createdBy: string;
+  @ApiProperty() createdAt: string;
+}
+
+export class LineageEdgeResponse {
+  @ApiProperty() child: { model: string; version: string };
+  @ApiProperty() parent: { model: string; version: string };
+  @ApiProperty() relation: string;
+}
+
+export class LineageDatasetResponse extends VersionDatasetResponse {
+  @ApiProperty() usedBy: { model: string; version: string };
+}
+
+export class LineageResponse {
+  @ApiProperty() root: { model: string; version: string };
+  @ApiProperty({ enum: ['up', 'down', 'both'] }) direction: 'up' | 'down' | 'both';
+  @ApiProperty() depth: number;
+  @ApiProperty({ type: [LineageNodeResponse] }) nodes: LineageNodeResponse[];
+  @ApiProperty({ type: [LineageEdgeResponse] }) edges: LineageEdgeResponse[];
+  @ApiProperty({ type: [LineageDatasetResponse] }) datasets: LineageDatasetResponse[];
+}
+
+export class UploadedFileResponse {
+  @ApiProperty() path: string;
+  @ApiProperty() sha256: string;
+  @ApiProperty() size: number;
+}

@@ -1,0 +1,243 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  Max,
+  Min,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Validate,
+  ValidateNested,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
+import {
+  DATASET_ROLES,
+  TASKS,
+  TENSOR_DTYPES,
+  VERSION_STAGES,
+  VERSION_STATUSES,
+  type DatasetRole,
+  type Task,
+  type TensorDtype,
+  type VersionStage,
+  type VersionStatus,
+} from '../catalog.types';
+import { NAME_PATTERN, NAME_RULE, PageQuery } from './model.dto';
+
+@ValidatorConstraint({ name: 'numericRecord' })
+class NumericRecord implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.values(value).every((v) => typeof v === 'number' && Number.isFinite(v))
+    );
+  }
+  defaultMessage(): string {
+    return 'metrics must be an object of finite numbers, e.g. {"val_accuracy": 0.93}';
+  }
+}
+
+@ValidatorConstraint({ name: 'tensorShape' })
+class TensorShape implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return (
+      Array.isArray(value) &&
+      value.length <= 16 &&
+      value.every(
+        (d) => d === null || (Number.isInteger(d) && (d as number) >= 0) || (typeof d === 'string' && /^[A-Za-z_][\w]{0,63}$/.test(d)),
+      )
+    );
+  }
+  defaultMessage(): string {
+    return 'shape must be an array of non-negative integers, symbolic names (e.g. "batch") or null';
+  }
+}
+
+export class SourceDto {
+  @ApiPropertyOptional({ example: 'https://git.example.com/ml/fraud' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  repository?: string;
+
+  @ApiPropertyOptional({ example: '9f2c1e7' })
+  @IsOptional()
+  @Matches(/^[0-9a-f]{7,64}$/, { message: 'commit must be a 7-64 character hex commit id' })
+  commit?: string;
+
+  @ApiPropertyOptional({ example: 'run-2024-11-02-17' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  runId?: string;
+}
+
+export class VersionRefDto {
+  @ApiProperty()
+  @IsString()
+  @Matches(NAME_PATTERN, { message: `model ${NAME_RULE}` })
+  model: string;
+
+  @ApiProperty()
+  @IsString()
+  @MaxLength(128)
+  version: string;
+}
+
+export class ParentDto extends VersionRefDto {
+  @ApiPropertyOptional({ example: 'fine_tuned_from', default: 'derived_from' })
+  @IsOptional()
+  @Matches(/^[a-z][a-z_]{0,63}$/, { message: 'relation must be a lowercase word such as fine_tuned_from' })
+  relation?: string;
+}
+
+export class DatasetUseDto {
+  @ApiProperty()
+  @IsString()
+  @Matches(NAME_PATTERN, { message: `name ${NAME_RULE}` })
+  name: string;
+
+  @ApiProperty()
+  @IsString()
+  @MaxLength(64)
+  version: string;
+
+  @ApiProperty({ enum: DATASET_ROLES })
+  @IsIn(DATASET_ROLES, { message: `role must be one of: ${DATASET_ROLES.join(', ')}` })
+  role: DatasetRole;
+}
+
+export class TensorSpecDto {
+  @ApiProperty({ example: 'input' })
+  @IsString()
+  @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ enum: TENSOR_DTYPES })
+  @IsIn(TENSOR_DTYPES, { message: `dtype must be one of: ${TENSOR_DTYPES.join(', ')}` })
+  dtype: TensorDtype;
+
+  @ApiProperty({ example: ['batch', 4], type: 'array', items: {} })
+  @Validate(TensorShape)
+  shape: (number | string | null)[];
+}
+
+export class IoSchemaDto {
+  @ApiProperty({ type: [TensorSpecDto] })
+  @IsArray()
+  @ArrayMaxSize(256)
+  @ValidateNested({ each: true })
+  @Type(() => TensorSpecDto)
+  inputs: TensorSpecDto[];
+
+  @ApiProperty({ type: [TensorSpecDto] })
+  @IsArray()
+  @ArrayMaxSize(256)
+  @ValidateNested({ each: true })
+  @Type(() => TensorSpecDto)
+  outputs: TensorSpecDto[];
+}
+
+export class DeclareVersionDto {
+  @ApiProperty({ example: '1.2.0', description: 'Semantic version, unique per model' })
+  @IsString()
+  @MaxLength(128)
+  version: string;
+
+  @ApiProperty({ enum: TASKS })
+  @IsIn(TASKS, { message: `task must be one of: ${TASKS.join(', ')}` })
+  task: Task;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  description?: string;
+
+  @ApiPropertyOptional({ example: { val_accuracy: 0.93 } })
+  @IsOptional()
+  @Validate(NumericRecord)
+  metrics?: Record<string, number>;
+
+  @ApiPropertyOptional({ description: 'Training configuration (hyper-parameters)' })
+  @IsOptional()
+  @IsObject()
+  params?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Training environment: framework versions, hardware, image' })
+  @IsOptional()
+  @IsObject()
+  environment?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: SourceDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SourceDto)
+  source?: SourceDto;
+
+  @ApiPropertyOptional({ type: [ParentDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @ValidateNested({ each: true })
+  @Type(() => ParentDto)
+  parents?: ParentDto[];
+
+  @ApiPropertyOptional({ type: [DatasetUseDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => DatasetUseDto)
+  datasets?: DatasetUseDto[];
+
+  @ApiPropertyOptional({ type: IoSchemaDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => IoSchemaDto)
+  schema?: IoSchemaDto;
+}
+
+export class ListVersionsQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: VERSION_STATUSES })
+  @IsOptional()
+  @IsIn(VERSION_STATUSES)
+  status?: VersionStatus;
+
+  @ApiPropertyOptional({ enum: VERSION_STAGES })
+  @IsOptional()
+  @IsIn(VERSION_STAGES)
+  stage?: VersionStage;
+
+  @ApiPropertyOptional({ description: 'Prefix of the version, e.g. "2." for every 2.x' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  search?: string;
+}
+
+export class CommitVersionDto {}
+
+export class LineageQuery {
+  @ApiPropertyOptional({ enum: ['up', 'down', 'both'], default: 'both' })
+  @IsOptional()
+  @IsIn(['up', 'down', 'both'])
+  direction?: 'up' | 'down' | 'both';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 50, default: 10 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  depth?: number;
+}

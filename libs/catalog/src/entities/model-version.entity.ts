@@ -1,0 +1,73 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { IoSchema, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
+
+/** bigint columns arrive as strings from `pg`; sizes stay far below 2^53. */
+const bigintAsNumber = {
+  to: (value?: number | null) => value,
+  from: (value: string | null) => (value === null ? null : Number(value)),
+};
+
+@Entity('model_versions')
+export class ModelVersionEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column('uuid', { name: 'model_id' })
+  modelId: string;
+
+  @Column({ type: 'bigint', generated: 'identity', generatedIdentity: 'ALWAYS', transformer: bigintAsNumber })
+  seq: number;
+
+  @Column('text')
+  version: string;
+
+  @Column('text')
+  status: VersionStatus;
+
+  @Column('text')
+  stage: VersionStage;
+
+  @Column('text')
+  task: Task;
+
+  @Column('text', { nullable: true })
+  format: string | null;
+
+  @Column('text', { nullable: true })
+  description: string | null;
+
+  @Column('jsonb')
+  metrics: Record<string, number>;
+
+  @Column('jsonb')
+  params: Record<string, unknown>;
+
+  @Column('jsonb')
+  environment: Record<string, unknown>;
+
+  @Column('jsonb')
+  source: SourceInfo;
+
+  @Column('jsonb', { name: 'io_schema', nullable: true })
+  ioSchema: IoSchema | null;
+
+  @Column('text', { name: 'manifest_digest', nullable: true })
+  manifestDigest: string | null;
+
+  @Column('bigint', { name: 'total_size', nullable: true, transformer: bigintAsNumber })
+  totalSize: number | null;
+
+  @Column('integer', { name: 'file_count', nullable: true })
+  fileCount: number | null;
+
+  @Column('text', { name: 'created_by' })
+  createdBy: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column('timestamptz', { name: 'committed_at', nullable: true })
+  committedAt: Date | null;
+}
+
+export { bigintAsNumber };

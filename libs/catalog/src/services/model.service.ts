@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@gatehouse/auth';
+import { TransactionRunner } from '@gatehouse/database';
+import { decodeCursor, encodeCursor } from '../cursor';
+import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse } from '../dto/model.dto';
+import type { ModelEntity } from '../entities';
+import { ModelNotFoundError } from '../errors';
+import { ModelRepository } from '../repositories/model.repository';
+
+const DEFAULT_PAGE_SIZE = 50;
+
+@Injectable()
+export class ModelService {
+  constructor(
+    private readonly models: ModelRepository,
+    private readonly transactions: TransactionRunner,
+  ) {}
+
+  async create(actor: Principal, request: CreateModelDto): Promise<ModelResponse> {
+    const model = await this.transactions.run((tx) =>
+      this.models.insert(tx, {
+        name: request.name,
+        description: request.description ?? null,
+        owner: request.owner ?? null,
+        tags: request.tags ?? [],
+        createdBy: actor.name,
+      }),
+    );
+    return this.map(model);
+  }
+
+  async get(name: string): Promise<ModelResponse> {
+    return this.map(await this.require(name));
+  }
+
+  async list(query: ListModelsQuery): Promise<ModelPage> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const rows = await this.models.list({
+      search: query.search,
+      tag: query.tag,
+      afterName: query.cursor === undefined ? undefined : decodeCursor<string>(query.cursor, 'string'),
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit);
+    return {
+      items: items.map((model) => this.map(model)),
+      nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].name) : null,
+    };
+  }
+
+  /** The model row, or a 404 naming it. */
+  async require(name: string): Promise<ModelEntity> {
+    const model = await this.models.findByName(name);
+    if (!model) throw new ModelNotFoundError(name);
+    return model;
+  }
+
+  private map(model: ModelEntity): ModelResponse {
+    return {
+      name: model.name,
+      description: model.description,
+      owner: model.owner,
+      tags: model.tags,
+      createdBy: model.createdBy,
+      createdAt: model.createdAt.toISOString(),
+      updatedAt: model.updatedAt.toISOString(),
+    };
+  }
+}

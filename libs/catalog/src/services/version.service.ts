@@ -1,0 +1,265 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { Principal } from '@gatehouse/auth';
+import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { TransactionRunner } from '@gatehouse/database';
+import { DomainError } from '@gatehouse/errors';
+import { ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
+import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
+import { decodeCursor, encodeCursor } from '../cursor';
+import type {
+  DeclaredVersionResponse,
+  UploadedFileResponse,
+  VersionPage,
+  VersionResponse,
+  VersionSummaryResponse,
+} from '../dto/version-response.dto';
+import type { DeclareVersionDto, ListVersionsQuery } from '../dto/version.dto';
+import type { ModelEntity, ModelVersionEntity, VersionFileEntity } from '../entities';
+import {
+  DatasetNotFoundError,
+  DatasetWithoutChecksumError,
+  DuplicateReferenceError,
+  FileNotFoundError,
+  InvalidVersionError,
+  ModelNotFoundError,
+  ParentNotCommittedError,
+  ParentNotFoundError,
+  VersionHasNoFilesError,
+  VersionNotFoundError,
+  VersionSealedError,
+} from '../errors';
+import { isSemanticVersion, manifestDigest, sortManifest } from '../manifest';
+import { DatasetRepository } from '../repositories/dataset.repository';
+import { ModelRepository } from '../repositories/model.repository';
+import { VersionRepository } from '../repositories/version.repository';
+import { ModelService } from './model.service';
+
+const DEFAULT_PAGE_SIZE = 50;
+const DEFAULT_RELATION = 'derived_from';
+
+/** What the client said about the bytes it is about to send. */
+export interface UploadDeclaration {
+  contentLength?: number;
+  sha256?: string;
+}
+
+export interface OpenedFile {
+  path: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+  stream: Readable;
+}
+
+@Injectable()
+export class VersionService {
+  constructor(
+    private readonly models: ModelRepository,
+    private readonly modelService: ModelService,
+    private readonly versions: VersionRepository,
+    private readonly datasets: DatasetRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly content: ContentAddressedStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Step 1 of registration: the version's metadata and lineage, in pending_upload. */
+  async declare(actor: Principal, modelName: string, request: DeclareVersionDto): Promise<DeclaredVersionResponse> {
+    if (!isSemanticVersion(request.version)) throw new InvalidVersionError(request.version);
+    const ref = { model: modelName, version: request.version };
+    const parents = request.parents ?? [];
+    const datasetUses = request.datasets ?? [];
+    assertUnique('parents', parents.map((p) => `${p.model}@${p.version}`));
+    assertUnique('datasets', datasetUses.map((d) => `${d.name}@${d.version}:${d.role}`));
+
+    await this.transactions.run(async (tx) => {
+      const model = await this.models.findByName(modelName, tx);
+      if (!model) throw new ModelNotFoundError(modelName);
+
+      const foundParents = await this.versions.findRefs(tx, parents);
+      const parentIds = parents.map((parent) => {
+        const found = foundParents.find((f) => f.model === parent.model && f.version === parent.version);
+        if (!found) throw new ParentNotFoundError(parent);
+        if (found.status === 'pending_upload') throw new ParentNotCommittedError(parent);
+        return { id: found.id, relation: parent.relation ?? DEFAULT_RELATION };
+      });
+
+      const foundDatasets = await this.datasets.findMany(tx, datasetUses);
+      const uses = datasetUses.map((use) => {
+        const dataset = foundDatasets.find((d) => d.name === use.name && d.version === use.version);
+        if (!dataset) throw new DatasetNotFoundError(use.name, use.version);
+        if (!dataset.sha256) throw new DatasetWithoutChecksumError(use.name, use.version);
+        return { datasetId: dataset.id, role: use.role };
+      });
+
+      const version = await this.versions.insert(
+        tx,
+        {
+          modelId: model.id,
+          version: request.version,
+          task: request.task,
+          description: request.description ?? null,
+          metrics: request.metrics ?? {},
+          params: request.params ?? {},
+          environment: request.environment ?? {},
+          source: { ...request.source },
+          ioSchema: request.schema ? { inputs: request.schema.inputs, outputs: request.schema.outputs } : null,
+          createdBy: actor.name,
+        },
+        ref,
+      );
+      await this.versions.addParents(tx, version.id, parentIds);
+      await this.versions.addDatasetUses(tx, version.id, uses);
+      await this.models.touch(tx, model.id);
+    });
+
+    const view = await this.get(modelName, request.version);
+    return {
+      ...view,
+      uploadUrl: `/v1/models/${encodeURIComponent(modelName)}/versions/${encodeURIComponent(request.version)}/files/{path}`,
+    };
+  }
+
+  /**
+   * Step 2: streams one file into content-addressed storage, hashing as it
+   * goes. The version row is only touched once the bytes are safely stored.
+   */
+  async upload(modelName: string, versionName: string, rawPath: string, body: Readable, declared: UploadDeclaration): Promise<UploadedFileResponse> {
+    const path = parseArtifactPath(rawPath);
+    if (declared.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(declared.sha256)) {
+      throw new DomainError('invalid', 'invalid_digest_header', 'x-content-sha256 must be 64 lowercase hex characters');
+    }
+    const { model, version } = await this.resolve(modelName, versionName);
+    const ref = { model: modelName, version: versionName };
+    if (version.status !== 'pending_upload') throw new VersionSealedError(ref, version.status);
+    if (declared.contentLength !== undefined && declared.contentLength > this.config.maxFileSize) {
+      throw new FileTooLargeError(this.config.maxFileSize);
+    }
+
+    const stored = await this.content.ingest(body, { maxBytes: this.config.maxFileSize, expectedSha256: declared.sha256 });
+    await this.transactions.run(async (tx) => {
+      const locked = await this.versions.find(model.id, versionName, tx, true);
+      if (!locked) throw new VersionNotFoundError(ref);
+      if (locked.status !== 'pending_upload') throw new VersionSealedError(ref, locked.status);
+      await this.versions.putFile(tx, { versionId: locked.id, path, ...stored, mediaType: mediaTypeOf(path) });
+    });
+    return { path, ...stored };
+  }
+
+  /** Step 3: seals the manifest; from here on the version is immutable. */
+  async commit(modelName: string, versionName: string): Promise<VersionResponse> {
+    const ref = { model: modelName, version: versionName };
+    await this.transactions.run(async (tx) => {
+      const model = await this.models.findByName(modelName, tx);
+      if (!model) throw new ModelNotFoundError(modelName);
+      const version = await this.versions.find(model.id, versionName, tx, true);
+      if (!version) throw new VersionNotFoundError(ref);
+      if (version.status !== 'pending_upload') throw new VersionSealedError(ref, version.status);
+      const files = await this.versions.files(version.id, tx);
+      if (files.length === 0) throw new VersionHasNoFilesError(ref);
+      await this.versions.seal(tx, version.id, {
+        manifestDigest: manifestDigest(files),
+        totalSize: files.reduce((sum, file) => sum + file.size, 0),
+        fileCount: files.length,
+        format: detectFormat(files.map((file) => file.path)),
+      });
+    });
+    return this.get(modelName, versionName);
+  }
+
+  async get(modelName: string, versionName: string): Promise<VersionResponse> {
+    const { version } = await this.resolve(modelName, versionName);
+    return this.view(modelName, version, this.transactions.manager);
+  }
+
+  async list(modelName: string, query: ListVersionsQuery): Promise<VersionPage> {
+    const model = await this.modelService.require(modelName);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const rows = await this.versions.list(model.id, {
+      status: query.status,
+      stage: query.stage,
+      versionPrefix: query.search,
+      beforeSeq: query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number'),
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit);
+    return {
+      items: items.map((version) => this.summary(modelName, version)),
+      nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].seq) : null,
+    };
+  }
+
+  /**
+   * Opens a stored file for download. The blob is re-hashed in full first, so
+   * corrupt bytes fail with a clear 500 before any are sent; the stream is
+   * hashed again as it goes out and breaks off if the blob changes meanwhile.
+   */
+  async openFile(modelName: string, versionName: string, rawPath: string): Promise<OpenedFile> {
+    const path = parseArtifactPath(rawPath);
+    const { version } = await this.resolve(modelName, versionName);
+    const file = await this.versions.file(version.id, path);
+    if (!file) throw new FileNotFoundError({ model: modelName, version: versionName }, path);
+    await this.content.assertIntact(file);
+    return { path, sha256: file.sha256, size: file.size, mediaType: file.mediaType, stream: await this.content.openVerified(file) };
+  }
+
+  /** The model and version rows for `model@version`, or a 404 naming which is missing. */
+  async resolve(modelName: string, versionName: string): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+    const model = await this.modelService.require(modelName);
+    const version = await this.versions.find(model.id, versionName);
+    if (!version) throw new VersionNotFoundError({ model: modelName, version: versionName });
+    return { model, version };
+  }
+
+  private async view(modelName: string, version: ModelVersionEntity, tx: EntityManager): Promise<VersionResponse> {
+    const [files, parents, datasets] = await Promise.all([
+      this.versions.files(version.id, tx),
+      this.versions.parents(version.id, tx),
+      this.versions.datasetUses(version.id, tx),
+    ]);
+    return {
+      ...this.summary(modelName, version),
+      params: version.params,
+      environment: version.environment,
+      source: version.source,
+      schema: version.ioSchema,
+      parents,
+      datasets,
+      files: sortManifest(files).map((file: VersionFileEntity) => ({
+        path: file.path,
+        sha256: file.sha256,
+        size: file.size,
+        mediaType: file.mediaType,
+      })),
+    };
+  }
+
+  private summary(modelName: string, version: ModelVersionEntity): VersionSummaryResponse {
+    return {
+      model: modelName,
+      version: version.version,
+      status: version.status,
+      stage: version.stage,
+      task: version.task,
+      format: version.format,
+      description: version.description,
+      metrics: version.metrics,
+      manifestDigest: version.manifestDigest,
+      size: version.totalSize,
+      fileCount: version.fileCount,
+      createdBy: version.createdBy,
+      createdAt: version.createdAt.toISOString(),
+      committedAt: version.committedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+function assertUnique(field: string, keys: string[]): void {
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) throw new DuplicateReferenceError(field, key);
+    seen.add(key);
+  }
+}

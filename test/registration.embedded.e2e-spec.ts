@@ -1,0 +1,3 @@
+import { describeRegistration } from './registration.suite';
+
+describeRegistration('embedded');
