@@ -1,0 +1,46 @@
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('defaults to embedded Postgres and filesystem blobs under ./data', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      dataDir: resolve('data'),
+      database: { kind: 'embedded', dataDir: resolve('data', 'pg') },
+      blobStore: { kind: 'filesystem', root: resolve('data', 'blobs') },
+    });
+  });
+
+  it('selects Postgres and S3 from their variables', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@db:5432/gatehouse',
+      S3_BUCKET: 'models',
+      S3_ENDPOINT: 'http://minio:9000',
+      AWS_ACCESS_KEY_ID: 'id',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/gatehouse', poolSize: 10 });
+    expect(config.blobStore).toMatchObject({
+      kind: 's3',
+      bucket: 'models',
+      endpoint: 'http://minio:9000',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+    });
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', S3_ENDPOINT: 'not a url', GATEHOUSE_ADMIN_TOKEN: 'short', AWS_ACCESS_KEY_ID: 'id' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const variable of ['PORT', 'DATABASE_URL', 'S3_ENDPOINT', 'GATEHOUSE_ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'S3_BUCKET']) {
+      expect(message).toContain(variable);
+    }
+  });
+});
