@@ -1,10 +1,18 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
 import { migrateDatabase } from '@gatehouse/database';
+import { createLogger } from './create-registry';
 import { registrySchema } from './schema';
 
+async function migrate(): Promise<void> {
+  const config = loadConfig(process.env);
+  Logger.overrideLogger(createLogger(config));
+  await migrateDatabase(config.database, registrySchema);
+}
+
 /** `npm run migrate`: applies pending migrations and exits; the server also does this on start. */
-migrateDatabase(loadConfig(process.env).database, registrySchema).catch((error: unknown) => {
+migrate().catch((error: unknown) => {
   process.stderr.write(`${error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -149,7 +149,7 @@ const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
 /** Reads the registry's variables from `env`, naming every bad one at once. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const parsed = plainToInstance(Environment, { ...env }, { excludeExtraneousValues: false });
-  const problems = validateSync(parsed, { whitelist: false }).flatMap((error) =>
+  const problems = validateSync(parsed, { stopAtFirstError: true }).flatMap((error) =>
     Object.values(error.constraints ?? {}).map((message) =>
       message.startsWith(error.property) ? message : `${error.property}: ${message}`,
     ),
