@@ -39,8 +39,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.destroy();
       return;
     }
-    if (body.statusCode === HttpStatus.PAYLOAD_TOO_LARGE || body.statusCode === HttpStatus.UNAUTHORIZED) {
-      // The request body may be unread; do not let it be parsed as the next request.
+    if (!request.complete) {
+      // An upload refused before its body was read: close rather than drain what may be gigabytes.
       response.setHeader('Connection', 'close');
     }
     response.status(body.statusCode).json(body);

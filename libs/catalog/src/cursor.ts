@@ -16,3 +16,20 @@ export function decodeCursor<T extends string | number>(cursor: string, type: 's
     fields: [{ field: 'cursor', errors: ['cursor must be a nextCursor value from a previous page'] }],
   });
 }
+
+/**
+ * Cuts a page from `limit + 1` fetched rows: the extra row only tells that
+ * another page exists, and the last returned row's key becomes its cursor.
+ */
+export function keysetPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  keyOf: (row: Row) => string | number,
+  map: (row: Row) => Item,
+): { items: Item[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(map),
+    nextCursor: rows.length > limit ? encodeCursor(keyOf(page[page.length - 1])) : null,
+  };
+}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@gatehouse/auth';
 import { TransactionRunner } from '@gatehouse/database';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, keysetPage } from '../cursor';
 import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse } from '../dto/model.dto';
 import type { ModelEntity } from '../entities';
 import { ModelNotFoundError } from '../errors';
@@ -41,11 +41,7 @@ export class ModelService {
       afterName: query.cursor === undefined ? undefined : decodeCursor<string>(query.cursor, 'string'),
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit);
-    return {
-      items: items.map((model) => this.map(model)),
-      nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].name) : null,
-    };
+    return keysetPage(rows, limit, (model) => model.name, (model) => this.map(model));
   }
 
   /** The model row, or a 404 naming it. */

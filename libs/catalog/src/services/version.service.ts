@@ -7,7 +7,7 @@ import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
 import { ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, keysetPage } from '../cursor';
 import type {
   DeclaredVersionResponse,
   UploadedFileResponse,
@@ -184,11 +184,7 @@ export class VersionService {
       beforeSeq: query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number'),
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit);
-    return {
-      items: items.map((version) => this.summary(modelName, version)),
-      nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].seq) : null,
-    };
+    return keysetPage(rows, limit, (version) => version.seq, (version) => this.summary(modelName, version));
   }
 
   /**
