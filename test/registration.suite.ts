@@ -7,6 +7,19 @@ import type { ApiClient } from './support/api-client';
 const MAX_FILE_SIZE = 2 * 1024 * 1024;
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
+/** Retries an assertion about work the server finishes after answering. */
+async function eventually(assertion: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /** The registration flow, run unchanged against each backend. */
 export function describeRegistration(backend: Backend): void {
   describe(`registration (${backend})`, () => {
@@ -149,6 +162,16 @@ export function describeRegistration(backend: Backend): void {
       expect(declaredTooBig.status).toBe(413);
       expect((await blobs.keys()).filter((key) => key.startsWith('tmp/') || key.includes(sha256(tooBig)))).toEqual([]);
       expect((await reader.get('/v1/models/huge/versions/1.0.0')).body.files).toEqual([]);
+    });
+
+    it('removes the partial blob when the client disconnects mid-upload', async () => {
+      await engineer.post('/v1/models', { name: 'aborted' });
+      await declare('aborted', '1.0.0');
+      await engineer.abandonUpload('/v1/models/aborted/versions/1.0.0/files/m.bin', randomBytes(200_000), 1_000_000);
+      await eventually(async () => expect((await blobs.keys()).filter((key) => key.startsWith('tmp/'))).toEqual([]));
+      expect((await reader.get('/v1/models/aborted/versions/1.0.0')).body.files).toEqual([]);
+      const retried = await engineer.put('/v1/models/aborted/versions/1.0.0/files/m.bin', Buffer.from('complete'));
+      expect(retried.status).toBe(201);
     });
 
     it.each([

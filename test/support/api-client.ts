@@ -80,4 +80,27 @@ export class ApiClient {
       request.end(body);
     });
   }
+
+  /** Starts an upload that promises `declaredLength` bytes, sends `sent` of them, then drops the connection. */
+  abandonUpload(path: string, sent: Buffer, declaredLength: number): Promise<void> {
+    const url = new URL(this.baseUrl);
+    return new Promise((resolve) => {
+      const request = httpRequest({
+        host: url.hostname,
+        port: url.port,
+        method: 'PUT',
+        path,
+        headers: {
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          'content-type': 'application/octet-stream',
+          'content-length': String(declaredLength),
+        },
+      });
+      request.on('error', () => resolve());
+      request.write(sent, () => setTimeout(() => {
+        request.destroy();
+        resolve();
+      }, 100));
+    });
+  }
 }
