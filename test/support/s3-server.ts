@@ -9,22 +9,38 @@ export interface TestS3Server {
   directory: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Stops answering, as an unreachable S3 would; the stored objects stay. */
+  pause(): Promise<void>;
+  /** Answers again on the same port, with the same objects. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** A real S3-protocol server (s3rver) on loopback, storing under a temporary directory. */
 export async function startS3Server(): Promise<TestS3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'gatehouse-s3-'));
-  const server = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true });
-  const { port } = (await server.run()) as { port: number };
+  const listen = async (port: number) => {
+    const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true });
+    return { server, port: ((await server.run()) as { port: number }).port };
+  };
+  let running: { server: { close(): Promise<void> }; port: number } | undefined = await listen(0);
+  const port = running.port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     // s3rver's fixed development credentials.
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
+    async pause() {
+      await running?.server.close();
+      running = undefined;
+    },
+    async resume() {
+      running = await listen(port);
+    },
     async stop() {
-      await server.close();
+      await running?.server.close();
+      running = undefined;
       await rm(directory, { recursive: true, force: true });
     },
   };
