@@ -1,0 +1,360 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
+import { Command, CommanderError, Option } from 'commander';
+import type { Model, Page, Token, Version } from './api-types';
+import { configPath, readCliConfig, resolveConnection, writeCliConfig } from './cli-config';
+import { ApiError, GatehouseClient } from './gatehouse-client';
+import { collectFiles, encodeFilePath, safeDestination, sha256OfFile } from './local-files';
+import { formatBytes, formatFields, formatTable } from './output';
+import { ProgressBar } from './progress';
+import { parseDatasetRef, parseVersionRef, UsageError } from './references';
+
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+interface GlobalOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const path = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
+
+/** Runs one `gatehouse` invocation and returns its exit code: 0 done, 1 failed, 2 misused. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      io.stderr.write(`usage: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof ApiError) {
+      io.stderr.write(`error ${error.code}: ${error.message}\n`);
+      const fields = (error.details as { fields?: { field: string; errors: string[] }[] } | undefined)?.fields;
+      for (const field of fields ?? []) io.stderr.write(`  ${field.field}: ${field.errors.join('; ')}\n`);
+      return 1;
+    }
+    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command('gatehouse')
+    .description('Command-line client for the Gatehouse model registry')
+    .option('--url <url>', 'registry URL (default: saved config, $GATEHOUSE_URL, http://localhost:8080)')
+    .option('--token <token>', 'API token (default: saved config, $GATEHOUSE_TOKEN)')
+    .option('--json', 'print raw JSON for scripts')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError();
+
+  const globals = () => program.opts<GlobalOptions>();
+  const client = async () => {
+    const connection = resolveConnection(globals(), io.env, await readCliConfig(configPath(io.env)));
+    return new GatehouseClient(connection.url, connection.token);
+  };
+  const print = (json: unknown, human: () => string) => io.stdout.write(globals().json ? `${JSON.stringify(json, null, 2)}\n` : human());
+
+  program
+    .command('login')
+    .description('check --url and --token against the registry and save them')
+    .action(async () => {
+      const { url, token } = globals();
+      if (!url || !token) throw new UsageError('login needs --url URL --token TOKEN');
+      const me = await new GatehouseClient(url, token).get<{ name: string; roles: string[] }>('/v1/tokens/current');
+      const file = configPath(io.env);
+      await writeCliConfig(file, { url, token });
+      print(me, () => `logged in to ${url} as ${me.name} (${me.roles.join(', ')}); saved to ${file}\n`);
+    });
+
+  program
+    .command('config')
+    .description('show the connection settings in use (token masked)')
+    .argument('[action]', 'show', 'show')
+    .action(async () => {
+      const connection = resolveConnection(globals(), io.env, await readCliConfig(configPath(io.env)));
+      const masked = connection.token ? `${connection.token.slice(0, 6)}…${connection.token.slice(-4)}` : null;
+      print({ url: connection.url, token: masked, file: configPath(io.env) }, () =>
+        formatFields([['url', connection.url], ['token', masked], ['file', configPath(io.env)]]),
+      );
+    });
+
+  addModelCommands(program, client, print);
+  addVersionCommands(program, client, print, io);
+  addTokenCommands(program, client, print);
+  return program;
+}
+
+type ClientFactory = () => Promise<GatehouseClient>;
+type Printer = (json: unknown, human: () => string) => void;
+
+function addModelCommands(program: Command, client: ClientFactory, print: Printer): void {
+  const models = program.command('models').description('create and list models');
+  models
+    .command('create')
+    .argument('<name>')
+    .option('--description <text>')
+    .option('--owner <owner>')
+    .option('--tag <tag>', 'a tag (repeatable)', collect, [])
+    .action(async (name: string, options: { description?: string; owner?: string; tag: string[] }) => {
+      const model = await (await client()).post<Model>('/v1/models', {
+        name,
+        description: options.description,
+        owner: options.owner,
+        tags: options.tag,
+      });
+      print(model, () => `created model ${model.name}\n`);
+    });
+
+  models
+    .command('list')
+    .option('--search <text>')
+    .option('--tag <tag>')
+    .option('--limit <n>', 'page size', '50')
+    .option('--all', 'follow every page')
+    .action(async (options: { search?: string; tag?: string; limit: string; all?: boolean }) => {
+      const api = await client();
+      const items = await pages<Model>(api, '/v1/models', { search: options.search, tag: options.tag, limit: options.limit }, !!options.all);
+      print(items, () =>
+        formatTable(['NAME', 'OWNER', 'TAGS', 'CREATED BY', 'CREATED'], items.map((m) => [m.name, m.owner, m.tags.join(','), m.createdBy, m.createdAt])),
+      );
+    });
+}
+
+function addVersionCommands(program: Command, client: ClientFactory, print: Printer, io: CliIo): void {
+  program
+    .command('register')
+    .description('declare a version, upload its files with their SHA-256, and commit it')
+    .argument('<dir-or-file>')
+    .requiredOption('--model <name>')
+    .requiredOption('--version <semver>')
+    .addOption(new Option('--task <task>').choices(['classification', 'regression', 'generative', 'other']).default('other'))
+    .option('--description <text>')
+    .option('--metrics <file>', 'JSON file of metrics, e.g. {"val_accuracy": 0.93}')
+    .option('--params <file>', 'JSON file of training parameters')
+    .option('--environment <file>', 'JSON file describing the training environment')
+    .option('--schema <file>', 'JSON file {inputs, outputs} of tensor specs')
+    .option('--parent <model@version[:relation]>', 'a parent version (repeatable)', collect, [])
+    .option('--dataset <name@version:role>', 'a dataset used (repeatable)', collect, [])
+    .option('--source-repo <url>')
+    .option('--commit <sha>')
+    .option('--run-id <id>')
+    .option('--create-model', 'create the model first if it does not exist')
+    .action(async (target: string, options: RegisterOptions) => {
+      const version = await register(await client(), target, options, io);
+      print(version, () => `registered ${version.model}@${version.version}: ${version.fileCount} files, ${formatBytes(version.size)}, status ${version.status}\n`);
+    });
+
+  const versions = program.command('versions').description('list and show versions');
+  versions
+    .command('list')
+    .argument('<model>')
+    .option('--status <status>')
+    .option('--limit <n>', 'page size', '50')
+    .option('--all', 'follow every page')
+    .action(async (model: string, options: { status?: string; limit: string; all?: boolean }) => {
+      const items = await pages<Version>(await client(), `/v1/models/${path(model)}/versions`, { status: options.status, limit: options.limit }, !!options.all);
+      print(items, () =>
+        formatTable(
+          ['VERSION', 'STATUS', 'STAGE', 'TASK', 'FILES', 'SIZE', 'CREATED BY', 'CREATED'],
+          items.map((v) => [v.version, v.status, v.stage, v.task, v.fileCount, formatBytes(v.size), v.createdBy, v.createdAt]),
+        ),
+      );
+    });
+
+  versions
+    .command('show')
+    .argument('<model@version>')
+    .action(async (ref: string) => {
+      const { model, version } = parseVersionRef(ref);
+      const shown = await (await client()).get<Version>(`/v1/models/${path(model, 'versions', version)}`);
+      print(shown, () => describeVersion(shown));
+    });
+
+  program
+    .command('download')
+    .description('download a version (or one file), verifying every SHA-256')
+    .argument('<model@version>')
+    .option('--out <dir>', 'target directory (default: ./MODEL-VERSION)')
+    .option('--file <path>', 'only this file')
+    .action(async (ref: string, options: { out?: string; file?: string }) => {
+      const { model, version } = parseVersionRef(ref);
+      const api = await client();
+      const shown = await api.get<Version>(`/v1/models/${path(model, 'versions', version)}`);
+      const files = (shown.files ?? []).filter((file) => !options.file || file.path === options.file);
+      if (options.file && files.length === 0) throw new UsageError(`${ref} has no file "${options.file}"`);
+      const dir = options.out ?? `${model}-${version}`;
+      for (const file of files) {
+        await downloadFile(api, `/v1/models/${path(model, 'versions', version)}/files/${encodeFilePath(file.path)}`, safeDestination(dir, file.path), file.sha256);
+        if (!program.opts<GlobalOptions>().json) io.stdout.write(`${file.path}  ${formatBytes(file.size)}  sha256:${file.sha256}\n`);
+      }
+      if (program.opts<GlobalOptions>().json) io.stdout.write(`${JSON.stringify({ dir, files }, null, 2)}\n`);
+    });
+}
+
+function addTokenCommands(program: Command, client: ClientFactory, print: Printer): void {
+  const tokens = program.command('tokens').description('API tokens (admin)');
+  tokens
+    .command('create')
+    .argument('<name>')
+    .requiredOption('--role <role>', 'a role (repeatable): admin, ml_engineer, data_scientist, approver, reader', collect, [])
+    .action(async (name: string, options: { role: string[] }) => {
+      const token = await (await client()).post<Token>('/v1/tokens', { name, roles: options.role });
+      print(token, () => `created token ${token.name} (${token.roles.join(', ')}); the secret is shown only now:\n${token.token}\n`);
+    });
+  tokens.command('list').action(async () => {
+    const list = await (await client()).get<Token[]>('/v1/tokens');
+    print(list, () =>
+      formatTable(['ID', 'NAME', 'ROLES', 'CREATED', 'LAST USED', 'REVOKED'], list.map((t) => [t.id, t.name, t.roles.join(','), t.createdAt, t.lastUsedAt, t.revokedAt])),
+    );
+  });
+  tokens
+    .command('revoke')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const token = await (await client()).post<Token>(`/v1/tokens/${path(id)}/revoke`);
+      print(token, () => `revoked token ${token.name}\n`);
+    });
+}
+
+interface RegisterOptions {
+  model: string;
+  version: string;
+  task: string;
+  description?: string;
+  metrics?: string;
+  params?: string;
+  environment?: string;
+  schema?: string;
+  parent: string[];
+  dataset: string[];
+  sourceRepo?: string;
+  commit?: string;
+  runId?: string;
+  createModel?: boolean;
+}
+
+async function register(api: GatehouseClient, target: string, options: RegisterOptions, io: CliIo): Promise<Version> {
+  const parents = options.parent.map(parseVersionRef);
+  const datasets = options.dataset.map(parseDatasetRef);
+  const { files, skippedSymlinks } = await collectFiles(target);
+  for (const link of skippedSymlinks) io.stderr.write(`warning: skipping symlink ${link}\n`);
+  if (files.length === 0) throw new UsageError(`${target} holds no files`);
+
+  if (options.createModel) {
+    await api.post('/v1/models', { name: options.model }).catch((error: unknown) => {
+      if (!(error instanceof ApiError && error.code === 'model_exists')) throw error;
+    });
+  }
+  const versionPath = `/v1/models/${path(options.model, 'versions', options.version)}`;
+  await api.post(`/v1/models/${path(options.model)}/versions`, {
+    version: options.version,
+    task: options.task,
+    description: options.description,
+    metrics: await readJson(options.metrics),
+    params: await readJson(options.params),
+    environment: await readJson(options.environment),
+    schema: await readJson(options.schema),
+    source: options.sourceRepo || options.commit || options.runId ? { repository: options.sourceRepo, commit: options.commit, runId: options.runId } : undefined,
+    parents: parents.length ? parents : undefined,
+    datasets: datasets.length ? datasets : undefined,
+  });
+
+  const progress = new ProgressBar(io.stderr, files.reduce((sum, file) => sum + file.size, 0));
+  try {
+    for (const file of files) {
+      const sha256 = await sha256OfFile(file.absolutePath);
+      const body = createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }).pipe(progress.track(file.path));
+      await api.upload(`${versionPath}/files/${encodeFilePath(file.path)}`, body, {
+        'x-content-sha256': sha256,
+        'content-length': String(file.size),
+      });
+      progress.fileDone(file.path, file.size);
+    }
+  } catch (error) {
+    progress.finish();
+    io.stderr.write(`${options.model}@${options.version} stays pending_upload; re-run the upload of the missing files, then commit.\n`);
+    throw error;
+  }
+  progress.finish();
+  return api.post<Version>(`${versionPath}/commit`);
+}
+
+async function downloadFile(api: GatehouseClient, url: string, destination: string, expectedSha256: string): Promise<void> {
+  const response = await api.download(url);
+  if (!response.body) throw new Error(`empty response for ${url}`);
+  await mkdir(dirname(destination), { recursive: true });
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), hashing, createWriteStream(destination));
+  } catch (error) {
+    // A cut-off transfer (the server breaks the connection on corrupt bytes) never leaves a file that looks complete.
+    await rm(destination, { force: true });
+    throw new Error(`download of ${destination} was cut off: ${(error as Error).message}`);
+  }
+  const actual = hash.digest('hex');
+  if (actual !== expectedSha256) {
+    await rm(destination, { force: true });
+    throw new Error(`${destination}: SHA-256 ${actual} does not match the manifest's ${expectedSha256}`);
+  }
+}
+
+async function pages<T>(api: GatehouseClient, base: string, query: Record<string, string | undefined>, all: boolean): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const params = new URLSearchParams(Object.entries({ ...query, cursor: cursor ?? undefined }).filter((e): e is [string, string] => e[1] !== undefined));
+    const page: Page<T> = await api.get<Page<T>>(`${base}?${params}`);
+    items.push(...page.items);
+    cursor = all ? page.nextCursor : null;
+  } while (cursor);
+  return items;
+}
+
+async function readJson(file: string | undefined): Promise<unknown> {
+  if (!file) return undefined;
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read JSON from ${file}: ${(error as Error).message}`);
+  }
+}
+
+function describeVersion(version: Version): string {
+  const fields = formatFields([
+    ['version', `${version.model}@${version.version}`],
+    ['status', version.status],
+    ['stage', version.stage],
+    ['task', version.task],
+    ['format', version.format],
+    ['size', formatBytes(version.size)],
+    ['manifest', version.manifestDigest],
+    ['created', `${version.createdAt} by ${version.createdBy}`],
+    ['committed', version.committedAt],
+    ['source', [version.source?.repository, version.source?.commit, version.source?.runId].filter(Boolean).join(' ') || null],
+    ['metrics', Object.entries(version.metrics).map(([k, v]) => `${k}=${v}`).join(', ') || null],
+    ['parents', (version.parents ?? []).map((p) => `${p.model}@${p.version} (${p.relation})`).join(', ') || null],
+    ['datasets', (version.datasets ?? []).map((d) => `${d.name}@${d.version} [${d.role}]`).join(', ') || null],
+  ]);
+  const files = formatTable(['PATH', 'SIZE', 'SHA-256'], (version.files ?? []).map((f) => [f.path, formatBytes(f.size), f.sha256]));
+  return `${fields}\n${files}`;
+}

@@ -1,0 +1,75 @@
+import { Readable } from 'node:stream';
+
+/** An error answer from the registry: its status, stable code and message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The registry's HTTP API as the CLI uses it. */
+export class GatehouseClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
+
+  get<T>(path: string): Promise<T> {
+    return this.json<T>('GET', path);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.json<T>('POST', path, body);
+  }
+
+  /** Streams `body` as a file upload. */
+  async upload<T>(path: string, body: Readable, headers: Record<string, string>): Promise<T> {
+    const response = await this.send('PUT', path, {
+      body: Readable.toWeb(body) as ReadableStream,
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+      duplex: 'half',
+    });
+    return (await response.json()) as T;
+  }
+
+  /** Opens a download; the caller streams the body. */
+  async download(path: string): Promise<Response> {
+    return this.send('GET', path);
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, {
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    return (await response.json()) as T;
+  }
+
+  private async send(method: string, path: string, init: RequestInit & { duplex?: 'half'; headers?: Record<string, string> } = {}): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.baseUrl), {
+        ...init,
+        method,
+        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...init.headers },
+      } as RequestInit);
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+      throw new ApiError(0, 'unreachable', `cannot reach ${this.baseUrl}: ${cause}`);
+    }
+    if (response.ok) return response;
+    const text = await response.text();
+    try {
+      const body = JSON.parse(text) as { error?: string; message?: string; details?: unknown };
+      throw new ApiError(response.status, body.error ?? `http_${response.status}`, body.message ?? text, body.details);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new ApiError(response.status, `http_${response.status}`, text || response.statusText);
+    }
+  }
+}

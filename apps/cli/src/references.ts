@@ -1,0 +1,21 @@
+/** Parses `model@version[:relation]`, as in `--parent base@1.0.0:fine_tuned_from`. */
+export function parseVersionRef(text: string): { model: string; version: string; relation?: string } {
+  const match = /^([^@\s:]+)@([^@\s:]+)(?::([a-z][a-z_]*))?$/.exec(text);
+  if (!match) throw new UsageError(`"${text}" is not MODEL@VERSION[:RELATION]`);
+  return { model: match[1], version: match[2], ...(match[3] ? { relation: match[3] } : {}) };
+}
+
+/** Parses `name@version:role`, as in `--dataset transactions@2024-11:training`. */
+export function parseDatasetRef(text: string): { name: string; version: string; role: string } {
+  const match = /^([^@\s:]+)@([^@\s:]+):(training|validation|evaluation|reference)$/.exec(text);
+  if (!match) throw new UsageError(`"${text}" is not NAME@VERSION:ROLE (role: training, validation, evaluation or reference)`);
+  return { name: match[1], version: match[2], role: match[3] };
+}
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../apps/cli/src/cli';
+import { BlobInspection } from './support/blob-inspection';
+import { startRegistry, type TestRegistry } from './support/registry';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('gatehouse CLI against a running registry', () => {
+  let registry: TestRegistry;
+  let workDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    registry = await startRegistry('embedded');
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+    env = { GATEHOUSE_CONFIG: join(workDir, 'config.json'), HOME: workDir };
+  });
+  afterAll(async () => {
+    await registry?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  async function gatehouse(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const code = await runCli(argv, { stdout, stderr, env });
+    return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  }
+
+  it('logs in, saving the URL and token privately', async () => {
+    const login = await gatehouse('login', '--url', registry.url, '--token', registry.adminToken);
+    expect(login.code).toBe(0);
+    expect(login.stdout).toContain('as admin');
+    expect(JSON.parse(await readFile(env.GATEHOUSE_CONFIG, 'utf8'))).toEqual({ url: registry.url, token: registry.adminToken });
+    expect((await stat(env.GATEHOUSE_CONFIG)).mode & 0o777).toBe(0o600);
+    const shown = await gatehouse('config', 'show');
+    expect(shown.stdout).not.toContain(registry.adminToken);
+  });
+
+  it('refuses to log in with a bad token', async () => {
+    const result = await gatehouse('login', '--url', registry.url, '--token', 'gh_wrong');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error token_invalid');
+  });
+
+  it('creates and lists models as a table and as JSON', async () => {
+    expect((await gatehouse('models', 'create', 'churn', '--owner', 'growth', '--tag', 'tabular')).code).toBe(0);
+    const table = await gatehouse('models', 'list');
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+OWNER\s+TAGS/);
+    expect(table.stdout).toMatch(/churn\s+growth\s+tabular/);
+    const json = await gatehouse('--json', 'models', 'list', '--all', '--limit', '1');
+    expect(JSON.parse(json.stdout).map((m: { name: string }) => m.name)).toContain('churn');
+  });
+
+  it('registers a directory with metrics and lineage, then shows and downloads it byte for byte', async () => {
+    const source = join(workDir, 'model');
+    await mkdir(join(source, 'weights'), { recursive: true });
+    const files: Record<string, Buffer> = {
+      'model.onnx': randomBytes(150_000),
+      'weights/extra.bin': randomBytes(40_000),
+      'config.json': Buffer.from('{"threshold":0.5}'),
+    };
+    for (const [name, bytes] of Object.entries(files)) await writeFile(join(source, name), bytes);
+    await symlink('/etc/passwd', join(source, 'leak'));
+    await writeFile(join(workDir, 'metrics.json'), '{"val_accuracy":0.91}');
+
+    const first = await gatehouse('register', source, '--model', 'churn', '--version', '1.0.0', '--task', 'classification', '--metrics', join(workDir, 'metrics.json'));
+    expect(first.stderr).toContain('skipping symlink leak');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('registered churn@1.0.0: 3 files');
+    const second = await gatehouse('register', join(source, 'config.json'), '--model', 'churn', '--version', '1.1.0', '--parent', 'churn@1.0.0:retrained_from');
+    expect(second.code).toBe(0);
+
+    const listed = JSON.parse((await gatehouse('--json', 'versions', 'list', 'churn')).stdout);
+    expect(listed.map((v: { version: string; status: string }) => [v.version, v.status])).toEqual([
+      ['1.1.0', 'registered'],
+      ['1.0.0', 'registered'],
+    ]);
+    const shown = JSON.parse((await gatehouse('--json', 'versions', 'show', 'churn@1.0.0')).stdout);
+    expect(shown.metrics).toEqual({ val_accuracy: 0.91 });
+    expect(shown.files.map((f: { path: string; sha256: string }) => [f.path, f.sha256])).toEqual([
+      ['config.json', sha256(files['config.json'])],
+      ['model.onnx', sha256(files['model.onnx'])],
+      ['weights/extra.bin', sha256(files['weights/extra.bin'])],
+    ]);
+    const human = await gatehouse('versions', 'show', 'churn@1.1.0');
+    expect(human.stdout).toContain('churn@1.0.0 (retrained_from)');
+
+    const out = join(workDir, 'downloaded');
+    expect((await gatehouse('download', 'churn@1.0.0', '--out', out)).code).toBe(0);
+    for (const [name, bytes] of Object.entries(files)) expect(Buffer.compare(await readFile(join(out, name)), bytes)).toBe(0);
+  });
+
+  it('reports a corrupt stored file and leaves no partial download', async () => {
+    const bytes = randomBytes(60_000);
+    const dir = join(workDir, 'fragile');
+    await mkdir(dir);
+    await writeFile(join(dir, 'model.onnx'), bytes);
+    expect((await gatehouse('register', dir, '--model', 'churn', '--version', '2.0.0')).code).toBe(0);
+    const forged = Buffer.from(bytes);
+    forged[0] ^= 1;
+    await new BlobInspection(registry).overwrite(sha256(bytes), forged);
+    const out = join(workDir, 'fragile-out');
+    const result = await gatehouse('download', 'churn@2.0.0', '--out', out);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error blob_corrupt');
+    await expect(stat(join(out, 'model.onnx'))).rejects.toThrow();
+  });
+
+  it('prints the error code for API errors and exits 1', async () => {
+    const result = await gatehouse('versions', 'show', 'nosuch@1.0.0');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error model_not_found');
+    const invalid = await gatehouse('register', workDir, '--model', 'churn', '--version', 'not-semver');
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('error invalid_version');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await gatehouse('versions', 'show', 'no-at-sign')).code).toBe(2);
+    expect((await gatehouse('register', workDir, '--model', 'churn')).code).toBe(2);
+    expect((await gatehouse('register', workDir, '--model', 'churn', '--version', '3.0.0', '--dataset', 'bad')).code).toBe(2);
+    expect((await gatehouse('frobnicate')).code).toBe(2);
+  });
+
+  it('mints, lists and revokes tokens', async () => {
+    const created = JSON.parse((await gatehouse('--json', 'tokens', 'create', 'pipeline', '--role', 'ml_engineer')).stdout);
+    expect(created.token).toMatch(/^gh_/);
+    expect((await gatehouse('tokens', 'list')).stdout).toMatch(/pipeline\s+ml_engineer/);
+    expect((await gatehouse('tokens', 'revoke', created.id)).code).toBe(0);
+    const rejected = await gatehouse('--token', created.token, 'models', 'list');
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toContain('error token_invalid');
+  });
+});
