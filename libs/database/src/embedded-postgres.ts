@@ -1,20 +1,21 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 const SOCKET_PORT = 5432;
+const START_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 30_000;
 
 /**
- * PGlite behind the Postgres wire protocol on a private Unix socket, so the
- * embedded default runs the very same `pg` driver, SQL and migrations as a
- * real Postgres. PGlite is single-session: callers must use one connection.
+ * PGlite behind the Postgres wire protocol on a private Unix socket, in a
+ * child process, so the embedded default runs the very same `pg` driver, SQL
+ * and migrations as a real Postgres. PGlite is single-session: callers must
+ * use one connection.
  */
 export class EmbeddedPostgres {
   private constructor(
-    private readonly db: PGlite,
-    private readonly server: PGLiteSocketServer,
+    private readonly child: ChildProcess,
     private readonly socketDir: string,
     private readonly lockFile: string,
   ) {}
@@ -24,16 +25,32 @@ export class EmbeddedPostgres {
     const lockFile = `${dataDir}.lock`;
     await acquireLock(lockFile, dataDir);
     const socketDir = await mkdtemp(join(tmpdir(), 'gatehouse-pg-'));
+    const child = fork(join(__dirname, 'embedded-postgres-server.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [],
+    });
     try {
-      const db = await PGlite.create({ dataDir });
-      const server = new PGLiteSocketServer({ db, path: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`) });
-      await server.start();
-      return new EmbeddedPostgres(db, server, socketDir, lockFile);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`embedded database did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+        child.once('message', (message: { ready?: boolean; error?: string }) => {
+          clearTimeout(timer);
+          if (message.ready) resolve();
+          else reject(new Error(`embedded database failed to start: ${message.error}`));
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`embedded database exited with code ${code} while starting`));
+        });
+        child.send({ dataDir, socketPath: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`) });
+      });
     } catch (error) {
+      child.kill('SIGKILL');
       await rm(socketDir, { recursive: true, force: true });
       await rm(lockFile, { force: true });
       throw error;
     }
+    child.removeAllListeners('exit');
+    return new EmbeddedPostgres(child, socketDir, lockFile);
   }
 
   /** Connection settings for `pg`: a directory host means a Unix socket. */
@@ -41,9 +58,20 @@ export class EmbeddedPostgres {
     return { host: this.socketDir, port: SOCKET_PORT, username: 'postgres', database: 'postgres' };
   }
 
+  /** The database process, for resource accounting. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Asks the database to close cleanly (flushing to disk), killing it only if it will not. */
   async stop(): Promise<void> {
-    await this.server.stop();
-    await this.db.close();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.send('stop');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
     await rm(this.socketDir, { recursive: true, force: true });
     await rm(this.lockFile, { force: true });
   }
