@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@gatehouse/errors';
 import { BLOB_STORE, BlobNotFoundError, type BlobStore } from './blob-store';
 import { ByteLimitExceeded, DigestStream } from './digest-stream';
-import { BlobCorruptError, BlobMissingError, DigestMismatchError, FileTooLargeError } from './errors';
+import { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError } from './errors';
 
 export interface StoredContent {
   sha256: string;
@@ -36,8 +36,12 @@ export class ContentAddressedStore {
   async ingest(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<StoredContent> {
     const temporaryKey = `tmp/${randomUUID()}`;
     const digest = new DigestStream(options.maxBytes);
+    let sourceFailed = false;
+    const onSourceError = (error: Error) => {
+      sourceFailed = true;
+      digest.destroy(error);
+    };
     // Unpipe rather than destroy the source on failure: for HTTP that would kill the socket before the error response.
-    const onSourceError = (error: Error) => digest.destroy(error);
     source.once('error', onSourceError);
     digest.once('error', () => source.unpipe(digest));
     source.pipe(digest);
@@ -45,7 +49,8 @@ export class ContentAddressedStore {
       await this.blobs.put(temporaryKey, digest);
     } catch (error) {
       await this.blobs.delete(temporaryKey).catch(() => undefined);
-      throw error instanceof ByteLimitExceeded ? new FileTooLargeError(options.maxBytes) : error;
+      if (error instanceof ByteLimitExceeded) throw new FileTooLargeError(options.maxBytes);
+      throw sourceFailed ? error : new BlobStoreUnavailableError(error);
     } finally {
       source.off('error', onSourceError);
     }
@@ -55,13 +60,12 @@ export class ContentAddressedStore {
       if (options.expectedSha256 && options.expectedSha256 !== stored.sha256) {
         throw new DigestMismatchError(options.expectedSha256, stored.sha256);
       }
-      const key = contentKey(stored.sha256);
-      const existing = await this.blobs.stat(key);
-      if (existing?.size === stored.size) {
-        await this.blobs.delete(temporaryKey);
-      } else {
-        await this.blobs.move(temporaryKey, key);
-      }
+      await this.backend(async () => {
+        const key = contentKey(stored.sha256);
+        const existing = await this.blobs.stat(key);
+        if (existing?.size === stored.size) await this.blobs.delete(temporaryKey);
+        else await this.blobs.move(temporaryKey, key);
+      });
       return stored;
     } catch (error) {
       await this.blobs.delete(temporaryKey).catch(() => undefined);
@@ -93,10 +97,20 @@ export class ContentAddressedStore {
 
   private async open(sha256: string): Promise<Readable> {
     try {
-      return await this.blobs.get(contentKey(sha256));
+      return await this.backend(() => this.blobs.get(contentKey(sha256)));
     } catch (error) {
       if (error instanceof BlobNotFoundError) throw new BlobMissingError(sha256);
       throw error;
+    }
+  }
+
+  /** Runs backend calls, reporting the backend's own failures as unavailability. */
+  private async backend<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof BlobNotFoundError || error instanceof DomainError) throw error;
+      throw new BlobStoreUnavailableError(error);
     }
   }
 }

@@ -31,3 +31,10 @@ export class BlobMissingError extends DomainError {
     super('integrity', 'blob_missing', `stored blob sha256:${sha256} is missing from the blob store`, { sha256 });
   }
 }
+
+/** The backend itself failed (unreachable S3, full disk): a 503, and nothing was kept. */
+export class BlobStoreUnavailableError extends DomainError {
+  constructor(cause: unknown) {
+    super('unavailable', 'blob_store_unavailable', `the blob store is unavailable: ${(cause as Error)?.message || (cause as Error)?.name || String(cause)}`);
+  }
+}

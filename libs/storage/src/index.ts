@@ -3,4 +3,4 @@ export { BLOB_STORE, BlobNotFoundError, type BlobStore } from './blob-store';
 export { ContentAddressedStore, contentKey, type StoredContent } from './content-addressed-store';
 export { FilesystemBlobStore } from './filesystem-blob-store';
 export { S3BlobStore } from './s3-blob-store';
-export { BlobCorruptError, BlobMissingError, DigestMismatchError, FileTooLargeError } from './errors';
+export { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError } from './errors';
