@@ -44,6 +44,8 @@ describe('auth and health (embedded)', () => {
 
     const listed = await registry.admin.get('/v1/tokens');
     expect(JSON.stringify(listed.body)).not.toContain(minted.body.token);
+    const listedReader = listed.body.find((t: { name: string }) => t.name === 'reader-bot');
+    expect(listedReader.lastUsedAt).not.toBeNull();
 
     const duplicate = await registry.admin.post('/v1/tokens', { name: 'reader-bot', roles: ['reader'] });
     expect(duplicate.status).toBe(409);

@@ -13,10 +13,12 @@ import { generateTokenSecret, hashTokenSecret } from './token-secret';
 
 const BOOTSTRAP_ACTOR = 'system';
 const BOOTSTRAP_TOKEN_NAME = 'admin';
+const TOKEN_USE_RESOLUTION_MS = 60_000;
 
 @Injectable()
 export class TokenService {
   private readonly logger = new Logger('Auth');
+  private readonly lastRecordedUse = new Map<string, number>();
 
   constructor(
     private readonly tokens: ApiTokenRepository,
@@ -27,8 +29,16 @@ export class TokenService {
   async authenticate(secret: string): Promise<Principal> {
     const token = await this.tokens.findActiveByHash(hashTokenSecret(secret));
     if (!token) throw new InvalidTokenError();
-    this.tokens.touch(token.id).catch((error: Error) => this.logger.warn(`could not record token use: ${error.message}`));
+    this.recordUse(token.id);
     return { tokenId: token.id, name: token.name, roles: token.roles };
+  }
+
+  /** last_used_at is kept to the minute; skipping the write in between keeps reads free of writes. */
+  private recordUse(tokenId: string): void {
+    const now = Date.now();
+    if (now - (this.lastRecordedUse.get(tokenId) ?? 0) < TOKEN_USE_RESOLUTION_MS) return;
+    this.lastRecordedUse.set(tokenId, now);
+    this.tokens.touch(tokenId).catch((error: Error) => this.logger.warn(`could not record token use: ${error.message}`));
   }
 
   async mint(actor: Principal, request: CreateTokenDto): Promise<CreatedTokenResponse> {
