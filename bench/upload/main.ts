@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'gatehouse-bench-'));
   let server: ChildProcess | undefined;
   const cleanUp = async () => {
-    server?.kill('SIGKILL');
+    if (server) await stopServer(server);
     await rm(dir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
@@ -110,6 +110,16 @@ function startServer(dir: string, port: number): ChildProcess {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+/** SIGTERM lets the server close its embedded database cleanly; SIGKILL only if it hangs. */
+async function stopServer(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((resolveExit) => server.once('exit', resolveExit));
+  server.kill('SIGTERM');
+  const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function waitForHealth(base: string, server: ChildProcess): Promise<void> {
