@@ -1,5 +1,6 @@
 import { CreateApiTokens1764000000000 } from './1764000000000-CreateApiTokens';
 import { CreateCatalog1764000000100 } from './1764000000100-CreateCatalog';
+import { CreateAuditLog1764000000200 } from './1764000000200-CreateAuditLog';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
-export const migrations = [CreateApiTokens1764000000000, CreateCatalog1764000000100];
+export const migrations = [CreateApiTokens1764000000000, CreateCatalog1764000000100, CreateAuditLog1764000000200];

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { loadConfig, type AppConfig } from '@gatehouse/config';
 import { createRegistry } from '../../apps/registry/src/create-registry';
 import { ApiClient } from './api-client';
@@ -25,21 +26,18 @@ export interface TestRegistry {
   anonymous: ApiClient;
   s3?: TestS3Server;
   database?: TestDatabase;
+  /** Runs SQL on the registry's own database, bypassing the API: for tampering tests. */
+  sql<T = any>(query: string, parameters?: unknown[]): Promise<T[]>;
   /** Stops and starts the server on the same database and blobs. */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startRegistry(backend: Backend, env: Record<string, string> = {}): Promise<TestRegistry> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
   const adminToken = `gh_test_${randomBytes(24).toString('hex')}`;
   const database = backend === 'postgres+s3' ? await createTestDatabase() : undefined;
   const s3 = backend === 'postgres+s3' ? await startS3Server() : undefined;
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    GATEHOUSE_ADMIN_TOKEN: adminToken,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
-    LOG_FORMAT: 'text',
+  return launch(backend, adminToken, {
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...(s3
       ? {
@@ -49,6 +47,45 @@ export async function startRegistry(backend: Backend, env: Record<string, string
           AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
         }
       : {}),
+    ...env,
+  }, { database, s3 });
+}
+
+/**
+ * A second server on the same Postgres and bucket, as another replica behind
+ * a load balancer would be. Closing it leaves the shared database and bucket
+ * to the primary. Undefined when the primary fell back to embedded PGlite,
+ * which one process owns.
+ */
+export async function startReplica(primary: TestRegistry): Promise<TestRegistry | undefined> {
+  if (primary.config.database.kind !== 'postgres') return undefined;
+  const store = primary.config.blobStore;
+  return launch(primary.backend, primary.adminToken, {
+    DATABASE_URL: primary.config.database.url,
+    ...(store.kind === 's3'
+      ? {
+          S3_BUCKET: store.bucket,
+          S3_ENDPOINT: store.endpoint!,
+          AWS_ACCESS_KEY_ID: store.credentials!.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: store.credentials!.secretAccessKey,
+        }
+      : {}),
+  }, {});
+}
+
+async function launch(
+  backend: Backend,
+  adminToken: string,
+  env: Record<string, string>,
+  owned: { database?: TestDatabase; s3?: TestS3Server },
+): Promise<TestRegistry> {
+  const { database, s3 } = owned;
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    GATEHOUSE_ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    LOG_FORMAT: 'text',
     ...env,
   });
 
@@ -62,6 +99,7 @@ export async function startRegistry(backend: Backend, env: Record<string, string
     anonymous: new ApiClient(''),
     s3,
     database,
+    sql: (query, parameters) => app!.get(DataSource).query(query, parameters),
     async restart() {
       await app?.close();
       await boot();

@@ -1,4 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { AuditModule } from '@gatehouse/audit';
 import { AuthModule } from '@gatehouse/auth';
 import { CatalogModule } from '@gatehouse/catalog';
 import { ConfigModule, type AppConfig } from '@gatehouse/config';
@@ -13,7 +14,14 @@ export class RegistryModule implements NestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RegistryModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(registrySchema), StorageModule, AuthModule, CatalogModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(registrySchema),
+        StorageModule,
+        AuditModule,
+        AuthModule,
+        CatalogModule,
+      ],
       controllers: [HealthController],
     };
   }

@@ -1,3 +1,4 @@
+import { AuditEventEntity } from '@gatehouse/audit';
 import { ApiTokenEntity } from '@gatehouse/auth';
 import { catalogEntities } from '@gatehouse/catalog';
 import type { SchemaDefinition } from '@gatehouse/database';
@@ -5,6 +6,6 @@ import { migrations } from '../../../migrations';
 
 /** Every lib's entities and the project's migrations: the one schema the registry runs on. */
 export const registrySchema: SchemaDefinition = {
-  entities: [ApiTokenEntity, ...catalogEntities],
+  entities: [AuditEventEntity, ApiTokenEntity, ...catalogEntities],
   migrations,
 };

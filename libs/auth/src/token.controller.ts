@@ -35,7 +35,7 @@ export class TokenController {
   @HttpCode(200)
   @Allow('admin')
   @ApiOperation({ summary: 'Revoke an API token' })
-  revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<TokenResponse> {
-    return this.tokens.revoke(id);
+  revoke(@CurrentPrincipal() actor: Principal, @Param('id', new ParseUUIDPipe()) id: string): Promise<TokenResponse> {
+    return this.tokens.revoke(actor, id);
   }
 }

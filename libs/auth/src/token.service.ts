@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AuditLog } from '@gatehouse/audit';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { EntityManager } from 'typeorm';
@@ -23,6 +24,7 @@ export class TokenService {
   constructor(
     private readonly tokens: ApiTokenRepository,
     private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -43,9 +45,16 @@ export class TokenService {
 
   async mint(actor: Principal, request: CreateTokenDto): Promise<CreatedTokenResponse> {
     const secret = generateTokenSecret();
-    const token = await this.transactions.run((tx) =>
-      this.tokens.insert(tx, { name: request.name, roles: request.roles, tokenHash: hashTokenSecret(secret), createdBy: actor.name }),
-    );
+    const token = await this.transactions.run(async (tx) => {
+      const created = await this.tokens.insert(tx, {
+        name: request.name,
+        roles: request.roles,
+        tokenHash: hashTokenSecret(secret),
+        createdBy: actor.name,
+      });
+      await this.audit.append(tx, { actor: actor.name, action: 'token.minted', subject: `token:${created.name}`, payload: { roles: created.roles } });
+      return created;
+    });
     return { ...this.map(token), token: secret };
   }
 
@@ -53,11 +62,12 @@ export class TokenService {
     return (await this.tokens.list()).map((token) => this.map(token));
   }
 
-  async revoke(id: string): Promise<TokenResponse> {
+  async revoke(actor: Principal, id: string): Promise<TokenResponse> {
     return this.transactions.run(async (tx) => {
       const token = await this.tokens.findById(tx, id);
       if (!token) throw new TokenNotFoundError(id);
       await this.tokens.revoke(tx, id);
+      if (!token.revokedAt) await this.audit.append(tx, { actor: actor.name, action: 'token.revoked', subject: `token:${token.name}` });
       return this.map((await this.tokens.findById(tx, id))!);
     });
   }
@@ -72,24 +82,12 @@ export class TokenService {
     const minted = await this.transactions.run(async (tx) => {
       await this.tokens.lockBootstrap(tx);
       if (configured) {
-        if (!(await this.tokens.findByHash(tx, hashTokenSecret(configured)))) {
-          await this.tokens.insert(tx, {
-            name: await this.freeBootstrapName(tx),
-            roles: ['admin'],
-            tokenHash: hashTokenSecret(configured),
-            createdBy: BOOTSTRAP_ACTOR,
-          });
-        }
+        if (!(await this.tokens.findByHash(tx, hashTokenSecret(configured)))) await this.insertBootstrapAdmin(tx, configured);
         return undefined;
       }
       if (await this.tokens.hasActiveAdmin(tx)) return undefined;
       const secret = generateTokenSecret();
-      await this.tokens.insert(tx, {
-        name: await this.freeBootstrapName(tx),
-        roles: ['admin'],
-        tokenHash: hashTokenSecret(secret),
-        createdBy: BOOTSTRAP_ACTOR,
-      });
+      await this.insertBootstrapAdmin(tx, secret);
       return secret;
     });
     if (!minted) return;
@@ -99,6 +97,21 @@ export class TokenService {
     await chmod(file, 0o600);
     // Printed on stdout outside the JSON log stream: this is the only time the secret is shown.
     process.stdout.write(`\nGatehouse admin token (shown once, also saved to ${file}):\n\n  ${minted}\n\n`);
+  }
+
+  private async insertBootstrapAdmin(tx: EntityManager, secret: string): Promise<void> {
+    const token = await this.tokens.insert(tx, {
+      name: await this.freeBootstrapName(tx),
+      roles: ['admin'],
+      tokenHash: hashTokenSecret(secret),
+      createdBy: BOOTSTRAP_ACTOR,
+    });
+    await this.audit.append(tx, {
+      actor: BOOTSTRAP_ACTOR,
+      action: 'token.minted',
+      subject: `token:${token.name}`,
+      payload: { roles: token.roles, bootstrap: true },
+    });
   }
 
   private async freeBootstrapName(tx: EntityManager): Promise<string> {

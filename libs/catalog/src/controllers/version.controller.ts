@@ -48,22 +48,38 @@ export class VersionController {
   @ApiOperation({ summary: 'Stream one file (step 2 of 3); hashed on the way in' })
   @ApiHeader({ name: 'x-content-sha256', required: false, description: 'Hex SHA-256 of the body; a mismatch is a 400 and nothing is kept' })
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
-  upload(@Param('name') name: string, @Param('version') version: string, @Req() request: Request): Promise<UploadedFileResponse> {
-    return this.versions.upload(name, version, rawFilePath(request), request, uploadDeclaration(request));
+  upload(
+    @CurrentPrincipal() actor: Principal,
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Req() request: Request,
+  ): Promise<UploadedFileResponse> {
+    return this.versions.upload(actor, name, version, rawFilePath(request), request, uploadDeclaration(request));
   }
 
   @Post(':version/commit')
   @HttpCode(200)
   @Allow('ml_engineer', 'data_scientist')
   @ApiOperation({ summary: 'Seal the manifest (step 3 of 3); the version becomes immutable' })
-  commit(@Param('name') name: string, @Param('version') version: string, @Body() _body: CommitVersionDto): Promise<VersionResponse> {
-    return this.versions.commit(name, version);
+  commit(
+    @CurrentPrincipal() actor: Principal,
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body() _body: CommitVersionDto,
+  ): Promise<VersionResponse> {
+    return this.versions.commit(actor, name, version);
   }
 
   @Get(':version/files/*path')
   @ApiOperation({ summary: 'Download a file, integrity-checked while streaming' })
-  async download(@Param('name') name: string, @Param('version') version: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    await sendFile(response, await this.versions.openFile(name, version, rawFilePath(request)));
+  async download(
+    @CurrentPrincipal() actor: Principal,
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    await sendFile(response, await this.versions.openFile(actor, name, version, rawFilePath(request)));
   }
 
   @Get(':version/lineage')

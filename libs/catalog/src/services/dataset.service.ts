@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@gatehouse/auth';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { ContentAddressedStore, DigestMismatchError, FileTooLargeError } from '@gatehouse/storage';
 import type { CreateDatasetDto, DatasetResponse } from '../dto/dataset.dto';
@@ -16,12 +17,13 @@ export class DatasetService {
     private readonly datasets: DatasetRepository,
     private readonly transactions: TransactionRunner,
     private readonly content: ContentAddressedStore,
+    private readonly audit: AuditLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(actor: Principal, request: CreateDatasetDto): Promise<DatasetResponse> {
-    const dataset = await this.transactions.run((tx) =>
-      this.datasets.insert(tx, {
+    const dataset = await this.transactions.run(async (tx) => {
+      const created = await this.datasets.insert(tx, {
         name: request.name,
         version: request.version,
         description: request.description ?? null,
@@ -29,8 +31,15 @@ export class DatasetService {
         uri: request.uri ?? null,
         dataSchema: request.schema ?? null,
         createdBy: actor.name,
-      }),
-    );
+      });
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'dataset.registered',
+        subject: `dataset:${created.name}@${created.version}`,
+        payload: { sha256: created.sha256, uri: created.uri },
+      });
+      return created;
+    });
     return this.map(dataset);
   }
 
@@ -39,7 +48,7 @@ export class DatasetService {
   }
 
   /** Stores the dataset's bytes once; a declared checksum must match them, or nothing is kept. */
-  async upload(name: string, version: string, body: Readable, declared: UploadDeclaration): Promise<DatasetResponse> {
+  async upload(actor: Principal, name: string, version: string, body: Readable, declared: UploadDeclaration): Promise<DatasetResponse> {
     const dataset = await this.require(name, version);
     if (dataset.stored) throw new DatasetFileExistsError(name, version);
     if (dataset.sha256 && declared.sha256 && dataset.sha256 !== declared.sha256) {
@@ -57,6 +66,7 @@ export class DatasetService {
       if (!locked) throw new DatasetNotFoundError(name, version);
       if (locked.stored) throw new DatasetFileExistsError(name, version);
       await this.datasets.markStored(tx, locked.id, stored);
+      await this.audit.append(tx, { actor: actor.name, action: 'dataset.file_uploaded', subject: `dataset:${name}@${version}`, payload: { ...stored } });
     });
     return this.get(name, version);
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@gatehouse/auth';
+import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { decodeCursor, keysetPage } from '../cursor';
 import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse } from '../dto/model.dto';
@@ -14,18 +15,26 @@ export class ModelService {
   constructor(
     private readonly models: ModelRepository,
     private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
   ) {}
 
   async create(actor: Principal, request: CreateModelDto): Promise<ModelResponse> {
-    const model = await this.transactions.run((tx) =>
-      this.models.insert(tx, {
+    const model = await this.transactions.run(async (tx) => {
+      const created = await this.models.insert(tx, {
         name: request.name,
         description: request.description ?? null,
         owner: request.owner ?? null,
         tags: request.tags ?? [],
         createdBy: actor.name,
-      }),
-    );
+      });
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'model.created',
+        subject: `model:${created.name}`,
+        payload: { description: created.description, owner: created.owner, tags: created.tags },
+      });
+      return created;
+    });
     return this.map(model);
   }
 

@@ -3,9 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { Principal } from '@gatehouse/auth';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
-import { ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
+import { BlobCorruptError, BlobMissingError, ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
 import { decodeCursor, keysetPage } from '../cursor';
 import type {
@@ -62,6 +63,7 @@ export class VersionService {
     private readonly datasets: DatasetRepository,
     private readonly transactions: TransactionRunner,
     private readonly content: ContentAddressedStore,
+    private readonly audit: AuditLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -113,6 +115,12 @@ export class VersionService {
       await this.versions.addParents(tx, version.id, parentIds);
       await this.versions.addDatasetUses(tx, version.id, uses);
       await this.models.touch(tx, model.id);
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'version.declared',
+        subject: versionSubject(ref),
+        payload: { task: request.task, parents, datasets: datasetUses, source: request.source ?? {} },
+      });
     });
 
     const view = await this.get(modelName, request.version);
@@ -126,7 +134,14 @@ export class VersionService {
    * Step 2: streams one file into content-addressed storage, hashing as it
    * goes. The version row is only touched once the bytes are safely stored.
    */
-  async upload(modelName: string, versionName: string, rawPath: string, body: Readable, declared: UploadDeclaration): Promise<UploadedFileResponse> {
+  async upload(
+    actor: Principal,
+    modelName: string,
+    versionName: string,
+    rawPath: string,
+    body: Readable,
+    declared: UploadDeclaration,
+  ): Promise<UploadedFileResponse> {
     const path = parseArtifactPath(rawPath);
     if (declared.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(declared.sha256)) {
       throw new DomainError('invalid', 'invalid_digest_header', 'x-content-sha256 must be 64 lowercase hex characters');
@@ -144,12 +159,13 @@ export class VersionService {
       if (!locked) throw new VersionNotFoundError(ref);
       if (locked.status !== 'pending_upload') throw new VersionSealedError(ref, locked.status);
       await this.versions.putFile(tx, { versionId: locked.id, path, ...stored, mediaType: mediaTypeOf(path) });
+      await this.audit.append(tx, { actor: actor.name, action: 'version.file_uploaded', subject: versionSubject(ref), payload: { path, ...stored } });
     });
     return { path, ...stored };
   }
 
   /** Step 3: seals the manifest; from here on the version is immutable. */
-  async commit(modelName: string, versionName: string): Promise<VersionResponse> {
+  async commit(actor: Principal, modelName: string, versionName: string): Promise<VersionResponse> {
     const ref = { model: modelName, version: versionName };
     await this.transactions.run(async (tx) => {
       const model = await this.models.findByName(modelName, tx);
@@ -159,12 +175,14 @@ export class VersionService {
       if (version.status !== 'pending_upload') throw new VersionSealedError(ref, version.status);
       const files = await this.versions.files(version.id, tx);
       if (files.length === 0) throw new VersionHasNoFilesError(ref);
-      await this.versions.seal(tx, version.id, {
+      const manifest = {
         manifestDigest: manifestDigest(files),
         totalSize: files.reduce((sum, file) => sum + file.size, 0),
         fileCount: files.length,
         format: detectFormat(files.map((file) => file.path)),
-      });
+      };
+      await this.versions.seal(tx, version.id, manifest);
+      await this.audit.append(tx, { actor: actor.name, action: 'version.committed', subject: versionSubject(ref), payload: { ...manifest } });
     });
     return this.get(modelName, versionName);
   }
@@ -192,12 +210,27 @@ export class VersionService {
    * corrupt bytes fail with a clear 500 before any are sent; the stream is
    * hashed again as it goes out and breaks off if the blob changes meanwhile.
    */
-  async openFile(modelName: string, versionName: string, rawPath: string): Promise<OpenedFile> {
+  async openFile(actor: Principal, modelName: string, versionName: string, rawPath: string): Promise<OpenedFile> {
     const path = parseArtifactPath(rawPath);
+    const ref = { model: modelName, version: versionName };
     const { version } = await this.resolve(modelName, versionName);
     const file = await this.versions.file(version.id, path);
-    if (!file) throw new FileNotFoundError({ model: modelName, version: versionName }, path);
-    await this.content.assertIntact(file);
+    if (!file) throw new FileNotFoundError(ref, path);
+    try {
+      await this.content.assertIntact(file);
+    } catch (error) {
+      if (error instanceof BlobCorruptError || error instanceof BlobMissingError) {
+        await this.transactions.run((tx) =>
+          this.audit.append(tx, {
+            actor: actor.name,
+            action: 'blob.integrity_failed',
+            subject: versionSubject(ref),
+            payload: { path, sha256: file.sha256, code: error.code, details: error.details },
+          }),
+        );
+      }
+      throw error;
+    }
     return { path, sha256: file.sha256, size: file.size, mediaType: file.mediaType, stream: await this.content.openVerified(file) };
   }
 
@@ -250,6 +283,11 @@ export class VersionService {
       committedAt: version.committedAt?.toISOString() ?? null,
     };
   }
+}
+
+/** The audit subject naming a version. */
+function versionSubject(ref: { model: string; version: string }): string {
+  return `version:${ref.model}@${ref.version}`;
 }
 
 function assertUnique(field: string, keys: string[]): void {

@@ -1,0 +1,33 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+const bigintAsNumber = {
+  to: (value: number) => value,
+  from: (value: string) => Number(value),
+};
+
+@Entity('audit_events')
+export class AuditEventEntity {
+  @PrimaryColumn('bigint', { transformer: bigintAsNumber })
+  seq: number;
+
+  @Column('timestamptz', { name: 'occurred_at' })
+  occurredAt: Date;
+
+  @Column('text')
+  actor: string;
+
+  @Column('text')
+  action: string;
+
+  @Column('text')
+  subject: string;
+
+  @Column('jsonb')
+  payload: Record<string, unknown>;
+
+  @Column('text', { name: 'prev_hash' })
+  prevHash: string;
+
+  @Column('text')
+  hash: string;
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { chainHash, GENESIS_HASH } from './audit-chain';
+import { AuditRepository } from './audit.repository';
+
+export interface AuditEntry {
+  /** The token name that acted, or "system". */
+  actor: string;
+  /** Dotted verb: model.created, version.committed, token.revoked, … */
+  action: string;
+  /** What it acted on: model:NAME, version:MODEL@VERSION, token:NAME, dataset:NAME@VERSION. */
+  subject: string;
+  payload?: Record<string, unknown>;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  /** Events checked. */
+  checked: number;
+  head: { seq: number; hash: string };
+  /** The first seq whose event is missing, edited or unlinked. */
+  firstBrokenSeq?: number;
+  reason?: string;
+}
+
+const VERIFY_BATCH = 1000;
+
+/** The append-only, hash-chained record of every change. */
+@Injectable()
+export class AuditLog {
+  constructor(private readonly events: AuditRepository) {}
+
+  /**
+   * Appends inside the caller's transaction, so the event exists exactly when
+   * the change does. Locking the chain head serialises appenders across
+   * replicas into one linear chain.
+   */
+  async append(tx: EntityManager, entry: AuditEntry): Promise<void> {
+    const head = await this.events.lockHead(tx);
+    const event = {
+      seq: head.seq + 1,
+      occurredAt: new Date(),
+      actor: entry.actor,
+      action: entry.action,
+      subject: entry.subject,
+      payload: entry.payload ?? {},
+    };
+    await this.events.append(tx, { ...event, prevHash: head.hash, hash: chainHash(head.hash, event) });
+  }
+
+  /** Recomputes the whole chain and names the first event that was deleted, edited or re-linked. */
+  async verify(): Promise<ChainVerification> {
+    const head = await this.events.head();
+    let previousHash = GENESIS_HASH;
+    let expectedSeq = 1;
+    const broken = (seq: number, reason: string): ChainVerification => ({ ok: false, checked: expectedSeq - 1, head, firstBrokenSeq: seq, reason });
+
+    for (;;) {
+      const batch = await this.events.batchAfter(expectedSeq - 1, VERIFY_BATCH);
+      if (batch.length === 0) break;
+      for (const event of batch) {
+        if (event.seq !== expectedSeq) return broken(expectedSeq, `event ${expectedSeq} is missing`);
+        if (event.prevHash !== previousHash) return broken(event.seq, `event ${event.seq} does not link to event ${event.seq - 1}`);
+        if (chainHash(previousHash, event) !== event.hash) return broken(event.seq, `event ${event.seq} was altered: its hash does not match its content`);
+        previousHash = event.hash;
+        expectedSeq++;
+      }
+    }
+    if (head.seq !== expectedSeq - 1) {
+      return broken(Math.min(expectedSeq, head.seq + 1), `the chain head counts ${head.seq} events but ${expectedSeq - 1} link up`);
+    }
+    if (head.hash !== previousHash) return broken(head.seq, `the chain head does not match event ${head.seq}`);
+    return { ok: true, checked: expectedSeq - 1, head };
+  }
+}
