@@ -140,4 +140,21 @@ describe('gatehouse CLI against a running registry', () => {
     expect(rejected.code).toBe(1);
     expect(rejected.stderr).toContain('error token_invalid');
   });
+
+  it('shows the audit trail of a model and verifies the chain', async () => {
+    const trail = await gatehouse('audit', '--model', 'churn');
+    expect(trail.code).toBe(0);
+    expect(trail.stdout.split('\n')[0]).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION\s+SUBJECT/);
+    expect(trail.stdout).toMatch(/admin\s+version\.committed\s+version:churn@1\.0\.0/);
+    const json = JSON.parse((await gatehouse('--json', 'audit', '--model', 'churn', '--action', 'model.created')).stdout);
+    expect(json).toEqual([expect.objectContaining({ subject: 'model:churn', actor: 'admin' })]);
+    const verified = await gatehouse('audit', 'verify');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain('audit chain intact');
+
+    await registry.sql(`UPDATE audit_events SET actor = 'mallory' WHERE action = 'model.created' AND subject = 'model:churn'`);
+    const broken = await gatehouse('audit', 'verify');
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain('audit chain BROKEN at seq');
+  });
 });

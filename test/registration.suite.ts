@@ -309,6 +309,8 @@ export function describeRegistration(backend: Backend): void {
       const response = await reader.get('/v1/models/tamper/versions/1.0.0/files/model.onnx');
       expect(response.status).toBe(500);
       expect(response.body).toMatchObject({ error: 'blob_corrupt', details: { expected: sha256(bytes), actualSha256: sha256(forged) } });
+      const audited = await registry.admin.get('/v1/audit?action=blob.integrity_failed');
+      expect(audited.body.items[0]).toMatchObject({ subject: 'version:tamper@1.0.0', actor: 'auditor', payload: { path: 'model.onnx', code: 'blob_corrupt' } });
     });
 
     it('pages models and versions with keyset cursors and filters them', async () => {

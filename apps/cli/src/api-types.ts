@@ -51,3 +51,21 @@ export interface Token {
   lastUsedAt: string | null;
   token?: string;
 }
+
+export interface AuditEvent {
+  seq: number;
+  occurredAt: string;
+  actor: string;
+  action: string;
+  subject: string;
+  payload: Record<string, unknown>;
+  hash: string;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  checked: number;
+  head: { seq: number; hash: string };
+  firstBrokenSeq?: number;
+  reason?: string;
+}

@@ -5,7 +5,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
-import type { Model, Page, Token, Version } from './api-types';
+import type { AuditEvent, ChainVerification, Model, Page, Token, Version } from './api-types';
 import { configPath, readCliConfig, resolveConnection, writeCliConfig } from './cli-config';
 import { ApiError, GatehouseClient } from './gatehouse-client';
 import { collectFiles, encodeFilePath, safeDestination, sha256OfFile } from './local-files';
@@ -36,6 +36,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof ChainBrokenError) return 1;
     if (error instanceof UsageError) {
       io.stderr.write(`usage: ${error.message}\n`);
       return 2;
@@ -95,6 +96,7 @@ function buildProgram(io: CliIo): Command {
   addModelCommands(program, client, print);
   addVersionCommands(program, client, print, io);
   addTokenCommands(program, client, print);
+  addAuditCommands(program, client, print);
   return program;
 }
 
@@ -229,6 +231,41 @@ function addTokenCommands(program: Command, client: ClientFactory, print: Printe
       print(token, () => `revoked token ${token.name}\n`);
     });
 }
+
+function addAuditCommands(program: Command, client: ClientFactory, print: Printer): void {
+  const audit = program
+    .command('audit')
+    .description('the audit log, newest first')
+    .option('--model <name>', 'events about this model and its versions')
+    .option('--subject <subject>', 'e.g. version:fraud@1.2.0')
+    .option('--action <action>', 'e.g. version.committed')
+    .option('--actor <token-name>')
+    .option('--since <iso-time>')
+    .option('--limit <n>', 'page size', '50')
+    .option('--all', 'follow every page')
+    .action(async (options: { model?: string; subject?: string; action?: string; actor?: string; since?: string; limit: string; all?: boolean }) => {
+      const { all, ...query } = options;
+      const events = await pages<AuditEvent>(await client(), '/v1/audit', query, !!all);
+      print(events, () =>
+        formatTable(['SEQ', 'TIME', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e) => [e.seq, e.occurredAt, e.actor, e.action, e.subject])),
+      );
+    });
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exit 1 if it is broken')
+    .action(async () => {
+      const result = await (await client()).get<ChainVerification>('/v1/audit/verify');
+      print(result, () =>
+        result.ok
+          ? `audit chain intact: ${result.checked} events, head ${result.head.seq} ${result.head.hash}\n`
+          : `audit chain BROKEN at seq ${result.firstBrokenSeq}: ${result.reason}\n`,
+      );
+      if (!result.ok) throw new ChainBrokenError();
+    });
+}
+
+/** Verification ran and found tampering: exit 1 after printing the finding. */
+class ChainBrokenError extends Error {}
 
 interface RegisterOptions {
   model: string;
