@@ -1,6 +1,7 @@
 import { CreateApiTokens1764000000000 } from './1764000000000-CreateApiTokens';
 import { CreateCatalog1764000000100 } from './1764000000100-CreateCatalog';
 import { CreateAuditLog1764000000200 } from './1764000000200-CreateAuditLog';
+import { CreateSigning1764000000300 } from './1764000000300-CreateSigning';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
-export const migrations = [CreateApiTokens1764000000000, CreateCatalog1764000000100, CreateAuditLog1764000000200];
+export const migrations = [CreateApiTokens1764000000000, CreateCatalog1764000000100, CreateAuditLog1764000000200, CreateSigning1764000000300];

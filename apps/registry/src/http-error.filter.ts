@@ -10,6 +10,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
   integrity: HttpStatus.INTERNAL_SERVER_ERROR,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };

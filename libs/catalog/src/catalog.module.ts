@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IntegrityModule } from '@gatehouse/integrity';
 import { DatasetController } from './controllers/dataset.controller';
 import { ModelController } from './controllers/model.controller';
 import { VersionController } from './controllers/version.controller';
@@ -11,6 +12,7 @@ import { ModelService } from './services/model.service';
 import { VersionService } from './services/version.service';
 
 @Module({
+  imports: [IntegrityModule],
   controllers: [ModelController, VersionController, DatasetController],
   providers: [ModelRepository, VersionRepository, DatasetRepository, ModelService, VersionService, LineageService, DatasetService],
   exports: [ModelService, VersionService, LineageService, DatasetService],

@@ -97,6 +97,11 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
+  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'SIGNATURE_IGNORE_PATHS must be a comma-separated list of paths' })
+  SIGNATURE_IGNORE_PATHS?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: string;
 
@@ -133,6 +138,8 @@ export interface AppConfig {
   blobStore: BlobStoreConfig;
   maxFileSize: number;
   adminToken?: string;
+  /** The only ignore_paths a signature may use to leave files unsigned. */
+  signatureIgnorePaths: string[];
   logLevel: LogLevel;
   logFormat: 'json' | 'text';
 }
@@ -145,6 +152,8 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
+/** model_signing's own defaults: the signature file and git metadata. */
+const DEFAULT_SIGNATURE_IGNORE_PATHS = ['model.sig', '.git', '.gitattributes', '.github', '.gitignore'];
 
 /** Reads the registry's variables from `env`, naming every bad one at once. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -188,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       : { kind: 'filesystem', root: resolve(dataDir, 'blobs') },
     maxFileSize: parsed.MAX_FILE_SIZE ?? DEFAULT_MAX_FILE_SIZE,
     adminToken: parsed.GATEHOUSE_ADMIN_TOKEN,
+    signatureIgnorePaths: parsed.SIGNATURE_IGNORE_PATHS?.split(',') ?? DEFAULT_SIGNATURE_IGNORE_PATHS,
     logLevel: (parsed.LOG_LEVEL as LogLevel | undefined) ?? 'log',
     logFormat: (parsed.LOG_FORMAT as 'json' | 'text' | undefined) ?? 'json',
   };

@@ -8,6 +8,7 @@ import {
   UploadedFileResponse,
   VersionPage,
   VersionResponse,
+  VersionVerificationResponse,
 } from '../dto/version-response.dto';
 import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery } from '../dto/version.dto';
 import { LineageService } from '../services/lineage.service';
@@ -65,9 +66,16 @@ export class VersionController {
     @CurrentPrincipal() actor: Principal,
     @Param('name') name: string,
     @Param('version') version: string,
-    @Body() _body: CommitVersionDto,
+    @Body() body: CommitVersionDto,
   ): Promise<VersionResponse> {
-    return this.versions.commit(actor, name, version);
+    return this.versions.commit(actor, name, version, body.signature);
+  }
+
+  @Post(':version/verify')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Re-hash every stored file and re-verify the signature against current trust' })
+  verify(@Param('name') name: string, @Param('version') version: string): Promise<VersionVerificationResponse> {
+    return this.versions.verify(name, version);
   }
 
   @Get(':version/files/*path')

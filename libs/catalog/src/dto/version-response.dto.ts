@@ -41,7 +41,14 @@ export class VersionSummaryResponse {
   @ApiProperty({ nullable: true, type: String }) committedAt: string | null;
 }
 
+export class SignatureSummaryResponse {
+  @ApiProperty({ description: 'Trusted signer name' }) signer: string;
+  @ApiProperty() fingerprint: string;
+  @ApiProperty() verifiedAt: string;
+}
+
 export class VersionResponse extends VersionSummaryResponse {
+  @ApiProperty({ type: SignatureSummaryResponse, nullable: true, description: 'Verified at commit' }) signature: SignatureSummaryResponse | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) params: Record<string, unknown>;
   @ApiProperty({ type: 'object', additionalProperties: true }) environment: Record<string, unknown>;
   @ApiProperty({ type: SourceDto }) source: SourceInfo;
@@ -89,6 +96,28 @@ export class LineageResponse {
   @ApiProperty({ type: [LineageNodeResponse] }) nodes: LineageNodeResponse[];
   @ApiProperty({ type: [LineageEdgeResponse] }) edges: LineageEdgeResponse[];
   @ApiProperty({ type: [LineageDatasetResponse] }) datasets: LineageDatasetResponse[];
+}
+
+export class FileVerificationResponse {
+  @ApiProperty() path: string;
+  @ApiProperty() sha256: string;
+  @ApiProperty() size: number;
+  @ApiProperty({ enum: ['ok', 'corrupt', 'missing'] }) status: 'ok' | 'corrupt' | 'missing';
+  @ApiPropertyOptional() actualSha256?: string;
+}
+
+export class SignatureVerificationResponse {
+  @ApiProperty() present: boolean;
+  @ApiProperty() ok: boolean;
+  @ApiPropertyOptional() signer?: string;
+  @ApiPropertyOptional() reason?: string;
+  @ApiPropertyOptional() message?: string;
+}
+
+export class VersionVerificationResponse {
+  @ApiProperty() ok: boolean;
+  @ApiProperty({ type: [FileVerificationResponse] }) files: FileVerificationResponse[];
+  @ApiProperty({ type: SignatureVerificationResponse }) signature: SignatureVerificationResponse;
 }
 
 export class UploadedFileResponse {

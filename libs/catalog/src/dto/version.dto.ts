@@ -225,7 +225,12 @@ export class ListVersionsQuery extends PageQuery {
   search?: string;
 }
 
-export class CommitVersionDto {}
+export class CommitVersionDto {
+  @ApiPropertyOptional({ description: 'OpenSSF Model Signing bundle (what model_signing or gatehouse sign writes to model.sig)' })
+  @IsOptional()
+  @IsObject()
+  signature?: Record<string, unknown>;
+}
 
 export class LineageQuery {
   @ApiPropertyOptional({ enum: ['up', 'down', 'both'], default: 'both' })

@@ -28,6 +28,13 @@ export interface DatasetUseRow {
   uri: string | null;
 }
 
+export interface SignatureRow {
+  bundle: unknown;
+  verifiedAt: Date;
+  signer: string;
+  fingerprint: string;
+}
+
 export interface SealedManifest {
   manifestDigest: string;
   totalSize: number;
@@ -143,6 +150,20 @@ export class VersionRepository {
       { id: versionId, status: 'pending_upload' },
       { ...manifest, status: 'registered', committedAt: () => 'now()' },
     );
+  }
+
+  async saveSignature(tx: EntityManager, versionId: string, signerId: string, bundle: unknown): Promise<void> {
+    await tx.query('INSERT INTO version_signatures (version_id, signer_id, bundle) VALUES ($1, $2, $3)', [versionId, signerId, JSON.stringify(bundle)]);
+  }
+
+  async signature(versionId: string, tx: EntityManager = this.dataSource.manager): Promise<SignatureRow | undefined> {
+    const [row] = await tx.query(
+      `SELECT s.bundle, s.verified_at AS "verifiedAt", t.name AS signer, t.fingerprint
+         FROM version_signatures s JOIN trusted_signers t ON t.id = s.signer_id
+        WHERE s.version_id = $1`,
+      [versionId],
+    );
+    return row;
   }
 
   async addParents(tx: EntityManager, childId: string, parents: { id: string; relation: string }[]): Promise<void> {

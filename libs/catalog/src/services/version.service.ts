@@ -6,11 +6,15 @@ import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
+import { SignatureRejectedError, SignatureVerifier } from '@gatehouse/integrity';
 import { BlobCorruptError, BlobMissingError, ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
 import { decodeCursor, keysetPage } from '../cursor';
 import type {
   DeclaredVersionResponse,
+  FileVerificationResponse,
+  SignatureVerificationResponse,
+  VersionVerificationResponse,
   UploadedFileResponse,
   VersionPage,
   VersionResponse,
@@ -64,6 +68,7 @@ export class VersionService {
     private readonly transactions: TransactionRunner,
     private readonly content: ContentAddressedStore,
     private readonly audit: AuditLog,
+    private readonly signatures: SignatureVerifier,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -165,8 +170,24 @@ export class VersionService {
   }
 
   /** Step 3: seals the manifest; from here on the version is immutable. */
-  async commit(actor: Principal, modelName: string, versionName: string): Promise<VersionResponse> {
+  async commit(actor: Principal, modelName: string, versionName: string, signature?: unknown): Promise<VersionResponse> {
     const ref = { model: modelName, version: versionName };
+    try {
+      await this.seal(actor, ref, signature);
+    } catch (error) {
+      if (error instanceof SignatureRejectedError) {
+        await this.transactions.run((tx) =>
+          this.audit.append(tx, { actor: actor.name, action: 'version.signature_rejected', subject: versionSubject(ref), payload: { ...(error.details as object) } }),
+        );
+      }
+      throw error;
+    }
+    return this.get(modelName, versionName);
+  }
+
+  /** Verifies the signature (if any) against the uploaded files and seals the manifest, all under the version's row lock. */
+  private async seal(actor: Principal, ref: { model: string; version: string }, signature: unknown): Promise<void> {
+    const { model: modelName, version: versionName } = ref;
     await this.transactions.run(async (tx) => {
       const model = await this.models.findByName(modelName, tx);
       if (!model) throw new ModelNotFoundError(modelName);
@@ -181,10 +202,49 @@ export class VersionService {
         fileCount: files.length,
         format: detectFormat(files.map((file) => file.path)),
       };
+      const verified = signature === undefined ? undefined : await this.signatures.verify(signature, files, tx);
       await this.versions.seal(tx, version.id, manifest);
-      await this.audit.append(tx, { actor: actor.name, action: 'version.committed', subject: versionSubject(ref), payload: { ...manifest } });
+      if (verified) await this.versions.saveSignature(tx, version.id, verified.signerId, verified.bundle);
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'version.committed',
+        subject: versionSubject(ref),
+        payload: { ...manifest, signer: verified ? { name: verified.signerName, fingerprint: verified.fingerprint } : null },
+      });
     });
-    return this.get(modelName, versionName);
+  }
+
+  /**
+   * Re-hashes every stored file and re-verifies the signature against today's
+   * trust (a signer revoked since commit fails here), reporting each part.
+   */
+  async verify(modelName: string, versionName: string): Promise<VersionVerificationResponse> {
+    const { version } = await this.resolve(modelName, versionName);
+    const files = sortManifest(await this.versions.files(version.id));
+    const checked: FileVerificationResponse[] = [];
+    for (const file of files) {
+      const entry = { path: file.path, sha256: file.sha256, size: file.size };
+      try {
+        await this.content.assertIntact(file);
+        checked.push({ ...entry, status: 'ok' });
+      } catch (error) {
+        if (error instanceof BlobCorruptError) checked.push({ ...entry, status: 'corrupt', actualSha256: (error.details as { actualSha256: string }).actualSha256 });
+        else if (error instanceof BlobMissingError) checked.push({ ...entry, status: 'missing' });
+        else throw error;
+      }
+    }
+    const stored = await this.versions.signature(version.id);
+    let signature: SignatureVerificationResponse = { present: false, ok: true };
+    if (stored) {
+      try {
+        await this.signatures.verify(stored.bundle, files);
+        signature = { present: true, ok: true, signer: stored.signer };
+      } catch (error) {
+        if (!(error instanceof SignatureRejectedError)) throw error;
+        signature = { present: true, ok: false, signer: stored.signer, reason: (error.details as { reason: string }).reason, message: error.message };
+      }
+    }
+    return { ok: checked.every((file) => file.status === 'ok') && signature.ok, files: checked, signature };
   }
 
   async get(modelName: string, versionName: string): Promise<VersionResponse> {
@@ -243,10 +303,11 @@ export class VersionService {
   }
 
   private async view(modelName: string, version: ModelVersionEntity, tx: EntityManager): Promise<VersionResponse> {
-    const [files, parents, datasets] = await Promise.all([
+    const [files, parents, datasets, signature] = await Promise.all([
       this.versions.files(version.id, tx),
       this.versions.parents(version.id, tx),
       this.versions.datasetUses(version.id, tx),
+      this.versions.signature(version.id, tx),
     ]);
     return {
       ...this.summary(modelName, version),
@@ -256,6 +317,7 @@ export class VersionService {
       schema: version.ioSchema,
       parents,
       datasets,
+      signature: signature ? { signer: signature.signer, fingerprint: signature.fingerprint, verifiedAt: new Date(signature.verifiedAt).toISOString() } : null,
       files: sortManifest(files).map((file: VersionFileEntity) => ({
         path: file.path,
         sha256: file.sha256,

@@ -1,0 +1,33 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+export class CreateSignerDto {
+  @ApiProperty({ example: 'release-key-2026' })
+  @IsString()
+  @Matches(/^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,99}$/, { message: 'name must be 1-100 letters, digits, ".", "_", "@" or "-"' })
+  name: string;
+
+  @ApiProperty({ description: 'PEM public key (EC P-256/384/521, Ed25519 or RSA)' })
+  @IsString()
+  @MaxLength(20_000)
+  publicKey: string;
+
+  @ApiPropertyOptional({ description: 'After this instant signatures by this key are rejected' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'expiresAt must be an ISO 8601 date-time' })
+  expiresAt?: Date;
+}
+
+export class SignerResponse {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: ['public_key'] }) kind: string;
+  @ApiProperty({ description: 'Hex SHA-256 of the SPKI PEM: the key hint in OMS bundles' }) fingerprint: string;
+  @ApiProperty() publicKey: string;
+  @ApiProperty({ nullable: true, type: String }) expiresAt: string | null;
+  @ApiProperty() createdBy: string;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) revokedAt: string | null;
+}

@@ -1,0 +1,133 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import {
+  BUNDLE_MEDIA_TYPE,
+  comparePathComponents,
+  IN_TOTO_PAYLOAD_TYPE,
+  IN_TOTO_STATEMENT_TYPE,
+  OMS_PREDICATE_TYPE,
+  pae,
+  rootDigest,
+  type OmsBundle,
+  type OmsStatement,
+} from './oms-format';
+import { publicKeyHint, signBytes, verifyBytes } from './signing-keys';
+
+/** Why a bundle is not acceptable, as a stable code and a sentence. */
+export class SignatureProblem extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'SignatureProblem';
+  }
+}
+
+/** Signs a statement with a private key into a bundle `model_signing` can verify with the public key. */
+export function signStatement(statement: OmsStatement, privateKey: KeyObject): OmsBundle {
+  const payload = Buffer.from(JSON.stringify(statement), 'utf8');
+  const signature = signBytes(privateKey, pae(IN_TOTO_PAYLOAD_TYPE, payload));
+  return {
+    mediaType: BUNDLE_MEDIA_TYPE,
+    verificationMaterial: { publicKey: { hint: publicKeyHint(privateKey) }, tlogEntries: [] },
+    dsseEnvelope: {
+      payload: payload.toString('base64'),
+      payloadType: IN_TOTO_PAYLOAD_TYPE,
+      signatures: [{ sig: signature.toString('base64'), keyid: '' }],
+    },
+  };
+}
+
+/** Checks the bundle's shape; nothing is trusted yet. */
+export function parseBundle(raw: unknown): OmsBundle {
+  const bundle = raw as OmsBundle;
+  if (typeof raw !== 'object' || raw === null) throw new SignatureProblem('malformed_signature', 'the signature bundle must be a JSON object');
+  if (bundle.mediaType !== BUNDLE_MEDIA_TYPE) {
+    throw new SignatureProblem('malformed_signature', `bundle mediaType must be ${BUNDLE_MEDIA_TYPE}, got ${JSON.stringify(bundle.mediaType)}`);
+  }
+  const envelope = bundle.dsseEnvelope;
+  if (!envelope || typeof envelope.payload !== 'string' || !Array.isArray(envelope.signatures) || envelope.signatures.length !== 1) {
+    throw new SignatureProblem('malformed_signature', 'the bundle needs a DSSE envelope with a payload and exactly one signature');
+  }
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new SignatureProblem('malformed_signature', `DSSE payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`);
+  }
+  if (typeof envelope.signatures[0].sig !== 'string') throw new SignatureProblem('malformed_signature', 'the DSSE signature is missing');
+  if (!bundle.verificationMaterial || typeof bundle.verificationMaterial !== 'object') {
+    throw new SignatureProblem('malformed_signature', 'the bundle has no verificationMaterial');
+  }
+  return bundle;
+}
+
+/** Verifies the envelope's signature with `publicKey`. */
+export function verifyEnvelope(bundle: OmsBundle, publicKey: KeyObject): void {
+  const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
+  const signature = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
+  if (!verifyBytes(publicKey, pae(bundle.dsseEnvelope.payloadType, payload), signature)) {
+    throw new SignatureProblem('bad_signature', 'the signature does not verify with the signer\'s key');
+  }
+}
+
+/** The signed statement, checked for type and internal consistency (not yet against any files). */
+export function readStatement(bundle: OmsBundle): OmsStatement {
+  let statement: OmsStatement;
+  try {
+    statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as OmsStatement;
+  } catch {
+    throw new SignatureProblem('malformed_signature', 'the DSSE payload is not JSON');
+  }
+  if (statement._type !== IN_TOTO_STATEMENT_TYPE) throw new SignatureProblem('malformed_signature', `statement _type must be ${IN_TOTO_STATEMENT_TYPE}`);
+  if (statement.predicateType !== OMS_PREDICATE_TYPE) throw new SignatureProblem('malformed_signature', `predicateType must be ${OMS_PREDICATE_TYPE}`);
+  const resources = statement.predicate?.resources;
+  if (!Array.isArray(resources) || resources.some((r) => r?.algorithm !== 'sha256' || !/^[0-9a-f]{64}$/.test(r?.digest ?? '') || typeof r?.name !== 'string')) {
+    throw new SignatureProblem('malformed_signature', 'predicate.resources must list {name, algorithm: sha256, digest} entries');
+  }
+  if (statement.subject?.length !== 1 || statement.subject[0]?.digest?.sha256 !== rootDigest(resources)) {
+    throw new SignatureProblem('malformed_signature', 'the subject digest does not match the listed resources');
+  }
+  return statement;
+}
+
+export interface ManifestComparison {
+  missing: string[];
+  extra: string[];
+  changed: { path: string; signed: string; actual: string }[];
+}
+
+/**
+ * Compares the signed resources with the version's files. Files under the
+ * statement's ignore_paths are skipped only where `allowedIgnorePaths` permits.
+ */
+export function compareWithFiles(
+  statement: OmsStatement,
+  files: { path: string; sha256: string }[],
+  allowedIgnorePaths: readonly string[],
+): ManifestComparison {
+  const ignored = statement.predicate.serialization?.ignore_paths ?? [];
+  const refused = ignored.filter((path) => !allowedIgnorePaths.includes(path));
+  if (refused.length > 0) {
+    throw new SignatureProblem('ignore_paths_not_allowed', `the signature ignores paths policy does not allow: ${refused.join(', ')}`, { refused });
+  }
+  const isIgnored = (path: string) => ignored.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  const signed = new Map(statement.predicate.resources.map((r) => [r.name, r.digest]));
+  const actual = new Map(files.filter((f) => !isIgnored(f.path)).map((f) => [f.path, f.sha256]));
+  const sorted = (paths: string[]) => paths.sort(comparePathComponents);
+  return {
+    missing: sorted([...signed.keys()].filter((path) => !actual.has(path))),
+    extra: sorted([...actual.keys()].filter((path) => !signed.has(path))),
+    changed: sorted([...signed.keys()].filter((path) => actual.has(path) && actual.get(path) !== signed.get(path))).map((path) => ({
+      path,
+      signed: signed.get(path)!,
+      actual: actual.get(path)!,
+    })),
+  };
+}
+
+export function parsePublicKey(pem: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch (error) {
+    throw new SignatureProblem('invalid_key', `not a PEM public key: ${(error as Error).message}`);
+  }
+}

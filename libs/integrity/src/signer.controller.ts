@@ -1,0 +1,34 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import { CreateSignerDto, SignerResponse } from './dto/signer.dto';
+import { SignerService } from './signer.service';
+
+@ApiTags('signers')
+@ApiBearerAuth()
+@Controller('v1/signers')
+export class SignerController {
+  constructor(private readonly signers: SignerService) {}
+
+  @Post()
+  @Allow('admin')
+  @ApiOperation({ summary: 'Trust a public key for model signatures' })
+  add(@CurrentPrincipal() actor: Principal, @Body() body: CreateSignerDto): Promise<SignerResponse> {
+    return this.signers.add(actor, body);
+  }
+
+  @Get()
+  @Allow('admin')
+  @ApiOperation({ summary: 'List trusted signers' })
+  list(): Promise<SignerResponse[]> {
+    return this.signers.list();
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @Allow('admin')
+  @ApiOperation({ summary: 'Revoke a signer: its signatures are rejected from now on' })
+  revoke(@CurrentPrincipal() actor: Principal, @Param('id', new ParseUUIDPipe()) id: string): Promise<SignerResponse> {
+    return this.signers.revoke(actor, id);
+  }
+}

@@ -1,0 +1,3 @@
+import { describeSigning } from './signing.suite';
+
+describeSigning('postgres+s3');

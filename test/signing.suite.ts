@@ -1,0 +1,134 @@
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { buildStatement, signStatement } from '@gatehouse/integrity';
+import { BlobInspection } from './support/blob-inspection';
+import { startRegistry, type Backend, type TestRegistry } from './support/registry';
+import type { ApiClient } from './support/api-client';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
+
+/** Signed registration, rejection reasons, and re-verification of stored versions. */
+export function describeSigning(backend: Backend): void {
+  describe(`signatures (${backend})`, () => {
+    let registry: TestRegistry;
+    let engineer: ApiClient;
+    let counter = 0;
+    const files = { 'model.onnx': randomBytes(50_000), 'config.json': Buffer.from('{"labels":2}') };
+    const digests = Object.entries(files).map(([path, bytes]) => ({ path, sha256: sha256(bytes) }));
+
+    beforeAll(async () => {
+      registry = await startRegistry(backend);
+      engineer = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'signer-eng', roles: ['ml_engineer'] })).body.token);
+      await engineer.post('/v1/models', { name: 'signed' });
+    });
+    afterAll(() => registry?.close());
+
+    async function trust(publicKey: KeyObject, extra: Record<string, unknown> = {}) {
+      const response = await registry.admin.post('/v1/signers', { name: `key-${++counter}`, publicKey: pem(publicKey), ...extra });
+      expect(response.status).toBe(201);
+      return response.body;
+    }
+
+    /** Declares a version, uploads the files and commits with `signature`. */
+    async function commitWith(signature: unknown) {
+      const version = `1.0.${++counter}`;
+      await engineer.post('/v1/models/signed/versions', { version, task: 'other' });
+      for (const [path, bytes] of Object.entries(files)) await engineer.put(`/v1/models/signed/versions/${version}/files/${path}`, bytes);
+      return { version, response: await engineer.post(`/v1/models/signed/versions/${version}/commit`, { signature }) };
+    }
+
+    it.each([
+      ['EC P-256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+      ['EC P-384', () => generateKeyPairSync('ec', { namedCurve: 'P-384' })],
+      ['Ed25519', () => generateKeyPairSync('ed25519')],
+      ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ])('commits a version signed with a trusted %s key', async (_name, generate) => {
+      const { privateKey, publicKey } = generate();
+      const signer = await trust(publicKey);
+      const { version, response } = await commitWith(signStatement(buildStatement('signed', digests), privateKey));
+      expect(response.status).toBe(200);
+      expect(response.body.signature).toMatchObject({ signer: signer.name, fingerprint: signer.fingerprint });
+      expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.signature.signer).toBe(signer.name);
+    });
+
+    it.each([
+      ['unknown_signer', 'a key nobody trusts', async () => signStatement(buildStatement('signed', digests), generateKeyPairSync('ed25519').privateKey)],
+      ['files_differ', 'a manifest of other files', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        await trust(publicKey);
+        return signStatement(buildStatement('signed', [...digests, { path: 'extra.bin', sha256: sha256(Buffer.from('x')) }]), privateKey);
+      }],
+      ['bad_signature', 'a payload changed after signing', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        await trust(publicKey);
+        const bundle = signStatement(buildStatement('signed', digests), privateKey);
+        const other = signStatement(buildStatement('other-model', digests), privateKey);
+        return { ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope, payload: other.dsseEnvelope.payload } };
+      }],
+      ['signer_revoked', 'a revoked signer', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const signer = await trust(publicKey);
+        expect((await registry.admin.post(`/v1/signers/${signer.id}/revoke`)).status).toBe(200);
+        return signStatement(buildStatement('signed', digests), privateKey);
+      }],
+      ['signer_expired', 'an expired signer', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        await trust(publicKey, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+        return signStatement(buildStatement('signed', digests), privateKey);
+      }],
+      ['ignore_paths_not_allowed', 'ignore_paths outside the allow-list', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        await trust(publicKey);
+        return signStatement(buildStatement('signed', digests, ['weights']), privateKey);
+      }],
+      ['malformed_signature', 'something that is not a bundle', async () => ({ mediaType: 'text/plain' })],
+    ])('rejects %s (%s) with 422 and leaves the version uncommitted', async (reason, _what, makeSignature) => {
+      const { version, response } = await commitWith(await makeSignature());
+      expect(response.status).toBe(422);
+      expect(response.body).toMatchObject({ error: 'signature_rejected', details: { reason } });
+      expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.status).toBe('pending_upload');
+      const audited = await registry.admin.get(`/v1/audit?subject=version:signed@${version}&action=version.signature_rejected`);
+      expect(audited.body.items[0].payload.reason).toBe(reason);
+    });
+
+    it('re-verifies stored versions: tampered blobs and revoked signers are reported per part', async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const signer = await trust(publicKey);
+      const { version } = await commitWith(signStatement(buildStatement('signed', digests), privateKey));
+      const clean = await registry.admin.post(`/v1/models/signed/versions/${version}/verify`);
+      expect(clean.status).toBe(200);
+      expect(clean.body).toMatchObject({ ok: true, signature: { present: true, ok: true, signer: signer.name } });
+      expect(clean.body.files.map((f: { status: string }) => f.status)).toEqual(['ok', 'ok']);
+
+      const onnx = files['model.onnx'];
+      const forged = Buffer.from(onnx);
+      forged[0] ^= 1;
+      await new BlobInspection(registry).overwrite(sha256(onnx), forged);
+      await registry.admin.post(`/v1/signers/${signer.id}/revoke`);
+      const report = await registry.admin.post(`/v1/models/signed/versions/${version}/verify`);
+      expect(report.body.ok).toBe(false);
+      expect(report.body.files).toEqual([
+        expect.objectContaining({ path: 'config.json', status: 'ok' }),
+        expect.objectContaining({ path: 'model.onnx', status: 'corrupt', actualSha256: sha256(forged) }),
+      ]);
+      expect(report.body.signature).toMatchObject({ present: true, ok: false, reason: 'signer_revoked' });
+      // The blob is shared by every version that holds these bytes: put it back for the other tests.
+      await new BlobInspection(registry).overwrite(sha256(onnx), onnx);
+    });
+
+    it('manages signers as admin only, refusing keys it cannot use', async () => {
+      const notAdmin = await engineer.post('/v1/signers', { name: 'sneaky', publicKey: pem(generateKeyPairSync('ed25519').publicKey) });
+      expect(notAdmin.status).toBe(403);
+      const garbage = await registry.admin.post('/v1/signers', { name: 'garbage', publicKey: 'not a key' });
+      expect(garbage.status).toBe(400);
+      expect(garbage.body.error).toBe('invalid_signer_key');
+      const weak = await registry.admin.post('/v1/signers', { name: 'secp256k1', publicKey: pem(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey) });
+      expect(weak.status).toBe(400);
+      const key = generateKeyPairSync('ed25519').publicKey;
+      await trust(key);
+      expect((await registry.admin.post('/v1/signers', { name: 'again', publicKey: pem(key) })).status).toBe(409);
+      const listed = await registry.admin.get('/v1/signers');
+      expect(listed.body.length).toBeGreaterThan(3);
+    });
+  });
+}
