@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -24,16 +24,7 @@ describe('gatehouse CLI against a running registry', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  async function gatehouse(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const code = await runCli(argv, { stdout, stderr, env });
-    return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-  }
+  const gatehouse = (...argv: string[]) => runCaptured(argv, env, workDir);
 
   it('logs in, saving the URL and token privately', async () => {
     const login = await gatehouse('login', '--url', registry.url, '--token', registry.adminToken);
@@ -97,6 +88,11 @@ describe('gatehouse CLI against a running registry', () => {
     const out = join(workDir, 'downloaded');
     expect((await gatehouse('download', 'churn@1.0.0', '--out', out)).code).toBe(0);
     for (const [name, bytes] of Object.entries(files)) expect(Buffer.compare(await readFile(join(out, name)), bytes)).toBe(0);
+
+    const one = await gatehouse('download', 'churn@1.0.0', '--file', 'weights/extra.bin');
+    expect(one.code).toBe(0);
+    expect(Buffer.compare(await readFile(join(workDir, 'churn-1.0.0', 'weights', 'extra.bin')), files['weights/extra.bin'])).toBe(0);
+    expect(await readdir(join(workDir, 'churn-1.0.0'))).toEqual(['weights']);
   });
 
   it('reports a corrupt stored file and leaves no partial download', async () => {
@@ -158,3 +154,68 @@ describe('gatehouse CLI against a running registry', () => {
     expect(broken.stdout).toContain('audit chain BROKEN at seq');
   });
 });
+
+describe('gatehouse register when an upload fails', () => {
+  const maxFileSize = 1024 * 1024;
+  let registry: TestRegistry;
+  let workDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    registry = await startRegistry('embedded', { MAX_FILE_SIZE: String(maxFileSize) });
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-resume-'));
+    env = { GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: registry.adminToken };
+  });
+  afterAll(async () => {
+    await registry?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  const gatehouse = (...argv: string[]) => runCaptured(argv, env, workDir);
+
+  it('reports the refusal, keeps the version pending, and finishes it with --resume', async () => {
+    await mkdir(join(workDir, 'model'));
+    const small = randomBytes(10_000);
+    await writeFile(join(workDir, 'model', 'a.bin'), small);
+    // Large enough that the registry answers 413 long before the streamed body is sent.
+    await writeFile(join(workDir, 'model', 'b.bin'), randomBytes(8 * maxFileSize));
+
+    const refused = await gatehouse('register', 'model', '--model', 'big', '--version', '1.0.0', '--create-model');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error file_too_large');
+    expect(refused.stderr).toContain('big@1.0.0 stays pending_upload');
+    expect(refused.stderr).toContain('--resume');
+    const pending = JSON.parse((await gatehouse('--json', 'versions', 'show', 'big@1.0.0')).stdout);
+    expect(pending.status).toBe('pending_upload');
+    expect(pending.files.map((f: { path: string }) => f.path)).toEqual(['a.bin']);
+
+    const smaller = randomBytes(20_000);
+    await writeFile(join(workDir, 'model', 'b.bin'), smaller);
+    const resumed = await gatehouse('register', 'model', '--model', 'big', '--version', '1.0.0', '--resume');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain('already uploaded a.bin');
+    expect(resumed.stderr).toContain('uploaded b.bin');
+    const registered = JSON.parse((await gatehouse('--json', 'versions', 'show', 'big@1.0.0')).stdout);
+    expect(registered.status).toBe('registered');
+    expect(registered.files.map((f: { path: string; sha256: string }) => [f.path, f.sha256])).toEqual([
+      ['a.bin', sha256(small)],
+      ['b.bin', sha256(smaller)],
+    ]);
+
+    const again = await gatehouse('register', 'model', '--model', 'big', '--version', '1.0.0', '--resume');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('big@1.0.0 is already registered');
+  });
+});
+
+/** Runs one CLI invocation in-process, capturing what it prints. */
+async function runCaptured(argv: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await runCli(argv, { stdout, stderr, env, cwd });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}

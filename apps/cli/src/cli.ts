@@ -1,14 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pipeline, type Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import type { AuditEvent, ChainVerification, Model, Page, Token, Version } from './api-types';
 import { configPath, readCliConfig, resolveConnection, writeCliConfig } from './cli-config';
 import { ApiError, GatehouseClient } from './gatehouse-client';
-import { collectFiles, encodeFilePath, safeDestination, sha256OfFile } from './local-files';
+import { collectFiles, encodeFilePath, prepareDestination, sha256OfFile, writeVerified, type LocalFile } from './local-files';
 import { formatBytes, formatFields, formatTable } from './output';
 import { ProgressBar } from './progress';
 import { parseDatasetRef, parseVersionRef, UsageError } from './references';
@@ -17,6 +15,8 @@ export interface CliIo {
   stdout: Writable;
   stderr: Writable & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+  /** Where relative paths on the command line start; the process's working directory by default. */
+  cwd?: string;
 }
 
 interface GlobalOptions {
@@ -35,21 +35,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof ChainBrokenError) return 1;
-    if (error instanceof UsageError) {
-      io.stderr.write(`usage: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof ApiError) {
-      io.stderr.write(`error ${error.code}: ${error.message}\n`);
-      const fields = (error.details as { fields?: { field: string; errors: string[] }[] } | undefined)?.fields;
-      for (const field of fields ?? []) io.stderr.write(`  ${field.field}: ${field.errors.join('; ')}\n`);
-      return 1;
-    }
-    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return report(error, io.stderr);
+  }
+}
+
+/** Prints a failure and returns its exit code. */
+function report(error: unknown, stderr: Writable): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof ChainBrokenError) return 1;
+  if (error instanceof UsageError) {
+    stderr.write(`usage: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof RegistrationIncompleteError) {
+    const code = report(error.failure, stderr);
+    stderr.write(error.advice);
+    return code;
+  }
+  if (error instanceof ApiError) {
+    stderr.write(`error ${error.code}: ${error.message}\n`);
+    const fields = (error.details as { fields?: { field: string; errors: string[] }[] } | undefined)?.fields;
+    for (const field of fields ?? []) stderr.write(`  ${field.field}: ${field.errors.join('; ')}\n`);
     return 1;
   }
+  stderr.write(`error: ${(error as Error).message}\n`);
+  return 1;
 }
 
 function buildProgram(io: CliIo): Command {
@@ -87,7 +97,7 @@ function buildProgram(io: CliIo): Command {
     .argument('[action]', 'show', 'show')
     .action(async () => {
       const connection = resolveConnection(globals(), io.env, await readCliConfig(configPath(io.env)));
-      const masked = connection.token ? `${connection.token.slice(0, 6)}…${connection.token.slice(-4)}` : null;
+      const masked = connection.token ? maskToken(connection.token) : null;
       print({ url: connection.url, token: masked, file: configPath(io.env) }, () =>
         formatFields([['url', connection.url], ['token', masked], ['file', configPath(io.env)]]),
       );
@@ -155,6 +165,7 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
     .option('--commit <sha>')
     .option('--run-id <id>')
     .option('--create-model', 'create the model first if it does not exist')
+    .option('--resume', 'finish a version an earlier register left in pending_upload')
     .action(async (target: string, options: RegisterOptions) => {
       const version = await register(await client(), target, options, io);
       print(version, () => `registered ${version.model}@${version.version}: ${version.fileCount} files, ${formatBytes(version.size)}, status ${version.status}\n`);
@@ -198,9 +209,10 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
       const shown = await api.get<Version>(`/v1/models/${path(model, 'versions', version)}`);
       const files = (shown.files ?? []).filter((file) => !options.file || file.path === options.file);
       if (options.file && files.length === 0) throw new UsageError(`${ref} has no file "${options.file}"`);
-      const dir = options.out ?? `${model}-${version}`;
+      const dir = resolve(io.cwd ?? process.cwd(), options.out ?? `${model}-${version}`);
       for (const file of files) {
-        await downloadFile(api, `/v1/models/${path(model, 'versions', version)}/files/${encodeFilePath(file.path)}`, safeDestination(dir, file.path), file.sha256);
+        const body = await api.download(`/v1/models/${path(model, 'versions', version)}/files/${encodeFilePath(file.path)}`);
+        await writeVerified(body, await prepareDestination(dir, file.path), file.sha256);
         if (!program.opts<GlobalOptions>().json) io.stdout.write(`${file.path}  ${formatBytes(file.size)}  sha256:${file.sha256}\n`);
       }
       if (program.opts<GlobalOptions>().json) io.stdout.write(`${JSON.stringify({ dir, files }, null, 2)}\n`);
@@ -264,6 +276,10 @@ function addAuditCommands(program: Command, client: ClientFactory, print: Printe
     });
 }
 
+function maskToken(token: string): string {
+  return token.length > 16 ? `${token.slice(0, 6)}…${token.slice(-4)}` : '…';
+}
+
 /** Verification ran and found tampering: exit 1 after printing the finding. */
 class ChainBrokenError extends Error {}
 
@@ -282,76 +298,97 @@ interface RegisterOptions {
   commit?: string;
   runId?: string;
   createModel?: boolean;
+  resume?: boolean;
+}
+
+/** Registration stopped after the version was declared: the server keeps it pending_upload. */
+class RegistrationIncompleteError extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly advice: string,
+  ) {
+    super((failure as Error).message);
+  }
 }
 
 async function register(api: GatehouseClient, target: string, options: RegisterOptions, io: CliIo): Promise<Version> {
+  const cwd = io.cwd ?? process.cwd();
+  const ref = `${options.model}@${options.version}`;
   const parents = options.parent.map(parseVersionRef);
   const datasets = options.dataset.map(parseDatasetRef);
-  const { files, skippedSymlinks } = await collectFiles(target);
+  const { files, skippedSymlinks } = await collectFiles(resolve(cwd, target));
   for (const link of skippedSymlinks) io.stderr.write(`warning: skipping symlink ${link}\n`);
   if (files.length === 0) throw new UsageError(`${target} holds no files`);
 
-  if (options.createModel) {
-    await api.post('/v1/models', { name: options.model }).catch((error: unknown) => {
-      if (!(error instanceof ApiError && error.code === 'model_exists')) throw error;
+  const versionPath = `/v1/models/${path(options.model, 'versions', options.version)}`;
+  let uploadedEarlier = new Map<string, string>();
+  if (options.resume) {
+    uploadedEarlier = await filesOfPendingVersion(api, versionPath, ref, files);
+    io.stderr.write(`resuming ${ref}: its metadata stays as first declared\n`);
+  } else {
+    if (options.createModel) {
+      await api.post('/v1/models', { name: options.model }).catch((error: unknown) => {
+        if (!(error instanceof ApiError && error.code === 'model_exists')) throw error;
+      });
+    }
+    await api.post(`/v1/models/${path(options.model)}/versions`, {
+      version: options.version,
+      task: options.task,
+      description: options.description,
+      metrics: await readJson(cwd, options.metrics),
+      params: await readJson(cwd, options.params),
+      environment: await readJson(cwd, options.environment),
+      schema: await readJson(cwd, options.schema),
+      source: options.sourceRepo || options.commit || options.runId ? { repository: options.sourceRepo, commit: options.commit, runId: options.runId } : undefined,
+      parents: parents.length ? parents : undefined,
+      datasets: datasets.length ? datasets : undefined,
     });
   }
-  const versionPath = `/v1/models/${path(options.model, 'versions', options.version)}`;
-  await api.post(`/v1/models/${path(options.model)}/versions`, {
-    version: options.version,
-    task: options.task,
-    description: options.description,
-    metrics: await readJson(options.metrics),
-    params: await readJson(options.params),
-    environment: await readJson(options.environment),
-    schema: await readJson(options.schema),
-    source: options.sourceRepo || options.commit || options.runId ? { repository: options.sourceRepo, commit: options.commit, runId: options.runId } : undefined,
-    parents: parents.length ? parents : undefined,
-    datasets: datasets.length ? datasets : undefined,
-  });
 
-  const progress = new ProgressBar(io.stderr, files.reduce((sum, file) => sum + file.size, 0));
+  try {
+    await uploadFiles(api, versionPath, files, uploadedEarlier, io.stderr);
+    return await api.post<Version>(`${versionPath}/commit`);
+  } catch (error) {
+    throw new RegistrationIncompleteError(
+      error,
+      `${ref} stays pending_upload on the server. Fix the cause, then run the same command with --resume to upload what is missing and commit.\n`,
+    );
+  }
+}
+
+/**
+ * What an interrupted register already uploaded, path to SHA-256. Refuses a
+ * version that holds a file no longer on disk: commit would seal it into the manifest.
+ */
+async function filesOfPendingVersion(api: GatehouseClient, versionPath: string, ref: string, files: LocalFile[]): Promise<Map<string, string>> {
+  const pending = await api.get<Version>(versionPath);
+  if (pending.status !== 'pending_upload') throw new Error(`${ref} is already ${pending.status}; there is nothing to resume`);
+  const local = new Set(files.map((file) => file.path));
+  const gone = (pending.files ?? []).filter((file) => !local.has(file.path)).map((file) => file.path);
+  if (gone.length > 0) throw new Error(`${ref} already holds ${gone.join(', ')}, which is no longer here; register a new version instead`);
+  return new Map((pending.files ?? []).map((file) => [file.path, file.sha256]));
+}
+
+async function uploadFiles(api: GatehouseClient, versionPath: string, files: LocalFile[], uploadedEarlier: Map<string, string>, stderr: CliIo['stderr']): Promise<void> {
+  const progress = new ProgressBar(stderr, files.reduce((sum, file) => sum + file.size, 0));
   try {
     for (const file of files) {
       const sha256 = await sha256OfFile(file.absolutePath);
-      const body = createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }).pipe(progress.track(file.path));
+      if (uploadedEarlier.get(file.path) === sha256) {
+        progress.skip(file.path, file.size);
+        continue;
+      }
+      const body = progress.track(file.path);
+      // pipeline, unlike pipe(), passes a read error on to the request body, so the upload fails instead of waiting forever.
+      pipeline(createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }), body, () => {});
       await api.upload(`${versionPath}/files/${encodeFilePath(file.path)}`, body, {
         'x-content-sha256': sha256,
         'content-length': String(file.size),
       });
       progress.fileDone(file.path, file.size);
     }
-  } catch (error) {
+  } finally {
     progress.finish();
-    io.stderr.write(`${options.model}@${options.version} stays pending_upload; re-run the upload of the missing files, then commit.\n`);
-    throw error;
-  }
-  progress.finish();
-  return api.post<Version>(`${versionPath}/commit`);
-}
-
-async function downloadFile(api: GatehouseClient, url: string, destination: string, expectedSha256: string): Promise<void> {
-  const response = await api.download(url);
-  if (!response.body) throw new Error(`empty response for ${url}`);
-  await mkdir(dirname(destination), { recursive: true });
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), hashing, createWriteStream(destination));
-  } catch (error) {
-    // A cut-off transfer (the server breaks the connection on corrupt bytes) never leaves a file that looks complete.
-    await rm(destination, { force: true });
-    throw new Error(`download of ${destination} was cut off: ${(error as Error).message}`);
-  }
-  const actual = hash.digest('hex');
-  if (actual !== expectedSha256) {
-    await rm(destination, { force: true });
-    throw new Error(`${destination}: SHA-256 ${actual} does not match the manifest's ${expectedSha256}`);
   }
 }
 
@@ -367,10 +404,10 @@ async function pages<T>(api: GatehouseClient, base: string, query: Record<string
   return items;
 }
 
-async function readJson(file: string | undefined): Promise<unknown> {
+async function readJson(cwd: string, file: string | undefined): Promise<unknown> {
   if (!file) return undefined;
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    return JSON.parse(await readFile(resolve(cwd, file), 'utf8'));
   } catch (error) {
     throw new UsageError(`cannot read JSON from ${file}: ${(error as Error).message}`);
   }

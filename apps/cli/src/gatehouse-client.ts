@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /** An error answer from the registry: its status, stable code and message. */
 export class ApiError extends Error {
@@ -30,17 +31,26 @@ export class GatehouseClient {
 
   /** Streams `body` as a file upload. */
   async upload<T>(path: string, body: Readable, headers: Record<string, string>): Promise<T> {
-    const response = await this.send('PUT', path, {
-      body: Readable.toWeb(body) as ReadableStream,
-      headers: { 'content-type': 'application/octet-stream', ...headers },
-      duplex: 'half',
-    });
-    return (await response.json()) as T;
+    let readFailure: Error | undefined;
+    body.once('error', (error) => (readFailure = error));
+    try {
+      const response = await this.send('PUT', path, {
+        body: Readable.toWeb(body) as ReadableStream,
+        headers: { 'content-type': 'application/octet-stream', ...headers },
+        duplex: 'half',
+      });
+      return (await response.json()) as T;
+    } catch (error) {
+      // A local read error also fails the request; report it as what it is, not as an unreachable registry.
+      throw readFailure ?? error;
+    }
   }
 
-  /** Opens a download; the caller streams the body. */
-  async download(path: string): Promise<Response> {
-    return this.send('GET', path);
+  /** Opens a download; the caller streams the returned body. */
+  async download(path: string): Promise<WebReadableStream<Uint8Array>> {
+    const response = await this.send('GET', path);
+    if (!response.body) throw new ApiError(response.status, 'empty_response', `no body in the response to GET ${path}`);
+    return response.body as WebReadableStream<Uint8Array>;
   }
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -13,7 +13,7 @@ export class ProgressBar {
 
   constructor(
     private readonly out: Writable & { isTTY?: boolean },
-    private readonly total: number,
+    private total: number,
   ) {}
 
   /** A pass-through stream that advances the bar as bytes flow. */
@@ -30,6 +30,12 @@ export class ProgressBar {
   fileDone(label: string, size: number): void {
     if (this.out.isTTY) this.draw(label, true);
     else this.out.write(`uploaded ${label} (${formatBytes(size)})\n`);
+  }
+
+  /** A file an earlier attempt already uploaded: reported, and no longer counted. */
+  skip(label: string, size: number): void {
+    this.total -= size;
+    this.out.write(`${this.out.isTTY ? '\r\x1b[K' : ''}already uploaded ${label} (${formatBytes(size)})\n`);
   }
 
   finish(): void {
