@@ -137,6 +137,47 @@ describe('gatehouse CLI against a running registry', () => {
     expect(rejected.stderr).toContain('error token_invalid');
   });
 
+  it('generates keys, signs offline, registers signed versions and verifies them', async () => {
+    expect((await gatehouse('keys', 'generate', '--type', 'ed25519', '--out', 'release')).code).toBe(0);
+    expect((await stat(join(workDir, 'release.pem'))).mode & 0o777).toBe(0o600);
+    const trusted = await gatehouse('--json', 'signers', 'add', 'release', '--key', 'release.pub.pem');
+    expect(trusted.code).toBe(0);
+    const signer = JSON.parse(trusted.stdout);
+
+    const dir = join(workDir, 'signed-model');
+    await mkdir(dir);
+    await writeFile(join(dir, 'model.onnx'), randomBytes(30_000));
+    await writeFile(join(dir, 'labels.txt'), 'cat\ndog\n');
+
+    const signedOnTheWay = await gatehouse('register', 'signed-model', '--model', 'churn', '--version', '5.0.0', '--sign', 'release.pem');
+    expect(signedOnTheWay.code).toBe(0);
+    const shown = JSON.parse((await gatehouse('--json', 'versions', 'show', 'churn@5.0.0')).stdout);
+    expect(shown.signature).toMatchObject({ signer: 'release', fingerprint: signer.fingerprint });
+    const verified = await gatehouse('verify', 'churn@5.0.0');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain('signature: valid, by release');
+
+    // Offline: sign the directory, attach the bundle it wrote, and check the directory against it.
+    expect((await gatehouse('sign', 'signed-model', '--key', 'release.pem', '--model-name', 'churn')).code).toBe(0);
+    const withBundle = await gatehouse('register', 'signed-model', '--model', 'churn', '--version', '5.0.1', '--signature', 'signed-model/model.sig');
+    expect(withBundle.code).toBe(0);
+    expect(JSON.parse((await gatehouse('--json', 'versions', 'show', 'churn@5.0.1')).stdout).files.map((f: { path: string }) => f.path)).toEqual(['labels.txt', 'model.onnx']);
+    expect((await gatehouse('verify', '--offline', 'signed-model', '--key', 'release.pub.pem')).code).toBe(0);
+
+    await writeFile(join(dir, 'labels.txt'), 'cat\ndog\nbird\n');
+    const tampered = await gatehouse('verify', '--offline', 'signed-model', '--key', 'release.pub.pem');
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain('changed: labels.txt');
+
+    expect((await gatehouse('signers', 'revoke', signer.id)).code).toBe(0);
+    const revoked = await gatehouse('verify', 'churn@5.0.0');
+    expect(revoked.code).toBe(1);
+    expect(revoked.stdout).toContain('signature: INVALID (signer_revoked)');
+    const refused = await gatehouse('register', 'signed-model', '--model', 'churn', '--version', '5.0.2', '--sign', 'release.pem');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error signature_rejected');
+  });
+
   it('shows the audit trail of a model and verifies the chain', async () => {
     const trail = await gatehouse('audit', '--model', 'churn');
     expect(trail.code).toBe(0);

@@ -10,6 +10,8 @@ import { collectFiles, encodeFilePath, prepareDestination, sha256OfFile, writeVe
 import { formatBytes, formatFields, formatTable } from './output';
 import { ProgressBar } from './progress';
 import { parseDatasetRef, parseVersionRef, UsageError } from './references';
+import { buildStatement, signStatement } from '@gatehouse/integrity';
+import { addSigningCommands, insideDir, readPrivateKey, VerificationFailed } from './signing-commands';
 
 export interface CliIo {
   stdout: Writable;
@@ -42,7 +44,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 /** Prints a failure and returns its exit code. */
 function report(error: unknown, stderr: Writable): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-  if (error instanceof ChainBrokenError) return 1;
+  if (error instanceof VerificationFailed) return 1;
   if (error instanceof UsageError) {
     stderr.write(`usage: ${error.message}\n`);
     return 2;
@@ -107,11 +109,12 @@ function buildProgram(io: CliIo): Command {
   addVersionCommands(program, client, print, io);
   addTokenCommands(program, client, print);
   addAuditCommands(program, client, print);
+  addSigningCommands(program, client, print, io.cwd ?? process.cwd());
   return program;
 }
 
-type ClientFactory = () => Promise<GatehouseClient>;
-type Printer = (json: unknown, human: () => string) => void;
+export type ClientFactory = () => Promise<GatehouseClient>;
+export type Printer = (json: unknown, human: () => string) => void;
 
 function addModelCommands(program: Command, client: ClientFactory, print: Printer): void {
   const models = program.command('models').description('create and list models');
@@ -165,6 +168,8 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
     .option('--commit <sha>')
     .option('--run-id <id>')
     .option('--create-model', 'create the model first if it does not exist')
+    .option('--sign <private.pem>', 'sign the uploaded files (OpenSSF Model Signing) and commit with the signature')
+    .option('--signature <bundle>', 'commit with an existing signature bundle, e.g. model.sig from model_signing')
     .option('--resume', 'finish a version an earlier register left in pending_upload')
     .action(async (target: string, options: RegisterOptions) => {
       const version = await register(await client(), target, options, io);
@@ -272,7 +277,7 @@ function addAuditCommands(program: Command, client: ClientFactory, print: Printe
           ? `audit chain intact: ${result.checked} events, head ${result.head.seq} ${result.head.hash}\n`
           : `audit chain BROKEN at seq ${result.firstBrokenSeq}: ${result.reason}\n`,
       );
-      if (!result.ok) throw new ChainBrokenError();
+      if (!result.ok) throw new VerificationFailed();
     });
 }
 
@@ -280,8 +285,6 @@ function maskToken(token: string): string {
   return token.length > 16 ? `${token.slice(0, 6)}…${token.slice(-4)}` : '…';
 }
 
-/** Verification ran and found tampering: exit 1 after printing the finding. */
-class ChainBrokenError extends Error {}
 
 interface RegisterOptions {
   model: string;
@@ -299,6 +302,8 @@ interface RegisterOptions {
   runId?: string;
   createModel?: boolean;
   resume?: boolean;
+  sign?: string;
+  signature?: string;
 }
 
 /** Registration stopped after the version was declared: the server keeps it pending_upload. */
@@ -316,8 +321,14 @@ async function register(api: GatehouseClient, target: string, options: RegisterO
   const ref = `${options.model}@${options.version}`;
   const parents = options.parent.map(parseVersionRef);
   const datasets = options.dataset.map(parseDatasetRef);
-  const { files, skippedSymlinks } = await collectFiles(resolve(cwd, target));
-  for (const link of skippedSymlinks) io.stderr.write(`warning: skipping symlink ${link}\n`);
+  if (options.sign && options.signature) throw new UsageError('use --sign or --signature, not both');
+  const signingKey = options.sign ? await readPrivateKey(resolve(cwd, options.sign)) : undefined;
+  const bundle = options.signature ? await readJson(cwd, options.signature) : undefined;
+  const collected = await collectFiles(resolve(cwd, target));
+  for (const link of collected.skippedSymlinks) io.stderr.write(`warning: skipping symlink ${link}\n`);
+  // A signature bundle describes the files; it is not one of them.
+  const bundleInside = options.signature ? insideDir(resolve(cwd, target), resolve(cwd, options.signature)) : undefined;
+  const files = collected.files.filter((file) => file.path !== bundleInside);
   if (files.length === 0) throw new UsageError(`${target} holds no files`);
 
   const versionPath = `/v1/models/${path(options.model, 'versions', options.version)}`;
@@ -346,8 +357,9 @@ async function register(api: GatehouseClient, target: string, options: RegisterO
   }
 
   try {
-    await uploadFiles(api, versionPath, files, uploadedEarlier, io.stderr);
-    return await api.post<Version>(`${versionPath}/commit`);
+    const digests = await uploadFiles(api, versionPath, files, uploadedEarlier, io.stderr);
+    const signature = signingKey ? signStatement(buildStatement(options.model, digests), signingKey) : bundle;
+    return await api.post<Version>(`${versionPath}/commit`, signature === undefined ? {} : { signature });
   } catch (error) {
     throw new RegistrationIncompleteError(
       error,
@@ -369,11 +381,20 @@ async function filesOfPendingVersion(api: GatehouseClient, versionPath: string, 
   return new Map((pending.files ?? []).map((file) => [file.path, file.sha256]));
 }
 
-async function uploadFiles(api: GatehouseClient, versionPath: string, files: LocalFile[], uploadedEarlier: Map<string, string>, stderr: CliIo['stderr']): Promise<void> {
+/** Uploads what the server does not hold yet; returns every file's digest, for signing. */
+async function uploadFiles(
+  api: GatehouseClient,
+  versionPath: string,
+  files: LocalFile[],
+  uploadedEarlier: Map<string, string>,
+  stderr: CliIo['stderr'],
+): Promise<{ path: string; sha256: string }[]> {
   const progress = new ProgressBar(stderr, files.reduce((sum, file) => sum + file.size, 0));
+  const digests: { path: string; sha256: string }[] = [];
   try {
     for (const file of files) {
       const sha256 = await sha256OfFile(file.absolutePath);
+      digests.push({ path: file.path, sha256 });
       if (uploadedEarlier.get(file.path) === sha256) {
         progress.skip(file.path, file.size);
         continue;
@@ -390,6 +411,7 @@ async function uploadFiles(api: GatehouseClient, versionPath: string, files: Loc
   } finally {
     progress.finish();
   }
+  return digests;
 }
 
 async function pages<T>(api: GatehouseClient, base: string, query: Record<string, string | undefined>, all: boolean): Promise<T[]> {

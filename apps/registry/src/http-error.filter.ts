@@ -15,6 +15,29 @@ const STATUS_OF: Record<ErrorKind, number> = {
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** Reads and drops the rest of a request body, up to `limit` bytes. */
+function discardBody(request: Request, limit: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      request.off('data', count);
+      request.pause();
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) done();
+    };
+    request.on('data', count);
+    request.once('end', done);
+    request.once('close', done);
+    request.once('error', done);
+    request.resume();
+  });
+}
+
 /** The one JSON error body: `{ statusCode, error: code, message, details? }`. */
 export interface ErrorBody {
   statusCode: number;
@@ -40,11 +63,14 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.destroy();
       return;
     }
-    if (!request.complete) {
-      // An upload refused before its body was read: close rather than drain what may be gigabytes.
-      response.setHeader('Connection', 'close');
+    if (request.complete) {
+      response.status(body.statusCode).json(body);
+      return;
     }
-    response.status(body.statusCode).json(body);
+    // An upload refused before its body was read. Most clients only read the answer once they have sent
+    // everything, so take a bounded amount more; past that, answer and close rather than drain gigabytes.
+    response.setHeader('Connection', 'close');
+    void discardBody(request, DRAIN_LIMIT_BYTES).then(() => response.status(body.statusCode).json(body));
   }
 
   private toBody(exception: unknown, request: Request): ErrorBody {

@@ -153,7 +153,7 @@ export class ConfigError extends Error {
 
 const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
 /** model_signing's own defaults: the signature file and git metadata. */
-const DEFAULT_SIGNATURE_IGNORE_PATHS = ['model.sig', '.git', '.gitattributes', '.github', '.gitignore'];
+export const DEFAULT_SIGNATURE_IGNORE_PATHS = ['model.sig', '.git', '.gitattributes', '.github', '.gitignore'];
 
 /** Reads the registry's variables from `env`, naming every bad one at once. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {

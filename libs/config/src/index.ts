@@ -1,6 +1,7 @@
 export {
   APP_CONFIG,
   ConfigError,
+  DEFAULT_SIGNATURE_IGNORE_PATHS,
   loadConfig,
   type AppConfig,
   type BlobStoreConfig,
