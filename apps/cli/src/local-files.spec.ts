@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadableStream } from 'node:stream/web';
-import { collectFiles, comparePaths, encodeFilePath, prepareDestination, safeDestination, sha256OfFile, writeVerified } from './local-files';
+import { collectFiles, encodeFilePath, prepareDestination, safeDestination, sha256OfFile, writeVerified } from './local-files';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -40,12 +40,6 @@ describe('collectFiles', () => {
   it('follows the target itself when it is a symlink the user named', async () => {
     await symlink(tree, join(dir, 'latest'));
     expect((await collectFiles(join(dir, 'latest'))).files.map((f) => f.path)).toEqual(['a/b/c.bin', 'a-b.txt', 'a.txt']);
-  });
-});
-
-describe('comparePaths', () => {
-  it('orders by path component, so a directory sorts before a sibling that extends its name', () => {
-    expect(['b', 'a.txt', 'a/z', 'a-b', 'a'].sort(comparePaths)).toEqual(['a', 'a/z', 'a-b', 'a.txt', 'b']);
   });
 });
 

@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
+import { comparePathComponents } from '@gatehouse/integrity';
 
 export interface LocalFile {
   /** Relative POSIX path: the file's name in the registry. */
@@ -30,7 +31,7 @@ export async function collectFiles(target: string): Promise<CollectedFiles> {
   if (!info.isDirectory()) throw new Error(`${target} is neither a file nor a directory`);
   const collected: CollectedFiles = { files: [], skippedSymlinks: [] };
   await walk(root, root, collected);
-  collected.files.sort((a, b) => comparePaths(a.path, b.path));
+  collected.files.sort((a, b) => comparePathComponents(a.path, b.path));
   return collected;
 }
 
@@ -42,16 +43,6 @@ async function walk(root: string, dir: string, collected: CollectedFiles): Promi
     else if (entry.isDirectory()) await walk(root, absolutePath, collected);
     else if (entry.isFile()) collected.files.push({ path, absolutePath, size: (await lstat(absolutePath)).size });
   }
-}
-
-/** By path components, the registry's manifest order. */
-export function comparePaths(a: string, b: string): number {
-  const left = a.split('/');
-  const right = b.split('/');
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    if (left[i] !== right[i]) return left[i] < right[i] ? -1 : 1;
-  }
-  return left.length - right.length;
 }
 
 export async function sha256OfFile(path: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { compareArtifactPaths, detectFormat, mediaTypeOf, parseArtifactPath } from './artifact-path';
+import { detectFormat, mediaTypeOf, parseArtifactPath } from './artifact-path';
 import { UnsafePathError } from './errors';
 
 describe('parseArtifactPath', () => {
@@ -33,13 +33,6 @@ describe('parseArtifactPath', () => {
     ['x'.repeat(256), 'an over-long segment'],
   ])('rejects %j (%s)', (raw) => {
     expect(() => parseArtifactPath(raw)).toThrow(UnsafePathError);
-  });
-});
-
-describe('compareArtifactPaths', () => {
-  it('orders by path components, not by raw string', () => {
-    // As strings "a-b" < "a/b" ('-' < '/'); by components "a" < "a-b".
-    expect(['a-b/c', 'a/b', 'a.txt', 'a/a/z'].sort(compareArtifactPaths)).toEqual(['a/a/z', 'a/b', 'a-b/c', 'a.txt']);
   });
 });
 

@@ -37,16 +37,6 @@ export function validateArtifactPath(path: string, segments = path.split('/')): 
   return segments.join('/');
 }
 
-/** Orders paths component by component, the order manifests (and OpenSSF model signing) use. */
-export function compareArtifactPaths(a: string, b: string): number {
-  const left = a.split('/');
-  const right = b.split('/');
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    if (left[i] !== right[i]) return left[i] < right[i] ? -1 : 1;
-  }
-  return left.length - right.length;
-}
-
 const MEDIA_TYPES: Record<string, string> = {
   onnx: 'application/onnx',
   json: 'application/json',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
-import { compareArtifactPaths } from './artifact-path';
+import { comparePathComponents } from '@gatehouse/integrity';
 
 export interface ManifestEntry {
   path: string;
@@ -10,7 +10,7 @@ export interface ManifestEntry {
 
 /** Entries in manifest order: by path components. */
 export function sortManifest<T extends ManifestEntry>(entries: T[]): T[] {
-  return [...entries].sort((a, b) => compareArtifactPaths(a.path, b.path));
+  return [...entries].sort((a, b) => comparePathComponents(a.path, b.path));
 }
 
 /** SHA-256 over the canonical JSON of the sorted manifest: one digest that names a version's exact files. */

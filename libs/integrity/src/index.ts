@@ -2,6 +2,6 @@ export { IntegrityModule } from './integrity.module';
 export { SignatureVerifier, type VerifiedSignature } from './signature-verifier';
 export { SignatureRejectedError } from './errors';
 export { TrustedSignerEntity } from './trusted-signer.entity';
-export { buildStatement, type FileDigest, type OmsBundle, type OmsStatement } from './oms-format';
+export { buildStatement, comparePathComponents, type FileDigest, type OmsBundle, type OmsStatement } from './oms-format';
 export { signStatement, parseBundle, readStatement, verifyEnvelope, compareWithFiles, parsePublicKey, SignatureProblem } from './oms-bundle';
 export { publicKeyHint } from './signing-keys';

@@ -1,5 +1,5 @@
 import { constants, createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { buildStatement, OMS_PREDICATE_TYPE } from './oms-format';
+import { buildStatement, comparePathComponents, OMS_PREDICATE_TYPE } from './oms-format';
 import { compareWithFiles, parseBundle, readStatement, SignatureProblem, signStatement, verifyEnvelope } from './oms-bundle';
 import { publicKeyHint } from './signing-keys';
 
@@ -89,5 +89,12 @@ describe('OMS bundles', () => {
       changed: [{ path: 'config.json', signed: digest('cfg'), actual: digest('cfg-changed') }],
     });
     expect(() => compareWithFiles(statement, actual, [])).toThrow('ignores paths policy does not allow: model.sig');
+  });
+});
+
+describe('comparePathComponents', () => {
+  it('orders by path components, not by raw string', () => {
+    // As strings "a-b" < "a/b" ('-' < '/'); by components "a" < "a-b".
+    expect(['a-b/c', 'a/b', 'a.txt', 'a/a/z', 'a'].sort(comparePathComponents)).toEqual(['a', 'a/a/z', 'a/b', 'a-b/c', 'a.txt']);
   });
 });
