@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, pipeline, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@gatehouse/errors';
 import { BLOB_STORE, BlobNotFoundError, type BlobStore } from './blob-store';
@@ -37,12 +38,13 @@ export class ContentAddressedStore {
     const temporaryKey = `tmp/${randomUUID()}`;
     const digest = new DigestStream(options.maxBytes);
     let sourceFailed = false;
-    const onSourceError = (error: Error) => {
+    // finished(), not an 'error' listener: a source that closes without ending must fail the digest too, or pipe() leaves it waiting.
+    const stopWatchingSource = finished(source, { writable: false }, (error) => {
+      if (!error) return;
       sourceFailed = true;
       digest.destroy(error);
-    };
+    });
     // Unpipe rather than destroy the source on failure: for HTTP that would kill the socket before the error response.
-    source.once('error', onSourceError);
     digest.once('error', () => source.unpipe(digest));
     source.pipe(digest);
     try {
@@ -52,7 +54,7 @@ export class ContentAddressedStore {
       if (error instanceof ByteLimitExceeded) throw new FileTooLargeError(options.maxBytes);
       throw sourceFailed ? error : new BlobStoreUnavailableError(error);
     } finally {
-      source.off('error', onSourceError);
+      stopWatchingSource();
     }
 
     const stored = { sha256: digest.sha256, size: digest.size };
@@ -77,7 +79,9 @@ export class ContentAddressedStore {
   async assertIntact(content: StoredContent): Promise<void> {
     const digest = new DigestStream();
     const source = await this.open(content.sha256);
-    for await (const chunk of source.pipe(digest)) void chunk;
+    const discard = new Writable({ write: (_chunk, _encoding, next) => next() });
+    // pipeline, not pipe: a read error must fail the check rather than leave the hash waiting forever.
+    await this.backend(() => pipelineAsync(source, digest, discard));
     if (digest.sha256 !== content.sha256 || digest.size !== content.size) {
       throw new BlobCorruptError(content.sha256, { sha256: digest.sha256, size: digest.size });
     }
@@ -90,9 +94,9 @@ export class ContentAddressedStore {
    */
   async openVerified(content: StoredContent): Promise<Readable> {
     const source = await this.open(content.sha256);
-    const verifier = new VerifyingStream(content);
-    source.once('error', (error) => verifier.destroy(error));
-    return source.pipe(verifier);
+    // pipeline, not pipe: a reader that stops early must release the source (an S3 socket, a file handle).
+    // Errors reach the reader through the verifier, so the callback has nothing left to do.
+    return pipeline(source, new VerifyingStream(content), () => undefined);
   }
 
   private async open(sha256: string): Promise<Readable> {

@@ -1,30 +1,67 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { ByteLimitExceeded, DigestStream } from './digest-stream';
 
-async function digestOf(chunks: Buffer[], limit?: number): Promise<DigestStream> {
+/** Runs `chunks` through a DigestStream into a sink, returning the stream and the bytes it passed on. */
+async function digestOf(chunks: Buffer[], limit?: number): Promise<{ digest: DigestStream; passed: Buffer }> {
   const digest = new DigestStream(limit);
-  await pipeline(Readable.from(chunks), digest, new Writable({ write: (_chunk, _encoding, done) => done() }));
-  return digest;
+  const passed: Buffer[] = [];
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      passed.push(chunk);
+      done();
+    },
+  });
+  await pipeline(Readable.from(chunks), digest, sink);
+  return { digest, passed: Buffer.concat(passed) };
+}
+
+function split(bytes: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += size) chunks.push(bytes.subarray(offset, offset + size));
+  return chunks;
 }
 
 describe('DigestStream', () => {
   const bytes = randomBytes(250_000);
-  const expected = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
 
-  it.each([1, 7, 4096, 250_000])('hashes the same whatever the chunk size (%i)', async (size) => {
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
-    const digest = await digestOf(chunks);
-    expect(digest.sha256).toBe(expected);
+  it.each([1, 7, 4096, 65_537, 250_000])('hashes and passes on the bytes unchanged in chunks of %i', async (size) => {
+    const { digest, passed } = await digestOf(split(bytes, size));
+    expect(digest.sha256).toBe(sha256);
     expect(digest.size).toBe(bytes.length);
+    expect(passed.equals(bytes)).toBe(true);
   });
 
-  it('accepts exactly the limit and fails one byte past it', async () => {
-    await expect(digestOf([bytes], bytes.length)).resolves.toBeDefined();
-    await expect(digestOf([bytes, Buffer.from([0])], bytes.length)).rejects.toBeInstanceOf(ByteLimitExceeded);
+  it('hashes an empty stream', async () => {
+    const { digest } = await digestOf([]);
+    expect(digest.sha256).toBe(createHash('sha256').digest('hex'));
+    expect(digest.size).toBe(0);
+  });
+
+  it('accepts a stream of exactly the limit', async () => {
+    const { digest } = await digestOf(split(bytes, 4096), bytes.length);
+    expect(digest.sha256).toBe(sha256);
+  });
+
+  it.each([
+    ['in its own chunk', [bytes, Buffer.from([0])]],
+    ['inside a chunk', split(Buffer.concat([bytes, Buffer.from([0])]), 4096)],
+  ])('fails one byte past the limit, %s', async (_where, chunks) => {
+    const failure = digestOf(chunks, bytes.length);
+    await expect(failure).rejects.toBeInstanceOf(ByteLimitExceeded);
+    await expect(failure).rejects.toMatchObject({ limit: bytes.length });
+  });
+
+  it('passes on no byte past the limit', async () => {
+    const digest = new DigestStream(1000);
+    const passed: Buffer[] = [];
+    digest.on('data', (chunk: Buffer) => passed.push(chunk));
+    // The chunk that crosses the limit (bytes 1000 to 1049) must be held back whole.
+    const failure = pipeline(Readable.from(split(randomBytes(1050), 100)), digest);
+    await expect(failure).rejects.toBeInstanceOf(ByteLimitExceeded);
+    expect(Buffer.concat(passed).length).toBeLessThanOrEqual(1000);
   });
 
   it('refuses to give a digest before the end', () => {

@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describeBlobStore } from './blob-store.contract';
+import { describeBlobStore, filesystemFixture } from './blob-store.contract';
 import { FilesystemBlobStore } from './filesystem-blob-store';
 
-describeBlobStore('filesystem', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'gatehouse-fs-store-'));
-  return { store: new FilesystemBlobStore(join(root, 'blobs')), close: () => rm(root, { recursive: true, force: true }) };
-});
+describeBlobStore('filesystem', filesystemFixture);
 
 describe('filesystem blob store keys', () => {
   it('refuses keys that could escape its root', async () => {

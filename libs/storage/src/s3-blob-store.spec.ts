@@ -1,18 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import { startS3Server } from '../../../test/support/s3-server';
-import { describeBlobStore } from './blob-store.contract';
-import { S3BlobStore } from './s3-blob-store';
+import { readdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeBlobStore, failingStream, s3Fixture } from './blob-store.contract';
 
-describeBlobStore('S3 (s3rver)', async () => {
-  const server = await startS3Server();
-  const store = new S3BlobStore({
-    kind: 's3',
-    // A bucket that does not exist yet: init must create it.
-    bucket: `contract-${randomBytes(4).toString('hex')}`,
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+describeBlobStore('S3 (s3rver)', s3Fixture);
+
+describe('S3 blob store', () => {
+  let backend: Awaited<ReturnType<typeof s3Fixture>>;
+
+  beforeEach(async () => {
+    backend = await s3Fixture();
+    await backend.store.init();
   });
-  return { store, close: () => server.stop() };
+  afterEach(() => backend.close());
+
+  it('rejects a failing body only once its upload has stopped', async () => {
+    const serverFiles = async () => readdir(backend.server.directory, { recursive: true });
+    await expect(backend.store.put('t/broken', failingStream(randomBytes(9 * 1024 * 1024)))).rejects.toThrow('connection reset by peer');
+    const atRejection = await serverFiles();
+    // Long enough for a multipart upload still running in the background to reach the server.
+    await sleep(300);
+    expect(await serverFiles()).toEqual(atRejection);
+    expect(await backend.keys()).toEqual([]);
+  });
+
+  it('reports itself unhealthy while the server is unreachable', async () => {
+    await backend.server.pause();
+    expect(await backend.store.health()).toMatchObject({ ok: false });
+    await backend.server.resume();
+    expect(await backend.store.health()).toEqual({ ok: true });
+  });
 });

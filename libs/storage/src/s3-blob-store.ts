@@ -62,13 +62,19 @@ export class S3BlobStore implements BlobStore {
       queueSize: UPLOAD_QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    // A failing source must fail the upload, not leave it waiting for more bytes.
-    const failed = new Promise<never>((_, reject) => body.once('error', reject));
+    // A failing body fails done() too, but only once parts in flight have settled and the multipart upload is
+    // aborted; done() may then report the abort's own error, so the body's error is kept to say what went wrong.
+    let bodyError: unknown;
+    const onBodyError = (error: unknown) => {
+      bodyError = error;
+    };
+    body.once('error', onBodyError);
     try {
-      await Promise.race([upload.done(), failed]);
+      await upload.done();
     } catch (error) {
-      await upload.abort().catch(() => undefined);
-      throw error;
+      throw bodyError ?? error;
+    } finally {
+      body.off('error', onBodyError);
     }
   }
 
