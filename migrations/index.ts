@@ -2,6 +2,13 @@ import { CreateApiTokens1764000000000 } from './1764000000000-CreateApiTokens';
 import { CreateCatalog1764000000100 } from './1764000000100-CreateCatalog';
 import { CreateAuditLog1764000000200 } from './1764000000200-CreateAuditLog';
 import { CreateSigning1764000000300 } from './1764000000300-CreateSigning';
+import { TrustCertificates1764000000400 } from './1764000000400-TrustCertificates';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
-export const migrations = [CreateApiTokens1764000000000, CreateCatalog1764000000100, CreateAuditLog1764000000200, CreateSigning1764000000300];
+export const migrations = [
+  CreateApiTokens1764000000000,
+  CreateCatalog1764000000100,
+  CreateAuditLog1764000000200,
+  CreateSigning1764000000300,
+  TrustCertificates1764000000400,
+];

@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { buildStatement, signStatement } from '@gatehouse/integrity';
+import { issueCertificate } from './fixtures/certificates';
 import { BlobInspection } from './support/blob-inspection';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
 import type { ApiClient } from './support/api-client';
@@ -89,6 +90,61 @@ export function describeSigning(backend: Backend): void {
       expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.status).toBe('pending_upload');
       const audited = await registry.admin.get(`/v1/audit?subject=version:signed@${version}&action=version.signature_rejected`);
       expect(audited.body.items[0].payload.reason).toBe(reason);
+    });
+
+    describe('with X.509 certificates', () => {
+      const statement = () => buildStatement('signed', digests);
+
+      it('accepts a certificate issued by a trusted CA root, through an intermediate', async () => {
+        const root = issueCertificate({ subject: 'Gatehouse Test Root', ca: true });
+        const intermediate = issueCertificate({ subject: 'Gatehouse Test Intermediate', ca: true, issuer: root });
+        const leaf = issueCertificate({ subject: 'release-bot', issuer: intermediate });
+        const added = await registry.admin.post('/v1/signers', { name: `root-${++counter}`, certificate: root.pem });
+        expect(added.body).toMatchObject({ kind: 'ca', subject: 'CN=Gatehouse Test Root' });
+        const { response } = await commitWith(signStatement(statement(), leaf.privateKey, [leaf.certificate, intermediate.certificate]));
+        expect(response.status).toBe(200);
+        expect(response.body.signature.signer).toBe(added.body.name);
+      });
+
+      it('accepts a directly trusted signing certificate', async () => {
+        const self = issueCertificate({ subject: 'solo-signer' });
+        const added = await registry.admin.post('/v1/signers', { name: `cert-${++counter}`, certificate: self.pem });
+        expect(added.body.kind).toBe('certificate');
+        const { response } = await commitWith(signStatement(statement(), self.privateKey, [self.certificate]));
+        expect(response.status).toBe(200);
+      });
+
+      it.each([
+        ['untrusted_chain', 'a CA nobody trusts', async () => {
+          const root = issueCertificate({ subject: 'Stranger Root', ca: true });
+          const leaf = issueCertificate({ subject: 'stranger', issuer: root });
+          return signStatement(statement(), leaf.privateKey, [leaf.certificate]);
+        }],
+        ['key_usage', 'a certificate not meant for signing', async () => {
+          const root = issueCertificate({ subject: 'Usage Root', ca: true });
+          await registry.admin.post('/v1/signers', { name: `usage-root-${++counter}`, certificate: root.pem });
+          const leaf = issueCertificate({ subject: 'encryption-only', issuer: root, signingUsage: false });
+          return signStatement(statement(), leaf.privateKey, [leaf.certificate]);
+        }],
+        ['certificate_expired', 'an intermediate that had expired when the signing certificate was issued', async () => {
+          const root = issueCertificate({ subject: 'Old Root', ca: true, notBefore: new Date('2020-01-01'), notAfter: new Date('2040-01-01') });
+          await registry.admin.post('/v1/signers', { name: `old-root-${++counter}`, certificate: root.pem });
+          const intermediate = issueCertificate({ subject: 'Lapsed Intermediate', ca: true, issuer: root, notBefore: new Date('2020-01-01'), notAfter: new Date('2021-01-01') });
+          const leaf = issueCertificate({ subject: 'late-signer', issuer: intermediate });
+          return signStatement(statement(), leaf.privateKey, [leaf.certificate, intermediate.certificate]);
+        }],
+        ['signer_revoked', 'a revoked CA', async () => {
+          const root = issueCertificate({ subject: 'Revoked Root', ca: true });
+          const added = await registry.admin.post('/v1/signers', { name: `revoked-root-${++counter}`, certificate: root.pem });
+          await registry.admin.post(`/v1/signers/${added.body.id}/revoke`);
+          const leaf = issueCertificate({ subject: 'orphan', issuer: root });
+          return signStatement(statement(), leaf.privateKey, [leaf.certificate, root.certificate]);
+        }],
+      ])('rejects %s (%s)', async (reason, _what, makeSignature) => {
+        const { response } = await commitWith(await makeSignature());
+        expect(response.status).toBe(422);
+        expect(response.body.details.reason).toBe(reason);
+      });
     });
 
     it('re-verifies stored versions: tampered blobs and revoked signers are reported per part', async () => {

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import {
   BUNDLE_MEDIA_TYPE,
   comparePathComponents,
@@ -24,13 +24,21 @@ export class SignatureProblem extends Error {
   }
 }
 
-/** Signs a statement with a private key into a bundle `model_signing` can verify with the public key. */
-export function signStatement(statement: OmsStatement, privateKey: KeyObject): OmsBundle {
+/**
+ * Signs a statement into a bundle `model_signing` can verify: named by the
+ * key's hint, or, given a certificate chain (signing certificate first), by
+ * that chain.
+ */
+export function signStatement(statement: OmsStatement, privateKey: KeyObject, certificateChain: X509Certificate[] = []): OmsBundle {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
   const signature = signBytes(privateKey, pae(IN_TOTO_PAYLOAD_TYPE, payload));
+  const identity =
+    certificateChain.length > 0
+      ? { x509CertificateChain: { certificates: certificateChain.map((certificate) => ({ rawBytes: certificate.raw.toString('base64') })) } }
+      : { publicKey: { hint: publicKeyHint(privateKey) } };
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: publicKeyHint(privateKey) }, tlogEntries: [] },
+    verificationMaterial: { ...identity, tlogEntries: [] },
     dsseEnvelope: {
       payload: payload.toString('base64'),
       payloadType: IN_TOTO_PAYLOAD_TYPE,

@@ -1,9 +1,11 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { TransactionRunner } from '@gatehouse/database';
 import type { CreateSignerDto, SignerResponse } from './dto/signer.dto';
 import { InvalidSignerKeyError, SignerNotFoundError } from './errors';
+import { certificateFingerprint, parseCertificate } from './certificates';
 import { parsePublicKey, SignatureProblem } from './oms-bundle';
 import { publicKeyHint, UnsupportedKeyError, verifyBytes } from './signing-keys';
 import type { TrustedSignerEntity } from './trusted-signer.entity';
@@ -18,22 +20,14 @@ export class SignerService {
   ) {}
 
   async add(actor: Principal, request: CreateSignerDto): Promise<SignerResponse> {
-    const key = this.checkedKey(request.publicKey);
-    const pem = key.export({ type: 'spki', format: 'pem' }) as string;
+    const identity = this.identity(request);
     const signer = await this.transactions.run(async (tx) => {
-      const created = await this.signers.insert(tx, {
-        name: request.name,
-        kind: 'public_key',
-        publicKeyPem: pem,
-        fingerprint: publicKeyHint(key),
-        expiresAt: request.expiresAt ?? null,
-        createdBy: actor.name,
-      });
+      const created = await this.signers.insert(tx, { name: request.name, ...identity, createdBy: actor.name });
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'signer.added',
         subject: `signer:${created.name}`,
-        payload: { fingerprint: created.fingerprint, keyType: key.asymmetricKeyType, expiresAt: created.expiresAt },
+        payload: { kind: created.kind, fingerprint: created.fingerprint, expiresAt: created.expiresAt },
       });
       return created;
     });
@@ -56,12 +50,29 @@ export class SignerService {
     });
   }
 
-  /** Accepts only keys we can verify with, proven by a trial verification. */
-  private checkedKey(pem: string) {
+  /** The kind, key, fingerprint and expiry of what the request trusts; only keys we can verify with are accepted. */
+  private identity(request: CreateSignerDto): Pick<TrustedSignerEntity, 'kind' | 'publicKeyPem' | 'certificatePem' | 'fingerprint' | 'expiresAt'> {
+    if (!!request.publicKey === !!request.certificate) throw new InvalidSignerKeyError('give exactly one of publicKey and certificate');
     try {
-      const key = parsePublicKey(pem);
-      verifyBytes(key, Buffer.from('probe'), Buffer.alloc(64));
-      return key;
+      if (request.publicKey) {
+        const key = usableKey(parsePublicKey(request.publicKey));
+        return {
+          kind: 'public_key',
+          publicKeyPem: key.export({ type: 'spki', format: 'pem' }) as string,
+          certificatePem: null,
+          fingerprint: publicKeyHint(key),
+          expiresAt: request.expiresAt ?? null,
+        };
+      }
+      const certificate = parseCertificate(request.certificate!);
+      const notAfter = new Date(certificate.validTo);
+      return {
+        kind: certificate.ca ? 'ca' : 'certificate',
+        publicKeyPem: usableKey(certificate.publicKey).export({ type: 'spki', format: 'pem' }) as string,
+        certificatePem: certificate.toString(),
+        fingerprint: certificateFingerprint(certificate),
+        expiresAt: request.expiresAt && request.expiresAt < notAfter ? request.expiresAt : notAfter,
+      };
     } catch (error) {
       if (error instanceof SignatureProblem || error instanceof UnsupportedKeyError) throw new InvalidSignerKeyError(error.message);
       throw error;
@@ -73,6 +84,7 @@ export class SignerService {
       id: signer.id,
       name: signer.name,
       kind: signer.kind,
+      subject: signer.certificatePem ? new X509Certificate(signer.certificatePem).subject.replace(/\n/g, ', ') : null,
       fingerprint: signer.fingerprint,
       publicKey: signer.publicKeyPem,
       expiresAt: signer.expiresAt?.toISOString() ?? null,
@@ -81,4 +93,10 @@ export class SignerService {
       revokedAt: signer.revokedAt?.toISOString() ?? null,
     };
   }
+}
+
+/** Proves by a trial verification that signatures by this key can be checked. */
+function usableKey(key: KeyObject): KeyObject {
+  verifyBytes(key, Buffer.from('probe'), Buffer.alloc(64));
+  return key;
 }

@@ -1,5 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
+/** An end-entity public key, an end-entity certificate, or a CA root that vouches for certificates it issued. */
+export type SignerKind = 'public_key' | 'certificate' | 'ca';
+
 @Entity('trusted_signers')
 export class TrustedSignerEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -9,12 +12,16 @@ export class TrustedSignerEntity {
   name: string;
 
   @Column('text')
-  kind: 'public_key';
+  kind: SignerKind;
 
   @Column('text', { name: 'public_key_pem' })
   publicKeyPem: string;
 
-  /** The OMS key hint: hex SHA-256 of the SPKI PEM. */
+  /** For certificate and CA signers. */
+  @Column('text', { name: 'certificate_pem', nullable: true })
+  certificatePem: string | null;
+
+  /** Public keys: the OMS key hint (hex SHA-256 of the SPKI PEM). Certificates: hex SHA-256 of the DER. */
   @Column('text')
   fingerprint: string;
 

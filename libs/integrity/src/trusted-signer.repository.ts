@@ -8,7 +8,7 @@ import { TrustedSignerEntity } from './trusted-signer.entity';
 export class TrustedSignerRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(tx: EntityManager, signer: Pick<TrustedSignerEntity, 'name' | 'kind' | 'publicKeyPem' | 'fingerprint' | 'expiresAt' | 'createdBy'>): Promise<TrustedSignerEntity> {
+  async insert(tx: EntityManager, signer: Pick<TrustedSignerEntity, 'name' | 'kind' | 'publicKeyPem' | 'certificatePem' | 'fingerprint' | 'expiresAt' | 'createdBy'>): Promise<TrustedSignerEntity> {
     const repository = tx.getRepository(TrustedSignerEntity);
     try {
       return await repository.save(repository.create(signer));
@@ -26,6 +26,11 @@ export class TrustedSignerRepository {
 
   findByFingerprint(fingerprint: string, tx: EntityManager = this.dataSource.manager): Promise<TrustedSignerEntity | null> {
     return tx.getRepository(TrustedSignerEntity).findOneBy({ fingerprint });
+  }
+
+  /** Every certificate and CA signer, revoked ones included (their revocation must be reported, not ignored). */
+  certificates(tx: EntityManager = this.dataSource.manager): Promise<TrustedSignerEntity[]> {
+    return tx.getRepository(TrustedSignerEntity).find({ where: [{ kind: 'certificate' }, { kind: 'ca' }] });
   }
 
   findById(id: string, tx: EntityManager = this.dataSource.manager): Promise<TrustedSignerEntity | null> {
