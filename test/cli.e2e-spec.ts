@@ -178,6 +178,28 @@ describe('gatehouse CLI against a running registry', () => {
     expect(refused.stderr).toContain('error signature_rejected');
   });
 
+  it('issues a CA and a signing certificate, and signs and verifies with the chain', async () => {
+    expect((await gatehouse('keys', 'generate', '--out', 'team-ca', '--certificate', 'self-signed', '--ca', '--subject', 'Team CA')).code).toBe(0);
+    const issued = await gatehouse('keys', 'generate', '--type', 'ec-p384', '--out', 'ci-signer', '--certificate', 'issued', '--issuer-key', 'team-ca.pem', '--issuer-cert', 'team-ca.crt');
+    expect(issued.code).toBe(0);
+    const trusted = JSON.parse((await gatehouse('--json', 'signers', 'add', 'team-ca', '--cert', 'team-ca.crt')).stdout);
+    expect(trusted).toMatchObject({ kind: 'ca', subject: 'CN=Team CA' });
+
+    const dir = join(workDir, 'cert-model');
+    await mkdir(dir);
+    await writeFile(join(dir, 'model.onnx'), randomBytes(20_000));
+    const registered = await gatehouse('register', 'cert-model', '--model', 'churn', '--version', '6.0.0', '--sign', 'ci-signer.pem', '--certificate', 'ci-signer.crt');
+    expect(registered.code).toBe(0);
+    expect(JSON.parse((await gatehouse('--json', 'versions', 'show', 'churn@6.0.0')).stdout).signature.signer).toBe('team-ca');
+
+    expect((await gatehouse('sign', 'cert-model', '--key', 'ci-signer.pem', '--certificate', 'ci-signer.crt')).code).toBe(0);
+    expect((await gatehouse('verify', '--offline', 'cert-model', '--cert', 'team-ca.crt')).code).toBe(0);
+    await gatehouse('keys', 'generate', '--out', 'other-ca', '--certificate', 'self-signed', '--ca');
+    const stranger = await gatehouse('verify', '--offline', 'cert-model', '--cert', 'other-ca.crt');
+    expect(stranger.code).toBe(1);
+    expect(stranger.stdout).toContain('untrusted_chain');
+  });
+
   it('shows the audit trail of a model and verifies the chain', async () => {
     const trail = await gatehouse('audit', '--model', 'churn');
     expect(trail.code).toBe(0);

@@ -11,7 +11,7 @@ import { formatBytes, formatFields, formatTable } from './output';
 import { ProgressBar } from './progress';
 import { parseDatasetRef, parseVersionRef, UsageError } from './references';
 import { buildStatement, signStatement } from '@gatehouse/integrity';
-import { addSigningCommands, insideDir, readPrivateKey, VerificationFailed } from './signing-commands';
+import { addSigningCommands, insideDir, readCertificates, readPrivateKey, VerificationFailed } from './signing-commands';
 
 export interface CliIo {
   stdout: Writable;
@@ -170,6 +170,7 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
     .option('--create-model', 'create the model first if it does not exist')
     .option('--sign <private.pem>', 'sign the uploaded files (OpenSSF Model Signing) and commit with the signature')
     .option('--signature <bundle>', 'commit with an existing signature bundle, e.g. model.sig from model_signing')
+    .option('--certificate <chain.pem>', 'with --sign: sign as this certificate (then any intermediates)')
     .option('--resume', 'finish a version an earlier register left in pending_upload')
     .action(async (target: string, options: RegisterOptions) => {
       const version = await register(await client(), target, options, io);
@@ -304,6 +305,7 @@ interface RegisterOptions {
   resume?: boolean;
   sign?: string;
   signature?: string;
+  certificate?: string;
 }
 
 /** Registration stopped after the version was declared: the server keeps it pending_upload. */
@@ -322,7 +324,9 @@ async function register(api: GatehouseClient, target: string, options: RegisterO
   const parents = options.parent.map(parseVersionRef);
   const datasets = options.dataset.map(parseDatasetRef);
   if (options.sign && options.signature) throw new UsageError('use --sign or --signature, not both');
+  if (options.certificate && !options.sign) throw new UsageError('--certificate goes with --sign');
   const signingKey = options.sign ? await readPrivateKey(resolve(cwd, options.sign)) : undefined;
+  const chain = options.certificate ? await readCertificates(resolve(cwd, options.certificate)) : [];
   const bundle = options.signature ? await readJson(cwd, options.signature) : undefined;
   const collected = await collectFiles(resolve(cwd, target));
   for (const link of collected.skippedSymlinks) io.stderr.write(`warning: skipping symlink ${link}\n`);
@@ -358,7 +362,7 @@ async function register(api: GatehouseClient, target: string, options: RegisterO
 
   try {
     const digests = await uploadFiles(api, versionPath, files, uploadedEarlier, io.stderr);
-    const signature = signingKey ? signStatement(buildStatement(options.model, digests), signingKey) : bundle;
+    const signature = signingKey ? signStatement(buildStatement(options.model, digests), signingKey, chain) : bundle;
     return await api.post<Version>(`${versionPath}/commit`, signature === undefined ? {} : { signature });
   } catch (error) {
     throw new RegistrationIncompleteError(
