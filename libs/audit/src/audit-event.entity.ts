@@ -1,9 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-
-const bigintAsNumber = {
-  to: (value: number) => value,
-  from: (value: string) => Number(value),
-};
+import { bigintAsNumber } from '@gatehouse/database';
 
 @Entity('audit_events')
 export class AuditEventEntity {

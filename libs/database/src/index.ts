@@ -4,3 +4,4 @@ export { TransactionRunner } from './transaction-runner';
 export { DatabaseHealth } from './database-health';
 export { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, isConnectionFailure, sqlState } from './postgres-errors';
 export { EmbeddedPostgres } from './embedded-postgres';
+export { bigintAsNumber } from './column-transformers';

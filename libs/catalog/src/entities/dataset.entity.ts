@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { bigintAsNumber } from './model-version.entity';
+import { bigintAsNumber } from '@gatehouse/database';
 
 @Entity('datasets')
 export class DatasetEntity {

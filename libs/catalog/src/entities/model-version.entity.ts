@@ -1,11 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { bigintAsNumber } from '@gatehouse/database';
 import type { IoSchema, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
-
-/** bigint columns arrive as strings from `pg`; sizes stay far below 2^53. */
-const bigintAsNumber = {
-  to: (value?: number | null) => value,
-  from: (value: string | null) => (value === null ? null : Number(value)),
-};
 
 @Entity('model_versions')
 export class ModelVersionEntity {
@@ -70,4 +65,3 @@ export class ModelVersionEntity {
   committedAt: Date | null;
 }
 
-export { bigintAsNumber };

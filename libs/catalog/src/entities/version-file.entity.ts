@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { bigintAsNumber } from './model-version.entity';
+import { bigintAsNumber } from '@gatehouse/database';
 
 @Entity('version_files')
 export class VersionFileEntity {
