@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { DomainError } from '@gatehouse/errors';
 import type { EntityManager } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditRepository } from './audit.repository';
+import type { AuditPage, ListAuditQuery } from './dto/audit.dto';
 
 export interface AuditEntry {
   /** The token name that acted, or "system". */
@@ -24,6 +26,7 @@ export interface ChainVerification {
 }
 
 const VERIFY_BATCH = 1000;
+const DEFAULT_PAGE_SIZE = 100;
 
 /** The append-only, hash-chained record of every change. */
 @Injectable()
@@ -46,6 +49,17 @@ export class AuditLog {
       payload: entry.payload ?? {},
     };
     await this.events.append(tx, { ...event, prevHash: head.hash, hash: chainHash(head.hash, event) });
+  }
+
+  /** Events newest first, filtered; the cursor is the last seq of the previous page. */
+  async page(query: ListAuditQuery): Promise<AuditPage> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const rows = await this.events.list({ ...query, beforeSeq: parseCursor(query.cursor), limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((event) => ({ ...event, occurredAt: event.occurredAt.toISOString() })),
+      nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null,
+    };
   }
 
   /** Recomputes the whole chain and names the first event that was deleted, edited or re-linked. */
@@ -72,4 +86,12 @@ export class AuditLog {
     if (head.hash !== previousHash) return broken(head.seq, `the chain head does not match event ${head.seq}`);
     return { ok: true, checked: expectedSeq - 1, head };
   }
+}
+
+function parseCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  if (!/^[1-9]\d{0,15}$/.test(cursor)) {
+    throw new DomainError('invalid', 'invalid_cursor', 'cursor must be a nextCursor value from a previous page');
+  }
+  return Number(cursor);
 }
