@@ -1,0 +1,7 @@
+export { OnnxModel, OnnxParseError, externalDataOf, findNonFiniteWeights } from './onnx-model';
+export type { ExternalDataReader, ExternalDataRef, GraphLocation, NonFiniteWeight, OpsetImport, TensorSpec, UnreadableWeight } from './onnx-model';
+export { OnnxLoadError, OnnxSession, type Feeds, type Fetches, type SessionOptions } from './onnx-session';
+export { TensorShapeError, resolveShape, stackExamples, synthesizeTensor, tensorValues, type ShapeResolution } from './tensors';
+export { measureLatency, percentile, summarizeLatency, type LatencySummary } from './latency';
+export { SeededRandom } from './seeded-random';
+export { ELEMENT_SIZES, FLOAT_TYPES, elementTypeName } from './tensor-types';

@@ -1,0 +1,51 @@
+import * as ort from 'onnxruntime-node';
+import type { TensorSpec } from './onnx-model';
+
+export class OnnxLoadError extends Error {}
+
+export interface SessionOptions {
+  /** Threads for one operator; onnxruntime's default is one per core. */
+  intraOpThreads?: number;
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+export type Fetches = Record<string, ort.Tensor>;
+
+/** An onnxruntime-node inference session and what the runtime says its inputs and outputs are. */
+export class OnnxSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: TensorSpec[],
+    readonly outputs: TensorSpec[],
+  ) {}
+
+  /** Loads from a file path (so external data resolves beside it) or from bytes. */
+  static async load(source: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
+    if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+    let session: ort.InferenceSession;
+    try {
+      session = typeof source === 'string' ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
+    } catch (error) {
+      throw new OnnxLoadError(`onnxruntime refused the model: ${(error as Error).message}`);
+    }
+    return new OnnxSession(session, session.inputMetadata.map(specOf), session.outputMetadata.map(specOf));
+  }
+
+  run(feeds: Feeds): Promise<Fetches> {
+    return this.session.run(feeds);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+function specOf(metadata: ort.InferenceSession.ValueMetadata): TensorSpec {
+  if (!metadata.isTensor) return { name: metadata.name, dtype: 'non-tensor', shape: [] };
+  return {
+    name: metadata.name,
+    dtype: metadata.type,
+    shape: metadata.shape.map((dim) => (typeof dim === 'string' ? dim || null : dim >= 0 ? dim : null)),
+  };
+}

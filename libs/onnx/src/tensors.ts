@@ -1,0 +1,170 @@
+import * as ort from 'onnxruntime-node';
+import type { TensorSpec } from './onnx-model';
+import { SeededRandom } from './seeded-random';
+
+export class TensorShapeError extends Error {}
+
+export interface ShapeResolution {
+  /** The batch size used where the leading dimension is symbolic. */
+  batchSize: number;
+  /** Values for named symbolic dimensions, e.g. {"seq": 16}. */
+  bindings: Record<string, number>;
+  /** For symbolic dimensions that are neither the batch nor bound. */
+  defaultDimension: number;
+}
+
+/**
+ * A concrete shape for a tensor the runtime describes with symbolic or
+ * unknown dimensions: the registrant's declared size at that position first,
+ * then a named binding, then the batch size (leading dimension), then the default.
+ */
+export function resolveShape(spec: TensorSpec, resolution: ShapeResolution, declared?: TensorSpec): number[] {
+  return spec.shape.map((dim, index) => {
+    if (typeof dim === 'number') return dim;
+    const declaredDim = declared?.shape[index];
+    if (typeof declaredDim === 'number' && declaredDim > 0) return declaredDim;
+    if (typeof dim === 'string' && resolution.bindings[dim] !== undefined) return resolution.bindings[dim];
+    if (typeof declaredDim === 'string' && resolution.bindings[declaredDim] !== undefined) return resolution.bindings[declaredDim];
+    return index === 0 ? resolution.batchSize : resolution.defaultDimension;
+  });
+}
+
+/** A tensor of the given type and shape filled with seeded values: normal for floats, small integers otherwise. */
+export function synthesizeTensor(dtype: string, shape: number[], random: SeededRandom): ort.Tensor {
+  const size = shape.reduce((product, dim) => product * dim, 1);
+  switch (dtype) {
+    case 'float32':
+      return new ort.Tensor('float32', Float32Array.from({ length: size }, () => random.normal()), shape);
+    case 'float64':
+      return new ort.Tensor('float64', Float64Array.from({ length: size }, () => random.normal()), shape);
+    case 'float16':
+      return new ort.Tensor('float16', Uint16Array.from({ length: size }, () => toFloat16Bits(random.normal())), shape);
+    case 'int64':
+      return new ort.Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(random.next() * 10))), shape);
+    case 'uint64':
+      return new ort.Tensor('uint64', BigUint64Array.from({ length: size }, () => BigInt(Math.floor(random.next() * 10))), shape);
+    case 'bool':
+      return new ort.Tensor('bool', Uint8Array.from({ length: size }, () => (random.next() < 0.5 ? 0 : 1)), shape);
+    case 'string':
+      return new ort.Tensor('string', Array.from({ length: size }, () => 'gatehouse'), shape);
+    default: {
+      const IntegerArray = INTEGER_ARRAYS[dtype];
+      if (!IntegerArray) throw new TensorShapeError(`cannot synthesise inputs of type ${dtype}`);
+      return new ort.Tensor(dtype as 'int32', IntegerArray.from({ length: size }, () => Math.floor(random.next() * 10)) as Int32Array, shape);
+    }
+  }
+}
+
+const INTEGER_ARRAYS: Record<string, { from(source: ArrayLike<number>, map: (v: unknown, k: number) => number): ArrayLike<number> }> = {
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+};
+
+/**
+ * Stacks one tensor's values from several examples (nested arrays without the
+ * batch dimension) into a batch. Every example must have the same shape, and
+ * it must agree with the spec's fixed dimensions.
+ */
+export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampleIndex = 0): ort.Tensor {
+  if (examples.length === 0) throw new TensorShapeError('no examples to stack');
+  const exampleShape = nestedShape(examples[0]);
+  const expectedRank = spec.shape.length - 1;
+  if (spec.shape.length > 0 && exampleShape.length !== expectedRank) {
+    throw new TensorShapeError(`example ${firstExampleIndex}: input "${spec.name}" has rank ${exampleShape.length}, the model expects rank ${expectedRank} per example (shape ${JSON.stringify(spec.shape)} with the batch first)`);
+  }
+  exampleShape.forEach((dim, index) => {
+    const expected = spec.shape[index + 1];
+    if (typeof expected === 'number' && expected !== dim) {
+      throw new TensorShapeError(`example ${firstExampleIndex}: input "${spec.name}" has size ${dim} in dimension ${index + 1}, the model expects ${expected}`);
+    }
+  });
+  const perExample = exampleShape.reduce((product, dim) => product * dim, 1);
+  const values = new Float64Array(perExample * examples.length);
+  examples.forEach((example, offset) => {
+    const written = flattenInto(example, values, offset * perExample);
+    if (written !== perExample || !sameShape(nestedShape(example), exampleShape)) {
+      throw new TensorShapeError(`example ${firstExampleIndex + offset}: input "${spec.name}" has shape ${JSON.stringify(nestedShape(example))}, earlier examples have ${JSON.stringify(exampleShape)}`);
+    }
+  });
+  return typedTensor(spec.dtype, values, [examples.length, ...exampleShape]);
+}
+
+function typedTensor(dtype: string, values: Float64Array, shape: number[]): ort.Tensor {
+  switch (dtype) {
+    case 'float32':
+      return new ort.Tensor('float32', Float32Array.from(values), shape);
+    case 'float64':
+      return new ort.Tensor('float64', values, shape);
+    case 'int64':
+      return new ort.Tensor('int64', BigInt64Array.from(values, (value) => BigInt(Math.trunc(value))), shape);
+    case 'bool':
+      return new ort.Tensor('bool', Uint8Array.from(values, (value) => (value ? 1 : 0)), shape);
+    default: {
+      const IntegerArray = INTEGER_ARRAYS[dtype];
+      if (!IntegerArray) throw new TensorShapeError(`cannot build inputs of type ${dtype} from a dataset`);
+      return new ort.Tensor(dtype as 'int32', IntegerArray.from(values, (value) => Math.trunc(value as number)) as Int32Array, shape);
+    }
+  }
+}
+
+function nestedShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let current = value;
+  while (Array.isArray(current)) {
+    shape.push(current.length);
+    current = current[0];
+  }
+  return shape;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((dim, index) => dim === b[index]);
+}
+
+/** Writes the numbers of a nested array depth-first; returns how many were written. */
+function flattenInto(value: unknown, target: Float64Array, offset: number): number {
+  if (Array.isArray(value)) {
+    let written = 0;
+    for (const item of value) written += flattenInto(item, target, offset + written);
+    return written;
+  }
+  if (typeof value === 'boolean') {
+    target[offset] = value ? 1 : 0;
+    return 1;
+  }
+  if (typeof value !== 'number') throw new TensorShapeError(`expected a number, found ${JSON.stringify(value)}`);
+  target[offset] = value;
+  return 1;
+}
+
+/** A tensor's values as plain numbers (float16 decoded), for metrics and comparisons. */
+export function tensorValues(tensor: ort.Tensor): Float64Array {
+  const data = tensor.data;
+  if (tensor.type === 'float16') return Float64Array.from(data as Uint16Array, fromFloat16Bits);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, (value) => Number(value));
+  if (Array.isArray(data)) throw new TensorShapeError(`output of type ${tensor.type} has no numeric values`);
+  return Float64Array.from(data as ArrayLike<number>);
+}
+
+function toFloat16Bits(value: number): number {
+  const floats = new Float32Array([value]);
+  const bits = new Uint32Array(floats.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  if (exponent <= 0) return sign;
+  if (exponent >= 31) return sign | 0x7c00;
+  return sign | (exponent << 10) | ((bits >>> 13) & 0x3ff);
+}
+
+function fromFloat16Bits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
