@@ -1,0 +1,31 @@
+import type { GateCheck } from '../engine/check';
+import { EvaluationCheck } from './validation/evaluation.check';
+import { FilesIntactCheck } from './validation/files-intact.check';
+import { FinalLossCheck } from './validation/final-loss.check';
+import { LatencyCheck } from './validation/latency.check';
+import { ModelLoadsCheck } from './validation/model-loads.check';
+import { OnnxParsesCheck } from './validation/onnx-parses.check';
+import { OutputConsistencyCheck } from './validation/output-consistency.check';
+import { ReportedMetricsCheck } from './validation/reported-metrics.check';
+import { SchemaMatchCheck } from './validation/schema-match.check';
+import { SizeLimitCheck } from './validation/size-limit.check';
+import { SmokeRunCheck } from './validation/smoke-run.check';
+import { TrainAccuracyCheck } from './validation/train-accuracy.check';
+import { WeightsFiniteCheck } from './validation/weights-finite.check';
+
+/** Every check a policy may name, by id. */
+export const GATE_CHECKS: readonly GateCheck[] = [
+  new FilesIntactCheck(),
+  new SizeLimitCheck(),
+  new OnnxParsesCheck(),
+  new WeightsFiniteCheck(),
+  new ModelLoadsCheck(),
+  new SchemaMatchCheck(),
+  new SmokeRunCheck(),
+  new EvaluationCheck(),
+  new TrainAccuracyCheck(),
+  new FinalLossCheck(),
+  new ReportedMetricsCheck(),
+  new OutputConsistencyCheck(),
+  new LatencyCheck(),
+];

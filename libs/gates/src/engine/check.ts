@@ -1,0 +1,70 @@
+import type { GateContext } from './gate-context';
+
+export const GATE_STAGES = ['registered', 'staging', 'canary', 'production'] as const;
+export type GateStage = (typeof GATE_STAGES)[number];
+
+export const GATE_TASKS = ['classification', 'regression', 'generative', 'other'] as const;
+export type GateTask = (typeof GATE_TASKS)[number];
+
+export type Severity = 'critical' | 'warning';
+export type CheckStatus = 'passed' | 'warning' | 'failed' | 'skipped' | 'error';
+export type CheckValue = number | string | boolean | null;
+
+/** What a check concluded; the engine adds identity, severity and timing. */
+export interface CheckOutcome {
+  status: CheckStatus;
+  message: string;
+  value?: CheckValue;
+  threshold?: CheckValue;
+  details?: Record<string, unknown>;
+}
+
+export interface CheckResult extends CheckOutcome {
+  id: string;
+  family: CheckFamily;
+  severity: Severity;
+  value: CheckValue;
+  threshold: CheckValue;
+  durationMs: number;
+  recommendation?: string;
+}
+
+export type CheckFamily = 'validation' | 'regression' | 'security';
+
+/** One tunable number or switch of a check, as config/gates.json may set it. */
+export interface ThresholdSpec {
+  type: 'number' | 'integer' | 'boolean';
+  /** Inclusive bounds for numbers. */
+  min?: number;
+  max?: number;
+  description: string;
+}
+
+export type Thresholds = Record<string, number | boolean>;
+
+/**
+ * A gate check: one small class with a stable id, the thresholds it accepts
+ * (and their defaults, per task where they differ), and one `run`.
+ */
+export interface GateCheck<T extends Thresholds = Thresholds> {
+  readonly id: string;
+  readonly family: CheckFamily;
+  readonly description: string;
+  /** Severity unless the policy says otherwise. */
+  readonly severity: Severity;
+  /** Tasks the check means something for; others skip it. */
+  readonly tasks?: readonly GateTask[];
+  /** Checks whose failure makes this one pointless (it is skipped, not failed twice). */
+  readonly requires?: readonly string[];
+  readonly thresholds: Record<keyof T & string, ThresholdSpec>;
+  readonly defaults: T;
+  readonly taskDefaults?: Partial<Record<GateTask, Partial<T>>>;
+  run(context: GateContext, thresholds: T): Promise<CheckOutcome>;
+  /** What to do about a failure, for the report. */
+  recommend(result: CheckOutcome): string;
+}
+
+/** A check's thresholds for a task: its defaults, the task's defaults, then each override in order. */
+export function thresholdsFor(check: GateCheck, task: GateTask, ...overrides: (Record<string, unknown> | undefined)[]): Thresholds {
+  return <Thresholds>Object.assign({}, check.defaults, check.taskDefaults?.[task], ...overrides);
+}

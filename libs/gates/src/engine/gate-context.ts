@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OnnxModel, OnnxSession } from '@gatehouse/onnx';
+import type { GateTask } from './check';
+import { evaluateDataset, type MeasuredMetrics } from './evaluation';
+import type { GateSettings } from './gate-policy';
+
+export interface TensorDeclaration {
+  name: string;
+  dtype: string;
+  shape: (number | string | null)[];
+}
+
+export interface DeclaredSchema {
+  inputs: TensorDeclaration[];
+  outputs: TensorDeclaration[];
+}
+
+/** A file the version's manifest lists; the digest is null when validating a directory that has no manifest. */
+export interface ManifestFile {
+  path: string;
+  sha256: string | null;
+  size: number;
+}
+
+export type DatasetRole = 'training' | 'validation' | 'evaluation' | 'reference';
+
+/** A dataset the version names, copied into the workspace. */
+export interface GateDataset {
+  role: DatasetRole;
+  name: string;
+  /** Local JSON Lines file, or null when the dataset has no stored file. */
+  path: string | null;
+  /** Why a stored file could not be used (corrupt, missing): checks fail on it rather than skip. */
+  problem?: string;
+}
+
+/** The version under test, as the registry (or the offline CLI) describes it. */
+export interface GateSubject {
+  model: string;
+  version: string;
+  task: GateTask;
+  declaredSchema: DeclaredSchema | null;
+  reportedMetrics: Record<string, number>;
+  files: ManifestFile[];
+}
+
+export class ModelFileError extends Error {}
+
+/**
+ * Everything a gate run's checks share: the version, the directory its files
+ * were copied to, its datasets, the settings, and work done once for all
+ * checks (the parsed model, the loaded session, evaluations per dataset).
+ */
+export class GateContext {
+  private parsed?: Promise<OnnxModel>;
+  private loaded?: Promise<OnnxSession>;
+  private readonly evaluations = new Map<string, Promise<MeasuredMetrics>>();
+  private readonly aborter = new AbortController();
+
+  constructor(
+    readonly subject: GateSubject,
+    /** Directory holding the version's files at their manifest paths. */
+    readonly workspace: string,
+    readonly datasets: GateDataset[],
+    readonly settings: GateSettings,
+  ) {}
+
+  /** Aborted when the run is abandoned (timeout): long loops stop between model calls. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  abort(reason: Error): void {
+    this.aborter.abort(reason);
+  }
+
+  get task(): GateTask {
+    return this.subject.task;
+  }
+
+  /**
+   * The ONNX file the checks load: the only .onnx file, or model.onnx when
+   * there are several. Null when the version has no ONNX file at all.
+   */
+  get modelPath(): string | null {
+    const candidates = this.subject.files.map((file) => file.path).filter((path) => path.toLowerCase().endsWith('.onnx'));
+    if (candidates.length === 0) return null;
+    if (candidates.length === 1) return candidates[0];
+    const named = candidates.find((path) => path === 'model.onnx');
+    if (named) return named;
+    throw new ModelFileError(`the version has ${candidates.length} ONNX files (${candidates.join(', ')}) and none is model.onnx, so it is unclear which to load`);
+  }
+
+  absolutePath(path: string): string {
+    return join(this.workspace, path);
+  }
+
+  /** The model as its protobuf declares it; parsed once. */
+  onnxModel(): Promise<OnnxModel> {
+    this.parsed ??= this.readModelBytes().then((bytes) => OnnxModel.parse(bytes));
+    return this.parsed;
+  }
+
+  /** The model loaded in onnxruntime; loaded once and released by {@link dispose}. */
+  session(): Promise<OnnxSession> {
+    this.loaded ??= this.loadSession();
+    return this.loaded;
+  }
+
+  /** A new session the caller owns, for measurements that must include loading. */
+  async loadSession(): Promise<OnnxSession> {
+    return OnnxSession.load(this.absolutePath(this.requireModelPath()), { intraOpThreads: this.settings.intraOpThreads || undefined });
+  }
+
+  dataset(role: DatasetRole): GateDataset | undefined {
+    return this.datasets.find((dataset) => dataset.role === role);
+  }
+
+  /** Metrics from running the model over the dataset of a role; computed once per role and example limit. */
+  evaluate(dataset: GateDataset & { path: string }, maxExamples = 0): Promise<MeasuredMetrics> {
+    const key = `${dataset.role}:${maxExamples}`;
+    let evaluation = this.evaluations.get(key);
+    if (!evaluation) {
+      evaluation = this.session().then((session) => evaluateDataset(session, dataset.path, this.task, { batchSize: this.settings.batchSize, maxExamples, signal: this.signal }));
+      this.evaluations.set(key, evaluation);
+    }
+    return evaluation;
+  }
+
+  async dispose(): Promise<void> {
+    const session = await this.loaded?.catch(() => undefined);
+    await session?.release();
+  }
+
+  requireModelPath(): string {
+    const path = this.modelPath;
+    if (!path) throw new ModelFileError('the version has no ONNX file');
+    return path;
+  }
+
+  private readModelBytes(): Promise<Buffer> {
+    return readFile(this.absolutePath(this.requireModelPath()));
+  }
+}

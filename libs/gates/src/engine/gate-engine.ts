@@ -1,0 +1,113 @@
+import type { CheckOutcome, CheckResult, GateCheck } from './check';
+import type { GateContext } from './gate-context';
+import { summarize, type GateReport } from './gate-report';
+import type { StagePolicy } from './gate-policy';
+
+export class GateTimeoutError extends Error {
+  constructor(readonly timeoutSeconds: number) {
+    super(`the gate run took longer than its ${timeoutSeconds} s limit`);
+    this.name = 'GateTimeoutError';
+  }
+}
+
+const RSS_SAMPLE_INTERVAL_MS = 20;
+
+/**
+ * Runs a stage policy's checks in order against one version. A check that
+ * throws is recorded as an error (and fails the gate if critical: a scan
+ * that could not finish must not pass); a check whose prerequisite did not
+ * pass is skipped rather than failed a second time.
+ */
+export class GateEngine {
+  private readonly checks: ReadonlyMap<string, GateCheck>;
+
+  constructor(checks: readonly GateCheck[]) {
+    this.checks = new Map(checks.map((check) => [check.id, check]));
+  }
+
+  async run(context: GateContext, policy: StagePolicy): Promise<GateReport> {
+    const startedAt = new Date();
+    const deadline = Date.now() + policy.settings.timeoutSeconds * 1000;
+    const cpuBefore = process.cpuUsage();
+    const memory = new RssSampler();
+    const results: CheckResult[] = [];
+    try {
+      for (const entry of policy.checks) {
+        if (Date.now() > deadline) throw new GateTimeoutError(policy.settings.timeoutSeconds);
+        const check = this.checks.get(entry.id);
+        if (!check) throw new Error(`the policy names check "${entry.id}", which this engine does not have`);
+        const started = performance.now();
+        const blocker = check.requires?.map((id) => results.find((result) => result.id === id)).find((result) => result && result.status !== 'passed' && result.status !== 'warning');
+        const outcome: CheckOutcome = blocker
+          ? { status: 'skipped', message: `not run: ${blocker.id} did not pass` }
+          : await withDeadline(runCheck(check, context, entry.thresholds), deadline, policy.settings.timeoutSeconds, context);
+        const result: CheckResult = {
+          id: check.id,
+          family: check.family,
+          severity: entry.severity,
+          value: outcome.value ?? null,
+          threshold: outcome.threshold ?? null,
+          ...outcome,
+          // A policy that makes a check a warning means its failure reports but never blocks.
+          status: entry.severity === 'warning' && outcome.status === 'failed' ? 'warning' : outcome.status,
+          durationMs: performance.now() - started,
+        };
+        if (result.status === 'failed' || result.status === 'error' || result.status === 'warning') result.recommendation = check.recommend(outcome);
+        results.push(result);
+        memory.sample();
+      }
+    } finally {
+      memory.stop();
+      await context.dispose();
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const finishedAt = new Date();
+    return {
+      stage: policy.stage,
+      subject: { model: context.subject.model, version: context.subject.version, task: context.subject.task },
+      ...summarize(results),
+      results,
+      resources: { cpuTimeMs: (cpu.user + cpu.system) / 1000, peakRssBytes: memory.peak, rssIncreaseBytes: Math.max(0, memory.peak - memory.baseline) },
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    };
+  }
+}
+
+async function runCheck(check: GateCheck, context: GateContext, thresholds: StagePolicy['checks'][number]['thresholds']): Promise<CheckOutcome> {
+  try {
+    return await check.run(context, thresholds);
+  } catch (error) {
+    return { status: 'error', message: `the check could not complete: ${(error as Error).message}`, details: { error: (error as Error).name } };
+  }
+}
+
+/** Rejects at the deadline and aborts the context, so the abandoned check stops at its next model call. */
+function withDeadline<T>(work: Promise<T>, deadline: number, timeoutSeconds: number, context: GateContext): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const timeout = new GateTimeoutError(timeoutSeconds);
+      context.abort(timeout);
+      reject(timeout);
+    }, Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Samples the process's resident set while a run goes on; the peak is what the host had to provide. */
+class RssSampler {
+  readonly baseline = process.memoryUsage.rss();
+  peak = this.baseline;
+  private readonly timer = setInterval(() => this.sample(), RSS_SAMPLE_INTERVAL_MS).unref();
+
+  sample(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+}
