@@ -3,6 +3,7 @@ import { CreateCatalog1764000000100 } from './1764000000100-CreateCatalog';
 import { CreateAuditLog1764000000200 } from './1764000000200-CreateAuditLog';
 import { CreateSigning1764000000300 } from './1764000000300-CreateSigning';
 import { TrustCertificates1764000000400 } from './1764000000400-TrustCertificates';
+import { CreateGateRuns1764000000500 } from './1764000000500-CreateGateRuns';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   CreateAuditLog1764000000200,
   CreateSigning1764000000300,
   TrustCertificates1764000000400,
+  CreateGateRuns1764000000500,
 ];

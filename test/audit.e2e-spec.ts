@@ -22,12 +22,14 @@ describe('audit log (postgres+s3)', () => {
     const events = await registry.admin.get('/v1/audit?model=audited');
     expect(events.status).toBe(200);
     expect(events.body.items.map((e: { action: string; subject: string; actor: string }) => [e.action, e.subject, e.actor])).toEqual([
+      // Committing queues the registration gate in the same transaction.
+      ['gate.queued', 'version:audited@1.0.0', 'eve'],
       ['version.committed', 'version:audited@1.0.0', 'eve'],
       ['version.file_uploaded', 'version:audited@1.0.0', 'eve'],
       ['version.declared', 'version:audited@1.0.0', 'eve'],
       ['model.created', 'model:audited', 'eve'],
     ]);
-    expect(events.body.items[0].payload).toMatchObject({ fileCount: 1, format: 'other', manifestDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(events.body.items[1].payload).toMatchObject({ fileCount: 1, format: 'other', manifestDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
 
     const minted = await registry.admin.get('/v1/audit?action=token.minted&actor=admin');
     expect(minted.body.items.map((e: { subject: string }) => e.subject)).toContain('token:eve');

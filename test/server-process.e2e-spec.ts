@@ -1,44 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ENTRY = resolve(__dirname, '../dist/apps/registry/src/main.js');
-
-interface Started {
-  process: ChildProcess;
-  output: () => string;
-  /** The exit code, or the signal's name when Nest re-raises SIGTERM after its shutdown hooks ran. */
-  exited: Promise<number | string | null>;
-}
-
-function start(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { process: child, output: () => output, exited: new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal))) };
-}
-
-async function waitForHealth(url: string, server: Started): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    if (server.process.exitCode !== null) throw new Error(`server exited: ${server.output()}`);
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server never became healthy: ${server.output()}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-  });
-}
+import { join } from 'node:path';
+import { SERVER_ENTRY as ENTRY, freePort, startServerProcess as start, waitForHealth } from './support/server-process';
 
 /** The built server exactly as `npm start` runs it: no configuration but where to listen and keep data. */
 describe('the registry process (npm start)', () => {

@@ -86,6 +86,8 @@ async function launch(
     GATEHOUSE_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     LOG_FORMAT: 'text',
+    // Gates run only in the suites about them: elsewhere a background run would race the assertions.
+    GATE_WORKERS: '0',
     ...env,
   });
 

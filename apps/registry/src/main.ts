@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
+import { GatePolicyError } from '@gatehouse/gates';
 import { createRegistry } from './create-registry';
 
 async function main(): Promise<void> {
@@ -13,6 +14,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
+  process.stderr.write(`${error instanceof ConfigError || error instanceof GatePolicyError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import { AuthModule } from '@gatehouse/auth';
 import { CatalogModule } from '@gatehouse/catalog';
 import { ConfigModule, type AppConfig } from '@gatehouse/config';
 import { DatabaseModule } from '@gatehouse/database';
+import { GatesModule } from '@gatehouse/gates';
 import { StorageModule } from '@gatehouse/storage';
 import { HealthController } from './health.controller';
 import { RequestLogger } from './request-logger.middleware';
@@ -21,6 +22,7 @@ export class RegistryModule implements NestModule {
         AuditModule,
         AuthModule,
         CatalogModule,
+        GatesModule,
       ],
       controllers: [HealthController],
     };

@@ -9,12 +9,13 @@ import { VersionRepository } from './repositories/version.repository';
 import { DatasetService } from './services/dataset.service';
 import { LineageService } from './services/lineage.service';
 import { ModelService } from './services/model.service';
+import { VersionEvents } from './services/version-events';
 import { VersionService } from './services/version.service';
 
 @Module({
   imports: [IntegrityModule],
   controllers: [ModelController, VersionController, DatasetController],
-  providers: [ModelRepository, VersionRepository, DatasetRepository, ModelService, VersionService, LineageService, DatasetService],
-  exports: [ModelService, VersionService, LineageService, DatasetService],
+  providers: [ModelRepository, VersionRepository, DatasetRepository, ModelService, VersionService, VersionEvents, LineageService, DatasetService],
+  exports: [ModelService, VersionService, VersionEvents, LineageService, DatasetService],
 })
 export class CatalogModule {}

@@ -35,6 +35,15 @@ export interface IoSchema {
   outputs: TensorSpec[];
 }
 
+/** The outcome of the latest gate run on a version, kept on the version for quick reads. */
+export interface LatestGate {
+  runId: string;
+  stage: string;
+  status: string;
+  healthScore: number | null;
+  finishedAt: string | null;
+}
+
 export interface VersionRef {
   model: string;
   version: string;

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsIn,
@@ -109,6 +110,39 @@ class Environment {
   @IsOptional()
   @IsIn(['json', 'text'])
   LOG_FORMAT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  GATE_POLICY?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  GATE_WORKERS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  GATE_LEASE_SECONDS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  GATE_POLL_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  GATE_MAX_ATTEMPTS?: number;
 }
 
 export type DatabaseConfig =
@@ -142,6 +176,19 @@ export interface AppConfig {
   signatureIgnorePaths: string[];
   logLevel: LogLevel;
   logFormat: 'json' | 'text';
+  gates: GateRunnerConfig;
+}
+
+export interface GateRunnerConfig {
+  /** config/gates.json, or the file GATE_POLICY names. */
+  policyFile: string;
+  /** Gate runs this process executes at once; 0 leaves them to other replicas. */
+  workers: number;
+  /** A claimed run whose worker stops renewing is picked up again after this. */
+  leaseSeconds: number;
+  pollMs: number;
+  /** Tries of a run that keeps failing for infrastructure reasons (not on failed checks). */
+  maxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -200,7 +247,24 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     signatureIgnorePaths: parsed.SIGNATURE_IGNORE_PATHS?.split(',') ?? DEFAULT_SIGNATURE_IGNORE_PATHS,
     logLevel: (parsed.LOG_LEVEL as LogLevel | undefined) ?? 'log',
     logFormat: (parsed.LOG_FORMAT as 'json' | 'text' | undefined) ?? 'json',
+    gates: {
+      policyFile: parsed.GATE_POLICY ? resolve(parsed.GATE_POLICY) : DEFAULT_GATE_POLICY_FILE,
+      workers: parsed.GATE_WORKERS ?? 1,
+      leaseSeconds: parsed.GATE_LEASE_SECONDS ?? 30,
+      pollMs: parsed.GATE_POLL_MS ?? 1000,
+      maxAttempts: parsed.GATE_MAX_ATTEMPTS ?? 3,
+    },
   };
+}
+
+/** The policy shipped with Gatehouse: config/gates.json at the project root, found from here in sources and in dist alike. */
+export const DEFAULT_GATE_POLICY_FILE = findUp(__dirname, join('config', 'gates.json'));
+
+function findUp(from: string, relative: string): string {
+  for (let directory = from; ; directory = dirname(directory)) {
+    if (existsSync(join(directory, relative))) return join(directory, relative);
+    if (dirname(directory) === directory) return resolve(relative);
+  }
 }
 
 /** Injection token for the validated {@link AppConfig}. */

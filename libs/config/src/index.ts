@@ -1,11 +1,13 @@
 export {
   APP_CONFIG,
   ConfigError,
+  DEFAULT_GATE_POLICY_FILE,
   DEFAULT_SIGNATURE_IGNORE_PATHS,
   loadConfig,
   type AppConfig,
   type BlobStoreConfig,
   type DatabaseConfig,
+  type GateRunnerConfig,
   type LogLevel,
 } from './app-config';
 export { ConfigModule } from './config.module';

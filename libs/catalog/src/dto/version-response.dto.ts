@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DATASET_ROLES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
+import { DATASET_ROLES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type LatestGate, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
 import { IoSchemaDto, SourceDto } from './version.dto';
 
 export class VersionFileResponse {
@@ -24,6 +24,14 @@ export class VersionDatasetResponse {
   @ApiProperty({ nullable: true, type: String }) uri: string | null;
 }
 
+export class LatestGateResponse implements LatestGate {
+  @ApiProperty({ description: 'GET /v1/gate-runs/{runId} has the report' }) runId: string;
+  @ApiProperty({ enum: ['registered', 'staging', 'canary', 'production'] }) stage: string;
+  @ApiProperty({ enum: ['queued', 'running', 'passed', 'failed', 'error'] }) status: string;
+  @ApiProperty({ nullable: true, type: Number }) healthScore: number | null;
+  @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
+}
+
 export class VersionSummaryResponse {
   @ApiProperty() model: string;
   @ApiProperty() version: string;
@@ -39,6 +47,7 @@ export class VersionSummaryResponse {
   @ApiProperty() createdBy: string;
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) committedAt: string | null;
+  @ApiProperty({ type: LatestGateResponse, nullable: true, description: 'The latest gate run on this version' }) gate: LatestGateResponse | null;
 }
 
 export class SignatureSummaryResponse {

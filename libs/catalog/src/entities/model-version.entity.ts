@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintAsNumber } from '@gatehouse/database';
-import type { IoSchema, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { IoSchema, LatestGate, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
 
 @Entity('model_versions')
 export class ModelVersionEntity {
@@ -63,5 +63,8 @@ export class ModelVersionEntity {
 
   @Column('timestamptz', { name: 'committed_at', nullable: true })
   committedAt: Date | null;
+
+  @Column('jsonb', { name: 'last_gate', nullable: true })
+  lastGate: LatestGate | null;
 }
 

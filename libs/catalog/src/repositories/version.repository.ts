@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PG_UNIQUE_VIOLATION, sqlState } from '@gatehouse/database';
-import type { DatasetRole, VersionRef, VersionStage, VersionStatus } from '../catalog.types';
+import type { DatasetRole, LatestGate, VersionRef, VersionStage, VersionStatus } from '../catalog.types';
 import { ModelVersionEntity, VersionFileEntity } from '../entities';
 import { VersionExistsError } from '../errors';
 
@@ -150,6 +150,17 @@ export class VersionRepository {
       { id: versionId, status: 'pending_upload' },
       { ...manifest, status: 'registered', committedAt: () => 'now()' },
     );
+  }
+
+  async findWithModelName(versionId: string, tx: EntityManager): Promise<{ version: ModelVersionEntity; model: string } | undefined> {
+    const version = await tx.getRepository(ModelVersionEntity).findOneBy({ id: versionId });
+    if (!version) return undefined;
+    const [{ name }] = await tx.query('SELECT name FROM models WHERE id = $1', [version.modelId]);
+    return { version, model: name };
+  }
+
+  async recordGate(tx: EntityManager, versionId: string, gate: LatestGate, status?: VersionStatus): Promise<void> {
+    await tx.getRepository(ModelVersionEntity).update({ id: versionId }, { lastGate: gate, ...(status ? { status } : {}) });
   }
 
   async saveSignature(tx: EntityManager, versionId: string, signerId: string, bundle: unknown): Promise<void> {

@@ -21,6 +21,8 @@ import type {
   VersionSummaryResponse,
 } from '../dto/version-response.dto';
 import type { DeclareVersionDto, ListVersionsQuery } from '../dto/version.dto';
+import type { IoSchema, LatestGate, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { DatasetUseRow } from '../repositories/version.repository';
 import type { ModelEntity, ModelVersionEntity, VersionFileEntity } from '../entities';
 import {
   DatasetNotFoundError,
@@ -40,6 +42,7 @@ import { DatasetRepository } from '../repositories/dataset.repository';
 import { ModelRepository } from '../repositories/model.repository';
 import { VersionRepository } from '../repositories/version.repository';
 import { ModelService } from './model.service';
+import { VersionEvents } from './version-events';
 
 const DEFAULT_PAGE_SIZE = 50;
 const DEFAULT_RELATION = 'derived_from';
@@ -69,6 +72,7 @@ export class VersionService {
     private readonly content: ContentAddressedStore,
     private readonly audit: AuditLog,
     private readonly signatures: SignatureVerifier,
+    private readonly events: VersionEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -211,7 +215,42 @@ export class VersionService {
         subject: versionSubject(ref),
         payload: { ...manifest, signer: verified ? { name: verified.signerName, fingerprint: verified.fingerprint } : null },
       });
+      await this.events.committed(tx, { id: version.id, model: modelName, version: versionName, task: version.task, committedBy: actor.name });
     });
+  }
+
+  /** What a gate needs to know about a committed version: its files, datasets, declared schema and reported metrics. */
+  async gateSubject(versionId: string): Promise<GateSubjectRecord> {
+    const manager = this.transactions.manager;
+    const row = await this.versions.findWithModelName(versionId, manager);
+    if (!row) throw new DomainError('not_found', 'version_not_found', `version ${versionId} does not exist`);
+    const [files, datasets] = await Promise.all([this.versions.files(versionId, manager), this.versions.datasetUses(versionId, manager)]);
+    return {
+      id: row.version.id,
+      model: row.model,
+      version: row.version.version,
+      task: row.version.task,
+      status: row.version.status,
+      stage: row.version.stage,
+      schema: row.version.ioSchema,
+      metrics: row.version.metrics,
+      files: sortManifest(files).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size })),
+      datasets,
+    };
+  }
+
+  /** The id of `model@version`, for feature libs that key their rows by it. */
+  async idOf(modelName: string, versionName: string): Promise<{ id: string; status: VersionStatus }> {
+    const { version } = await this.resolve(modelName, versionName);
+    return { id: version.id, status: version.status };
+  }
+
+  /**
+   * Records a gate's outcome on the version, in the caller's transaction; with
+   * `status`, also moves the version along registered → validating → validated | rejected.
+   */
+  async recordGate(tx: EntityManager, versionId: string, gate: LatestGate, status?: VersionStatus): Promise<void> {
+    await this.versions.recordGate(tx, versionId, gate, status);
   }
 
   /**
@@ -343,8 +382,22 @@ export class VersionService {
       createdBy: version.createdBy,
       createdAt: version.createdAt.toISOString(),
       committedAt: version.committedAt?.toISOString() ?? null,
+      gate: version.lastGate,
     };
   }
+}
+
+export interface GateSubjectRecord {
+  id: string;
+  model: string;
+  version: string;
+  task: Task;
+  status: VersionStatus;
+  stage: VersionStage;
+  schema: IoSchema | null;
+  metrics: Record<string, number>;
+  files: { path: string; sha256: string; size: number }[];
+  datasets: DatasetUseRow[];
 }
 
 /** The audit subject naming a version. */

@@ -1,0 +1,73 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable } from '@nestjs/common';
+import type { GateSubjectRecord } from '@gatehouse/catalog';
+import { BLOB_STORE, BlobCorruptError, BlobMissingError, BlobNotFoundError, ContentAddressedStore, contentKey, type BlobStore } from '@gatehouse/storage';
+import type { GateDataset } from './engine';
+
+export interface Workspace {
+  directory: string;
+  filesDirectory: string;
+  datasets: GateDataset[];
+  remove(): Promise<void>;
+}
+
+/**
+ * Copies a version's stored files into a private temporary directory at
+ * their manifest paths, so onnxruntime loads them from disk and external
+ * data resolves beside the model. Files are copied as stored, unverified:
+ * the files_intact check is what compares them with the manifest, so a
+ * corrupt blob fails a check instead of aborting the run. Datasets are
+ * verified on the way, since a check can't tell bad data from a bad model.
+ */
+@Injectable()
+export class ArtifactWorkspace {
+  constructor(
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly content: ContentAddressedStore,
+  ) {}
+
+  async materialize(subject: GateSubjectRecord): Promise<Workspace> {
+    const directory = await mkdtemp(join(tmpdir(), 'gatehouse-gate-'));
+    const remove = () => rm(directory, { recursive: true, force: true });
+    try {
+      const filesDirectory = join(directory, 'files');
+      for (const file of subject.files) {
+        const target = join(filesDirectory, file.path);
+        await mkdir(dirname(target), { recursive: true });
+        let source;
+        try {
+          source = await this.blobs.get(contentKey(file.sha256));
+        } catch (error) {
+          if (error instanceof BlobNotFoundError) continue;
+          throw error;
+        }
+        await pipeline(source, createWriteStream(target));
+      }
+      const datasets: GateDataset[] = [];
+      await mkdir(join(directory, 'datasets'));
+      for (const [index, use] of subject.datasets.entries()) {
+        const base = { role: use.role, name: `${use.name}@${use.version}` };
+        if (use.size === null) {
+          datasets.push({ ...base, path: null });
+          continue;
+        }
+        const target = join(directory, 'datasets', `${index}.jsonl`);
+        try {
+          await pipeline(await this.content.openVerified({ sha256: use.sha256, size: use.size }), createWriteStream(target));
+          datasets.push({ ...base, path: target });
+        } catch (error) {
+          if (!(error instanceof BlobCorruptError || error instanceof BlobMissingError)) throw error;
+          datasets.push({ ...base, path: null, problem: `its stored file is unusable: ${error.message}` });
+        }
+      }
+      return { directory, filesDirectory, datasets, remove };
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { GATE_STAGES, type GateReport, type GateStage } from '../engine';
+import type { GateRunError, GateRunStatus, GateRunTrigger } from '../gate-run.entity';
+
+export class RequestGateRunDto {
+  @ApiProperty({ enum: GATE_STAGES, description: 'Whose policy to run: registered re-runs the registration gate (and updates the version\'s status)' })
+  @IsIn(GATE_STAGES)
+  stage: GateStage;
+}
+
+export class ListGateRunsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}
+
+export class GateRunLinks {
+  @ApiProperty() self: string;
+  @ApiProperty() markdown: string;
+}
+
+export class GateRunResponse {
+  @ApiProperty() id: string;
+  @ApiProperty() model: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: GATE_STAGES }) stage: GateStage;
+  @ApiProperty({ enum: ['commit', 'request', 'promotion'] }) trigger: GateRunTrigger;
+  @ApiProperty({ enum: ['queued', 'running', 'passed', 'failed', 'error'] }) status: GateRunStatus;
+  @ApiProperty() requestedBy: string;
+  @ApiProperty({ description: 'Tries so far; infrastructure failures are retried up to maxAttempts' }) attempts: number;
+  @ApiProperty() maxAttempts: number;
+  @ApiProperty({ nullable: true, type: Number }) healthScore: number | null;
+  @ApiProperty({ type: [String], description: 'Critical checks that failed or errored' }) failedChecks: string[];
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'The last infrastructure error or timeout' }) lastError: GateRunError | null;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
+  @ApiProperty({ type: GateRunLinks }) links: GateRunLinks;
+}
+
+export class GateRunDetailResponse extends GateRunResponse {
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'Results, health score, recommendations, resources' }) report: GateReport | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The policy snapshot the run executes' }) policy: unknown;
+}
+
+export class GateRunList {
+  @ApiProperty({ type: [GateRunResponse] }) items: GateRunResponse[];
+}

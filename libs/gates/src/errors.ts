@@ -1,0 +1,25 @@
+import { DomainError } from '@gatehouse/errors';
+
+export class GateRunNotFoundError extends DomainError {
+  constructor(id: string) {
+    super('not_found', 'gate_run_not_found', `gate run ${id} does not exist`);
+  }
+}
+
+export class GateReportNotReadyError extends DomainError {
+  constructor(id: string, status: string) {
+    super('conflict', 'gate_report_not_ready', `gate run ${id} is ${status}; its report exists once it has finished`, { status });
+  }
+}
+
+export class VersionNotGateableError extends DomainError {
+  constructor(ref: string, status: string) {
+    super('conflict', 'version_not_committed', `version ${ref} is ${status}: commit it before running a gate`, { status });
+  }
+}
+
+export class StageWithoutPolicyError extends DomainError {
+  constructor(stage: string, configured: string[]) {
+    super('invalid', 'stage_without_policy', `the gate policy has no stage "${stage}" (it has: ${configured.join(', ')})`, { stage, configured });
+  }
+}

@@ -1,0 +1,75 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { bigintAsNumber } from '@gatehouse/database';
+import type { GateStage, StagePolicy } from './engine';
+import type { GateReport } from './engine';
+
+export type GateRunStatus = 'queued' | 'running' | 'passed' | 'failed' | 'error';
+export type GateRunTrigger = 'commit' | 'request' | 'promotion';
+
+/** The last infrastructure or timeout failure of a run, kept for whoever looks at it next. */
+export interface GateRunError {
+  code: string;
+  message: string;
+  attempt: number;
+  at: string;
+}
+
+@Entity('gate_runs')
+export class GateRunEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'bigint', generated: 'identity', generatedIdentity: 'ALWAYS', transformer: bigintAsNumber })
+  seq: number;
+
+  @Column('uuid', { name: 'version_id' })
+  versionId: string;
+
+  @Column('text')
+  stage: GateStage;
+
+  @Column('text')
+  trigger: GateRunTrigger;
+
+  @Column('text', { name: 'requested_by' })
+  requestedBy: string;
+
+  @Column('jsonb')
+  policy: StagePolicy;
+
+  @Column('text')
+  status: GateRunStatus;
+
+  @Column('integer')
+  attempts: number;
+
+  @Column('integer', { name: 'max_attempts' })
+  maxAttempts: number;
+
+  @Column('timestamptz', { name: 'run_after' })
+  runAfter: Date;
+
+  @Column('text', { name: 'lease_owner', nullable: true })
+  leaseOwner: string | null;
+
+  @Column('timestamptz', { name: 'lease_expires_at', nullable: true })
+  leaseExpiresAt: Date | null;
+
+  @Column('double precision', { name: 'health_score', nullable: true })
+  healthScore: number | null;
+
+  @Column('jsonb', { nullable: true })
+  report: GateReport | null;
+
+  @Column('jsonb', { name: 'last_error', nullable: true })
+  lastError: GateRunError | null;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt: Date;
+
+  @Column('timestamptz', { name: 'started_at', nullable: true })
+  startedAt: Date | null;
+
+  @Column('timestamptz', { name: 'finished_at', nullable: true })
+  finishedAt: Date | null;
+}

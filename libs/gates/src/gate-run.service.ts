@@ -1,0 +1,126 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditLog } from '@gatehouse/audit';
+import type { Principal } from '@gatehouse/auth';
+import { VersionEvents, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
+import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { TransactionRunner } from '@gatehouse/database';
+import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
+import { renderMarkdown, type GatePolicy, type GateStage, type GateTask } from './engine';
+import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError } from './errors';
+import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
+import { GateRunRepository } from './gate-run.repository';
+import { GateWorker } from './gate-worker';
+
+export const GATE_POLICY = Symbol('GATE_POLICY');
+
+export interface GateRequest {
+  versionId: string;
+  ref: VersionRef;
+  task: Task;
+  stage: GateStage;
+  trigger: GateRunTrigger;
+  actor: string;
+}
+
+/** Queues gate runs (at commit, on request, for promotions) and answers for them. */
+@Injectable()
+export class GateRunService implements OnModuleInit {
+  constructor(
+    private readonly runs: GateRunRepository,
+    private readonly versions: VersionService,
+    private readonly events: VersionEvents,
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
+    private readonly worker: GateWorker,
+    @Inject(GATE_POLICY) private readonly policy: GatePolicy,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.events.onCommitted(async (tx, version) => {
+      await this.enqueue(tx, { versionId: version.id, ref: version, task: version.task, stage: 'registered', trigger: 'commit', actor: version.committedBy });
+    });
+  }
+
+  /** Queues a run in the caller's transaction, with the stage's policy as it is now. */
+  async enqueue(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
+    if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
+    const run = await this.runs.insert(tx, {
+      versionId: request.versionId,
+      stage: request.stage,
+      trigger: request.trigger,
+      requestedBy: request.actor,
+      policy: this.policy.resolve(request.stage, request.task as GateTask),
+      maxAttempts: this.config.gates.maxAttempts,
+    });
+    await this.versions.recordGate(tx, request.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
+    await this.audit.append(tx, {
+      actor: request.actor,
+      action: 'gate.queued',
+      subject: `version:${request.ref.model}@${request.ref.version}`,
+      payload: { gateRunId: run.id, stage: run.stage, trigger: run.trigger, checks: run.policy.checks.map((check) => check.id) },
+    });
+    return run;
+  }
+
+  /** `POST .../gate-runs`: run a stage's gate on a committed version now. */
+  async request(actor: Principal, modelName: string, versionName: string, stage: GateStage): Promise<GateRunDetailResponse> {
+    const ref = { model: modelName, version: versionName };
+    const version = await this.versions.idOf(modelName, versionName);
+    if (version.status === 'pending_upload') throw new VersionNotGateableError(`${modelName}@${versionName}`, version.status);
+    const subject = await this.versions.gateSubject(version.id);
+    const run = await this.transactions.run((tx) => this.enqueue(tx, { versionId: version.id, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }));
+    this.worker.wake();
+    return this.detail(run, ref);
+  }
+
+  async get(id: string): Promise<GateRunDetailResponse> {
+    const run = await this.require(id);
+    const subject = await this.versions.gateSubject(run.versionId);
+    return this.detail(run, subject);
+  }
+
+  async list(modelName: string, versionName: string, limit = 20): Promise<GateRunList> {
+    const version = await this.versions.idOf(modelName, versionName);
+    const rows = await this.runs.listForVersion(version.id, limit);
+    return { items: rows.map((run) => this.summary(run, { model: modelName, version: versionName })) };
+  }
+
+  async markdown(id: string): Promise<string> {
+    const run = await this.require(id);
+    if (!run.report) throw new GateReportNotReadyError(id, run.status);
+    return renderMarkdown(run.report);
+  }
+
+  private async require(id: string): Promise<GateRunEntity> {
+    const run = /^[0-9a-f-]{36}$/i.test(id) ? await this.runs.find(id) : null;
+    if (!run) throw new GateRunNotFoundError(id);
+    return run;
+  }
+
+  private summary(run: GateRunEntity, ref: VersionRef): GateRunResponse {
+    return {
+      id: run.id,
+      model: ref.model,
+      version: ref.version,
+      stage: run.stage,
+      trigger: run.trigger,
+      status: run.status,
+      requestedBy: run.requestedBy,
+      attempts: run.attempts,
+      maxAttempts: run.maxAttempts,
+      healthScore: run.healthScore,
+      failedChecks: run.report?.failedChecks ?? [],
+      lastError: run.lastError,
+      createdAt: run.createdAt.toISOString(),
+      startedAt: run.startedAt?.toISOString() ?? null,
+      finishedAt: run.finishedAt?.toISOString() ?? null,
+      links: { self: `/v1/gate-runs/${run.id}`, markdown: `/v1/gate-runs/${run.id}/report.md` },
+    };
+  }
+
+  private detail(run: GateRunEntity, ref: VersionRef): GateRunDetailResponse {
+    return { ...this.summary(run, ref), report: run.report, policy: run.policy };
+  }
+}

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import { GateRunDetailResponse, GateRunList, ListGateRunsQuery, RequestGateRunDto } from './dto/gate-run.dto';
+import { GateRunService } from './gate-run.service';
+
+@ApiTags('gates')
+@ApiBearerAuth()
+@Controller('v1')
+export class GateRunsController {
+  constructor(private readonly gateRuns: GateRunService) {}
+
+  @Get('models/:name/versions/:version/gate-runs')
+  @ApiOperation({ summary: 'Gate runs of a version, newest first' })
+  list(@Param('name') name: string, @Param('version') version: string, @Query() query: ListGateRunsQuery): Promise<GateRunList> {
+    return this.gateRuns.list(name, version, query.limit);
+  }
+
+  @Post('models/:name/versions/:version/gate-runs')
+  @HttpCode(202)
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Queue a stage\'s gate on a committed version; follow it at links.self' })
+  request(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: RequestGateRunDto): Promise<GateRunDetailResponse> {
+    return this.gateRuns.request(actor, name, version, body.stage);
+  }
+
+  @Get('gate-runs/:id')
+  @ApiOperation({ summary: 'A gate run: status, attempts and, once finished, the full report' })
+  get(@Param('id') id: string): Promise<GateRunDetailResponse> {
+    return this.gateRuns.get(id);
+  }
+
+  @Get('gate-runs/:id/report.md')
+  @Header('content-type', 'text/markdown; charset=utf-8')
+  @ApiProduces('text/markdown')
+  @ApiOperation({ summary: 'A finished run\'s report as Markdown' })
+  markdown(@Param('id') id: string): Promise<string> {
+    return this.gateRuns.markdown(id);
+  }
+}

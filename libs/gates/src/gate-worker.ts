@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AuditLog } from '@gatehouse/audit';
+import { VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
+import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { TransactionRunner } from '@gatehouse/database';
+import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
+import { GateContext, GateEngine, GateTimeoutError, type GateReport, type GateTask } from './engine';
+import type { GateRunEntity, GateRunError } from './gate-run.entity';
+import { GateRunRepository } from './gate-run.repository';
+
+export const GATE_ENGINE = Symbol('GATE_ENGINE');
+
+/** The audit actor for what the worker decides on its own. */
+const WORKER_ACTOR = 'gatehouse:gate-worker';
+/** How long shutdown waits for a run in progress before leaving it to its lease. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+type Finish = { status: 'passed' | 'failed' | 'error'; report: GateReport | null; error?: GateRunError };
+
+/**
+ * Claims due gate runs from gate_runs and executes them in this process.
+ * A claim is a lease, renewed while the run goes on: if this process dies,
+ * the lease lapses and any replica (or this one, restarted) claims the run
+ * again. Infrastructure failures are retried with backoff; failed checks
+ * are a verdict, not a failure, and are never retried.
+ */
+@Injectable()
+export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('GateWorker');
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly active = new Set<Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+  private stopped = true;
+
+  constructor(
+    private readonly runs: GateRunRepository,
+    private readonly versions: VersionService,
+    private readonly workspaces: ArtifactWorkspace,
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
+    @Inject(GATE_ENGINE) private readonly engine: GateEngine,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.gates.workers === 0) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+    clearTimeout(grace);
+  }
+
+  /** Looks for work now rather than at the next poll. */
+  wake(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      while (!this.stopped && this.active.size < this.config.gates.workers) {
+        const run = await this.runs.claim(this.owner, this.config.gates.leaseSeconds);
+        if (!run) break;
+        const execution = this.execute(run).finally(() => {
+          this.active.delete(execution);
+          this.wake();
+        });
+        this.active.add(execution);
+      }
+    } catch (error) {
+      this.logger.warn(`could not claim gate runs: ${(error as Error).message}`);
+    } finally {
+      this.polling = false;
+      if (!this.stopped) this.schedule(this.config.gates.pollMs);
+    }
+  }
+
+  private async execute(run: GateRunEntity): Promise<void> {
+    let leaseLost = false;
+    const heartbeat = setInterval(() => {
+      this.runs.renewLease(run.id, this.owner, this.config.gates.leaseSeconds).then(
+        (held) => (leaseLost ||= !held),
+        (error: Error) => this.logger.warn(`could not renew the lease of gate run ${run.id}: ${error.message}`),
+      );
+    }, (this.config.gates.leaseSeconds * 1000) / 3);
+    let workspace: Workspace | undefined;
+    let subject: GateSubjectRecord | undefined;
+    try {
+      subject = await this.versions.gateSubject(run.versionId);
+      if (run.attempts > run.maxAttempts) {
+        await this.finish(run, subject, { status: 'error', report: null, error: this.error('attempts_exhausted', `the run was started ${run.maxAttempts} times and never finished; its worker may be crashing on this model`, run) });
+        return;
+      }
+      await this.transactions.run((tx) =>
+        this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null }, run.stage === 'registered' ? 'validating' : undefined),
+      );
+      this.logger.log(`gate run ${run.id}: ${run.stage} gate on ${subject.model}@${subject.version}, attempt ${run.attempts}`);
+      workspace = await this.workspaces.materialize(subject);
+      const context = new GateContext(
+        { model: subject.model, version: subject.version, task: subject.task as GateTask, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files },
+        workspace.filesDirectory,
+        workspace.datasets,
+        run.policy.settings,
+      );
+      const report = await this.engine.run(context, run.policy);
+      if (leaseLost) {
+        this.logger.warn(`gate run ${run.id} lost its lease while running; its result is discarded`);
+        return;
+      }
+      await this.finish(run, subject, { status: report.verdict, report });
+    } catch (error) {
+      await this.fail(run, subject, error as Error).catch((failure: Error) => this.logger.error(`gate run ${run.id} could not be recorded as failed: ${failure.message}`));
+    } finally {
+      clearInterval(heartbeat);
+      await workspace?.remove();
+    }
+  }
+
+  /** A timeout is final; anything else is infrastructure, tried again with backoff until attempts run out. */
+  private async fail(run: GateRunEntity, subject: GateSubjectRecord | undefined, error: Error): Promise<void> {
+    if (error instanceof GateTimeoutError) {
+      await this.finish(run, subject, { status: 'error', report: null, error: this.error('gate_timeout', error.message, run) });
+      return;
+    }
+    const failure = this.error('infrastructure_error', error.message, run);
+    if (run.attempts < run.maxAttempts) {
+      const delaySeconds = 2 ** run.attempts;
+      this.logger.warn(`gate run ${run.id} attempt ${run.attempts} failed (${error.message}); retrying in ${delaySeconds} s`);
+      await this.runs.requeue(run.id, this.owner, delaySeconds, failure);
+      return;
+    }
+    this.logger.error(`gate run ${run.id} failed on its last attempt: ${error.message}`);
+    await this.finish(run, subject, { status: 'error', report: null, error: failure });
+  }
+
+  /**
+   * Records the outcome, the version's new status and the audit event in one
+   * transaction, and only if this worker still holds the run.
+   */
+  private async finish(run: GateRunEntity, subject: GateSubjectRecord | undefined, outcome: Finish): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      if (!(await this.runs.finish(tx, run.id, this.owner, outcome))) return;
+      const versionStatus: VersionStatus | undefined = run.stage !== 'registered' ? undefined : outcome.status === 'passed' ? 'validated' : outcome.status === 'failed' ? 'rejected' : 'registered';
+      await this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: outcome.status, healthScore: outcome.report?.healthScore ?? null, finishedAt: new Date().toISOString() }, versionStatus);
+      await this.audit.append(tx, {
+        actor: WORKER_ACTOR,
+        action: `gate.${outcome.status}`,
+        subject: subject ? `version:${subject.model}@${subject.version}` : `gate-run:${run.id}`,
+        payload: {
+          gateRunId: run.id,
+          stage: run.stage,
+          attempts: run.attempts,
+          healthScore: outcome.report?.healthScore ?? null,
+          failedChecks: outcome.report?.failedChecks ?? [],
+          ...(versionStatus ? { versionStatus } : {}),
+          ...(outcome.error ? { error: outcome.error } : {}),
+        },
+      });
+    });
+    this.logger.log(`gate run ${run.id}: ${outcome.status}${outcome.report ? ` (health ${outcome.report.healthScore})` : ''}`);
+  }
+
+  private error(code: string, message: string, run: GateRunEntity): GateRunError {
+    return { code, message, attempt: run.attempts, at: new Date().toISOString() };
+  }
+}

@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { CatalogModule } from '@gatehouse/catalog';
+import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { ArtifactWorkspace } from './artifact-workspace';
+import { GATE_CHECKS, GateEngine, GatePolicy } from './engine';
+import { GateRunRepository } from './gate-run.repository';
+import { GATE_POLICY, GateRunService } from './gate-run.service';
+import { GateRunsController } from './gate-runs.controller';
+import { GATE_ENGINE, GateWorker } from './gate-worker';
+
+@Module({
+  imports: [CatalogModule],
+  controllers: [GateRunsController],
+  providers: [
+    // Loaded while the module is built: a bad policy file stops start-up, naming every problem.
+    { provide: GATE_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => GatePolicy.load(config.gates.policyFile, GATE_CHECKS) },
+    { provide: GATE_ENGINE, useFactory: () => new GateEngine(GATE_CHECKS) },
+    GateRunRepository,
+    ArtifactWorkspace,
+    GateWorker,
+    GateRunService,
+  ],
+  exports: [GateRunService],
+})
+export class GatesModule {}

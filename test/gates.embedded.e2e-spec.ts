@@ -1,0 +1,3 @@
+import { describeGates } from './gates.suite';
+
+describeGates('embedded');

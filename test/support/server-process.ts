@@ -1,0 +1,39 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+/** The built server, as `npm start` runs it. */
+export const SERVER_ENTRY = resolve(__dirname, '../../dist/apps/registry/src/main.js');
+
+export interface ServerProcess {
+  process: ChildProcess;
+  output: () => string;
+  /** The exit code, or the signal's name when Nest re-raises SIGTERM after its shutdown hooks ran. */
+  exited: Promise<number | string | null>;
+}
+
+export function startServerProcess(env: Record<string, string>): ServerProcess {
+  const child = spawn(process.execPath, [SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { process: child, output: () => output, exited: new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal))) };
+}
+
+export async function waitForHealth(url: string, server: ServerProcess): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if (server.process.exitCode !== null) throw new Error(`server exited: ${server.output()}`);
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server never became healthy: ${server.output()}`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+}
