@@ -12,6 +12,7 @@ import { ProgressBar } from './progress';
 import { parseDatasetRef, parseVersionRef, UsageError } from './references';
 import { buildStatement, signStatement } from '@gatehouse/integrity';
 import { addSigningCommands, insideDir, readCertificates, readPrivateKey, VerificationFailed } from './signing-commands';
+import { addGateCommands, GateRefused } from './gate-commands';
 
 export interface CliIo {
   stdout: Writable;
@@ -44,7 +45,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 /** Prints a failure and returns its exit code. */
 function report(error: unknown, stderr: Writable): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-  if (error instanceof VerificationFailed) return 1;
+  if (error instanceof VerificationFailed || error instanceof GateRefused) return 1;
   if (error instanceof UsageError) {
     stderr.write(`usage: ${error.message}\n`);
     return 2;
@@ -110,6 +111,7 @@ function buildProgram(io: CliIo): Command {
   addTokenCommands(program, client, print);
   addAuditCommands(program, client, print);
   addSigningCommands(program, client, print, io.cwd ?? process.cwd());
+  addGateCommands(program, client, print, io.cwd ?? process.cwd());
   return program;
 }
 

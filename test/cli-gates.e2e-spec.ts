@@ -1,0 +1,123 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classifierModel, jsonLines, standardFixtures } from './fixtures/onnx-models';
+import { runCaptured } from './support/cli-runner';
+import { finishedGate, registerVersion } from './support/model-registration';
+import { startRegistry, type TestRegistry } from './support/registry';
+
+const fixtures = standardFixtures();
+const classifier = fixtures.classifier;
+
+describe('gatehouse validate (offline, no server)', () => {
+  let workDir: string;
+  const gatehouse = (...argv: string[]) => runCaptured(argv, { HOME: workDir }, workDir);
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-validate-'));
+    await mkdir(join(workDir, 'good'));
+    await writeFile(join(workDir, 'good', 'model.onnx'), classifier.model.bytes);
+    await writeFile(join(workDir, 'nan.onnx'), classifierModel(classifier.weights, { poison: 'nan' }).bytes);
+    await writeFile(join(workDir, 'degraded.onnx'), fixtures.degradedClassifier.model.bytes);
+    await writeFile(join(workDir, 'eval.jsonl'), jsonLines(classifier.evaluation));
+    await writeFile(join(workDir, 'train.jsonl'), jsonLines(classifier.training));
+    await writeFile(join(workDir, 'reference.jsonl'), jsonLines(classifier.reference));
+    await writeFile(join(workDir, 'schema.json'), JSON.stringify(classifier.model.schema));
+    await writeFile(join(workDir, 'metrics.json'), JSON.stringify({ accuracy: classifier.accuracy }));
+    await writeFile(join(workDir, 'bad-policy.json'), JSON.stringify({ stages: { registered: { checks: { no_such_check: {} } } } }));
+  });
+  afterAll(() => rm(workDir, { recursive: true, force: true }));
+
+  it('passes a trained classifier directory, exits 0 and writes the JSON and Markdown reports', async () => {
+    const result = await gatehouse(
+      'validate', 'good', '--task', 'classification',
+      '--dataset', 'eval.jsonl', '--training', 'train.jsonl', '--reference', 'reference.jsonl',
+      '--schema', 'schema.json', '--metrics', 'metrics.json',
+      '--output', 'report.json', '--markdown', 'report.md',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PASSED (health 100)');
+    expect(result.stdout).toMatch(/evaluation\s+critical\s+passed/);
+
+    const report = JSON.parse(await readFile(join(workDir, 'report.json'), 'utf8'));
+    expect(report).toMatchObject({ verdict: 'passed', stage: 'registered', failedChecks: [], healthScore: 100 });
+    const evaluation = report.results.find((r: { id: string }) => r.id === 'evaluation');
+    expect(evaluation.value).toBeCloseTo(classifier.accuracy, 6);
+    expect(report.results.map((r: { id: string }) => r.id)).toEqual(expect.arrayContaining(['train_accuracy', 'output_consistency', 'latency', 'reported_metrics']));
+    expect(await readFile(join(workDir, 'report.md'), 'utf8')).toContain('**Verdict: PASSED**');
+  });
+
+  it('exits 1 naming the poisoned weight when a critical check fails', async () => {
+    const result = await gatehouse('validate', 'nan.onnx', '--task', 'classification', '--dataset', 'eval.jsonl');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('FAILED');
+    expect(result.stdout).toContain('refused by: weights_finite');
+    expect(result.stdout).toMatch(/dense\.weight.*NaN/);
+  });
+
+  it('runs a stage\'s checks from the policy and prints JSON for scripts', async () => {
+    const result = await gatehouse('--json', 'validate', 'degraded.onnx', '--task', 'classification', '--dataset', 'eval.jsonl', '--stage', 'staging');
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ verdict: 'failed', stage: 'staging' });
+    expect(report.failedChecks).toContain('evaluation');
+  });
+
+  it('refuses an unusable policy or target with a usage error listing the problem', async () => {
+    const policy = await gatehouse('validate', 'good', '--policy', 'bad-policy.json');
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toContain('no_such_check');
+    const missing = await gatehouse('validate', 'no-such-model.onnx');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read no-such-model.onnx');
+  });
+});
+
+describe('gatehouse gate (a registered version\'s latest report)', () => {
+  let registry: TestRegistry;
+  let workDir: string;
+  let env: Record<string, string>;
+  const gatehouse = (...argv: string[]) => runCaptured(argv, env, workDir);
+
+  beforeAll(async () => {
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-gate-'));
+    env = { HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: registry.adminToken };
+  });
+  afterAll(async () => {
+    await registry?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('shows the registration gate of a committed version as a table and as Markdown', async () => {
+    const committed = await registerVersion(registry.admin, {
+      model: 'blobs',
+      version: '1.0.0',
+      task: 'classification',
+      files: { 'model.onnx': classifier.model.bytes },
+      schema: classifier.model.schema,
+      datasets: [{ role: 'evaluation', name: 'blobs-eval', content: jsonLines(classifier.evaluation) }],
+    });
+    expect(committed.status).toBe(200);
+    const run = await finishedGate(registry.admin, 'blobs', '1.0.0');
+
+    const table = await gatehouse('gate', 'blobs@1.0.0');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('blobs@1.0.0 → registered: PASSED');
+    expect(table.stdout).toMatch(/evaluation\s+critical\s+passed/);
+
+    const markdown = await gatehouse('gate', 'blobs@1.0.0', '--markdown');
+    expect(markdown.stdout).toContain('# Gate report: blobs@1.0.0 → registered');
+
+    const json = await gatehouse('--json', 'gate', 'blobs@1.0.0');
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: run.id, status: 'passed' });
+
+    const otherStage = await gatehouse('gate', 'blobs@1.0.0', '--stage', 'production');
+    expect(otherStage.code).toBe(2);
+    expect(otherStage.stderr).toContain('blobs@1.0.0 has no gate runs for stage production');
+    const unknown = await gatehouse('gate', 'blobs@9.9.9');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('version_not_found');
+  });
+});
