@@ -83,7 +83,8 @@ export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampl
     }
   });
   const perExample = exampleShape.reduce((product, dim) => product * dim, 1);
-  const values = new Float64Array(perExample * examples.length);
+  // Floats are written straight into the tensor's own array: no second copy on the evaluation path.
+  const values = spec.dtype === 'float32' ? new Float32Array(perExample * examples.length) : new Float64Array(perExample * examples.length);
   examples.forEach((example, offset) => {
     const written = flattenInto(example, values, offset * perExample);
     if (written !== perExample || !sameShape(nestedShape(example), exampleShape)) {
@@ -93,10 +94,10 @@ export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampl
   return typedTensor(spec.dtype, values, [examples.length, ...exampleShape]);
 }
 
-function typedTensor(dtype: string, values: Float64Array, shape: number[]): ort.Tensor {
+function typedTensor(dtype: string, values: Float32Array | Float64Array, shape: number[]): ort.Tensor {
   switch (dtype) {
     case 'float32':
-      return new ort.Tensor('float32', Float32Array.from(values), shape);
+      return new ort.Tensor('float32', values, shape);
     case 'float64':
       return new ort.Tensor('float64', values, shape);
     case 'int64':
@@ -126,19 +127,25 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /** Writes the numbers of a nested array depth-first; returns how many were written. */
-function flattenInto(value: unknown, target: Float64Array, offset: number): number {
-  if (Array.isArray(value)) {
-    let written = 0;
-    for (const item of value) written += flattenInto(item, target, offset + written);
-    return written;
-  }
-  if (typeof value === 'boolean') {
-    target[offset] = value ? 1 : 0;
+function flattenInto(value: unknown, target: Float32Array | Float64Array, offset: number): number {
+  if (!Array.isArray(value)) {
+    target[offset] = scalar(value);
     return 1;
   }
-  if (typeof value !== 'number') throw new TensorShapeError(`expected a number, found ${JSON.stringify(value)}`);
-  target[offset] = value;
-  return 1;
+  // The innermost dimension, the common case, without a call per number.
+  if (value.length > 0 && !Array.isArray(value[0])) {
+    for (let index = 0; index < value.length; index++) target[offset + index] = scalar(value[index]);
+    return value.length;
+  }
+  let written = 0;
+  for (const item of value) written += flattenInto(item, target, offset + written);
+  return written;
+}
+
+function scalar(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  throw new TensorShapeError(`expected a number, found ${JSON.stringify(value)}`);
 }
 
 /** A tensor's values as plain numbers (float16 decoded), for metrics and comparisons. */

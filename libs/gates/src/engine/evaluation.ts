@@ -50,12 +50,13 @@ export async function* readBatches(path: string, options: BatchOptions): AsyncGe
   let lineNumber = 0;
   let taken = 0;
   for await (const text of lines) {
-    options.signal?.throwIfAborted();
     lineNumber++;
-    if (text.trim() === '') continue;
+    // Blank lines are allowed; trimming only lines that start with whitespace keeps a copy off the hot path.
+    if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim() === '')) continue;
     batch.push(parseRow(text, lineNumber));
     taken++;
     if (batch.length === options.batchSize) {
+      options.signal?.throwIfAborted();
       yield batch;
       batch = [];
     }
@@ -168,12 +169,15 @@ class ClassificationMetrics implements MetricsAccumulator {
     }
     const predicted = values.length === 1 && !output.dtype.startsWith('float') ? values[0] : argmax(values);
     this.examples++;
-    if (predicted === label) this.correct++;
-    this.count(label).falseNegative += predicted === label ? 0 : 1;
-    if (predicted === label) this.count(label).truePositive++;
-    else this.count(predicted).falsePositive++;
+    if (predicted === label) {
+      this.correct++;
+      this.count(label).truePositive++;
+    } else {
+      this.count(label).falseNegative++;
+      this.count(predicted).falsePositive++;
+    }
     if (values.length > 1 && label < values.length) {
-      this.lossSum += -Math.log(Math.max(probabilities(values)[label], 1e-12));
+      this.lossSum += -Math.log(Math.max(probabilityOf(values, label), 1e-12));
       this.lossCount++;
     }
   }
@@ -237,17 +241,18 @@ function argmax(values: Float64Array): number {
   return best;
 }
 
-/** The output as probabilities: as is if it already sums to one, otherwise through a softmax. */
-function probabilities(values: Float64Array): Float64Array {
+/** The probability the output gives `label`: read as is if the output already sums to one, otherwise through a softmax. */
+function probabilityOf(values: Float64Array, label: number): number {
   let sum = 0;
+  let max = -Infinity;
   let inRange = true;
   for (const value of values) {
     sum += value;
+    if (value > max) max = value;
     if (value < 0 || value > 1) inRange = false;
   }
-  if (inRange && Math.abs(sum - 1) < 1e-3) return values;
-  const max = Math.max(...values);
-  const exps = values.map((value) => Math.exp(value - max));
-  const total = exps.reduce((a, b) => a + b, 0);
-  return exps.map((value) => value / total);
+  if (inRange && Math.abs(sum - 1) < 1e-3) return values[label];
+  let total = 0;
+  for (const value of values) total += Math.exp(value - max);
+  return Math.exp(values[label] - max) / total;
 }

@@ -1,0 +1,153 @@
+import { onnx } from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { classifierForward, classifierModel, standardFixtures } from '../../../test/fixtures/onnx-models';
+import { OnnxModel, OnnxParseError, findNonFiniteWeights } from './onnx-model';
+import { OnnxLoadError, OnnxSession } from './onnx-session';
+import { measureLatency, percentile, summarizeLatency } from './latency';
+import { SeededRandom } from './seeded-random';
+import { TensorShapeError, resolveShape, stackExamples, synthesizeTensor, tensorValues } from './tensors';
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
+
+/** A model whose only content is initializers, one of them inside an If node's branch. */
+function modelWithInitializers(main: onnx.ITensorProto[], branch: onnx.ITensorProto[] = []): OnnxModel {
+  const thenBranch = { name: 'then', initializer: branch };
+  const graph = {
+    name: 'weights',
+    initializer: main,
+    node: branch.length ? [{ opType: 'If', name: 'choose', input: ['cond'], output: ['out'], attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: thenBranch }] }] : [],
+  };
+  return OnnxModel.parse(onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph }).finish());
+}
+
+const raw = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer);
+
+describe('OnnxModel', () => {
+  it('refuses bytes that are not an ONNX protobuf', () => {
+    expect(() => OnnxModel.parse(Buffer.from('definitely not protobuf'))).toThrow(OnnxParseError);
+  });
+
+  it('names every non-finite weight with its graph, count and first index, in raw, typed and float16 storage', () => {
+    const model = modelWithInitializers(
+      [
+        { name: 'clean', dataType: FLOAT, dims: [3], rawData: raw([1, 2, 3]) },
+        { name: 'raw_nan', dataType: FLOAT, dims: [4], rawData: raw([0, NaN, 1, NaN]) },
+        { name: 'typed_inf', dataType: FLOAT, dims: [2], floatData: [Infinity, 1] },
+        // 0x7c00 is +Inf and 0x7e00 a NaN in IEEE half precision.
+        { name: 'half', dataType: FLOAT16, dims: [3], int32Data: [0x3c00, 0x7c00, 0x7e00] },
+      ],
+      [{ name: 'branch_weight', dataType: FLOAT, dims: [1], rawData: raw([-Infinity]) }],
+    );
+    const { nonFinite, unreadable, checked } = findNonFiniteWeights(model);
+    expect(unreadable).toEqual([]);
+    expect(checked).toBe(5);
+    const byName = Object.fromEntries(nonFinite.map((weight) => [weight.tensor, weight]));
+    expect(Object.keys(byName).sort()).toEqual(['branch_weight', 'half', 'raw_nan', 'typed_inf']);
+    expect(byName.raw_nan).toMatchObject({ graph: 'main', nanCount: 2, infCount: 0, firstIndex: 1 });
+    expect(byName.typed_inf).toMatchObject({ nanCount: 0, infCount: 1, firstIndex: 0 });
+    expect(byName.half).toMatchObject({ dtype: 'float16', nanCount: 1, infCount: 1, firstIndex: 1 });
+    expect(byName.branch_weight.graph).toContain('choose');
+  });
+
+  it('reports external weights it cannot read instead of passing them unchecked', () => {
+    const external = { name: 'far', dataType: FLOAT, dims: [2], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: 'weights.bin' }] };
+    const model = modelWithInitializers([external]);
+    expect(findNonFiniteWeights(model).unreadable).toEqual([expect.objectContaining({ tensor: 'far', reason: expect.stringContaining('weights.bin') })]);
+    const read = findNonFiniteWeights(model, () => raw([1, NaN]));
+    expect(read.nonFinite).toEqual([expect.objectContaining({ tensor: 'far', nanCount: 1 })]);
+  });
+});
+
+describe('OnnxSession', () => {
+  it('loads a model and describes its inputs and outputs with symbolic dimensions as null or their names', async () => {
+    const session = await OnnxSession.load(standardFixtures().classifier.model.bytes);
+    try {
+      expect(session.inputs).toEqual([{ name: 'features', dtype: 'float32', shape: ['batch', 8] }]);
+      expect(session.outputs).toEqual([{ name: 'probabilities', dtype: 'float32', shape: ['batch', 3] }]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('turns onnxruntime\'s refusal into an OnnxLoadError', async () => {
+    await expect(OnnxSession.load(Buffer.from('nope'))).rejects.toThrow(OnnxLoadError);
+  });
+});
+
+describe('resolveShape', () => {
+  const resolution = { batchSize: 8, bindings: { seq: 16 }, defaultDimension: 1 };
+
+  it('takes fixed dimensions as they are, then the declared size, a binding, the batch size for the first and the default', () => {
+    expect(resolveShape({ name: 'x', dtype: 'float32', shape: [null, 'seq', null, 5] }, resolution)).toEqual([8, 16, 1, 5]);
+    expect(resolveShape({ name: 'x', dtype: 'float32', shape: [null, null] }, resolution, { name: 'x', dtype: 'float32', shape: [2, 'seq'] })).toEqual([2, 16]);
+  });
+});
+
+describe('stackExamples', () => {
+  const spec = { name: 'features', dtype: 'float32', shape: [null, 2, 2] };
+
+  it('stacks nested examples into one batch tensor of the model\'s type', () => {
+    const tensor = stackExamples(spec, [[[1, 2], [3, 4]], [[5, 6], [7, true]]]);
+    expect(tensor.dims).toEqual([2, 2, 2]);
+    expect(Array.from(tensor.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6, 7, 1]);
+    const ids = stackExamples({ name: 'ids', dtype: 'int64', shape: [null, 3] }, [[1, 2, 3]]);
+    expect(ids.data).toEqual(BigInt64Array.from([1n, 2n, 3n]));
+  });
+
+  it('names the example and what is wrong with it', () => {
+    expect(() => stackExamples(spec, [[1, 2, 3, 4]], 10)).toThrow('example 10: input "features" has rank 1, the model expects rank 2');
+    expect(() => stackExamples(spec, [[[1, 2, 3], [4, 5, 6]]])).toThrow('has size 3 in dimension 2, the model expects 2');
+    expect(() => stackExamples(spec, [[[1, 2], [3, 4]], [[1, 2, 3], [4]]], 3)).toThrow('example 4: input "features" has shape [2,3]');
+    expect(() => stackExamples(spec, [[[1, 'two'], [3, 4]]])).toThrow(TensorShapeError);
+    expect(() => stackExamples({ name: 'text', dtype: 'string', shape: [null, 1] }, [[1]])).toThrow('cannot build inputs of type string');
+  });
+});
+
+describe('synthesizeTensor and tensorValues', () => {
+  it('synthesises the same values from the same seed and reads every numeric type back as numbers', () => {
+    const first = synthesizeTensor('float32', [2, 3], new SeededRandom(7));
+    const again = synthesizeTensor('float32', [2, 3], new SeededRandom(7));
+    expect(first.data).toEqual(again.data);
+    expect(Array.from(tensorValues(first))).toEqual(Array.from(first.data as Float32Array));
+    expect(Array.from(tensorValues(new ort.Tensor('int64', BigInt64Array.from([5n, -2n]), [2])))).toEqual([5, -2]);
+    expect(Array.from(tensorValues(new ort.Tensor('float16', Uint16Array.from([0x3c00, 0xc000, 0x7c00]), [3])))).toEqual([1, -2, Infinity]);
+  });
+});
+
+describe('latency', () => {
+  it('times only the runs after the warm-up and reads nearest-rank percentiles', async () => {
+    let calls = 0;
+    const measured = await measureLatency(async () => void calls++, { runs: 50, warmupRuns: 5 });
+    expect(calls).toBe(55);
+    expect(measured).toMatchObject({ runs: 50, warmupRuns: 5 });
+    const summary = summarizeLatency(Array.from({ length: 100 }, (_, index) => 100 - index), 5);
+    expect(summary).toEqual({ runs: 100, warmupRuns: 5, p50Ms: 50, p95Ms: 95, p99Ms: 99, meanMs: 50.5, maxMs: 100 });
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('stops between runs once aborted', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const run = async () => {
+      if (++calls === 3) controller.abort(new Error('gate timed out'));
+    };
+    await expect(measureLatency(run, { runs: 50, warmupRuns: 5, signal: controller.signal })).rejects.toThrow('gate timed out');
+    expect(calls).toBe(3);
+  });
+});
+
+describe('the fixture models', () => {
+  it('compute in onnxruntime what the trainer computed in TypeScript', async () => {
+    const { classifier } = standardFixtures();
+    const session = await OnnxSession.load(classifierModel(classifier.weights).bytes);
+    try {
+      const example = classifier.evaluation[0].inputs.features as number[];
+      const fetched = await session.run({ features: new ort.Tensor('float32', Float32Array.from(example), [1, example.length]) });
+      const computed = classifierForward(classifier.weights, example);
+      Array.from(fetched.probabilities.data as Float32Array).forEach((value, index) => expect(value).toBeCloseTo(computed[index], 5));
+    } finally {
+      await session.release();
+    }
+  });
+});
