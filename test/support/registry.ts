@@ -57,7 +57,7 @@ export async function startRegistry(backend: Backend, env: Record<string, string
  * to the primary. Undefined when the primary fell back to embedded PGlite,
  * which one process owns.
  */
-export async function startReplica(primary: TestRegistry): Promise<TestRegistry | undefined> {
+export async function startReplica(primary: TestRegistry, env: Record<string, string> = {}): Promise<TestRegistry | undefined> {
   if (primary.config.database.kind !== 'postgres') return undefined;
   const store = primary.config.blobStore;
   return launch(primary.backend, primary.adminToken, {
@@ -70,6 +70,7 @@ export async function startReplica(primary: TestRegistry): Promise<TestRegistry 
           AWS_SECRET_ACCESS_KEY: store.credentials!.secretAccessKey,
         }
       : {}),
+    ...env,
   }, {});
 }
 

@@ -88,8 +88,8 @@ export class GateRunRepository {
   }
 
   /** Puts a run back in the queue after an infrastructure failure, to try again no sooner than `delaySeconds`. */
-  async requeue(id: string, owner: string, delaySeconds: number, error: GateRunError): Promise<boolean> {
-    const result = await this.dataSource.query(
+  async requeue(tx: EntityManager, id: string, owner: string, delaySeconds: number, error: GateRunError): Promise<boolean> {
+    const result = await tx.query(
       `UPDATE gate_runs
           SET status = 'queued', run_after = now() + make_interval(secs => $3), last_error = $4,
               lease_owner = NULL, lease_expires_at = NULL

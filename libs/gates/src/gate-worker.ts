@@ -141,7 +141,12 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     if (run.attempts < run.maxAttempts) {
       const delaySeconds = 2 ** run.attempts;
       this.logger.warn(`gate run ${run.id} attempt ${run.attempts} failed (${error.message}); retrying in ${delaySeconds} s`);
-      await this.runs.requeue(run.id, this.owner, delaySeconds, failure);
+      // The version shows the run as queued again, not as still running, while it waits.
+      await this.transactions.run(async (tx) => {
+        if (await this.runs.requeue(tx, run.id, this.owner, delaySeconds, failure)) {
+          await this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
+        }
+      });
       return;
     }
     this.logger.error(`gate run ${run.id} failed on its last attempt: ${error.message}`);
