@@ -9,6 +9,7 @@ import { ApiClient } from './support/api-client';
 import { finishedGate, registerVersion } from './support/model-registration';
 import { createTestDatabase, type TestDatabase } from './support/postgres';
 import { SERVER_ENTRY, freePort, startServerProcess, waitForHealth, type ServerProcess } from './support/server-process';
+import { until } from './support/wait';
 
 /**
  * A gate run outlives the process running it: the server is killed with
@@ -81,13 +82,3 @@ describe('gate runs across a crash', () => {
     server = undefined;
   });
 });
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,6 +1,7 @@
 import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import { finishedGate, registerVersion } from './support/model-registration';
 import { startRegistry, startReplica, type TestRegistry } from './support/registry';
+import { until } from './support/wait';
 
 /** An unreachable object store is infrastructure: the run is retried, not failed, and passes once S3 answers again. */
 describe('gate runs across an S3 outage (postgres+s3)', () => {
@@ -33,7 +34,7 @@ describe('gate runs across an S3 outage (postgres+s3)', () => {
 
     await primary.s3!.pause();
     expect((await primary.admin.get(`/v1/gate-runs/${runId}`)).body.attempts).toBe(0);
-    const requeued = await waitFor(async () => {
+    const requeued = await until(async () => {
       const run = (await primary.admin.get(`/v1/gate-runs/${runId}`)).body;
       return run.status === 'queued' && run.attempts === 1 ? run : undefined;
     });
@@ -49,13 +50,3 @@ describe('gate runs across an S3 outage (postgres+s3)', () => {
     expect((await primary.admin.get('/v1/audit/verify')).body.ok).toBe(true);
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
