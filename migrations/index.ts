@@ -4,6 +4,7 @@ import { CreateAuditLog1764000000200 } from './1764000000200-CreateAuditLog';
 import { CreateSigning1764000000300 } from './1764000000300-CreateSigning';
 import { TrustCertificates1764000000400 } from './1764000000400-TrustCertificates';
 import { CreateGateRuns1764000000500 } from './1764000000500-CreateGateRuns';
+import { CreatePromotions1764000000600 } from './1764000000600-CreatePromotions';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   CreateSigning1764000000300,
   TrustCertificates1764000000400,
   CreateGateRuns1764000000500,
+  CreatePromotions1764000000600,
 ];

@@ -7,6 +7,14 @@ export type VersionStatus = (typeof VERSION_STATUSES)[number];
 export const VERSION_STAGES = ['none', 'staging', 'canary', 'production', 'archived', 'rolled_back'] as const;
 export type VersionStage = (typeof VERSION_STAGES)[number];
 
+/** The stages a version serves from; one version per model holds each. */
+export const SERVING_STAGES = ['staging', 'canary', 'production'] as const;
+export type ServingStage = (typeof SERVING_STAGES)[number];
+
+/** What happened to a version at a stage: promoted into it, replaced by the next one, rolled back, restored by a rollback, or a canary aborted. */
+export const STAGE_ACTIONS = ['promoted', 'replaced', 'rolled_back', 'restored', 'canary_aborted'] as const;
+export type StageAction = (typeof STAGE_ACTIONS)[number];
+
 export const DATASET_ROLES = ['training', 'validation', 'evaluation', 'reference'] as const;
 export type DatasetRole = (typeof DATASET_ROLES)[number];
 

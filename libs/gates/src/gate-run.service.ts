@@ -64,6 +64,11 @@ export class GateRunService implements OnModuleInit {
     return run;
   }
 
+  /** Tells this replica's workers to look for queued runs now; call after the transaction that queued one commits. */
+  wake(): void {
+    this.worker.wake();
+  }
+
   /** `POST .../gate-runs`: run a stage's gate on a committed version now. */
   async request(actor: Principal, modelName: string, versionName: string, stage: GateStage): Promise<GateRunDetailResponse> {
     const ref = { model: modelName, version: versionName };
@@ -71,7 +76,7 @@ export class GateRunService implements OnModuleInit {
     if (version.status === 'pending_upload') throw new VersionNotGateableError(`${modelName}@${versionName}`, version.status);
     const subject = await this.versions.gateSubject(version.id);
     const run = await this.transactions.run((tx) => this.enqueue(tx, { versionId: version.id, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }));
-    this.worker.wake();
+    this.wake();
     return this.detail(run, ref);
   }
 
@@ -85,6 +90,10 @@ export class GateRunService implements OnModuleInit {
     const version = await this.versions.idOf(modelName, versionName);
     const rows = await this.runs.listForVersion(version.id, limit);
     return { items: rows.map((run) => this.summary(run, { model: modelName, version: versionName })) };
+  }
+
+  async statusOf(id: string): Promise<GateRunEntity['status'] | undefined> {
+    return (await this.runs.find(id))?.status;
   }
 
   async markdown(id: string): Promise<string> {

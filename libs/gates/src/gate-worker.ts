@@ -8,6 +8,7 @@ import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
 import { GateContext, GateEngine, GateTimeoutError, type GateReport, type GateTask } from './engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
+import { GateRunEvents } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
 
 export const GATE_ENGINE = Symbol('GATE_ENGINE');
@@ -41,6 +42,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly workspaces: ArtifactWorkspace,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
+    private readonly events: GateRunEvents,
     @Inject(GATE_ENGINE) private readonly engine: GateEngine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -176,6 +178,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           ...(outcome.error ? { error: outcome.error } : {}),
         },
       });
+      await this.events.finished(tx, { runId: run.id, versionId: run.versionId, stage: run.stage, status: outcome.status, report: outcome.report, error: outcome.error, actor: WORKER_ACTOR });
     });
     this.logger.log(`gate run ${run.id}: ${outcome.status}${outcome.report ? ` (health ${outcome.report.healthScore})` : ''}`);
   }

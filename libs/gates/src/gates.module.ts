@@ -3,6 +3,7 @@ import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { ArtifactWorkspace } from './artifact-workspace';
 import { GATE_CHECKS, GateEngine, GatePolicy } from './engine';
+import { GateRunEvents } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
 import { GateRunsController } from './gate-runs.controller';
@@ -16,10 +17,11 @@ import { GATE_ENGINE, GateWorker } from './gate-worker';
     { provide: GATE_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => GatePolicy.load(config.gates.policyFile, GATE_CHECKS) },
     { provide: GATE_ENGINE, useFactory: () => new GateEngine(GATE_CHECKS) },
     GateRunRepository,
+    GateRunEvents,
     ArtifactWorkspace,
     GateWorker,
     GateRunService,
   ],
-  exports: [GateRunService],
+  exports: [GateRunService, GateRunEvents],
 })
 export class GatesModule {}

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DATASET_ROLES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type LatestGate, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
+import { StageEventResponse } from './stage.dto';
 import { IoSchemaDto, SourceDto } from './version.dto';
 
 export class VersionFileResponse {
@@ -86,6 +87,8 @@ export class LineageNodeResponse {
   @ApiProperty({ description: 'Edges from the queried version' }) distance: number;
   @ApiProperty() createdBy: string;
   @ApiProperty() createdAt: string;
+  @ApiProperty({ type: [StageEventResponse], description: 'Every stage move of the version, oldest first: who promoted, approved or rolled it back, when, on which gate report' })
+  stageHistory: StageEventResponse[];
 }
 
 export class LineageEdgeResponse {
