@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
 import { GatePolicyError } from '@gatehouse/gates';
+import { PromotionPolicyError } from '@gatehouse/promotion';
 import { createRegistry } from './create-registry';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError || error instanceof GatePolicyError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
+  const known = error instanceof ConfigError || error instanceof GatePolicyError || error instanceof PromotionPolicyError;
+  process.stderr.write(`${known ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

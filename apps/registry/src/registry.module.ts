@@ -5,6 +5,7 @@ import { CatalogModule } from '@gatehouse/catalog';
 import { ConfigModule, type AppConfig } from '@gatehouse/config';
 import { DatabaseModule } from '@gatehouse/database';
 import { GatesModule } from '@gatehouse/gates';
+import { PromotionModule } from '@gatehouse/promotion';
 import { StorageModule } from '@gatehouse/storage';
 import { HealthController } from './health.controller';
 import { RequestLogger } from './request-logger.middleware';
@@ -23,6 +24,7 @@ export class RegistryModule implements NestModule {
         AuthModule,
         CatalogModule,
         GatesModule,
+        PromotionModule,
       ],
       controllers: [HealthController],
     };

@@ -143,6 +143,11 @@ class Environment {
   @Min(1)
   @Max(100)
   GATE_MAX_ATTEMPTS?: number;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  PROMOTION_POLICY?: string;
 }
 
 export type DatabaseConfig =
@@ -177,6 +182,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   logFormat: 'json' | 'text';
   gates: GateRunnerConfig;
+  /** config/promotion.json, or the file PROMOTION_POLICY names: allowed moves and approvals per stage. */
+  promotionPolicyFile: string;
 }
 
 export interface GateRunnerConfig {
@@ -254,11 +261,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       pollMs: parsed.GATE_POLL_MS ?? 1000,
       maxAttempts: parsed.GATE_MAX_ATTEMPTS ?? 3,
     },
+    promotionPolicyFile: parsed.PROMOTION_POLICY ? resolve(parsed.PROMOTION_POLICY) : DEFAULT_PROMOTION_POLICY_FILE,
   };
 }
 
 /** The policy shipped with Gatehouse: config/gates.json at the project root, found from here in sources and in dist alike. */
 export const DEFAULT_GATE_POLICY_FILE = findUp(__dirname, join('config', 'gates.json'));
+
+/** The shipped promotion rules: config/promotion.json, found the same way. */
+export const DEFAULT_PROMOTION_POLICY_FILE = findUp(__dirname, join('config', 'promotion.json'));
 
 function findUp(from: string, relative: string): string {
   for (let directory = from; ; directory = dirname(directory)) {

@@ -2,6 +2,7 @@ export {
   APP_CONFIG,
   ConfigError,
   DEFAULT_GATE_POLICY_FILE,
+  DEFAULT_PROMOTION_POLICY_FILE,
   DEFAULT_SIGNATURE_IGNORE_PATHS,
   loadConfig,
   type AppConfig,

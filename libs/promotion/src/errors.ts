@@ -1,0 +1,50 @@
+import { DomainError } from '@gatehouse/errors';
+
+export class PromotionNotFoundError extends DomainError {
+  constructor(id: string) {
+    super('not_found', 'promotion_not_found', `promotion ${id} does not exist`);
+  }
+}
+
+/** The version cannot go to that stage from where it is: the message says why. */
+export class PromotionNotAllowedError extends DomainError {
+  constructor(ref: string, stage: string, reason: string, details: Record<string, unknown> = {}) {
+    super('conflict', 'promotion_not_allowed', `${ref} cannot be promoted to ${stage}: ${reason}`, { stage, ...details });
+  }
+}
+
+export class PromotionInProgressError extends DomainError {
+  constructor(model: string, stage: string) {
+    super('conflict', 'promotion_in_progress', `model ${model} already has a promotion to ${stage} in progress; follow it or wait for it to end`, { stage });
+  }
+}
+
+export class PromotionNotAwaitingApprovalError extends DomainError {
+  constructor(id: string, status: string) {
+    super('conflict', 'promotion_not_awaiting_approval', `promotion ${id} is ${status}, not awaiting approval`, { status });
+  }
+}
+
+export class SelfApprovalError extends DomainError {
+  constructor() {
+    super('forbidden', 'self_approval', 'the token that requested a promotion cannot decide on it');
+  }
+}
+
+export class InvalidTrafficError extends DomainError {
+  constructor(message: string) {
+    super('invalid', 'invalid_traffic_percent', message, { fields: [{ field: 'trafficPercent', errors: [message] }] });
+  }
+}
+
+export class NothingToRollBackError extends DomainError {
+  constructor(message: string) {
+    super('conflict', 'nothing_to_roll_back', message);
+  }
+}
+
+export class NoServingVersionError extends DomainError {
+  constructor(model: string) {
+    super('not_found', 'no_serving_version', `model ${model} has no version in production`);
+  }
+}

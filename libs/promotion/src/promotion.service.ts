@@ -1,0 +1,268 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditLog } from '@gatehouse/audit';
+import type { Principal } from '@gatehouse/auth';
+import { StageService, VersionService, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
+import { TransactionRunner } from '@gatehouse/database';
+import { GateRunEvents, GateRunService, type FinishedGateRun, type GateTask } from '@gatehouse/gates';
+import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
+import {
+  InvalidTrafficError,
+  PromotionInProgressError,
+  PromotionNotAllowedError,
+  PromotionNotAwaitingApprovalError,
+  PromotionNotFoundError,
+  SelfApprovalError,
+} from './errors';
+import { PromotionPolicy, type StageRule } from './promotion-policy';
+import { PromotionRepository, type PromotionOutcome, type PromotionRow } from './promotion.repository';
+
+export const PROMOTION_POLICY = Symbol('PROMOTION_POLICY');
+
+/**
+ * Promotion requests: each runs the target stage's gate on the candidate,
+ * collects the approvals the policy asks for, then moves the stage pointer in
+ * one transaction behind the model's row lock. A request whose gate was run
+ * against a stage or production that has changed since is gated again, never
+ * completed on a stale report.
+ */
+@Injectable()
+export class PromotionService implements OnModuleInit {
+  constructor(
+    private readonly promotions: PromotionRepository,
+    private readonly versions: VersionService,
+    private readonly stages: StageService,
+    private readonly gates: GateRunService,
+    private readonly gateEvents: GateRunEvents,
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
+    @Inject(PROMOTION_POLICY) private readonly policy: PromotionPolicy,
+  ) {}
+
+  onModuleInit(): void {
+    this.gateEvents.onFinished((tx, run) => this.gateFinished(tx, run));
+  }
+
+  async request(actor: Principal, modelName: string, versionName: string, body: RequestPromotionDto): Promise<PromotionResponse> {
+    const { model, version } = await this.versions.resolve(modelName, versionName);
+    const ref = `${modelName}@${versionName}`;
+    const rule = this.policy.rule(body.stage);
+    if (!rule) throw new PromotionNotAllowedError(ref, body.stage, 'the promotion policy allows no promotions to it');
+    if (body.stage === 'canary' && body.trafficPercent === undefined) throw new InvalidTrafficError('a canary needs trafficPercent, from 1 to 100');
+    if (body.stage !== 'canary' && body.trafficPercent !== undefined) throw new InvalidTrafficError(`trafficPercent applies to canary only, not ${body.stage}`);
+    const id = await this.transactions.run(async (tx) => {
+      const pointers = await this.stages.lock(tx, model.id);
+      assertPromotable(ref, body.stage, rule, await this.stages.versionState(tx, version.id));
+      if (await this.promotions.openFor(tx, model.id, body.stage)) throw new PromotionInProgressError(modelName, body.stage);
+      const promotionId = await this.promotions.insert(tx, {
+        modelId: model.id,
+        versionId: version.id,
+        stage: body.stage,
+        trafficPercent: body.trafficPercent ?? null,
+        reason: body.reason ?? null,
+        requestedBy: actor.name,
+        requestedByToken: actor.tokenId,
+        requiredApprovals: rule.approvals,
+      });
+      const gateRunId = await this.queueGate(tx, { id: promotionId, modelId: model.id, versionId: version.id, model: modelName, version: versionName, stage: body.stage }, version.task as GateTask, pointers, actor.name);
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'promotion.requested',
+        subject: `version:${ref}`,
+        payload: { promotionId, stage: body.stage, trafficPercent: body.trafficPercent ?? null, reason: body.reason ?? null, requiredApprovals: rule.approvals, gateRunId },
+      });
+      return promotionId;
+    });
+    this.gates.wake();
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<PromotionResponse> {
+    const promotion = /^[0-9a-f-]{36}$/i.test(id) ? await this.promotions.find(id) : undefined;
+    if (!promotion) throw new PromotionNotFoundError(id);
+    return this.view(promotion);
+  }
+
+  async list(modelName: string, versionName: string, limit = 20): Promise<PromotionList> {
+    const { version } = await this.versions.resolve(modelName, versionName);
+    const rows = await this.promotions.listForVersion(version.id, limit);
+    return { items: await Promise.all(rows.map((row) => this.view(row))) };
+  }
+
+  /** An approver's decision. A second decision from the same token counts once; a reject ends the request. */
+  async decide(actor: Principal, id: string, body: DecideDto): Promise<PromotionResponse> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new PromotionNotFoundError(id);
+    await this.transactions.run(async (tx) => {
+      const promotion = await this.promotions.find(id, tx, true);
+      if (!promotion) throw new PromotionNotFoundError(id);
+      if (promotion.requestedByToken === actor.tokenId) throw new SelfApprovalError();
+      if (promotion.status !== 'awaiting_approval') throw new PromotionNotAwaitingApprovalError(id, promotion.status);
+      const counted = await this.promotions.decide(tx, id, { tokenId: actor.tokenId, actor: actor.name, decision: body.decision, comment: body.comment ?? null });
+      if (!counted) return;
+      const subject = `version:${promotion.model}@${promotion.version}`;
+      if (body.decision === 'reject') {
+        await this.reject(tx, promotion, { code: 'rejected_by_approver', message: `rejected by ${actor.name}${body.comment ? `: ${body.comment}` : ''}` }, actor.name, { comment: body.comment ?? null });
+        return;
+      }
+      const approvals = (await this.promotions.decisions(id, tx)).filter((decision) => decision.decision === 'approve').length;
+      await this.audit.append(tx, { actor: actor.name, action: 'promotion.approved', subject, payload: { promotionId: id, stage: promotion.stage, comment: body.comment ?? null, approvals, requiredApprovals: promotion.requiredApprovals } });
+      if (approvals >= promotion.requiredApprovals) await this.complete(tx, promotion, actor.name);
+    });
+    this.gates.wake();
+    return this.get(id);
+  }
+
+  /** In the transaction that records a gate run's outcome: moves the request it belongs to along. */
+  private async gateFinished(tx: EntityManager, run: FinishedGateRun): Promise<void> {
+    const promotion = await this.promotions.findByGateRun(tx, run.runId);
+    if (!promotion || promotion.status !== 'gating') return;
+    if (run.status !== 'passed') {
+      const failedChecks = run.report?.failedChecks ?? [];
+      const message = run.status === 'failed' ? `the ${promotion.stage} gate refused it: ${failedChecks.join(', ')}` : `the ${promotion.stage} gate could not finish: ${run.error?.message ?? 'unknown error'}`;
+      await this.reject(tx, promotion, { code: run.status === 'failed' ? 'gate_failed' : 'gate_error', message, failedChecks }, run.actor, { gateRunId: run.runId });
+      return;
+    }
+    const approvals = (await this.promotions.decisions(promotion.id, tx)).filter((decision) => decision.decision === 'approve').length;
+    if (approvals >= promotion.requiredApprovals) {
+      await this.complete(tx, promotion, run.actor);
+      return;
+    }
+    await this.promotions.setStatus(tx, promotion.id, 'awaiting_approval');
+    await this.audit.append(tx, {
+      actor: run.actor,
+      action: 'promotion.awaiting_approval',
+      subject: `version:${promotion.model}@${promotion.version}`,
+      payload: { promotionId: promotion.id, stage: promotion.stage, gateRunId: run.runId, requiredApprovals: promotion.requiredApprovals, approvals },
+    });
+  }
+
+  /**
+   * Moves the pointer if the world is still the one the gate judged: the
+   * version may still go there, and neither the target stage nor production
+   * changed hands since. Otherwise the request is rejected or gated again.
+   */
+  private async complete(tx: EntityManager, promotion: PromotionRow, actor: string): Promise<void> {
+    const pointers = await this.stages.lock(tx, promotion.modelId);
+    const ref = `${promotion.model}@${promotion.version}`;
+    const subject = `version:${ref}`;
+    const state = await this.stages.versionState(tx, promotion.versionId);
+    try {
+      assertPromotable(ref, promotion.stage, this.policy.rule(promotion.stage), state);
+    } catch (error) {
+      if (!(error instanceof PromotionNotAllowedError)) throw error;
+      await this.reject(tx, promotion, { code: 'no_longer_allowed', message: error.message }, actor, {});
+      return;
+    }
+    const holder = pointers[promotion.stage]?.versionId ?? null;
+    const production = pointers.production?.versionId ?? null;
+    if (holder !== promotion.expectedStageVersionId || production !== promotion.expectedProductionVersionId) {
+      const gateRunId = await this.queueGate(tx, promotion, state.task as GateTask, pointers, actor);
+      await this.audit.append(tx, {
+        actor,
+        action: 'promotion.regated',
+        subject,
+        payload: { promotionId: promotion.id, stage: promotion.stage, staleGateRunId: promotion.gateRunId, gateRunId, reason: `${holder !== promotion.expectedStageVersionId ? promotion.stage : 'production'} changed since the gate ran` },
+      });
+      return;
+    }
+    const approvers = (await this.promotions.decisions(promotion.id, tx)).filter((decision) => decision.decision === 'approve').map((decision) => decision.actor);
+    const replaced = await this.stages.move(tx, {
+      modelId: promotion.modelId,
+      versionId: promotion.versionId,
+      stage: promotion.stage,
+      trafficPercent: promotion.trafficPercent,
+      actor: promotion.requestedBy,
+      action: 'promoted',
+      approvers,
+      promotionId: promotion.id,
+      gateRunId: promotion.gateRunId,
+      reason: promotion.reason,
+    });
+    await this.promotions.setStatus(tx, promotion.id, 'completed');
+    await this.audit.append(tx, {
+      actor,
+      action: 'promotion.completed',
+      subject,
+      payload: { promotionId: promotion.id, stage: promotion.stage, trafficPercent: promotion.trafficPercent, replaced: replaced?.version ?? null, requestedBy: promotion.requestedBy, approvers, gateRunId: promotion.gateRunId },
+    });
+  }
+
+  private async reject(tx: EntityManager, promotion: PromotionRow, outcome: PromotionOutcome, actor: string, extra: Record<string, unknown>): Promise<void> {
+    await this.promotions.setStatus(tx, promotion.id, 'rejected', outcome);
+    await this.audit.append(tx, {
+      actor,
+      action: 'promotion.rejected',
+      subject: `version:${promotion.model}@${promotion.version}`,
+      payload: { promotionId: promotion.id, stage: promotion.stage, ...outcome, ...extra },
+    });
+  }
+
+  /** Queues the target stage's gate and records the stage and production it will be judged against. */
+  private async queueGate(
+    tx: EntityManager,
+    promotion: Pick<PromotionRow, 'id' | 'modelId' | 'versionId' | 'model' | 'version' | 'stage'>,
+    task: GateTask,
+    pointers: StagePointers,
+    actor: string,
+  ): Promise<string> {
+    const run = await this.gates.enqueue(tx, {
+      versionId: promotion.versionId,
+      ref: { model: promotion.model, version: promotion.version },
+      task,
+      stage: promotion.stage,
+      trigger: 'promotion',
+      actor,
+    });
+    await this.promotions.gateWith(tx, promotion.id, run.id, {
+      expectedStageVersionId: pointers[promotion.stage]?.versionId ?? null,
+      expectedProductionVersionId: pointers.production?.versionId ?? null,
+    });
+    return run.id;
+  }
+
+  private async view(promotion: PromotionRow): Promise<PromotionResponse> {
+    const [decisions, gateStatus] = await Promise.all([
+      this.promotions.decisions(promotion.id),
+      promotion.status === 'gating' && promotion.gateRunId ? this.gates.statusOf(promotion.gateRunId) : undefined,
+    ]);
+    return {
+      id: promotion.id,
+      model: promotion.model,
+      version: promotion.version,
+      stage: promotion.stage,
+      trafficPercent: promotion.trafficPercent,
+      reason: promotion.reason,
+      status: gateStatus === 'queued' ? 'queued' : promotion.status,
+      requestedBy: promotion.requestedBy,
+      requiredApprovals: promotion.requiredApprovals,
+      decisions: decisions.map((decision) => ({ actor: decision.actor, decision: decision.decision, comment: decision.comment, decidedAt: new Date(decision.decidedAt).toISOString() })),
+      gateRunId: promotion.gateRunId,
+      gateRuns: promotion.gateRuns,
+      outcome: promotion.outcome,
+      createdAt: new Date(promotion.createdAt).toISOString(),
+      updatedAt: new Date(promotion.updatedAt).toISOString(),
+      completedAt: promotion.completedAt ? new Date(promotion.completedAt).toISOString() : null,
+      links: {
+        self: `/v1/promotions/${promotion.id}`,
+        gateRun: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}` : null,
+        gateReport: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}/report.md` : null,
+      },
+    };
+  }
+}
+
+/** Why a version may not go to a stage from where it is now, as a 409 naming the reason. */
+function assertPromotable(ref: string, stage: ServingStage, rule: StageRule | undefined, state: { status: VersionStatus; stage: VersionStage }): void {
+  const refuse = (reason: string) => new PromotionNotAllowedError(ref, stage, reason, { status: state.status, currentStage: state.stage });
+  if (!rule) throw refuse('the promotion policy allows no promotions to it');
+  if (state.status === 'pending_upload') throw refuse('it is not committed');
+  if (state.status === 'rejected') throw refuse('its registration gate rejected it');
+  if (state.status !== 'validated') throw refuse(`its registration gate has not passed yet (status ${state.status})`);
+  if (state.stage === 'rolled_back') throw refuse('it was rolled back');
+  if (state.stage === stage) throw refuse(`it is already in ${stage}`);
+  if (state.stage === 'archived') throw refuse('it is archived; only a rollback returns an archived version to production');
+  if (!(rule.from as string[]).includes(state.stage)) {
+    const where = state.stage === 'none' ? 'not at any stage yet' : `in ${state.stage}`;
+    throw refuse(`it is ${where}, and ${stage} takes versions from ${rule.from.map((source) => (source === 'none' ? 'validated versions' : source)).join(' or ')}`);
+  }
+}

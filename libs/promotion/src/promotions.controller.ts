@@ -1,0 +1,72 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import { ModelStagesResponse, StageHistoryResponse, StageService } from '@gatehouse/catalog';
+import { DecideDto, ListPromotionsQuery, PromotionList, PromotionResponse, RequestPromotionDto, ResolveQuery, ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
+import { PromotionService } from './promotion.service';
+import { ServingService } from './serving.service';
+
+@ApiTags('promotion')
+@ApiBearerAuth()
+@Controller('v1')
+export class PromotionsController {
+  constructor(
+    private readonly promotions: PromotionService,
+    private readonly serving: ServingService,
+    private readonly stages: StageService,
+  ) {}
+
+  @Post('models/:name/versions/:version/promotions')
+  @HttpCode(202)
+  @Allow('ml_engineer')
+  @ApiOperation({ summary: 'Request promotion to staging, canary or production; its gate runs, then approvals where policy asks' })
+  request(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: RequestPromotionDto): Promise<PromotionResponse> {
+    return this.promotions.request(actor, name, version, body);
+  }
+
+  @Get('models/:name/versions/:version/promotions')
+  @ApiOperation({ summary: 'Promotion requests of a version, newest first' })
+  list(@Param('name') name: string, @Param('version') version: string, @Query() query: ListPromotionsQuery): Promise<PromotionList> {
+    return this.promotions.list(name, version, query.limit);
+  }
+
+  @Get('promotions/:id')
+  @ApiOperation({ summary: 'Where a promotion request is, its decisions, and its gate report' })
+  get(@Param('id') id: string): Promise<PromotionResponse> {
+    return this.promotions.get(id);
+  }
+
+  @Post('promotions/:id/approvals')
+  @HttpCode(200)
+  @Allow('approver')
+  @ApiOperation({ summary: 'Approve or reject a request awaiting approval; never the requester\'s own token' })
+  decide(@CurrentPrincipal() actor: Principal, @Param('id') id: string, @Body() body: DecideDto): Promise<PromotionResponse> {
+    return this.promotions.decide(actor, id, body);
+  }
+
+  @Get('models/:name/stages')
+  @ApiOperation({ summary: 'The version in staging, canary (with its traffic percent) and production' })
+  stagesOf(@Param('name') name: string): Promise<ModelStagesResponse> {
+    return this.stages.stagesOf(name);
+  }
+
+  @Get('models/:name/history')
+  @ApiOperation({ summary: 'Every stage move of the model\'s versions, newest first' })
+  history(@Param('name') name: string): Promise<StageHistoryResponse> {
+    return this.stages.history(name);
+  }
+
+  @Get('models/:name/resolve')
+  @ApiOperation({ summary: 'Which version serves a request key: the canary for its share of keys, production otherwise' })
+  resolve(@Param('name') name: string, @Query() query: ResolveQuery): Promise<ResolveResponse> {
+    return this.serving.resolve(name, query.key);
+  }
+
+  @Post('models/:name/rollback')
+  @HttpCode(200)
+  @Allow('ml_engineer')
+  @ApiOperation({ summary: 'Roll production back a version (or to a named one that has served), or abort the canary' })
+  rollback(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Body() body: RollbackDto): Promise<RollbackResponse> {
+    return this.serving.rollback(actor, name, body);
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { AuditLog } from '@gatehouse/audit';
+import type { Principal } from '@gatehouse/auth';
+import { DomainError } from '@gatehouse/errors';
+import { ModelService, StageService, VersionService } from '@gatehouse/catalog';
+import { TransactionRunner } from '@gatehouse/database';
+import type { ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
+import { NoServingVersionError, NothingToRollBackError } from './errors';
+import { servesCanary } from './traffic-split';
+
+/** What serves a model's requests, and taking a bad version out of service. */
+@Injectable()
+export class ServingService {
+  constructor(
+    private readonly models: ModelService,
+    private readonly versions: VersionService,
+    private readonly stages: StageService,
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** The canary for its share of keys, production otherwise; production alone without a key. */
+  async resolve(modelName: string, key?: string): Promise<ResolveResponse> {
+    const model = await this.models.require(modelName);
+    const { canary, production } = await this.stages.pointers(model.id);
+    if (key !== undefined && canary && servesCanary(modelName, key, canary.trafficPercent!)) {
+      return { model: modelName, version: canary.version, stage: 'canary', trafficPercent: canary.trafficPercent };
+    }
+    if (!production) throw new NoServingVersionError(modelName);
+    return { model: modelName, version: production.version, stage: 'production', trafficPercent: null };
+  }
+
+  /**
+   * Production goes back to the version that served before the current one
+   * (or a named one that has served), the current one becomes rolled_back;
+   * for canary, the canary is aborted. One transaction behind the model lock.
+   */
+  async rollback(actor: Principal, modelName: string, body: RollbackDto): Promise<RollbackResponse> {
+    const stage = body.stage ?? 'production';
+    if (stage === 'canary' && body.toVersion) throw new DomainError('invalid', 'invalid_rollback', 'toVersion applies to production only: rolling back a canary aborts it');
+    const model = await this.models.require(modelName);
+    const named = body.toVersion ? (await this.versions.resolve(modelName, body.toVersion)).version : undefined;
+    return this.transactions.run(async (tx) => {
+      const pointers = await this.stages.lock(tx, model.id);
+      const current = pointers[stage];
+      if (!current) throw new NothingToRollBackError(stage === 'canary' ? `model ${modelName} has no canary to abort` : `model ${modelName} has no version in production to roll back`);
+      if (stage === 'canary') {
+        await this.stages.retire(tx, model.id, current, 'canary_aborted', actor.name, body.reason);
+        await this.audit.append(tx, { actor: actor.name, action: 'stage.canary_aborted', subject: `version:${modelName}@${current.version}`, payload: { trafficPercent: current.trafficPercent, reason: body.reason } });
+        return { model: modelName, stage, rolledBack: current.version, restored: null };
+      }
+      const served = await this.stages.servedAt(tx, model.id, 'production');
+      const target = named
+        ? served.find((entry) => entry.versionId === named.id)
+        : served.find((entry) => entry.versionId !== current.versionId && entry.currentStage !== 'rolled_back');
+      if (named && !target) throw new NothingToRollBackError(`${modelName}@${body.toVersion} has never served in production`);
+      if (named && target!.versionId === current.versionId) throw new NothingToRollBackError(`${modelName}@${body.toVersion} is the version in production`);
+      if (!target) throw new NothingToRollBackError(`model ${modelName} has no earlier production version to return to`);
+      await this.stages.retire(tx, model.id, current, 'rolled_back', actor.name, body.reason);
+      await this.stages.move(tx, { modelId: model.id, versionId: target.versionId, stage: 'production', trafficPercent: null, actor: actor.name, action: 'restored', reason: body.reason });
+      await this.audit.append(tx, { actor: actor.name, action: 'stage.rolled_back', subject: `version:${modelName}@${current.version}`, payload: { stage, restored: target.version, reason: body.reason } });
+      return { model: modelName, stage, rolledBack: current.version, restored: target.version };
+    });
+  }
+}

@@ -1,0 +1,213 @@
+import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
+import type { ApiClient } from './support/api-client';
+import { finishedGate, registerVersion } from './support/model-registration';
+import { startRegistry, startReplica, type TestRegistry } from './support/registry';
+import { until } from './support/wait';
+
+const fixtures = standardFixtures();
+const FINAL = ['completed', 'rejected'];
+
+/** Promotion through staging, canary and production with real gates, approvals, rollback and the stage history. */
+describe('promotion (embedded)', () => {
+  let registry: TestRegistry;
+  let engineer: ApiClient;
+  let lead: ApiClient;
+  let approverA: ApiClient;
+  let approverB: ApiClient;
+
+  beforeAll(async () => {
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
+    engineer = await token('engineer', ['ml_engineer']);
+    lead = await token('lead', ['ml_engineer', 'approver']);
+    approverA = await token('approver-a', ['approver']);
+    approverB = await token('approver-b', ['approver']);
+  });
+  afterAll(() => registry?.close());
+
+  const register = async (version: string, model: ModelFixture = fixtures.classifier.model) => {
+    expect((await registerVersion(engineer, {
+      model: 'scorer',
+      version,
+      task: model.task,
+      files: { 'model.onnx': model.bytes },
+      schema: model.schema,
+      datasets: [{ role: 'evaluation', name: 'scorer-eval', content: jsonLines(fixtures.classifier.evaluation) }],
+    })).status).toBe(200);
+    return (await finishedGate(engineer, 'scorer', version)).status;
+  };
+  const promote = (client: ApiClient, version: string, body: object) => client.post(`/v1/models/scorer/versions/${version}/promotions`, body);
+  const settled = (id: string, statuses = FINAL) =>
+    until(async () => {
+      const promotion = (await engineer.get(`/v1/promotions/${id}`)).body;
+      return statuses.includes(promotion.status) ? promotion : undefined;
+    }, 60_000);
+  const toProduction = async (version: string) => {
+    for (const [stage, extra] of [['staging', {}], ['canary', { trafficPercent: 10 }]] as const) {
+      const requested = await promote(engineer, version, { stage, ...extra });
+      expect(requested.status).toBe(202);
+      expect(['queued', 'gating']).toContain(requested.body.status);
+      expect((await settled(requested.body.id)).status).toBe('completed');
+    }
+    const requested = await promote(lead, version, { stage: 'production', reason: `ship ${version}` });
+    expect(requested.status).toBe(202);
+    return (await settled(requested.body.id, ['awaiting_approval', ...FINAL])).id as string;
+  };
+  const approve = (client: ApiClient, id: string, comment?: string) => client.post(`/v1/promotions/${id}/approvals`, { decision: 'approve', comment });
+
+  it('takes a validated version to production: gates at each stage, two approvals from distinct approvers, never the requester', async () => {
+    expect(await register('1.0.0')).toBe('passed');
+    const id = await toProduction('1.0.0');
+    const [, canary, staged] = (await engineer.get('/v1/models/scorer/versions/1.0.0/promotions')).body.items;
+    expect(staged).toMatchObject({ status: 'completed', stage: 'staging', requestedBy: 'engineer', requiredApprovals: 0 });
+    expect(canary).toMatchObject({ status: 'completed', stage: 'canary', trafficPercent: 10 });
+    expect((await engineer.get(staged.links.gateRun)).body).toMatchObject({ stage: 'staging', trigger: 'promotion', status: 'passed' });
+
+    let promotion = (await engineer.get(`/v1/promotions/${id}`)).body;
+    expect(promotion).toMatchObject({ status: 'awaiting_approval', requiredApprovals: 2 });
+    expect((await approve(engineer, id)).status).toBe(403);
+    const self = await approve(lead, id);
+    expect(self.status).toBe(403);
+    expect(self.body.error).toBe('self_approval');
+    expect((await approve(approverA, id, 'metrics look right')).body).toMatchObject({ status: 'awaiting_approval' });
+    expect((await approve(approverA, id, 'again')).body.decisions).toHaveLength(1);
+    promotion = (await approve(approverB, id)).body;
+    expect(promotion.status).toBe('completed');
+
+    const stages = (await engineer.get('/v1/models/scorer/stages')).body.stages;
+    expect(stages).toMatchObject({ staging: null, canary: null, production: { version: '1.0.0', promotionId: id } });
+    expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('production');
+    const lineage = (await engineer.get('/v1/models/scorer/versions/1.0.0/lineage')).body;
+    const history = lineage.nodes.find((node: { version: string }) => node.version === '1.0.0').stageHistory;
+    expect(history.map((event: { stage: string; action: string }) => `${event.action}:${event.stage}`)).toEqual(['promoted:staging', 'promoted:canary', 'promoted:production']);
+    expect(history[2]).toMatchObject({ actor: 'lead', approvers: ['approver-a', 'approver-b'], promotionId: id, gateRunId: promotion.gateRunId });
+    const audit = (await engineer.get('/v1/audit?subject=version:scorer@1.0.0&limit=100')).body.items.map((event: { action: string }) => event.action);
+    expect(audit).toEqual(expect.arrayContaining(['promotion.requested', 'promotion.awaiting_approval', 'promotion.approved', 'promotion.completed']));
+    expect((await engineer.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+
+  it('refuses each forbidden move with a 409 that says why', async () => {
+    expect(await register('1.1.0')).toBe('passed');
+    const canary = await promote(engineer, '1.1.0', { stage: 'canary', trafficPercent: 5 });
+    expect(canary.status).toBe(409);
+    expect(canary.body).toMatchObject({ error: 'promotion_not_allowed' });
+    expect(canary.body.message).toContain('not at any stage yet, and canary takes versions from staging');
+    expect((await promote(engineer, '1.1.0', { stage: 'production' })).body.message).toContain('production takes versions from canary');
+    expect((await promote(engineer, '1.0.0', { stage: 'production' })).body.message).toContain('already in production');
+
+    expect(await register('1.9.0', fixtures.degradedClassifier.model)).toBe('failed');
+    expect((await promote(engineer, '1.9.0', { stage: 'staging' })).body.message).toContain('its registration gate rejected it');
+    await engineer.post('/v1/models/scorer/versions', { version: '1.8.0', task: 'classification' });
+    expect((await promote(engineer, '1.8.0', { stage: 'staging' })).body.message).toContain('it is not committed');
+
+    expect((await promote(engineer, '1.1.0', { stage: 'staging', trafficPercent: 5 })).status).toBe(400);
+    expect((await promote(engineer, '1.1.0', { stage: 'canary' })).status).toBe(400);
+    expect((await promote(engineer, '1.1.0', { stage: 'moon' })).status).toBe(400);
+    expect((await promote(approverA, '1.1.0', { stage: 'staging' })).status).toBe(403);
+    expect((await engineer.get('/v1/promotions/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+  });
+
+  it('ends a request an approver rejects, with the comment audited', async () => {
+    const id = await toProduction('1.1.0');
+    const rejected = await approverA.post(`/v1/promotions/${id}/approvals`, { decision: 'reject', comment: 'latency regressed on the dashboard' });
+    expect(rejected.body).toMatchObject({ status: 'rejected', outcome: { code: 'rejected_by_approver' } });
+    expect(rejected.body.outcome.message).toContain('latency regressed');
+    expect((await approve(approverB, id)).body.error).toBe('promotion_not_awaiting_approval');
+    const audit = (await engineer.get('/v1/audit?subject=version:scorer@1.1.0&action=promotion.rejected')).body.items;
+    expect(audit[0]).toMatchObject({ actor: 'approver-a', payload: { comment: 'latency regressed on the dashboard' } });
+    expect((await engineer.get('/v1/models/scorer/stages')).body.stages).toMatchObject({ canary: { version: '1.1.0', trafficPercent: 10 }, production: { version: '1.0.0' } });
+  });
+
+  it('re-gates a request whose production changed while it waited, and rolls production back and aborts canaries', async () => {
+    // 1.1.0 holds canary; take 1.2.0 to production over 1.0.0 (1.1.0's canary is replaced on the way).
+    expect(await register('1.2.0')).toBe('passed');
+    const second = await toProduction('1.2.0');
+    await approve(approverA, second);
+    expect((await approve(approverB, second)).body.status).toBe('completed');
+    expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('archived');
+    expect((await engineer.get('/v1/models/scorer/versions/1.1.0')).body.stage).toBe('archived');
+
+    // 1.3.0 waits for approval while production is rolled back under it: its gate is stale.
+    expect(await register('1.3.0')).toBe('passed');
+    const third = await toProduction('1.3.0');
+    const before = (await engineer.get(`/v1/promotions/${third}`)).body.gateRuns;
+    const rolled = await engineer.post('/v1/models/scorer/rollback', { reason: '1.2.0 misbehaves' });
+    expect(rolled.status).toBe(200);
+    expect(rolled.body).toEqual({ model: 'scorer', stage: 'production', rolledBack: '1.2.0', restored: '1.0.0' });
+    expect((await engineer.get('/v1/models/scorer/versions/1.2.0')).body.stage).toBe('rolled_back');
+    await approve(approverA, third);
+    const regated = (await approve(approverB, third)).body;
+    expect(['queued', 'gating']).toContain(regated.status);
+    expect(regated.gateRuns).toHaveLength(before.length + 1);
+    const done = await settled(third);
+    expect(done.status).toBe('completed');
+    expect((await engineer.get('/v1/models/scorer/stages')).body.stages.production.version).toBe('1.3.0');
+
+    // Back to 1.0.0 (1.2.0 was rolled back, so it is skipped), then nothing earlier is left.
+    expect((await engineer.post('/v1/models/scorer/rollback', { reason: 'again' })).body.restored).toBe('1.0.0');
+    const nothing = await engineer.post('/v1/models/scorer/rollback', { reason: 'and again' });
+    expect(nothing.status).toBe(409);
+    expect(nothing.body.error).toBe('nothing_to_roll_back');
+    expect((await engineer.post('/v1/models/scorer/rollback', { reason: 'named', toVersion: '1.3.0' })).body.restored).toBe('1.3.0');
+    expect((await engineer.post('/v1/models/scorer/rollback', { reason: 'never served', toVersion: '1.1.0' })).body.message).toContain('has never served in production');
+    expect((await engineer.post('/v1/models/scorer/rollback', {})).status).toBe(400);
+
+    // A canary aborted is rolled back; aborting again has nothing to abort.
+    expect(await register('1.4.0')).toBe('passed');
+    for (const [stage, extra] of [['staging', {}], ['canary', { trafficPercent: 30 }]] as const) {
+      expect((await settled((await promote(engineer, '1.4.0', { stage, ...extra })).body.id)).status).toBe('completed');
+    }
+    const keys = Array.from({ length: 200 }, (_, index) => `user-${index}`);
+    const served = await Promise.all(keys.map(async (key) => (await engineer.get(`/v1/models/scorer/resolve?key=${key}`)).body.version));
+    expect(served.filter((version) => version === '1.4.0').length).toBeGreaterThan(30);
+    expect(served.filter((version) => version === '1.3.0').length).toBeGreaterThan(100);
+    expect((await engineer.get(`/v1/models/scorer/resolve?key=${keys[0]}`)).body.version).toBe(served[0]);
+    expect((await engineer.get('/v1/models/scorer/resolve')).body).toEqual({ model: 'scorer', version: '1.3.0', stage: 'production', trafficPercent: null });
+    const aborted = await engineer.post('/v1/models/scorer/rollback', { stage: 'canary', reason: 'error rate' });
+    expect(aborted.body).toEqual({ model: 'scorer', stage: 'canary', rolledBack: '1.4.0', restored: null });
+    expect((await engineer.post('/v1/models/scorer/rollback', { stage: 'canary', reason: 'again' })).body.error).toBe('nothing_to_roll_back');
+    const history = (await engineer.get('/v1/models/scorer/history')).body.items;
+    expect(history[0]).toMatchObject({ version: '1.4.0', stage: 'canary', action: 'canary_aborted', actor: 'engineer', reason: 'error rate' });
+    expect((await engineer.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+});
+
+describe('promotion across two replicas (postgres+s3)', () => {
+  let primary: TestRegistry;
+  let replica: TestRegistry | undefined;
+
+  beforeAll(async () => {
+    primary = await startRegistry('postgres+s3', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    replica = await startReplica(primary, { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await primary?.close();
+  });
+
+  it('lets exactly one of 50 concurrent requests through, and the audit chain verifies', async () => {
+    if (!replica) throw new Error('no replica: Postgres is required for this test');
+    const { classifier } = fixtures;
+    expect((await registerVersion(primary.admin, {
+      model: 'raced', version: '1.0.0', task: 'classification', files: { 'model.onnx': classifier.model.bytes }, schema: classifier.model.schema,
+      datasets: [{ role: 'evaluation', name: 'raced-eval', content: jsonLines(classifier.evaluation) }],
+    })).status).toBe(200);
+    expect((await finishedGate(primary.admin, 'raced', '1.0.0')).status).toBe('passed');
+    const servers = [primary, replica];
+    const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => servers[index % 2].admin.post('/v1/models/raced/versions/1.0.0/promotions', { stage: 'staging' })));
+    const accepted = responses.filter((response) => response.status === 202);
+    expect(accepted).toHaveLength(1);
+    expect(responses.filter((response) => response.status === 409).map((response) => response.body.error)).toEqual(Array(49).fill('promotion_in_progress'));
+    const done = await until(async () => {
+      const promotion = (await primary.admin.get(`/v1/promotions/${accepted[0].body.id}`)).body;
+      return FINAL.includes(promotion.status) ? promotion : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    expect((await replica.admin.get('/v1/models/raced/stages')).body.stages.staging.version).toBe('1.0.0');
+    const again = await replica.admin.post('/v1/models/raced/versions/1.0.0/promotions', { stage: 'staging' });
+    expect(again.body.message).toContain('already in staging');
+    const requested = (await primary.admin.get('/v1/audit?action=promotion.requested&model=raced')).body.items;
+    expect(requested).toHaveLength(1);
+    expect((await replica.admin.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+});
