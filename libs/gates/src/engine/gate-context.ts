@@ -1,19 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OnnxModel, OnnxSession } from '@gatehouse/onnx';
+import { OnnxModel, OnnxSession, type TensorSpec } from '@gatehouse/onnx';
 import type { GateTask } from './check';
 import { evaluateDataset, type MeasuredMetrics } from './evaluation';
 import type { GateSettings } from './gate-policy';
 
-export interface TensorDeclaration {
-  name: string;
-  dtype: string;
-  shape: (number | string | null)[];
-}
-
+/** The registrant's input/output schema, in the same terms onnxruntime describes the model's. */
 export interface DeclaredSchema {
-  inputs: TensorDeclaration[];
-  outputs: TensorDeclaration[];
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
 }
 
 /** A file the version's manifest lists; the digest is null when validating a directory that has no manifest. */
@@ -126,6 +121,11 @@ export class GateContext {
       this.evaluations.set(key, evaluation);
     }
     return evaluation;
+  }
+
+  /** The training dataset's metrics over its first `settings.trainingExamples` examples: one evaluation for every check that wants it. */
+  evaluateTraining(dataset: GateDataset & { path: string }): Promise<MeasuredMetrics> {
+    return this.evaluate(dataset, this.settings.trainingExamples);
   }
 
   async dispose(): Promise<void> {

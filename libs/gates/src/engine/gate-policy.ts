@@ -17,6 +17,8 @@ export interface GateSettings {
   intraOpThreads: number;
   /** A run taking longer ends in error. */
   timeoutSeconds: number;
+  /** Training examples evaluated (the first ones; 0 = all): training sets can dwarf the held-out data. */
+  trainingExamples: number;
 }
 
 export const DEFAULT_GATE_SETTINGS: GateSettings = {
@@ -27,6 +29,7 @@ export const DEFAULT_GATE_SETTINGS: GateSettings = {
   seed: 20_26,
   intraOpThreads: 0,
   timeoutSeconds: 600,
+  trainingExamples: 10_000,
 };
 
 /** One check as a stage's policy runs it for one task. */
@@ -207,6 +210,7 @@ const SETTING_SPECS: Record<Exclude<keyof GateSettings, 'dimensions'>, Threshold
   seed: { type: 'integer', min: 0, max: 2 ** 32 - 1, description: 'seed of synthesised inputs' },
   intraOpThreads: { type: 'integer', min: 0, max: 256, description: 'onnxruntime intra-op threads' },
   timeoutSeconds: { type: 'integer', min: 1, max: 86_400, description: 'limit of one gate run' },
+  trainingExamples: { type: 'integer', min: 0, description: 'training examples evaluated (0 = all)' },
 };
 
 function validateSettings(value: unknown, where: string, problems: string[]): Partial<GateSettings> {

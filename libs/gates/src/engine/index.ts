@@ -3,7 +3,7 @@
  * worker and the offline `gatehouse validate` both run.
  */
 export * from './check';
-export { GateContext, ModelFileError, type DatasetRole, type DeclaredSchema, type GateDataset, type GateSubject, type ManifestFile, type TensorDeclaration } from './gate-context';
+export { GateContext, ModelFileError, type DatasetRole, type DeclaredSchema, type GateDataset, type GateSubject, type ManifestFile } from './gate-context';
 export { GateEngine, GateTimeoutError } from './gate-engine';
 export { DEFAULT_GATE_SETTINGS, GatePolicy, GatePolicyError, type GateSettings, type PolicyCheck, type StagePolicy } from './gate-policy';
 export { renderMarkdown, summarize, type GateReport, type GateVerdict } from './gate-report';

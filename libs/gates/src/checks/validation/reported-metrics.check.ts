@@ -40,7 +40,7 @@ export class ReportedMetricsCheck implements GateCheck<Thresholds> {
     const { dataset } = evaluationDataset(context);
     const training = context.dataset('training');
     const evaluated = dataset ? await context.evaluate(dataset) : undefined;
-    const trained = training?.path ? await context.evaluate({ ...training, path: training.path }, 10_000) : undefined;
+    const trained = training?.path ? await context.evaluateTraining({ ...training, path: training.path }) : undefined;
     const comparisons: Comparison[] = [];
     for (const claim of CLAIMS) {
       const reported = reportedMetric(context, claim.names);

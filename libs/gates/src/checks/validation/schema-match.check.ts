@@ -1,6 +1,6 @@
 import type { TensorSpec } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../engine/check';
-import type { GateContext, TensorDeclaration } from '../../engine/gate-context';
+import type { GateContext } from '../../engine/gate-context';
 
 type Thresholds = { required: boolean };
 
@@ -45,7 +45,7 @@ export class SchemaMatchCheck implements GateCheck<Thresholds> {
   }
 }
 
-function compare(kind: 'input' | 'output', declared: TensorDeclaration[], actual: TensorSpec[]): string[] {
+function compare(kind: 'input' | 'output', declared: TensorSpec[], actual: TensorSpec[]): string[] {
   const differences: string[] = [];
   for (const tensor of declared) {
     const model = actual.find((candidate) => candidate.name === tensor.name);

@@ -2,7 +2,7 @@ import type { CheckOutcome, GateCheck } from '../../engine/check';
 import type { GateContext } from '../../engine/gate-context';
 import { REPORTED_TRAIN_ACCURACY, reportedMetric } from './evaluation-dataset';
 
-type Thresholds = { minAccuracy: number; maxExamples: number };
+type Thresholds = { minAccuracy: number };
 
 /** A model that cannot fit its own training data is underfit, whatever it scores elsewhere. */
 export class TrainAccuracyCheck implements GateCheck<Thresholds> {
@@ -14,9 +14,8 @@ export class TrainAccuracyCheck implements GateCheck<Thresholds> {
   readonly requires = ['model_loads'];
   readonly thresholds = {
     minAccuracy: { type: 'number', min: 0, max: 1, description: 'lowest training accuracy' },
-    maxExamples: { type: 'integer', min: 0, description: 'evaluate on at most this many training examples (0 = all)' },
   } as const;
-  readonly defaults = { minAccuracy: 0.8, maxExamples: 10_000 };
+  readonly defaults = { minAccuracy: 0.8 };
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     const training = context.dataset('training');
@@ -24,7 +23,7 @@ export class TrainAccuracyCheck implements GateCheck<Thresholds> {
     let source: string;
     let details: Record<string, unknown>;
     if (training?.path) {
-      const measured = await context.evaluate({ ...training, path: training.path }, thresholds.maxExamples);
+      const measured = await context.evaluateTraining({ ...training, path: training.path });
       if (measured.examples === 0) return { status: 'failed', message: `training dataset ${training.name} has no examples` };
       accuracy = measured.accuracy!;
       source = `measured on ${measured.examples} examples of ${training.name}`;

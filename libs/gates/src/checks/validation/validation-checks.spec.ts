@@ -232,6 +232,12 @@ describe('train_accuracy', () => {
   it('measures on the training dataset when it is stored', async () => {
     const result = await run('train_accuracy', { model: classifier.model, datasets: classifierData });
     expect(result).toMatchObject({ status: 'passed', details: { source: 'measured' } });
+    expect((result.details!.measured as { examples: number }).examples).toBe(classifier.training.length);
+  });
+
+  it('measures only the first settings.trainingExamples examples', async () => {
+    const result = await run('train_accuracy', { model: classifier.model, datasets: classifierData, settings: { trainingExamples: 300 } });
+    expect((result.details!.measured as { examples: number }).examples).toBe(300);
   });
 
   it('falls back to the reported metric, and fails it under the floor', async () => {
