@@ -77,6 +77,9 @@ describe('promotion (embedded)', () => {
     const stages = (await engineer.get('/v1/models/scorer/stages')).body.stages;
     expect(stages).toMatchObject({ staging: null, canary: null, production: { version: '1.0.0', promotionId: id } });
     expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('production');
+    const regate = await engineer.post('/v1/models/scorer/versions/1.0.0/gate-runs', { stage: 'registered' });
+    expect(regate.status).toBe(409);
+    expect(regate.body.error).toBe('version_serving');
     const lineage = (await engineer.get('/v1/models/scorer/versions/1.0.0/lineage')).body;
     const history = lineage.nodes.find((node: { version: string }) => node.version === '1.0.0').stageHistory;
     expect(history.map((event: { stage: string; action: string }) => `${event.action}:${event.stage}`)).toEqual(['promoted:staging', 'promoted:canary', 'promoted:production']);

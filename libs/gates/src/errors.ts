@@ -18,6 +18,13 @@ export class VersionNotGateableError extends DomainError {
   }
 }
 
+/** The registration gate decides a version's status; once it serves at a stage, that status is settled. */
+export class VersionServingError extends DomainError {
+  constructor(ref: string, stage: string) {
+    super('conflict', 'version_serving', `version ${ref} is ${stage}; the registration gate no longer decides its status (run the gate of a stage instead)`, { stage });
+  }
+}
+
 export class StageWithoutPolicyError extends DomainError {
   constructor(stage: string, configured: string[]) {
     super('invalid', 'stage_without_policy', `the gate policy has no stage "${stage}" (it has: ${configured.join(', ')})`, { stage, configured });

@@ -7,7 +7,7 @@ import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
 import { renderMarkdown, type GatePolicy, type GateStage, type GateTask } from './engine';
-import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError } from './errors';
+import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
 import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';
 import { GateWorker } from './gate-worker';
@@ -75,6 +75,7 @@ export class GateRunService implements OnModuleInit {
     const version = await this.versions.idOf(modelName, versionName);
     if (version.status === 'pending_upload') throw new VersionNotGateableError(`${modelName}@${versionName}`, version.status);
     const subject = await this.versions.gateSubject(version.id);
+    if (stage === 'registered' && subject.stage !== 'none') throw new VersionServingError(`${modelName}@${versionName}`, subject.stage);
     const run = await this.transactions.run((tx) => this.enqueue(tx, { versionId: version.id, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }));
     this.wake();
     return this.detail(run, ref);

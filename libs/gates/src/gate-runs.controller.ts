@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { GateRunDetailResponse, GateRunList, ListGateRunsQuery, RequestGateRunDto } from './dto/gate-run.dto';
+import { GateRunDetailResponse, GateRunList, RecentQuery, RequestGateRunDto } from './dto/gate-run.dto';
 import { GateRunService } from './gate-run.service';
 
 @ApiTags('gates')
@@ -12,7 +12,7 @@ export class GateRunsController {
 
   @Get('models/:name/versions/:version/gate-runs')
   @ApiOperation({ summary: 'Gate runs of a version, newest first' })
-  list(@Param('name') name: string, @Param('version') version: string, @Query() query: ListGateRunsQuery): Promise<GateRunList> {
+  list(@Param('name') name: string, @Param('version') version: string, @Query() query: RecentQuery): Promise<GateRunList> {
     return this.gateRuns.list(name, version, query.limit);
   }
 

@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { ModelStagesResponse, StageHistoryResponse, StageService } from '@gatehouse/catalog';
-import { DecideDto, ListPromotionsQuery, PromotionList, PromotionResponse, RequestPromotionDto, ResolveQuery, ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
+import { RecentQuery } from '@gatehouse/gates';
+import { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto, ResolveQuery, ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
 import { PromotionService } from './promotion.service';
 import { ServingService } from './serving.service';
 
@@ -26,7 +27,7 @@ export class PromotionsController {
 
   @Get('models/:name/versions/:version/promotions')
   @ApiOperation({ summary: 'Promotion requests of a version, newest first' })
-  list(@Param('name') name: string, @Param('version') version: string, @Query() query: ListPromotionsQuery): Promise<PromotionList> {
+  list(@Param('name') name: string, @Param('version') version: string, @Query() query: RecentQuery): Promise<PromotionList> {
     return this.promotions.list(name, version, query.limit);
   }
 

@@ -5,12 +5,13 @@ import { GATE_STAGES, type GateReport, type GateStage } from '../engine';
 import type { GateRunError, GateRunStatus, GateRunTrigger } from '../gate-run.entity';
 
 export class RequestGateRunDto {
-  @ApiProperty({ enum: GATE_STAGES, description: 'Whose policy to run: registered re-runs the registration gate (and updates the version\'s status)' })
+  @ApiProperty({ enum: GATE_STAGES, description: 'Whose policy to run: registered re-runs the registration gate and updates the version\'s status (only while it serves at no stage)' })
   @IsIn(GATE_STAGES)
   stage: GateStage;
 }
 
-export class ListGateRunsQuery {
+/** `?limit=`: the newest N of a version's gate runs or promotion requests. */
+export class RecentQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @Type(() => Number)

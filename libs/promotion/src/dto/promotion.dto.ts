@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { SERVING_STAGES, type ServingStage } from '@gatehouse/catalog';
 
@@ -59,16 +58,6 @@ export class ResolveQuery {
   @IsString()
   @MaxLength(1000)
   key?: string;
-}
-
-export class ListPromotionsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }
 
 export class DecisionResponse {
