@@ -36,6 +36,8 @@ export interface Version {
   createdAt: string;
   committedAt: string | null;
   source?: { repository?: string; commit?: string; runId?: string };
+  params?: Record<string, unknown>;
+  environment?: Record<string, unknown>;
   parents?: { model: string; version: string; relation: string }[];
   datasets?: { name: string; version: string; role: string; sha256: string }[];
   files?: VersionFile[];
@@ -68,4 +70,54 @@ export interface ChainVerification {
   head: { seq: number; hash: string };
   firstBrokenSeq?: number;
   reason?: string;
+}
+
+export interface StageEvent {
+  seq: number;
+  version: string;
+  stage: string;
+  action: string;
+  actor: string;
+  approvers: string[];
+  promotionId: string | null;
+  gateRunId: string | null;
+  reason: string | null;
+  at: string;
+}
+
+export interface VersionRef {
+  model: string;
+  version: string;
+}
+
+export interface Lineage {
+  root: VersionRef;
+  nodes: (VersionRef & { status: string; stage: string; task: string; relation: 'self' | 'ancestor' | 'descendant'; stageHistory: StageEvent[] })[];
+  edges: { child: VersionRef; parent: VersionRef; relation: string }[];
+  datasets: { name: string; version: string; role: string; sha256: string; usedBy: VersionRef }[];
+}
+
+export interface Promotion {
+  id: string;
+  model: string;
+  version: string;
+  stage: string;
+  trafficPercent: number | null;
+  reason: string | null;
+  status: 'queued' | 'gating' | 'awaiting_approval' | 'completed' | 'rejected';
+  requestedBy: string;
+  requiredApprovals: number;
+  decisions: { actor: string; decision: 'approve' | 'reject'; comment: string | null; decidedAt: string }[];
+  gateRunId: string | null;
+  outcome: { code: string; message: string; failedChecks?: string[] } | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface StageHolder {
+  version: string;
+  trafficPercent: number | null;
+  assignedBy: string;
+  assignedAt: string;
+  promotionId: string | null;
 }

@@ -13,6 +13,7 @@ import { parseDatasetRef, parseVersionRef, UsageError } from './references';
 import { buildStatement, signStatement } from '@gatehouse/integrity';
 import { addSigningCommands, insideDir, readCertificates, readPrivateKey, VerificationFailed } from './signing-commands';
 import { addGateCommands, GateRefused } from './gate-commands';
+import { addPromotionCommands, PromotionRefused } from './promotion-commands';
 
 export interface CliIo {
   stdout: Writable;
@@ -46,6 +47,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 function report(error: unknown, stderr: Writable): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
   if (error instanceof VerificationFailed || error instanceof GateRefused) return 1;
+  if (error instanceof PromotionRefused) {
+    if (error.message) stderr.write(`error: ${error.message}\n`);
+    return 1;
+  }
   if (error instanceof UsageError) {
     stderr.write(`usage: ${error.message}\n`);
     return 2;
@@ -112,6 +117,7 @@ function buildProgram(io: CliIo): Command {
   addAuditCommands(program, client, print);
   addSigningCommands(program, client, print, io.cwd ?? process.cwd());
   addGateCommands(program, client, print, io.cwd ?? process.cwd());
+  addPromotionCommands(program, client, print);
   return program;
 }
 
