@@ -50,6 +50,32 @@ describe('gatehouse CLI against a running registry', () => {
     expect(JSON.parse(json.stdout).map((m: { name: string }) => m.name)).toContain('churn');
   });
 
+  it('adds a dataset under its SHA-256, finishes an interrupted one, and never replaces its bytes', async () => {
+    const rows = Buffer.from('{"inputs":{"x":[1,2]},"label":0}\n{"inputs":{"x":[3,4]},"label":1}\n');
+    await writeFile(join(workDir, 'eval.jsonl'), rows);
+    await writeFile(join(workDir, 'other.jsonl'), Buffer.concat([rows, rows]));
+
+    const added = await gatehouse('datasets', 'add', 'eval.jsonl', '--name', 'churn-eval', '--version', '2024-11', '--uri', 's3://lake/churn/2024-11');
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toBe(`registered churn-eval@2024-11: ${rows.length} B, sha256:${sha256(rows)}\n`);
+    const stored = await registry.admin.get('/v1/datasets/churn-eval/2024-11/file');
+    expect(Buffer.from(stored.body)).toEqual(rows);
+    expect((await gatehouse('datasets', 'add', 'eval.jsonl', '--name', 'churn-eval', '--version', '2024-11')).stdout).toContain('already registered churn-eval@2024-11');
+
+    const different = await gatehouse('datasets', 'add', 'other.jsonl', '--name', 'churn-eval', '--version', '2024-11');
+    expect(different.code).toBe(1);
+    expect(different.stderr).toContain(`churn-eval@2024-11 is already registered with sha256 ${sha256(rows)}; this file is ${sha256(Buffer.concat([rows, rows]))}`);
+
+    // Declared by an earlier run that stopped before its upload.
+    await registry.admin.post('/v1/datasets', { name: 'churn-eval', version: '2024-12', sha256: sha256(rows) });
+    expect((await gatehouse('datasets', 'add', 'eval.jsonl', '--name', 'churn-eval', '--version', '2024-12')).stdout).toContain('registered churn-eval@2024-12');
+    const shown = await gatehouse('--json', 'datasets', 'show', 'churn-eval@2024-12');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ stored: true, sha256: sha256(rows), size: rows.length });
+
+    expect((await gatehouse('datasets', 'add', 'missing.jsonl', '--name', 'churn-eval', '--version', '3')).code).toBe(2);
+    expect((await gatehouse('datasets', 'show', 'churn-eval')).code).toBe(2);
+  });
+
   it('registers a directory with metrics and lineage, then shows and downloads it byte for byte', async () => {
     const source = join(workDir, 'model');
     await mkdir(join(source, 'weights'), { recursive: true });

@@ -13,6 +13,7 @@ import { parseDatasetRef, parseVersionRef, UsageError } from './references';
 import { buildStatement, signStatement } from '@gatehouse/integrity';
 import { addSigningCommands, insideDir, readCertificates, readPrivateKey, VerificationFailed } from './signing-commands';
 import { addGateCommands, GateRefused } from './gate-commands';
+import { addDatasetCommands } from './dataset-commands';
 import { addPromotionCommands, PromotionRefused } from './promotion-commands';
 
 export interface CliIo {
@@ -112,6 +113,7 @@ function buildProgram(io: CliIo): Command {
     });
 
   addModelCommands(program, client, print);
+  addDatasetCommands(program, client, print, io.cwd ?? process.cwd());
   addVersionCommands(program, client, print, io);
   addTokenCommands(program, client, print);
   addAuditCommands(program, client, print);

@@ -165,7 +165,7 @@ function trainingDetails(version: Version): TreeNode[] {
   const source = [version.source?.repository, version.source?.commit && `commit ${version.source.commit}`, version.source?.runId && `run ${version.source.runId}`].filter(Boolean);
   if (source.length > 0) details.push(leaf(`source: ${source.join(' · ')}`));
   for (const [name, values] of [['training config', version.params], ['environment', version.environment]] as const) {
-    const entries = Object.entries(values ?? {});
+    const entries = Object.entries(values ?? {}).sort(([a], [b]) => a.localeCompare(b));
     if (entries.length > 0) details.push({ label: name, children: entries.map(([key, value]) => leaf(`${key}: ${JSON.stringify(value)}`)) });
   }
   return details;

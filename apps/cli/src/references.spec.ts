@@ -1,4 +1,4 @@
-import { parseDatasetRef, parseVersionRef, UsageError } from './references';
+import { parseDatasetRef, parseDatasetVersion, parseVersionRef, UsageError } from './references';
 
 describe('parseVersionRef', () => {
   it('parses model@version with an optional relation', () => {
@@ -22,5 +22,12 @@ describe('parseDatasetRef', () => {
   it('requires one of the four roles and names them', () => {
     expect(() => parseDatasetRef('tx@2024-11')).toThrow(/training, validation, evaluation or reference/);
     for (const bad of ['tx@1:testing', 'tx:training', '@1:training', 'tx@:training']) expect(() => parseDatasetRef(bad)).toThrow(UsageError);
+  });
+});
+
+describe('parseDatasetVersion', () => {
+  it('parses name@version and refuses a role or a missing part', () => {
+    expect(parseDatasetVersion('tx@2024-11')).toEqual({ name: 'tx', version: '2024-11' });
+    for (const bad of ['tx', 'tx@', '@1', 'tx@1:training']) expect(() => parseDatasetVersion(bad)).toThrow(UsageError);
   });
 });

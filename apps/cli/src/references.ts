@@ -12,6 +12,13 @@ export function parseDatasetRef(text: string): { name: string; version: string; 
   return { name: match[1], version: match[2], role: match[3] };
 }
 
+/** Parses `name@version`, as in `datasets show transactions@2024-11`. */
+export function parseDatasetVersion(text: string): { name: string; version: string } {
+  const match = /^([^@\s:]+)@([^@\s:]+)$/.exec(text);
+  if (!match) throw new UsageError(`"${text}" is not NAME@VERSION`);
+  return { name: match[1], version: match[2] };
+}
+
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
   constructor(message: string) {
