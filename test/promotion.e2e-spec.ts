@@ -1,5 +1,5 @@
 import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
-import type { ApiClient } from './support/api-client';
+import { ApiClient } from './support/api-client';
 import { finishedGate, registerVersion } from './support/model-registration';
 import { startRegistry, startReplica, type TestRegistry } from './support/registry';
 import { until } from './support/wait';
@@ -168,10 +168,31 @@ describe('promotion (embedded)', () => {
     expect((await engineer.get('/v1/models/scorer/resolve')).body).toEqual({ model: 'scorer', version: '1.3.0', stage: 'production', trafficPercent: null });
     const aborted = await engineer.post('/v1/models/scorer/rollback', { stage: 'canary', reason: 'error rate' });
     expect(aborted.body).toEqual({ model: 'scorer', stage: 'canary', rolledBack: '1.4.0', restored: null });
+    // Resolve answers from cached pointers; a move on this replica drops them when it commits.
+    const onCanary = keys[served.indexOf('1.4.0')];
+    expect((await engineer.get(`/v1/models/scorer/resolve?key=${onCanary}`)).body.version).toBe('1.3.0');
     expect((await engineer.post('/v1/models/scorer/rollback', { stage: 'canary', reason: 'again' })).body.error).toBe('nothing_to_roll_back');
     const history = (await engineer.get('/v1/models/scorer/history')).body.items;
     expect(history[0]).toMatchObject({ version: '1.4.0', stage: 'canary', action: 'canary_aborted', actor: 'engineer', reason: 'error rate' });
     expect((await engineer.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+
+  it('answers resolve errors exactly as the route does: token, model, nothing serving, query', async () => {
+    const resolve = (path: string, client: ApiClient = engineer) => client.get(`/v1/models/${path}`);
+    const answered = await resolve('scorer/resolve?key=user-1');
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect((await resolve('scorer/resolve', new ApiClient(registry.url))).body.error).toBe('token_missing');
+    expect((await resolve('scorer/resolve', registry.admin.withToken('gh_not-a-token'))).body.error).toBe('token_invalid');
+    expect((await resolve('no-such-model/resolve')).body).toMatchObject({ statusCode: 404, error: 'model_not_found' });
+    await engineer.post('/v1/models', { name: 'unserved' });
+    expect((await resolve('unserved/resolve?key=a')).body).toMatchObject({ statusCode: 404, error: 'no_serving_version' });
+    for (const query of ['key=a&extra=1', 'key=a&key=b', `key=${'k'.repeat(1001)}`]) {
+      const refused = await resolve(`scorer/resolve?${query}`);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('validation_failed');
+    }
+    expect((await engineer.post('/v1/models/scorer/resolve', {})).status).toBe(404);
   });
 });
 
@@ -212,5 +233,18 @@ describe('promotion across two replicas (postgres+s3)', () => {
     const requested = (await primary.admin.get('/v1/audit?action=promotion.requested&model=raced')).body.items;
     expect(requested).toHaveLength(1);
     expect((await replica.admin.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+
+  it('stops resolving to a canary aborted on the other replica once its cached pointers expire (1 s)', async () => {
+    const canary = await primary.admin.post('/v1/models/raced/versions/1.0.0/promotions', { stage: 'canary', trafficPercent: 100 });
+    expect(canary.status).toBe(202);
+    await until(async () => ((await primary.admin.get(`/v1/promotions/${canary.body.id}`)).body.status === 'completed' ? true : undefined), 60_000);
+    const resolved = await until(async () => {
+      const answer = await replica!.admin.get('/v1/models/raced/resolve?key=user-7');
+      return answer.status === 200 ? answer.body : undefined;
+    }, 2_000);
+    expect(resolved).toMatchObject({ version: '1.0.0', stage: 'canary' });
+    expect((await primary.admin.post('/v1/models/raced/rollback', { stage: 'canary', reason: 'error rate' })).status).toBe(200);
+    await until(async () => ((await replica!.admin.get('/v1/models/raced/resolve?key=user-7')).status === 404 ? true : undefined), 3_000);
   });
 });

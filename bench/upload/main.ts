@@ -9,25 +9,20 @@
  *   BENCH_SIZE_MB=64 BENCH_DIR=/mnt/disk npm run bench:upload
  *   BENCH_SERVER_NODE_ARGS=--min-semi-space-size=16 npm run bench:upload   # flags for the server's node
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
-import { request, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
+import { childPid, freePort, memoryMib, RegistryProcess } from '../support/registry-process';
 
 const MIB = 1024 * 1024;
 const SIZE = sizeFromEnv();
 const ROUNDS = 2;
 const TARGET_RATIO = 0.8;
 const TARGET_PEAK_RSS_MIB = 200;
-const ADMIN_TOKEN = `bench-${randomBytes(24).toString('hex')}`;
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 async function main(): Promise<void> {
@@ -50,7 +45,7 @@ async function main(): Promise<void> {
     const input = join(dir, 'model.bin');
     await writeRandomFile(input, SIZE);
     // Assigned before waiting for it, so that an interrupt during start-up still stops it.
-    const server = (registry = RegistryProcess.spawn(join(dir, 'data'), await freePort()));
+    const server = (registry = RegistryProcess.spawn({ dataDir: join(dir, 'data'), port: await freePort(), nodeArgs: SERVER_NODE_ARGS }));
     await server.waitForHealth();
     const idleRssMib = await memoryMib(server.pid, 'VmRSS');
     await server.json('POST', '/v1/models', { name: 'bench' });
@@ -134,109 +129,10 @@ async function hashAndCopy(from: string, to: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The registry under test as a child process, with its own data directory and port. */
-class RegistryProcess {
-  exitStatus?: string;
-
-  private constructor(
-    private readonly child: ChildProcess & { pid: number },
-    private readonly base: string,
-  ) {
-    child.once('exit', (code, signal) => (this.exitStatus = signal ?? `code ${code}`));
-  }
-
-  static spawn(dataDir: string, port: number): RegistryProcess {
-    const child = spawn(process.execPath, [...SERVER_NODE_ARGS, resolve(__dirname, '../../apps/registry/src/main.js')], {
-      // Only what the registry needs, so a DATABASE_URL or blob-store setting in the caller's shell cannot leak in.
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (child.pid === undefined) throw new Error('could not start the registry');
-    return new RegistryProcess(child as ChildProcess & { pid: number }, `http://127.0.0.1:${port}`);
-  }
-
-  async waitForHealth(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (this.exitStatus !== undefined) throw new Error(`the registry exited while starting: ${this.exitStatus}`);
-      if (await fetch(`${this.base}/health`).then((response) => response.ok, () => false)) return;
-      await new Promise((wake) => setTimeout(wake, 100));
-    }
-    throw new Error('the registry did not become healthy within 60 s');
-  }
-
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  async json(method: string, path: string, body: unknown): Promise<void> {
-    const response = await fetch(this.base + path, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  }
-
-  /** Streams the file with node:http, as a client uploading from disk would. */
-  async putFile(path: string, file: string, sha256?: string): Promise<{ sha256: string; size: number }> {
-    const { size } = await stat(file);
-    const put = request(this.base + path, {
-      method: 'PUT',
-      headers: {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-        'content-type': 'application/octet-stream',
-        'content-length': size,
-        ...(sha256 && { 'x-content-sha256': sha256 }),
-      },
-    });
-    const [[response]] = (await Promise.all([once(put, 'response'), pipeline(createReadStream(file), put)])) as [[IncomingMessage], void];
-    const body = await text(response);
-    if (response.statusCode !== 201) throw new Error(`PUT ${path}: ${response.statusCode} ${body}`);
-    return JSON.parse(body) as { sha256: string; size: number };
-  }
-
-  /** SIGTERM lets the server close its embedded database cleanly; SIGKILL only if it hangs. */
-  async stop(): Promise<void> {
-    if (this.exitStatus !== undefined) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
   const started = process.hrtime.bigint();
   const result = await work();
   return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
-}
-
-/** VmRSS is resident memory now, VmHWM its peak since the process started. */
-async function memoryMib(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
-  if (kib === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(kib) / 1024;
-}
-
-/** The embedded database (PGlite) is the server's one child process; its memory is not in the server's RSS. */
-async function childPid(pid: number): Promise<number | undefined> {
-  // Kernels built without CONFIG_PROC_CHILDREN lack this file; the figure is context, not worth failing for.
-  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  const first = children.trim().split(/\s+/)[0];
-  return first ? Number(first) : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-    probe.on('error', reject);
-  });
 }
 
 interface Figures {

@@ -2,12 +2,14 @@ import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/com
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import { json, type RequestHandler } from 'express';
 import { DomainError } from '@gatehouse/errors';
 import type { AppConfig } from '@gatehouse/config';
+import { ResolveEndpoint } from '@gatehouse/promotion';
 import { HttpErrorFilter } from './http-error.filter';
 import { RegistryModule } from './registry.module';
+import { logRequest } from './request-logger.middleware';
 import { createValidationPipe } from './validation';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -60,5 +62,23 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  answerResolveFirst(app);
   return app;
+}
+
+/** Resolve requests go to {@link ResolveEndpoint} before Express; what it leaves (errors included) goes on to Express. */
+function answerResolveFirst(app: INestApplication): void {
+  const server = app.getHttpServer() as Server;
+  const [express, ...others] = server.listeners('request') as RequestListener[];
+  if (!express || others.length > 0) throw new Error(`expected Express as the HTTP server's one request listener, found ${server.listenerCount('request')}`);
+  const resolve = app.get(ResolveEndpoint);
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response) => {
+    const started = process.hrtime.bigint();
+    resolve.handle(request, response, {
+      answered: (actor) =>
+        logRequest({ method: request.method, path: request.url, status: 200, durationMs: Number(process.hrtime.bigint() - started) / 1e6, actor, completed: true }),
+      declined: () => express(request, response),
+    });
+  });
 }

@@ -3,7 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditLog } from '@gatehouse/audit';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
-import { TransactionRunner } from '@gatehouse/database';
+import { ReadCache, TransactionRunner } from '@gatehouse/database';
 import type { EntityManager } from 'typeorm';
 import type { ApiTokenEntity } from './api-token.entity';
 import { ApiTokenRepository } from './api-token.repository';
@@ -15,11 +15,15 @@ import { generateTokenSecret, hashTokenSecret } from './token-secret';
 const BOOTSTRAP_ACTOR = 'system';
 const BOOTSTRAP_TOKEN_NAME = 'admin';
 const TOKEN_USE_RESOLUTION_MS = 60_000;
+/** Every request authenticates: valid tokens are cached this long. A revocation on this replica applies at once; on another replica within this time. */
+const TOKEN_CACHE_MS = 1000;
+const TOKEN_CACHE_ENTRIES = 10_000;
 
 @Injectable()
 export class TokenService {
   private readonly logger = new Logger('Auth');
   private readonly lastRecordedUse = new Map<string, number>();
+  private readonly principals = new ReadCache<string, Principal>(TOKEN_CACHE_MS, TOKEN_CACHE_ENTRIES);
 
   constructor(
     private readonly tokens: ApiTokenRepository,
@@ -29,10 +33,21 @@ export class TokenService {
   ) {}
 
   async authenticate(secret: string): Promise<Principal> {
-    const token = await this.tokens.findActiveByHash(hashTokenSecret(secret));
-    if (!token) throw new InvalidTokenError();
-    this.recordUse(token.id);
-    return { tokenId: token.id, name: token.name, roles: token.roles };
+    const hash = hashTokenSecret(secret);
+    const principal = await this.principals.get(hash, async () => {
+      const token = await this.tokens.findActiveByHash(hash);
+      if (!token) throw new InvalidTokenError();
+      return { tokenId: token.id, name: token.name, roles: token.roles };
+    });
+    this.recordUse(principal.tokenId);
+    return principal;
+  }
+
+  /** The principal of a token authenticated within the cache's lifetime, without waiting; undefined if it must be looked up. */
+  cachedPrincipal(secret: string): Principal | undefined {
+    const principal = this.principals.peek(hashTokenSecret(secret))?.value;
+    if (principal) this.recordUse(principal.tokenId);
+    return principal;
   }
 
   /** last_used_at is kept to the minute; skipping the write in between keeps reads free of writes. */
@@ -67,6 +82,7 @@ export class TokenService {
       const token = await this.tokens.findById(tx, id);
       if (!token) throw new TokenNotFoundError(id);
       await this.tokens.revoke(tx, id);
+      this.transactions.afterCommit(tx, () => this.principals.invalidate());
       if (!token.revokedAt) await this.audit.append(tx, { actor: actor.name, action: 'token.revoked', subject: `token:${token.name}` });
       return this.map((await this.tokens.findById(tx, id))!);
     });

@@ -5,3 +5,4 @@ export { DatabaseHealth } from './database-health';
 export { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, isConnectionFailure, sqlState } from './postgres-errors';
 export { EmbeddedPostgres } from './embedded-postgres';
 export { bigintAsNumber } from './column-transformers';
+export { ReadCache } from './read-cache';

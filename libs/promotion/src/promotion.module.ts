@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@gatehouse/auth';
 import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { GatesModule } from '@gatehouse/gates';
@@ -6,10 +7,11 @@ import { PromotionPolicy } from './promotion-policy';
 import { PromotionRepository } from './promotion.repository';
 import { PROMOTION_POLICY, PromotionService } from './promotion.service';
 import { PromotionsController } from './promotions.controller';
+import { ResolveEndpoint } from './resolve-endpoint';
 import { ServingService } from './serving.service';
 
 @Module({
-  imports: [CatalogModule, GatesModule],
+  imports: [AuthModule, CatalogModule, GatesModule],
   controllers: [PromotionsController],
   providers: [
     // Loaded while the module is built: a bad policy file stops start-up, naming every problem.
@@ -17,6 +19,7 @@ import { ServingService } from './serving.service';
     PromotionRepository,
     PromotionService,
     ServingService,
+    ResolveEndpoint,
   ],
 })
 export class PromotionModule {}

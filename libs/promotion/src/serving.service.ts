@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { DomainError } from '@gatehouse/errors';
-import { ModelService, StageService, VersionService } from '@gatehouse/catalog';
+import { ModelService, StageService, VersionService, type StagePointers } from '@gatehouse/catalog';
 import { TransactionRunner } from '@gatehouse/database';
 import type { ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
 import { NoServingVersionError, NothingToRollBackError } from './errors';
@@ -21,13 +21,13 @@ export class ServingService {
 
   /** The canary for its share of keys, production otherwise; production alone without a key. */
   async resolve(modelName: string, key?: string): Promise<ResolveResponse> {
-    const model = await this.models.require(modelName);
-    const { canary, production } = await this.stages.pointers(model.id);
-    if (key !== undefined && canary && servesCanary(modelName, key, canary.trafficPercent!)) {
-      return { model: modelName, version: canary.version, stage: 'canary', trafficPercent: canary.trafficPercent };
-    }
-    if (!production) throw new NoServingVersionError(modelName);
-    return { model: modelName, version: production.version, stage: 'production', trafficPercent: null };
+    return servingVersion(modelName, await this.stages.servingPointers(modelName), key);
+  }
+
+  /** {@link resolve} from cached pointers in the same tick; undefined when they must be loaded. */
+  resolveCached(modelName: string, key?: string): ResolveResponse | undefined {
+    const pointers = this.stages.cachedServingPointers(modelName);
+    return pointers && servingVersion(modelName, pointers, key);
   }
 
   /**
@@ -62,4 +62,12 @@ export class ServingService {
       return { model: modelName, stage, rolledBack: current.version, restored: target.version };
     });
   }
+}
+
+function servingVersion(modelName: string, { canary, production }: StagePointers, key?: string): ResolveResponse {
+  if (key !== undefined && canary && servesCanary(modelName, key, canary.trafficPercent!)) {
+    return { model: modelName, version: canary.version, stage: 'canary', trafficPercent: canary.trafficPercent };
+  }
+  if (!production) throw new NoServingVersionError(modelName);
+  return { model: modelName, version: production.version, stage: 'production', trafficPercent: null };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { ReadCache, TransactionRunner } from '@gatehouse/database';
 import { SERVING_STAGES, type ServingStage, type StageAction } from '../catalog.types';
 import type { ModelStagesResponse, StageEventResponse, StageHolderResponse } from '../dto/stage.dto';
 import { StageRepository, type StageAssignmentRow, type StageEventRow } from '../repositories/stage.repository';
@@ -21,6 +22,9 @@ export interface StageMove {
 }
 
 const HISTORY_LIMIT = 200;
+/** Resolve is on the path of every prediction: its pointers are cached this long. A move on this replica shows at once; one on another replica within this time. */
+const SERVING_CACHE_MS = 1000;
+const SERVING_CACHE_MODELS = 10_000;
 
 /**
  * Where each version of a model serves. Moves run inside the caller's
@@ -29,9 +33,12 @@ const HISTORY_LIMIT = 200;
  */
 @Injectable()
 export class StageService {
+  private readonly serving = new ReadCache<string, StagePointers>(SERVING_CACHE_MS, SERVING_CACHE_MODELS);
+
   constructor(
     private readonly stages: StageRepository,
     private readonly models: ModelService,
+    private readonly transactions: TransactionRunner,
   ) {}
 
   async lock(tx: EntityManager, modelId: string): Promise<StagePointers> {
@@ -44,6 +51,7 @@ export class StageService {
    * that held the target stage is archived. Returns that replaced version.
    */
   async move(tx: EntityManager, move: StageMove): Promise<StageAssignmentRow | undefined> {
+    this.transactions.afterCommit(tx, () => this.serving.invalidate());
     const rows = await this.stages.assignments(move.modelId, tx);
     const held = rows.find((row) => row.versionId === move.versionId);
     if (held) await this.stages.unassign(tx, move.modelId, held.stage);
@@ -61,6 +69,7 @@ export class StageService {
 
   /** Takes a version out of its stage for good: a production rollback or an aborted canary. */
   async retire(tx: EntityManager, modelId: string, holder: StageAssignmentRow, action: 'rolled_back' | 'canary_aborted', actor: string, reason: string): Promise<void> {
+    this.transactions.afterCommit(tx, () => this.serving.invalidate());
     await this.stages.unassign(tx, modelId, holder.stage);
     await this.stages.setVersionStage(tx, holder.versionId, 'rolled_back');
     await this.stages.recordEvent(tx, { modelId, versionId: holder.versionId, stage: holder.stage, action, actor, reason });
@@ -79,6 +88,16 @@ export class StageService {
   /** The stage pointers of a model, without locking: for reads. */
   async pointers(modelId: string): Promise<StagePointers> {
     return pointersOf(await this.stages.assignments(modelId));
+  }
+
+  /** The stage pointers of a model, by name, for resolving requests: cached for SERVING_CACHE_MS. */
+  servingPointers(modelName: string): Promise<StagePointers> {
+    return this.serving.get(modelName, async () => this.pointers((await this.models.require(modelName)).id));
+  }
+
+  /** {@link servingPointers} if they are cached, without waiting. */
+  cachedServingPointers(modelName: string): StagePointers | undefined {
+    return this.serving.peek(modelName)?.value;
   }
 
   async stagesOf(modelName: string): Promise<ModelStagesResponse> {

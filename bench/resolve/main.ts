@@ -1,0 +1,151 @@
+/**
+ * Resolve benchmark: `GET /v1/models/{name}/resolve?key=…` on a model with a
+ * production version and a 10 % canary, under a closed-loop load of 64
+ * keep-alive connections on loopback, and in the same run a bare node:http
+ * server answering every request with a constant JSON body of the same shape.
+ * Both see the same request bytes (a reader token, a different key each time).
+ * Prints requests per second, p50 and p99 of each, and the ratio.
+ * Exits 0 whether or not the target is met, 1 if something broke.
+ *
+ *   npm run bench:resolve
+ *   BENCH_SECONDS=20 BENCH_CONNECTIONS=128 npm run bench:resolve
+ *   BENCH_SERVER_NODE_ARGS=--cpu-prof npm run bench:resolve                  # flags for the server's node
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench npm run bench:resolve   # an existing, empty database instead of the embedded one
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
+import { freePort, RegistryProcess } from '../support/registry-process';
+import { generateLoad, type LoadResult } from './load-generator';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const ROUNDS = 3;
+const WARM_UP_SECONDS = 3;
+const TARGET_RATIO = 0.5;
+const KEYS = 4096;
+const CANARY_PERCENT = 10;
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
+/** Answers whatever it is asked with the body a resolve returns: the floor any HTTP service on this machine stands on. */
+const BARE_SERVER = `
+const body = JSON.stringify({ model: 'bench', version: '1.0.0', stage: 'production', trafficPercent: null });
+require('node:http')
+  .createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  })
+  .listen(Number(process.argv[1]), '127.0.0.1');
+`;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-resolve-'));
+  let registry: RegistryProcess | undefined;
+  const barePort = await freePort();
+  const bare = spawn(process.execPath, ['-e', BARE_SERVER, String(barePort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    const registryPort = await freePort();
+    const server = (registry = await startRegistry(dir, registryPort));
+    const reader = await servingModel(server, dir);
+    const requests = Array.from({ length: KEYS }, (_, i) =>
+      Buffer.from(`GET /v1/models/bench/resolve?key=user-${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${reader}\r\n\r\n`),
+    );
+    const load = (port: number, seconds: number) =>
+      generateLoad({ port, connections: CONNECTIONS, seconds, requests, check: (body) => expectResolved(JSON.parse(body.toString())) });
+
+    await load(barePort, WARM_UP_SECONDS);
+    await load(registryPort, WARM_UP_SECONDS);
+    const bareRuns: LoadResult[] = [];
+    const registryRuns: LoadResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      bareRuns.push(await load(barePort, SECONDS));
+      registryRuns.push(await load(registryPort, SECONDS));
+    }
+    report(best(bareRuns), best(registryRuns));
+  } catch (error) {
+    const death = registry?.exitStatus ? ` (the server exited: ${registry.exitStatus})` : '';
+    process.stderr.write(`bench:resolve failed${death}: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    bare.kill();
+    await registry?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function startRegistry(dir: string, port: number): Promise<RegistryProcess> {
+  const policy = join(dir, 'promotion.json');
+  // No approvals: the benchmark measures serving, not people.
+  await writeFile(policy, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }));
+  const database: Record<string, string> = process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {};
+  const server = RegistryProcess.spawn({ dataDir: join(dir, 'data'), port, nodeArgs: SERVER_NODE_ARGS, env: { PROMOTION_POLICY: policy, GATE_POLL_MS: '100', ...database } });
+  await server.waitForHealth();
+  return server;
+}
+
+/** Registers two trained versions through the API and promotes them with real gates: 1.0.0 to production, 1.1.0 to a canary. Returns a reader token. */
+async function servingModel(server: RegistryProcess, dir: string): Promise<string> {
+  const training = classificationData({ seed: 7, count: 2_000 }).examples;
+  const model = classifierModel(trainClassifier(training, { epochs: 200, learningRate: 0.5 }));
+  const evaluation = jsonLines(classificationData({ seed: 8, count: 500 }).examples);
+  await writeFile(join(dir, 'model.onnx'), model.bytes);
+  await writeFile(join(dir, 'evaluation.jsonl'), evaluation);
+
+  await server.json('POST', '/v1/models', { name: 'bench' });
+  await server.json('POST', '/v1/datasets', { name: 'bench-eval', version: '1', sha256: createHash('sha256').update(evaluation).digest('hex') });
+  await server.putFile('/v1/datasets/bench-eval/1/file', join(dir, 'evaluation.jsonl'));
+  for (const version of ['1.0.0', '1.1.0']) {
+    const base = `/v1/models/bench/versions/${version}`;
+    await server.json('POST', '/v1/models/bench/versions', { version, task: 'classification', schema: model.schema, datasets: [{ name: 'bench-eval', version: '1', role: 'evaluation' }] });
+    await server.putFile(`${base}/files/model.onnx`, join(dir, 'model.onnx'));
+    await server.json('POST', `${base}/commit`, {});
+    await until(async () => (await server.json<{ status: string }>('GET', base)).status === 'validated', `${version} to pass its registration gate`);
+  }
+  const promote = async (version: string, stage: string, trafficPercent?: number) => {
+    const { id } = await server.json<{ id: string }>('POST', `/v1/models/bench/versions/${version}/promotions`, { stage, trafficPercent });
+    await until(async () => (await server.json<{ status: string }>('GET', `/v1/promotions/${id}`)).status === 'completed', `${version} to reach ${stage}`);
+  };
+  await promote('1.0.0', 'staging');
+  await promote('1.0.0', 'canary', CANARY_PERCENT);
+  await promote('1.0.0', 'production');
+  await promote('1.1.0', 'staging');
+  await promote('1.1.0', 'canary', CANARY_PERCENT);
+  return (await server.json<{ token: string }>('POST', '/v1/tokens', { name: 'bench-reader', roles: ['reader'] })).token;
+}
+
+function expectResolved(body: { model?: string; version?: string }): void {
+  if (body.model !== 'bench' || !['1.0.0', '1.1.0'].includes(body.version ?? '')) throw new Error(`unexpected resolve answer: ${JSON.stringify(body)}`);
+}
+
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((wake) => setTimeout(wake, 100));
+  }
+}
+
+function best(runs: LoadResult[]): LoadResult {
+  return runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+}
+
+function report(bareRun: LoadResult, registryRun: LoadResult): void {
+  const ratio = registryRun.rps / bareRun.rps;
+  const met = ratio >= TARGET_RATIO;
+  const line = (run: LoadResult) => `${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms (${run.responses} responses, ${run.errors} errors)`;
+  const rows: [string, string][] = [
+    ['load', `${CONNECTIONS} keep-alive connections on loopback, ${SECONDS} s per run, best of ${ROUNDS} alternating rounds`],
+    ['database', process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite)'],
+    ['bare node:http, constant JSON', line(bareRun)],
+    ['GET /v1/models/bench/resolve', line(registryRun)],
+    ['ratio resolve / bare', `${ratio.toFixed(2)} (target >= ${TARGET_RATIO}: ${met ? 'met' : 'MISSED'})`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  process.stdout.write(`${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);
+  process.stdout.write(`${JSON.stringify({ bench: 'resolve', connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, bare: bareRun, resolve: registryRun, ratio, met })}\n`);
+}
+
+void main();
