@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
 import { ApiClient } from './support/api-client';
 import { finishedGate, registerVersion } from './support/model-registration';
@@ -246,5 +249,99 @@ describe('promotion across two replicas (postgres+s3)', () => {
     expect(resolved).toMatchObject({ version: '1.0.0', stage: 'canary' });
     expect((await primary.admin.post('/v1/models/raced/rollback', { stage: 'canary', reason: 'error rate' })).status).toBe(200);
     await until(async () => ((await replica!.admin.get('/v1/models/raced/resolve?key=user-7')).status === 404 ? true : undefined), 3_000);
+  });
+});
+
+/**
+ * A production move and a canary move of one model approved at the same
+ * moment on two replicas. Either order is correct: production first (the
+ * canary request's gate is then stale and runs again), or the new canary first
+ * (it replaces the old one, whose production request can then no longer
+ * complete). What must hold is that pointers, version stages and history agree.
+ */
+describe('production and canary moves of one model completing at once (postgres+s3, two replicas)', () => {
+  let primary: TestRegistry;
+  let replica: TestRegistry | undefined;
+  let dir: string;
+  const clients: Record<string, ApiClient> = {};
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-race-'));
+    const policy = join(dir, 'promotion.json');
+    await writeFile(policy, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 1 }, production: { from: ['canary'], approvals: 1 } } }));
+    const env = { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy };
+    primary = await startRegistry('postgres+s3', env);
+    replica = await startReplica(primary, env);
+    for (const [name, roles] of [['engineer', ['ml_engineer']], ['approver-a', ['approver']], ['approver-b', ['approver']]] as const) {
+      clients[name] = primary.admin.withToken((await primary.admin.post('/v1/tokens', { name, roles })).body.token);
+    }
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await primary?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const settle = (id: string, statuses: string[]) =>
+    until(async () => {
+      const promotion = (await primary.admin.get(`/v1/promotions/${id}`)).body;
+      return statuses.includes(promotion.status) ? promotion : undefined;
+    }, 60_000);
+  const request = async (version: string, stage: string, extra: object = {}) => {
+    const requested = await clients.engineer.post(`/v1/models/paired/versions/${version}/promotions`, { stage, ...extra });
+    expect(requested.status).toBe(202);
+    return settle(requested.body.id, ['awaiting_approval', ...FINAL]);
+  };
+
+  it('leaves pointers, version stages and history in agreement whichever commits first', async () => {
+    if (!replica) throw new Error('no replica: Postgres is required for this test');
+    const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0'];
+    const { classifier } = fixtures;
+    for (const version of versions) {
+      expect((await registerVersion(clients.engineer, {
+        model: 'paired', version, task: 'classification', files: { 'model.onnx': classifier.model.bytes }, schema: classifier.model.schema,
+        datasets: [{ role: 'evaluation', name: 'paired-eval', content: jsonLines(classifier.evaluation) }],
+      })).status).toBe(200);
+      expect((await finishedGate(clients.engineer, 'paired', version)).status).toBe('passed');
+    }
+    expect((await request('1.0.0', 'staging')).status).toBe('completed');
+    const first = await request('1.0.0', 'canary', { trafficPercent: 10 });
+    expect((await clients['approver-a'].post(`/v1/promotions/${first.id}/approvals`, { decision: 'approve' })).body.status).toBe('completed');
+
+    for (let round = 1; round < versions.length; round++) {
+      const [current, next] = [versions[round - 1], versions[round]];
+      expect((await request(next, 'staging')).status).toBe('completed');
+      const production = await request(current, 'production');
+      const canary = await request(next, 'canary', { trafficPercent: 10 });
+      expect([production.status, canary.status]).toEqual(['awaiting_approval', 'awaiting_approval']);
+      // The replicas swap requests each round, so both orders of commit get their turn.
+      const [productionServer, canaryServer] = round % 2 === 1 ? [primary, replica] : [replica, primary];
+      await Promise.all([
+        productionServer.admin.withToken(clients['approver-a'].token!).post(`/v1/promotions/${production.id}/approvals`, { decision: 'approve' }),
+        canaryServer.admin.withToken(clients['approver-b'].token!).post(`/v1/promotions/${canary.id}/approvals`, { decision: 'approve' }),
+      ]);
+      const [productionDone, canaryDone] = [await settle(production.id, FINAL), await settle(canary.id, FINAL)];
+      expect(canaryDone.status).toBe('completed');
+      if (productionDone.status === 'rejected') expect(productionDone.outcome.code).toBe('no_longer_allowed');
+      else expect(canaryDone.gateRuns).toHaveLength(2);
+
+      const stages = (await primary.admin.get('/v1/models/paired/stages')).body.stages;
+      expect(stages.canary.version).toBe(next);
+      expect(stages.staging).toBeNull();
+      if (productionDone.status === 'completed') expect(stages.production.version).toBe(current);
+      const holders = new Map(Object.entries(stages).filter(([, holder]) => holder).map(([stage, holder]) => [(holder as { version: string }).version, stage]));
+      for (const version of versions) {
+        const shown = (await primary.admin.get(`/v1/models/paired/versions/${version}`)).body;
+        expect([version, shown.stage]).toEqual([version, holders.get(version) ?? expect.stringMatching(/^(none|archived)$/)]);
+      }
+    }
+    const history = (await primary.admin.get('/v1/models/paired/history')).body.items;
+    const latest = new Map<string, { stage: string; action: string }>();
+    for (const event of [...history].reverse()) latest.set(event.version, event);
+    const stages = (await primary.admin.get('/v1/models/paired/stages')).body.stages;
+    for (const [stage, holder] of Object.entries(stages)) {
+      if (holder) expect(latest.get((holder as { version: string }).version)).toMatchObject({ stage, action: 'promoted' });
+    }
+    expect((await replica.admin.get('/v1/audit/verify')).body.ok).toBe(true);
   });
 });
