@@ -18,7 +18,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
-import { freePort, RegistryProcess } from '../support/registry-process';
+import { freePort, RegistryProcess, SERVER_NODE_ARGS } from '../support/registry-process';
+import { until } from '../../test/support/wait';
 import { generateLoad, type LoadResult } from './load-generator';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -28,7 +29,6 @@ const WARM_UP_SECONDS = 3;
 const TARGET_RATIO = 0.5;
 const KEYS = 4096;
 const CANARY_PERCENT = 10;
-const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 /** Answers whatever it is asked with the body a resolve returns: the floor any HTTP service on this machine stands on. */
 const BARE_SERVER = `
@@ -102,11 +102,11 @@ async function servingModel(server: RegistryProcess, dir: string): Promise<strin
     await server.json('POST', '/v1/models/bench/versions', { version, task: 'classification', schema: model.schema, datasets: [{ name: 'bench-eval', version: '1', role: 'evaluation' }] });
     await server.putFile(`${base}/files/model.onnx`, join(dir, 'model.onnx'));
     await server.json('POST', `${base}/commit`, {});
-    await until(async () => (await server.json<{ status: string }>('GET', base)).status === 'validated', `${version} to pass its registration gate`);
+    await until(async () => ((await server.json<{ status: string }>('GET', base)).status === 'validated' ? true : undefined), 60_000, 100);
   }
   const promote = async (version: string, stage: string, trafficPercent?: number) => {
     const { id } = await server.json<{ id: string }>('POST', `/v1/models/bench/versions/${version}/promotions`, { stage, trafficPercent });
-    await until(async () => (await server.json<{ status: string }>('GET', `/v1/promotions/${id}`)).status === 'completed', `${version} to reach ${stage}`);
+    await until(async () => ((await server.json<{ status: string }>('GET', `/v1/promotions/${id}`)).status === 'completed' ? true : undefined), 60_000, 100);
   };
   await promote('1.0.0', 'staging');
   await promote('1.0.0', 'canary', CANARY_PERCENT);
@@ -118,14 +118,6 @@ async function servingModel(server: RegistryProcess, dir: string): Promise<strin
 
 function expectResolved(body: { model?: string; version?: string }): void {
   if (body.model !== 'bench' || !['1.0.0', '1.1.0'].includes(body.version ?? '')) throw new Error(`unexpected resolve answer: ${JSON.stringify(body)}`);
-}
-
-async function until(done: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((wake) => setTimeout(wake, 100));
-  }
 }
 
 function best(runs: LoadResult[]): LoadResult {

@@ -9,6 +9,9 @@ import { resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 
+/** Flags for the server's node from BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof`. */
+export const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 export interface RegistryOptions {
   dataDir: string;
   port: number;

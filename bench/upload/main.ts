@@ -16,14 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { childPid, freePort, memoryMib, RegistryProcess } from '../support/registry-process';
+import { childPid, freePort, memoryMib, RegistryProcess, SERVER_NODE_ARGS } from '../support/registry-process';
 
 const MIB = 1024 * 1024;
 const SIZE = sizeFromEnv();
 const ROUNDS = 2;
 const TARGET_RATIO = 0.8;
 const TARGET_PEAK_RSS_MIB = 200;
-const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'gatehouse-bench-'));

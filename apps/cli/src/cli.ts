@@ -5,7 +5,7 @@ import { pipeline, type Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import type { AuditEvent, ChainVerification, Model, Page, Token, Version } from './api-types';
 import { configPath, readCliConfig, resolveConnection, writeCliConfig } from './cli-config';
-import { ApiError, GatehouseClient } from './gatehouse-client';
+import { ApiError, apiPath, GatehouseClient } from './gatehouse-client';
 import { collectFiles, encodeFilePath, prepareDestination, sha256OfFile, writeVerified, type LocalFile } from './local-files';
 import { formatBytes, formatFields, formatTable } from './output';
 import { ProgressBar } from './progress';
@@ -31,7 +31,6 @@ interface GlobalOptions {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const path = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
 
 /** Runs one `gatehouse` invocation and returns its exit code: 0 done, 1 failed, 2 misused. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -195,7 +194,7 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
     .option('--limit <n>', 'page size', '50')
     .option('--all', 'follow every page')
     .action(async (model: string, options: { status?: string; limit: string; all?: boolean }) => {
-      const items = await pages<Version>(await client(), `/v1/models/${path(model)}/versions`, { status: options.status, limit: options.limit }, !!options.all);
+      const items = await pages<Version>(await client(), `/v1/models/${apiPath(model)}/versions`, { status: options.status, limit: options.limit }, !!options.all);
       print(items, () =>
         formatTable(
           ['VERSION', 'STATUS', 'STAGE', 'TASK', 'FILES', 'SIZE', 'CREATED BY', 'CREATED'],
@@ -209,7 +208,7 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
     .argument('<model@version>')
     .action(async (ref: string) => {
       const { model, version } = parseVersionRef(ref);
-      const shown = await (await client()).get<Version>(`/v1/models/${path(model, 'versions', version)}`);
+      const shown = await (await client()).get<Version>(`/v1/models/${apiPath(model, 'versions', version)}`);
       print(shown, () => describeVersion(shown));
     });
 
@@ -222,12 +221,12 @@ function addVersionCommands(program: Command, client: ClientFactory, print: Prin
     .action(async (ref: string, options: { out?: string; file?: string }) => {
       const { model, version } = parseVersionRef(ref);
       const api = await client();
-      const shown = await api.get<Version>(`/v1/models/${path(model, 'versions', version)}`);
+      const shown = await api.get<Version>(`/v1/models/${apiPath(model, 'versions', version)}`);
       const files = (shown.files ?? []).filter((file) => !options.file || file.path === options.file);
       if (options.file && files.length === 0) throw new UsageError(`${ref} has no file "${options.file}"`);
       const dir = resolve(io.cwd ?? process.cwd(), options.out ?? `${model}-${version}`);
       for (const file of files) {
-        const body = await api.download(`/v1/models/${path(model, 'versions', version)}/files/${encodeFilePath(file.path)}`);
+        const body = await api.download(`/v1/models/${apiPath(model, 'versions', version)}/files/${encodeFilePath(file.path)}`);
         await writeVerified(body, await prepareDestination(dir, file.path), file.sha256);
         if (!program.opts<GlobalOptions>().json) io.stdout.write(`${file.path}  ${formatBytes(file.size)}  sha256:${file.sha256}\n`);
       }
@@ -255,7 +254,7 @@ function addTokenCommands(program: Command, client: ClientFactory, print: Printe
     .command('revoke')
     .argument('<id>')
     .action(async (id: string) => {
-      const token = await (await client()).post<Token>(`/v1/tokens/${path(id)}/revoke`);
+      const token = await (await client()).post<Token>(`/v1/tokens/${apiPath(id)}/revoke`);
       print(token, () => `revoked token ${token.name}\n`);
     });
 }
@@ -345,7 +344,7 @@ async function register(api: GatehouseClient, target: string, options: RegisterO
   const files = collected.files.filter((file) => file.path !== bundleInside);
   if (files.length === 0) throw new UsageError(`${target} holds no files`);
 
-  const versionPath = `/v1/models/${path(options.model, 'versions', options.version)}`;
+  const versionPath = `/v1/models/${apiPath(options.model, 'versions', options.version)}`;
   let uploadedEarlier = new Map<string, string>();
   if (options.resume) {
     uploadedEarlier = await filesOfPendingVersion(api, versionPath, ref, files);
@@ -356,7 +355,7 @@ async function register(api: GatehouseClient, target: string, options: RegisterO
         if (!(error instanceof ApiError && error.code === 'model_exists')) throw error;
       });
     }
-    await api.post(`/v1/models/${path(options.model)}/versions`, {
+    await api.post(`/v1/models/${apiPath(options.model)}/versions`, {
       version: options.version,
       task: options.task,
       description: options.description,

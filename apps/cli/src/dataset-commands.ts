@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { ClientFactory, Printer } from './cli';
-import { ApiError } from './gatehouse-client';
+import { ApiError, apiPath } from './gatehouse-client';
 import { sha256OfFile } from './local-files';
 import { formatBytes, formatFields } from './output';
 import { parseDatasetVersion, UsageError } from './references';
@@ -41,7 +41,7 @@ export function addDatasetCommands(program: Command, client: ClientFactory, prin
       );
       const sha256 = await sha256OfFile(absolute);
       const api = await client();
-      const base = `/v1/datasets/${encodeURIComponent(options.name)}/${encodeURIComponent(options.version)}`;
+      const base = `/v1/datasets/${apiPath(options.name, options.version)}`;
       const existing = await api.post<Dataset>('/v1/datasets', { name: options.name, version: options.version, sha256, description: options.description, uri: options.uri }).then(
         () => null,
         async (error: unknown) => {
@@ -64,7 +64,7 @@ export function addDatasetCommands(program: Command, client: ClientFactory, prin
     .argument('<name@version>')
     .action(async (reference: string) => {
       const { name, version } = parseDatasetVersion(reference);
-      const dataset = await (await client()).get<Dataset>(`/v1/datasets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`);
+      const dataset = await (await client()).get<Dataset>(`/v1/datasets/${apiPath(name, version)}`);
       print(dataset, () =>
         formatFields([
           ['dataset', `${dataset.name}@${dataset.version}`],

@@ -18,6 +18,7 @@ import {
   type GateTask,
 } from '@gatehouse/gates/engine';
 import type { ClientFactory, Printer } from './cli';
+import { apiPath } from './gatehouse-client';
 import { collectFiles } from './local-files';
 import { formatTable } from './output';
 import { parseVersionRef, UsageError } from './references';
@@ -108,7 +109,7 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
     .action(async (reference: string, options: { stage?: string; markdown?: boolean }) => {
       const { model, version } = parseVersionRef(reference);
       const api = await client();
-      const { items } = await api.get<{ items: GateRunSummary[] }>(`/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/gate-runs?limit=100`);
+      const { items } = await api.get<{ items: GateRunSummary[] }>(`/v1/models/${apiPath(model, 'versions', version)}/gate-runs?limit=100`);
       const latest = items.find((run) => !options.stage || run.stage === options.stage);
       if (!latest) throw new UsageError(`${model}@${version} has no gate runs${options.stage ? ` for stage ${options.stage}` : ''}`);
       const run = await api.get<GateRunSummary>(`/v1/gate-runs/${latest.id}`);

@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
+/** URL path segments, each percent-encoded: `apiPath('fraud', 'versions', '1.2.0')`. */
+export const apiPath = (...segments: string[]) => segments.map(encodeURIComponent).join('/');
+
 /** An error answer from the registry: its status, stable code and message. */
 export class ApiError extends Error {
   constructor(

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Lineage, Promotion, StageEvent, StageHolder, Version } from './api-types';
 import type { ClientFactory, Printer } from './cli';
+import { apiPath } from './gatehouse-client';
 import { describeStageEvent, lineageTree, renderTree, type TreeNode } from './lineage-tree';
 import { formatFields, formatTable } from './output';
 import { parseVersionRef, UsageError } from './references';
@@ -12,7 +13,6 @@ export class PromotionRefused extends Error {}
 const SERVING_STAGES = ['staging', 'canary', 'production'];
 const UNSETTLED = new Set<Promotion['status']>(['queued', 'gating']);
 const DECIDED = { approve: 'approved', reject: 'rejected' } as const;
-const path = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
 
 interface PromoteOptions {
   to: string;
@@ -38,11 +38,11 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
       const trafficPercent = options.traffic === undefined ? undefined : wholeNumber(options.traffic, '--traffic');
       const timeoutMs = wholeNumber(options.timeout, '--timeout') * 1000;
       const api = await client();
-      let promotion = await api.post<Promotion>(`/v1/models/${path(model, 'versions', version)}/promotions`, { stage: options.to, trafficPercent, reason: options.reason });
+      let promotion = await api.post<Promotion>(`/v1/models/${apiPath(model, 'versions', version)}/promotions`, { stage: options.to, trafficPercent, reason: options.reason });
       const deadline = Date.now() + timeoutMs;
       while (options.wait && UNSETTLED.has(promotion.status) && Date.now() < deadline) {
         await sleep(pollMs);
-        promotion = await api.get<Promotion>(`/v1/promotions/${path(promotion.id)}`);
+        promotion = await api.get<Promotion>(`/v1/promotions/${apiPath(promotion.id)}`);
       }
       print(promotion, () => describePromotion(promotion));
       if (promotion.status === 'rejected') throw new PromotionRefused();
@@ -54,7 +54,7 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
     .description('show where a promotion request is')
     .argument('<promotion-id>')
     .action(async (id: string) => {
-      const promotion = await (await client()).get<Promotion>(`/v1/promotions/${path(id)}`);
+      const promotion = await (await client()).get<Promotion>(`/v1/promotions/${apiPath(id)}`);
       print(promotion, () => describePromotion(promotion));
     });
 
@@ -65,7 +65,7 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
       .argument('<promotion-id>')
       .option('--comment <text>', 'recorded with the decision in the audit log')
       .action(async (id: string, options: { comment?: string }) => {
-        const promotion = await (await client()).post<Promotion>(`/v1/promotions/${path(id)}/approvals`, { decision, comment: options.comment });
+        const promotion = await (await client()).post<Promotion>(`/v1/promotions/${apiPath(id)}/approvals`, { decision, comment: options.comment });
         print(promotion, () => describePromotion(promotion));
       });
   }
@@ -79,7 +79,7 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
     .requiredOption('--reason <text>', 'why, for the audit log')
     .action(async (model: string, options: { to?: string; stage: 'production' | 'canary'; reason: string }) => {
       const result = await (await client()).post<{ model: string; stage: string; rolledBack: string; restored: string | null }>(
-        `/v1/models/${path(model)}/rollback`,
+        `/v1/models/${apiPath(model)}/rollback`,
         { stage: options.stage, toVersion: options.to, reason: options.reason },
       );
       print(result, () =>
@@ -94,7 +94,7 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
     .description('the version at each stage of a model')
     .argument('<model>')
     .action(async (model: string) => {
-      const { stages } = await (await client()).get<{ stages: Record<string, StageHolder | null> }>(`/v1/models/${path(model)}/stages`);
+      const { stages } = await (await client()).get<{ stages: Record<string, StageHolder | null> }>(`/v1/models/${apiPath(model)}/stages`);
       print({ model, stages }, () =>
         formatTable(
           ['STAGE', 'VERSION', 'TRAFFIC', 'BY', 'SINCE', 'PROMOTION'],
@@ -111,7 +111,7 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
     .description('every stage move of a model\'s versions, newest first')
     .argument('<model>')
     .action(async (model: string) => {
-      const history = await (await client()).get<{ model: string; items: StageEvent[] }>(`/v1/models/${path(model)}/history`);
+      const history = await (await client()).get<{ model: string; items: StageEvent[] }>(`/v1/models/${apiPath(model)}/history`);
       print(history, () => formatTable(['TIME', 'VERSION', 'MOVE'], history.items.map((event) => [event.at, event.version, describeStageEvent(event)])));
     });
 
@@ -124,7 +124,7 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
     .action(async (reference: string, options: { direction: string; depth: string }) => {
       const { model, version } = parseVersionRef(reference);
       const api = await client();
-      const base = `/v1/models/${path(model, 'versions', version)}`;
+      const base = `/v1/models/${apiPath(model, 'versions', version)}`;
       const [lineage, shown] = await Promise.all([
         api.get<Lineage>(`${base}/lineage?direction=${options.direction}&depth=${wholeNumber(options.depth, '--depth')}`),
         api.get<Version>(base),

@@ -19,6 +19,7 @@ import {
   verifyEnvelope,
   type OmsBundle,
 } from '@gatehouse/integrity';
+import { apiPath } from './gatehouse-client';
 import { collectFiles, sha256OfFile, type LocalFile } from './local-files';
 import { formatTable } from './output';
 import type { ClientFactory, Printer } from './cli';
@@ -125,7 +126,7 @@ export function addSigningCommands(program: Command, client: ClientFactory, prin
       }
       if (!ref || !/^[^@]+@[^@]+$/.test(ref)) throw new UsageError('verify needs MODEL@VERSION, or --offline DIR --key KEY');
       const [model, version] = ref.split('@');
-      const report = await (await client()).post<VerificationReport>(`/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/verify`);
+      const report = await (await client()).post<VerificationReport>(`/v1/models/${apiPath(model, 'versions', version)}/verify`);
       print(report, () => {
         const signature = !report.signature.present
           ? 'signature: none'
@@ -161,7 +162,7 @@ export function addSigningCommands(program: Command, client: ClientFactory, prin
     .command('revoke')
     .argument('<id>')
     .action(async (id: string) => {
-      const signer = await (await client()).post<Signer>(`/v1/signers/${encodeURIComponent(id)}/revoke`);
+      const signer = await (await client()).post<Signer>(`/v1/signers/${apiPath(id)}/revoke`);
       print(signer, () => `revoked ${signer.name}\n`);
     });
 }

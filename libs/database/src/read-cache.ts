@@ -1,3 +1,10 @@
+interface Entry<V> {
+  value: Promise<V>;
+  expiresAt: number;
+  /** Set once the load has succeeded, so {@link ReadCache.peek} can answer without waiting. */
+  loaded?: { value: V };
+}
+
 /**
  * Reads kept for a short time, for hot paths that would otherwise query on
  * every request. A writer on this replica calls {@link invalidate} after its
@@ -8,7 +15,7 @@
  * key share one load; a failed load is not kept.
  */
 export class ReadCache<K, V> {
-  private readonly entries = new Map<K, { value: Promise<V>; expiresAt: number; loaded?: { value: V } }>();
+  private readonly entries = new Map<K, Entry<V>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -20,7 +27,7 @@ export class ReadCache<K, V> {
     const cached = this.entries.get(key);
     if (cached && cached.expiresAt > this.now()) return cached.value;
     if (!cached && this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
-    const entry: { value: Promise<V>; expiresAt: number; loaded?: { value: V } } = { value: load(), expiresAt: this.now() + this.ttlMs };
+    const entry: Entry<V> = { value: load(), expiresAt: this.now() + this.ttlMs };
     this.entries.set(key, entry);
     entry.value.then(
       (value) => (entry.loaded = { value }),
