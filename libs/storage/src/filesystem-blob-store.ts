@@ -24,10 +24,14 @@ export class FilesystemBlobStore implements BlobStore {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     // Large writes are fewer syscalls; `flush` fsyncs before close, so a crash right after the rename that publishes the blob loses nothing.
-    const file = createWriteStream(path, { flags: 'w', mode: 0o640, highWaterMark: WRITE_BUFFER_BYTES, flush: true });
+    // Opened here rather than by the stream, so no open is still pending when a failed upload removes the file.
+    const handle = await open(path, 'w', 0o640);
+    const file = createWriteStream('', { fd: handle, highWaterMark: WRITE_BUFFER_BYTES, flush: true });
     try {
       await pipeline(body, file);
     } catch (error) {
+      // events.once would reject on the stream's own 'error'; only its closing matters here.
+      if (!file.closed) await new Promise<void>((closed) => file.once('close', () => closed()));
       await rm(path, { force: true });
       throw error;
     }
