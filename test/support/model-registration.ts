@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { buildStatement, signStatement } from '@gatehouse/integrity';
 import type { ApiClient } from './api-client';
 
 export interface DatasetUpload {
@@ -18,6 +19,8 @@ export interface OnnxVersion {
   schema?: unknown;
   metrics?: Record<string, number>;
   datasets?: DatasetUpload[];
+  /** Signs the files with this key at commit (OpenSSF Model Signing), as production requires. */
+  signWith?: KeyObject;
 }
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
@@ -47,7 +50,16 @@ export async function registerVersion(client: ApiClient, version: OnnxVersion): 
     const uploaded = await client.put(`${base}/${version.version}/files/${path}`, Buffer.from(bytes), { 'x-content-sha256': sha256(bytes) });
     if (uploaded.status !== 201) throw new Error(`uploading ${path}: ${uploaded.status} ${JSON.stringify(uploaded.body)}`);
   }
-  return client.post(`${base}/${version.version}/commit`, {});
+  const digests = Object.entries(version.files).map(([path, bytes]) => ({ path, sha256: sha256(bytes) }));
+  return client.post(`${base}/${version.version}/commit`, version.signWith ? { signature: signStatement(buildStatement(version.model, digests), version.signWith) } : {});
+}
+
+/** A fresh Ed25519 key the registry trusts as a signer (needs an admin client); returns its private half. */
+export async function trustedSigningKey(admin: ApiClient, name: string): Promise<KeyObject> {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const trusted = await admin.post('/v1/signers', { name, publicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
+  if (trusted.status !== 201) throw new Error(`trusting signer ${name}: ${trusted.status} ${JSON.stringify(trusted.body)}`);
+  return privateKey;
 }
 
 /** Waits for the version's latest gate run to finish and returns it with its report. */

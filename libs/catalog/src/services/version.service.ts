@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
-import { SignatureRejectedError, SignatureVerifier } from '@gatehouse/integrity';
+import { SignatureRejectedError, SignatureVerifier, type FileDigest } from '@gatehouse/integrity';
 import { BlobCorruptError, BlobMissingError, ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
 import { decodeCursor, keysetPage } from '../cursor';
@@ -219,12 +219,13 @@ export class VersionService {
     });
   }
 
-  /** What a gate needs to know about a committed version: its files, datasets, declared schema and reported metrics. */
+  /** What a gate needs to know about a committed version: its files, datasets, declared schema, reported metrics and whether its signature holds today. */
   async gateSubject(versionId: string): Promise<GateSubjectRecord> {
     const manager = this.transactions.manager;
     const row = await this.versions.findWithModelName(versionId, manager);
     if (!row) throw new DomainError('not_found', 'version_not_found', `version ${versionId} does not exist`);
     const [files, datasets] = await Promise.all([this.versions.files(versionId, manager), this.versions.datasetUses(versionId, manager)]);
+    const manifest = sortManifest(files).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size }));
     return {
       id: row.version.id,
       model: row.model,
@@ -234,8 +235,9 @@ export class VersionService {
       stage: row.version.stage,
       schema: row.version.ioSchema,
       metrics: row.version.metrics,
-      files: sortManifest(files).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size })),
+      files: manifest,
       datasets,
+      signature: await this.verifySignature(versionId, manifest, manager),
     };
   }
 
@@ -272,18 +274,21 @@ export class VersionService {
         else throw error;
       }
     }
-    const stored = await this.versions.signature(version.id);
-    let signature: SignatureVerificationResponse = { present: false, ok: true };
-    if (stored) {
-      try {
-        await this.signatures.verify(stored.bundle, files);
-        signature = { present: true, ok: true, signer: stored.signer };
-      } catch (error) {
-        if (!(error instanceof SignatureRejectedError)) throw error;
-        signature = { present: true, ok: false, signer: stored.signer, reason: (error.details as { reason: string }).reason, message: error.message };
-      }
-    }
+    const signature = await this.verifySignature(version.id, files);
     return { ok: checked.every((file) => file.status === 'ok') && signature.ok, files: checked, signature };
+  }
+
+  /** The stored signature checked against the manifest and today's trusted signers; an unsigned version is `ok` but not `present`. */
+  private async verifySignature(versionId: string, files: FileDigest[], manager?: EntityManager): Promise<SignatureVerificationResponse> {
+    const stored = await this.versions.signature(versionId, manager);
+    if (!stored) return { present: false, ok: true };
+    try {
+      await this.signatures.verify(stored.bundle, files, manager);
+      return { present: true, ok: true, signer: stored.signer };
+    } catch (error) {
+      if (!(error instanceof SignatureRejectedError)) throw error;
+      return { present: true, ok: false, signer: stored.signer, reason: (error.details as { reason: string }).reason, message: error.message };
+    }
   }
 
   async get(modelName: string, versionName: string): Promise<VersionResponse> {
@@ -398,6 +403,7 @@ export interface GateSubjectRecord {
   metrics: Record<string, number>;
   files: { path: string; sha256: string; size: number }[];
   datasets: DatasetUseRow[];
+  signature: SignatureVerificationResponse;
 }
 
 /** The audit subject naming a version. */

@@ -53,9 +53,9 @@ describe('readPickles', () => {
   it('keeps the globals found before a pickle breaks, and says where it broke', () => {
     const truncated = readPickles(bytes("cos\nsystem\n(S'ls'\nt"));
     expect(truncated).toMatchObject({ pickles: 0, end: 0, globals: [{ module: 'os', name: 'system' }] });
-    expect(truncated.error).toEqual({ offset: 19, message: 'truncated: the pickle ends inside an opcode' });
-    expect(readPickles(bytes('\x80\x02cos\nsystem\n\xff')).error).toEqual({ offset: 13, message: 'unknown opcode 0xff' });
-    expect(readPickles(bytes('\x80\x02R.')).error).toEqual({ offset: 2, message: 'stack underflow' });
+    expect(truncated.error).toEqual({ offset: 19, message: 'truncated: the pickle ends inside an opcode', truncated: true });
+    expect(readPickles(bytes('\x80\x02cos\nsystem\n\xff')).error).toEqual({ offset: 13, message: 'unknown opcode 0xff', truncated: false });
+    expect(readPickles(bytes('\x80\x02R.')).error).toEqual({ offset: 2, message: 'stack underflow', truncated: false });
     expect(readPickles(bytes('\x80\x02t.')).error?.message).toBe('no MARK on the stack');
     expect(readPickles(bytes('T', [0xff, 0xff, 0xff, 0xff])).error?.message).toBe('negative length');
   });

@@ -22,8 +22,8 @@ export interface PickleReading {
   globals: PickleGlobal[];
   /** Complete pickles read (each ends with STOP). */
   pickles: number;
-  /** Where and why reading stopped before the end of the input. */
-  error: { offset: number; message: string } | null;
+  /** Where and why reading stopped before the end of the input; `truncated` when the input ran out mid-pickle. */
+  error: { offset: number; message: string; truncated: boolean } | null;
   /** Bytes consumed: the end of the last complete pickle. */
   end: number;
 }
@@ -33,6 +33,7 @@ const OTHER = Symbol('value');
 const MARK = Symbol('mark');
 
 class PickleFormatError extends Error {}
+class PickleTruncatedError extends PickleFormatError {}
 
 /** Reads up to `maxPickles` pickles from `bytes` (all of them by default). */
 export function readPickles(bytes: Uint8Array, maxPickles = Infinity): PickleReading {
@@ -49,7 +50,7 @@ export function readPickles(bytes: Uint8Array, maxPickles = Infinity): PickleRea
     return { globals, pickles, error: null, end };
   } catch (error) {
     if (!(error instanceof PickleFormatError)) throw error;
-    return { globals, pickles, error: { offset: reader.opcodeOffset, message: error.message }, end };
+    return { globals, pickles, error: { offset: reader.opcodeOffset, message: error.message, truncated: error instanceof PickleTruncatedError }, end };
   }
 }
 
@@ -161,7 +162,7 @@ class OpcodeReader {
   }
 
   take(length: number): Uint8Array {
-    if (length < 0 || this.offset + length > this.bytes.length) throw new PickleFormatError('truncated: the pickle ends inside an opcode');
+    if (length < 0 || this.offset + length > this.bytes.length) throw new PickleTruncatedError('truncated: the pickle ends inside an opcode');
     const slice = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     return slice;
@@ -186,7 +187,7 @@ class OpcodeReader {
   /** A protocol 0 argument: up to the next newline. */
   line(): string {
     const end = this.bytes.indexOf(0x0a, this.offset);
-    if (end < 0) throw new PickleFormatError('truncated: no newline after a text argument');
+    if (end < 0) throw new PickleTruncatedError('truncated: no newline after a text argument');
     const text = latin1(this.bytes.subarray(this.offset, end));
     this.offset = end + 1;
     return text;
