@@ -69,9 +69,13 @@ export class OnnxModel {
     return this.mainGraph.output.map(tensorSpec);
   }
 
-  /** The main graph and every subgraph held by If, Loop, Scan or any other graph attribute, depth first. */
+  /**
+   * The main graph, each model-local function's body (`function domain:name`),
+   * and every subgraph any of them holds in If, Loop, Scan or another graph attribute, depth first.
+   */
   *graphs(): Generator<GraphLocation> {
-    const pending: GraphLocation[] = [{ path: 'main', graph: this.mainGraph }];
+    const functions = (this.proto.functions ?? []).map((fn) => ({ path: `function ${fn.domain ?? ''}:${fn.name ?? ''}`, graph: { node: fn.node } }));
+    const pending: GraphLocation[] = [...functions.reverse(), { path: 'main', graph: this.mainGraph }];
     while (pending.length > 0) {
       const current = pending.pop()!;
       yield current;
