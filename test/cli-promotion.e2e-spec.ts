@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import { runCaptured } from './support/cli-runner';
-import { finishedGate, registerVersion } from './support/model-registration';
+import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
 import { startRegistry, type TestRegistry } from './support/registry';
 
 const fixtures = standardFixtures();
@@ -35,9 +35,13 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
     await writeFile(join(workDir, 'schema.json'), JSON.stringify(classifier.model.schema));
     await writeFile(join(workDir, 'params.json'), JSON.stringify({ epochs: 40, learning_rate: 0.05 }));
 
+    // Production requires a trusted signature: the CLI signs 1.1.0 with this key, the others are signed in the API calls.
+    const releaseKey = await trustedSigningKey(registry.admin, 'release');
+    await writeFile(join(workDir, 'release.pem'), releaseKey.export({ type: 'pkcs8', format: 'pem' }));
+
     const engineer = registry.admin.withToken(tokens.engineer);
     const evaluation = [{ role: 'evaluation' as const, name: 'scorer-eval', content: jsonLines(classifier.evaluation) }];
-    const base = { model: 'scorer', task: 'classification' as const, files: { 'model.onnx': classifier.model.bytes }, datasets: evaluation };
+    const base = { model: 'scorer', task: 'classification' as const, files: { 'model.onnx': classifier.model.bytes }, datasets: evaluation, signWith: releaseKey };
     for (const version of ['1.0.0', '1.3.0']) expect((await registerVersion(engineer, { ...base, version, schema: classifier.model.schema })).status).toBe(200);
     // No declared schema: the registration gate skips schema_match, staging requires it.
     expect((await registerVersion(engineer, { ...base, version: '1.2.0' })).status).toBe(200);
@@ -73,7 +77,7 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
     const registered = await as('engineer')(
       'register', 'v1.1.0', '--model', 'scorer', '--version', '1.1.0', '--task', 'classification',
       '--schema', 'schema.json', '--params', 'params.json', '--commit', '4f2a9c1', '--source-repo', 'git@example.com:ml/scorer.git',
-      '--parent', 'scorer@1.0.0:fine_tuned_from', '--dataset', 'scorer-eval@1:evaluation',
+      '--parent', 'scorer@1.0.0:fine_tuned_from', '--dataset', 'scorer-eval@1:evaluation', '--sign', 'release.pem',
     );
     expect(registered.code).toBe(0);
     expect((await finishedGate(registry.admin, 'scorer', '1.1.0')).status).toBe('passed');

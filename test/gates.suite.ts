@@ -61,6 +61,7 @@ export function describeGates(backend: Backend): void {
       const statuses = Object.fromEntries(run.report.results.map((result: { id: string; status: string }) => [result.id, result.status]));
       expect(statuses).toEqual({
         files_intact: 'passed',
+        artifact_scan: 'passed',
         size_limit: 'passed',
         onnx_parses: 'passed',
         weights_finite: 'passed',

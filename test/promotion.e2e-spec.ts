@@ -1,9 +1,10 @@
+import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
 import { ApiClient } from './support/api-client';
-import { finishedGate, registerVersion } from './support/model-registration';
+import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
 import { startRegistry, startReplica, type TestRegistry } from './support/registry';
 import { until } from './support/wait';
 
@@ -17,9 +18,11 @@ describe('promotion (embedded)', () => {
   let lead: ApiClient;
   let approverA: ApiClient;
   let approverB: ApiClient;
+  let releaseKey: KeyObject;
 
   beforeAll(async () => {
     registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    releaseKey = await trustedSigningKey(registry.admin, 'release');
     const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
     engineer = await token('engineer', ['ml_engineer']);
     lead = await token('lead', ['ml_engineer', 'approver']);
@@ -36,6 +39,7 @@ describe('promotion (embedded)', () => {
       files: { 'model.onnx': model.bytes },
       schema: model.schema,
       datasets: [{ role: 'evaluation', name: 'scorer-eval', content: jsonLines(fixtures.classifier.evaluation) }],
+      signWith: releaseKey,
     })).status).toBe(200);
     return (await finishedGate(engineer, 'scorer', version)).status;
   };
@@ -263,6 +267,7 @@ describe('production and canary moves of one model completing at once (postgres+
   let primary: TestRegistry;
   let replica: TestRegistry | undefined;
   let dir: string;
+  let releaseKey: KeyObject;
   const clients: Record<string, ApiClient> = {};
 
   beforeAll(async () => {
@@ -275,6 +280,7 @@ describe('production and canary moves of one model completing at once (postgres+
     for (const [name, roles] of [['engineer', ['ml_engineer']], ['approver-a', ['approver']], ['approver-b', ['approver']]] as const) {
       clients[name] = primary.admin.withToken((await primary.admin.post('/v1/tokens', { name, roles })).body.token);
     }
+    releaseKey = await trustedSigningKey(primary.admin, 'release');
   });
   afterAll(async () => {
     await replica?.close();
@@ -301,6 +307,7 @@ describe('production and canary moves of one model completing at once (postgres+
       expect((await registerVersion(clients.engineer, {
         model: 'paired', version, task: 'classification', files: { 'model.onnx': classifier.model.bytes }, schema: classifier.model.schema,
         datasets: [{ role: 'evaluation', name: 'paired-eval', content: jsonLines(classifier.evaluation) }],
+        signWith: releaseKey,
       })).status).toBe(200);
       expect((await finishedGate(clients.engineer, 'paired', version)).status).toBe('passed');
     }

@@ -6,7 +6,6 @@
  *   npm run bench:hash                   # 1 GiB
  *   BENCH_SIZE_MB=256 npm run bench:hash
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -14,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { DigestStream } from '@gatehouse/storage';
+import { sha256sum, timed } from '../support/measure';
 
 const MIB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_SIZE_MB ?? 1024) * MIB;
@@ -69,17 +68,6 @@ async function digestFile(path: string): Promise<string> {
   const digest = new DigestStream();
   await pipeline(createReadStream(path, { highWaterMark: MIB }), digest, new Writable({ write: (_chunk, _encoding, done) => done() }));
   return digest.sha256;
-}
-
-async function sha256sum(path: string): Promise<string> {
-  const { stdout } = await promisify(execFile)('sha256sum', [path]);
-  return stdout.split(' ')[0];
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
-  const started = process.hrtime.bigint();
-  const result = await work();
-  return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
 main().catch((error: unknown) => {

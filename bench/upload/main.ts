@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { childPid, freePort, memoryMib, RegistryProcess, SERVER_NODE_ARGS } from '../support/registry-process';
+import { timed } from '../support/measure';
 
 const MIB = 1024 * 1024;
 const SIZE = sizeFromEnv();
@@ -126,12 +127,6 @@ async function hashAndCopy(from: string, to: string): Promise<string> {
   // The filesystem blob store's write buffering and fsync-before-close, so the baseline is not handicapped against it.
   await pipeline(createReadStream(from), hashing, createWriteStream(to, { highWaterMark: 4 * MIB, flush: true }));
   return hash.digest('hex');
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
-  const started = process.hrtime.bigint();
-  const result = await work();
-  return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
 interface Figures {

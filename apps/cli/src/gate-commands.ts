@@ -12,6 +12,7 @@ import {
   GatePolicyError,
   renderMarkdown,
   type DeclaredSchema,
+  type GateBaseline,
   type GateDataset,
   type GateReport,
   type GateStage,
@@ -37,6 +38,9 @@ interface ValidateOptions {
   stage: GateStage;
   output?: string;
   markdown?: string;
+  baseline?: string;
+  candidateVersion: string;
+  baselineVersion: string;
 }
 
 interface GateRunSummary {
@@ -66,6 +70,9 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
     .addOption(new Option('--stage <stage>', 'whose checks to run').choices(GATE_STAGES).default('registered'))
     .option('--output <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write the Markdown report here')
+    .option('--baseline <file-or-dir>', 'the model in production, for the regression checks (the canary and production stages run them)')
+    .option('--candidate-version <semver>', 'the candidate\'s version, for contract_compat', 'local')
+    .option('--baseline-version <semver>', 'the production model\'s version, for contract_compat', 'production')
     .action(async (target: string, options: ValidateOptions) => {
       const at = (file: string) => resolve(cwd, file);
       const policy = loadPolicy(at(options.policy));
@@ -80,10 +87,11 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
       if (options.reference) datasets.push({ role: 'reference', name: options.reference, path: at(options.reference) });
       if (options.training) datasets.push({ role: 'training', name: options.training, path: at(options.training) });
       const stagePolicy = policy.resolve(options.stage, options.task);
+      const model = collected.files.length === 1 ? collected.files[0].path : target;
       const context = new GateContext(
         {
-          model: collected.files.length === 1 ? collected.files[0].path : target,
-          version: 'local',
+          model,
+          version: options.candidateVersion,
           task: options.task,
           declaredSchema: options.schema ? await readJson<DeclaredSchema>(at(options.schema), '--schema') : null,
           reportedMetrics: options.metrics ? await readJson<Record<string, number>>(at(options.metrics), '--metrics') : {},
@@ -92,6 +100,7 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
         workspace,
         datasets,
         stagePolicy.settings,
+        options.baseline ? await localBaseline(at(options.baseline), options.baseline, { model, version: options.baselineVersion, task: options.task }) : undefined,
       );
       const report = await new GateEngine(GATE_CHECKS).run(context, stagePolicy);
       if (options.output) await writeFile(at(options.output), `${JSON.stringify(report, null, 2)}\n`);
@@ -119,6 +128,17 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
       }
       print(run, () => (run.report ? humanReport(run.report) : `gate run ${run.id} (${run.stage}) is ${run.status}, attempt ${run.attempts}\n`));
     });
+}
+
+/** The production model's local files as the regression checks' baseline. */
+async function localBaseline(root: string, given: string, identity: { model: string; version: string; task: GateTask }): Promise<GateBaseline> {
+  const collected = await collectFiles(root).catch((error: Error) => {
+    throw new UsageError(`cannot read --baseline ${given}: ${error.message}`);
+  });
+  return {
+    subject: { ...identity, declaredSchema: null, reportedMetrics: {}, files: collected.files.map((file) => ({ path: file.path, sha256: null, size: file.size })) },
+    workspace: (await stat(root)).isDirectory() ? root : dirname(root),
+  };
 }
 
 function humanReport(report: GateReport): string {

@@ -12,6 +12,8 @@ export interface Workspace {
   directory: string;
   filesDirectory: string;
   datasets: GateDataset[];
+  /** The production version's files, when the run compares with it; `problem` says why they could not all be copied. */
+  baseline?: { filesDirectory: string; problem?: string };
   remove(): Promise<void>;
 }
 
@@ -21,7 +23,9 @@ export interface Workspace {
  * data resolves beside the model. Files are copied as stored, unverified:
  * the files_intact check is what compares them with the manifest, so a
  * corrupt blob fails a check instead of aborting the run. Datasets are
- * verified on the way, since a check can't tell bad data from a bad model.
+ * verified on the way, since a check can't tell bad data from a bad model;
+ * so are the production version's files, copied to a directory of their own
+ * when the run compares the candidate with them.
  */
 @Injectable()
 export class ArtifactWorkspace {
@@ -30,7 +34,7 @@ export class ArtifactWorkspace {
     private readonly content: ContentAddressedStore,
   ) {}
 
-  async materialize(subject: GateSubjectRecord): Promise<Workspace> {
+  async materialize(subject: GateSubjectRecord, baseline?: GateSubjectRecord): Promise<Workspace> {
     const directory = await mkdtemp(join(tmpdir(), 'gatehouse-gate-'));
     const remove = () => rm(directory, { recursive: true, force: true });
     try {
@@ -64,10 +68,27 @@ export class ArtifactWorkspace {
           datasets.push({ ...base, path: null, problem: `its stored file is unusable: ${error.message}` });
         }
       }
-      return { directory, filesDirectory, datasets, remove };
+      if (!baseline) return { directory, filesDirectory, datasets, remove };
+      const baselineDirectory = join(directory, 'baseline');
+      return { directory, filesDirectory, datasets, baseline: { filesDirectory: baselineDirectory, problem: await this.copyVerified(baseline, baselineDirectory) }, remove };
     } catch (error) {
       await remove();
       throw error;
     }
+  }
+
+  /** Copies a version's files, each checked against its digest; returns what was wrong with the first that could not be. */
+  private async copyVerified(version: GateSubjectRecord, target: string): Promise<string | undefined> {
+    for (const file of version.files) {
+      const path = join(target, file.path);
+      await mkdir(dirname(path), { recursive: true });
+      try {
+        await pipeline(await this.content.openVerified({ sha256: file.sha256, size: file.size }), createWriteStream(path));
+      } catch (error) {
+        if (!(error instanceof BlobCorruptError || error instanceof BlobMissingError)) throw error;
+        return `${file.path} of ${version.model}@${version.version} is unusable: ${error.message}`;
+      }
+    }
+    return undefined;
   }
 }

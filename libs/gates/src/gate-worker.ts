@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
-import { VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
+import { StageService, VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateContext, GateEngine, GateTimeoutError, type GateReport, type GateTask } from './engine';
+import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport, type GateTask } from './engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunEvents } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
@@ -39,6 +39,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     private readonly runs: GateRunRepository,
     private readonly versions: VersionService,
+    private readonly stages: StageService,
     private readonly workspaces: ArtifactWorkspace,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
@@ -112,12 +113,15 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null }, run.stage === 'registered' ? 'validating' : undefined),
       );
       this.logger.log(`gate run ${run.id}: ${run.stage} gate on ${subject.model}@${subject.version}, attempt ${run.attempts}`);
-      workspace = await this.workspaces.materialize(subject);
+      const production = this.engine.comparesWithBaseline(run.policy) ? await this.productionFor(subject) : undefined;
+      // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
+      workspace = await this.workspaces.materialize(subject, production && production.id !== subject.id ? production : undefined);
       const context = new GateContext(
-        { model: subject.model, version: subject.version, task: subject.task as GateTask, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files },
+        { model: subject.model, version: subject.version, task: subject.task as GateTask, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files, signature: subject.signature },
         workspace.filesDirectory,
         workspace.datasets,
         run.policy.settings,
+        production && gateBaseline(production, workspace.baseline ?? { filesDirectory: workspace.filesDirectory }),
       );
       const report = await this.engine.run(context, run.policy);
       if (leaseLost) {
@@ -131,6 +135,12 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       clearInterval(heartbeat);
       await workspace?.remove();
     }
+  }
+
+  /** The version in production for the candidate's model, read when the run starts: what the regression checks compare with. */
+  private async productionFor(subject: GateSubjectRecord): Promise<GateSubjectRecord | undefined> {
+    const holder = await this.stages.holderOf(subject.model, 'production');
+    return holder && (holder.versionId === subject.id ? subject : this.versions.gateSubject(holder.versionId));
   }
 
   /** A timeout is final; anything else is infrastructure, tried again with backoff until attempts run out. */
@@ -186,4 +196,12 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   private error(code: string, message: string, run: GateRunEntity): GateRunError {
     return { code, message, attempt: run.attempts, at: new Date().toISOString() };
   }
+}
+
+function gateBaseline(production: GateSubjectRecord, copied: { filesDirectory: string; problem?: string }): GateBaseline {
+  return {
+    subject: { model: production.model, version: production.version, task: production.task as GateTask, declaredSchema: production.schema, reportedMetrics: production.metrics, files: production.files },
+    workspace: copied.filesDirectory,
+    problem: copied.problem,
+  };
 }

@@ -24,6 +24,34 @@ export async function measureLatency(run: () => Promise<unknown>, options: { run
   return summarizeLatency(samples, options.warmupRuns);
 }
 
+/**
+ * Times two models in turn, `runs` times each after `warmupRuns` untimed calls
+ * each, swapping which goes first every round: a change in machine load hits
+ * both alike, and neither always runs straight after the other.
+ */
+export async function measureLatencyPair(
+  first: () => Promise<unknown>,
+  second: () => Promise<unknown>,
+  options: { runs: number; warmupRuns: number; signal?: AbortSignal },
+): Promise<[LatencySummary, LatencySummary]> {
+  for (let index = 0; index < options.warmupRuns; index++) {
+    options.signal?.throwIfAborted();
+    await first();
+    await second();
+  }
+  const samples: [number[], number[]] = [[], []];
+  const runs = [first, second];
+  for (let index = 0; index < options.runs; index++) {
+    for (const which of index % 2 === 0 ? [0, 1] : [1, 0]) {
+      options.signal?.throwIfAborted();
+      const started = process.hrtime.bigint();
+      await runs[which]();
+      samples[which].push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  }
+  return [summarizeLatency(samples[0], options.warmupRuns), summarizeLatency(samples[1], options.warmupRuns)];
+}
+
 export function summarizeLatency(samples: number[], warmupRuns: number): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
   return {

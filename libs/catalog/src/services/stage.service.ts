@@ -90,6 +90,11 @@ export class StageService {
     return pointersOf(await this.stages.assignments(modelId));
   }
 
+  /** The version at one stage of a model now, read past the resolve cache: what a gate compares its candidate with. */
+  async holderOf(modelName: string, stage: ServingStage): Promise<StageAssignmentRow | undefined> {
+    return (await this.pointers((await this.models.require(modelName)).id))[stage];
+  }
+
   /** The stage pointers of a model, by name, for resolving requests: cached for SERVING_CACHE_MS. */
   servingPointers(modelName: string): Promise<StagePointers> {
     return this.serving.get(modelName, async () => this.pointers((await this.models.require(modelName)).id));

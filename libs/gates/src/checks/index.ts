@@ -12,6 +12,13 @@ import { SizeLimitCheck } from './validation/size-limit.check';
 import { SmokeRunCheck } from './validation/smoke-run.check';
 import { TrainAccuracyCheck } from './validation/train-accuracy.check';
 import { WeightsFiniteCheck } from './validation/weights-finite.check';
+import { BaselineAccuracyCheck } from './regression/baseline-accuracy.check';
+import { BaselineLatencyCheck } from './regression/baseline-latency.check';
+import { BaselineMemoryCheck } from './regression/baseline-memory.check';
+import { BaselineSizeCheck } from './regression/baseline-size.check';
+import { ContractCompatCheck } from './regression/contract-compat.check';
+import { ArtifactScanCheck } from './security/artifact-scan.check';
+import { SignatureTrustedCheck } from './security/signature-trusted.check';
 
 /** Every check a policy may name, by id. */
 export const GATE_CHECKS: readonly GateCheck[] = [
@@ -28,4 +35,11 @@ export const GATE_CHECKS: readonly GateCheck[] = [
   new ReportedMetricsCheck(),
   new OutputConsistencyCheck(),
   new LatencyCheck(),
+  new ContractCompatCheck(),
+  new BaselineSizeCheck(),
+  new BaselineAccuracyCheck(),
+  new BaselineLatencyCheck(),
+  new BaselineMemoryCheck(),
+  new ArtifactScanCheck(),
+  new SignatureTrustedCheck(),
 ];

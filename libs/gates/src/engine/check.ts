@@ -33,14 +33,15 @@ export type CheckFamily = 'validation' | 'regression' | 'security';
 
 /** One tunable number or switch of a check, as config/gates.json may set it. */
 export interface ThresholdSpec {
-  type: 'number' | 'integer' | 'boolean';
+  /** `names` is a list of strings, e.g. allowed operator domains. */
+  type: 'number' | 'integer' | 'boolean' | 'names';
   /** Inclusive bounds for numbers. */
   min?: number;
   max?: number;
   description: string;
 }
 
-export type Thresholds = Record<string, number | boolean>;
+export type Thresholds = Record<string, number | boolean | readonly string[]>;
 
 /**
  * A gate check: one small class with a stable id, the thresholds it accepts

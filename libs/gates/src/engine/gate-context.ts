@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OnnxModel, OnnxSession, type TensorSpec } from '@gatehouse/onnx';
+import { OnnxModel, OnnxSession, type SessionOptions, type TensorSpec } from '@gatehouse/onnx';
 import type { GateTask } from './check';
 import { evaluateDataset, type MeasuredMetrics } from './evaluation';
 import type { GateSettings } from './gate-policy';
@@ -38,6 +38,29 @@ export interface GateSubject {
   declaredSchema: DeclaredSchema | null;
   reportedMetrics: Record<string, number>;
   files: ManifestFile[];
+  /** The signature as verified for this run against today's trusted signers; absent where nothing can verify it (offline validation). */
+  signature?: SignatureStatus;
+}
+
+export interface SignatureStatus {
+  present: boolean;
+  /** Verifies over exactly these files, by a signer trusted now. */
+  ok: boolean;
+  signer?: string;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * The version a candidate would replace (the one in production), copied to a
+ * directory of its own so the regression checks run both in one gate run.
+ */
+export interface GateBaseline {
+  subject: GateSubject;
+  /** Directory holding the baseline's files at their manifest paths. */
+  workspace: string;
+  /** Why its stored files could not be used (corrupt, missing): the comparisons error rather than pass. */
+  problem?: string;
 }
 
 export class ModelFileError extends Error {}
@@ -53,13 +76,23 @@ export class GateContext {
   private readonly evaluations = new Map<string, Promise<MeasuredMetrics>>();
   private readonly aborter = new AbortController();
 
+  /**
+   * The production version to compare with, as a context of its own over this
+   * run's datasets and settings (so it is evaluated on the candidate's data
+   * with the same batch size); null when nothing serves in production.
+   */
+  readonly baseline: BaselineContext | null;
+
   constructor(
     readonly subject: GateSubject,
     /** Directory holding the version's files at their manifest paths. */
     readonly workspace: string,
     readonly datasets: GateDataset[],
     readonly settings: GateSettings,
-  ) {}
+    baseline?: GateBaseline,
+  ) {
+    this.baseline = baseline ? new BaselineContext(baseline, datasets, settings) : null;
+  }
 
   /** Aborted when the run is abandoned (timeout): long loops stop between model calls. */
   get signal(): AbortSignal {
@@ -68,6 +101,7 @@ export class GateContext {
 
   abort(reason: Error): void {
     this.aborter.abort(reason);
+    this.baseline?.abort(reason);
   }
 
   get task(): GateTask {
@@ -103,9 +137,9 @@ export class GateContext {
     return this.loaded;
   }
 
-  /** A new session the caller owns, for measurements that must include loading. */
-  async loadSession(): Promise<OnnxSession> {
-    return OnnxSession.load(this.absolutePath(this.requireModelPath()), { intraOpThreads: this.settings.intraOpThreads || undefined });
+  /** A new session the caller owns, for measurements that must include loading or need their own options. */
+  async loadSession(options: Pick<SessionOptions, 'allowSpinning'> = {}): Promise<OnnxSession> {
+    return OnnxSession.load(this.absolutePath(this.requireModelPath()), { ...options, intraOpThreads: this.settings.intraOpThreads || undefined });
   }
 
   dataset(role: DatasetRole): GateDataset | undefined {
@@ -131,6 +165,7 @@ export class GateContext {
   async dispose(): Promise<void> {
     const session = await this.loaded?.catch(() => undefined);
     await session?.release();
+    await this.baseline?.dispose();
   }
 
   requireModelPath(): string {
@@ -141,5 +176,15 @@ export class GateContext {
 
   private readModelBytes(): Promise<Buffer> {
     return readFile(this.absolutePath(this.requireModelPath()));
+  }
+}
+
+/** The production version as a gate context of its own: its files, the candidate's datasets and settings. */
+export class BaselineContext extends GateContext {
+  readonly problem?: string;
+
+  constructor(baseline: GateBaseline, datasets: GateDataset[], settings: GateSettings) {
+    super(baseline.subject, baseline.workspace, datasets, settings);
+    this.problem = baseline.problem;
   }
 }

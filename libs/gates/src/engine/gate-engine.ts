@@ -25,6 +25,11 @@ export class GateEngine {
     this.checks = new Map(checks.map((check) => [check.id, check]));
   }
 
+  /** Whether the policy compares the candidate with the version in production, which the caller then provides as the context's baseline. */
+  comparesWithBaseline(policy: StagePolicy): boolean {
+    return policy.checks.some((entry) => this.checks.get(entry.id)?.family === 'regression');
+  }
+
   async run(context: GateContext, policy: StagePolicy): Promise<GateReport> {
     const startedAt = new Date();
     const deadline = Date.now() + policy.settings.timeoutSeconds * 1000;
@@ -65,6 +70,7 @@ export class GateEngine {
     return {
       stage: policy.stage,
       subject: { model: context.subject.model, version: context.subject.version, task: context.subject.task },
+      baseline: context.baseline ? { model: context.baseline.subject.model, version: context.baseline.subject.version } : null,
       ...summarize(results),
       results,
       resources: { cpuTimeMs: (cpu.user + cpu.system) / 1000, peakRssBytes: memory.peak, rssIncreaseBytes: Math.max(0, memory.peak - memory.baseline) },

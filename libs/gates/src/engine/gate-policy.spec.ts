@@ -54,6 +54,7 @@ describe('GatePolicy', () => {
             evaluation: { thresholds: { minAccuracy: 1.5, maxAccuracy: 1 }, byTask: { poetry: {} } },
             latency: { thresholds: { runs: 10 }, severity: 'fatal' },
             schema_match: { thresholds: { required: 'yes' } },
+            artifact_scan: { thresholds: { allowedGlobals: 'os.*', allowedOnnxDomains: ['com.microsoft', ''] } },
           },
         },
         nightly: { checks: {} },
@@ -70,10 +71,12 @@ describe('GatePolicy', () => {
         'stages.registered.checks.latency.thresholds.runs: must be at least 50, not 10',
         'stages.registered.checks.latency.severity must be "critical" or "warning"',
         'stages.registered.checks.schema_match.thresholds.required: must be true or false, not "yes"',
+        'stages.registered.checks.artifact_scan.thresholds.allowedGlobals: must be a list of non-empty strings, not "os.*"',
+        'stages.registered.checks.artifact_scan.thresholds.allowedOnnxDomains: must be a list of non-empty strings, not ["com.microsoft",""]',
         expect.stringContaining('stages.nightly: unknown stage'),
       ]),
     );
-    expect(problems).toHaveLength(10);
+    expect(problems).toHaveLength(12);
   });
 
   it('refuses a file that is not JSON, naming the file', () => {

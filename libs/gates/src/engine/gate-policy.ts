@@ -196,6 +196,9 @@ function validateThresholds(value: unknown, check: GateCheck, where: string, pro
 
 function thresholdProblem(spec: ThresholdSpec, value: unknown): string | undefined {
   if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false, not ${JSON.stringify(value)}`;
+  if (spec.type === 'names') {
+    return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.trim() !== '') ? undefined : `must be a list of non-empty strings, not ${JSON.stringify(value)}`;
+  }
   if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a number, not ${JSON.stringify(value)}`;
   if (spec.type === 'integer' && !Number.isInteger(value)) return `must be a whole number, not ${value}`;
   if (spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}, not ${value}`;

@@ -7,7 +7,8 @@ export class ModelLoadsCheck implements GateCheck {
   readonly family = 'validation';
   readonly description = 'onnxruntime-node creates an inference session from the model';
   readonly severity = 'critical';
-  readonly requires = ['onnx_parses'];
+  // A model the scan refused never reaches onnxruntime: loading alone would read escaping external data or custom-op code.
+  readonly requires = ['onnx_parses', 'artifact_scan'];
   readonly thresholds = {};
   readonly defaults = {};
 

@@ -1,0 +1,144 @@
+/**
+ * Scan benchmark: the security scan of a large checkpoint against
+ * `sha256sum` of the same file, in the same run on the same warm page cache.
+ * Target: scanning costs no more than hashing (ratio scan ÷ hash time ≤ 1).
+ *
+ * Three layouts of the same tensors: a PyTorch zip checkpoint (the scan
+ * reads the central directory and data.pkl, never the storages), a legacy
+ * torch.save file (five pickles, then raw storage bytes), and safetensors
+ * (whose float values are all read, for NaN and Inf).
+ *
+ *   npm run bench:scan                   # 500 MiB
+ *   BENCH_SIZE_MB=100 npm run bench:scan
+ */
+import { randomFillSync } from 'node:crypto';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scanArtifact, type ScanPolicy } from '@gatehouse/gates/engine';
+import { legacyTorchFile, stateDictPickle } from '../../test/fixtures/pickles';
+import { safetensorsFile } from '../../test/fixtures/safetensors-files';
+import { writeZipFile } from '../../test/fixtures/zip-archives';
+import { sha256sum, timed } from '../support/measure';
+
+const MIB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_SIZE_MB ?? 500) * MIB;
+/** Tensors of 64 MiB, as a large layer's weights. */
+const STORAGE_BYTES = 64 * MIB;
+const ROUNDS = 3;
+const TARGET_RATIO = 1;
+
+const POLICY: ScanPolicy = {
+  maxZipEntries: 100_000,
+  maxZipRatio: 250,
+  maxZipTotalBytes: 16 * 1024 * MIB,
+  maxZipDepth: 2,
+  maxMemberBytes: 1024 * MIB,
+  allowedGlobals: [],
+  allowedOnnxDomains: [],
+};
+
+interface Layout {
+  name: string;
+  file: string;
+  write(path: string, storages: number[]): Promise<void>;
+}
+
+const LAYOUTS: Layout[] = [
+  {
+    name: 'PyTorch zip',
+    file: 'model.pt',
+    write: (path, storages) =>
+      writeZipFile(
+        path,
+        [
+          { name: 'archive/data.pkl', data: stateDictPickle(storages.map((_, index) => `layer${index}.weight`)) },
+          { name: 'archive/byteorder', data: Buffer.from('little') },
+          ...storages.map((size, index) => ({ name: `archive/data/${index}`, size, fill: fillFloats })),
+          { name: 'archive/version', data: Buffer.from('3\n') },
+        ],
+        { alignData: 64 },
+      ),
+  },
+  {
+    name: 'legacy torch.save',
+    file: 'legacy.pth',
+    write: (path, storages) => writeFile(path, legacyTorchFile(stateDictPickle(storages.map((_, index) => `layer${index}.weight`))), storages),
+  },
+  {
+    name: 'safetensors',
+    file: 'model.safetensors',
+    write: (path, storages) => {
+      let offset = 0;
+      const header = Object.fromEntries(
+        storages.map((size, index) => {
+          const entry = [`layer${index}.weight`, { dtype: 'F32', shape: [size / 4], data_offsets: [offset, offset + size] }] as const;
+          offset += size;
+          return entry;
+        }),
+      );
+      return writeFile(path, safetensorsFile(header), storages);
+    },
+  },
+];
+
+async function main(): Promise<void> {
+  const storages = Array.from({ length: Math.ceil(SIZE / STORAGE_BYTES) }, (_, index) => Math.min(STORAGE_BYTES, SIZE - index * STORAGE_BYTES));
+  const dir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'gatehouse-scan-'));
+  const lines: string[] = [];
+  const results: object[] = [];
+  try {
+    for (const layout of LAYOUTS) {
+      const path = join(dir, layout.file);
+      await layout.write(path, storages);
+      const size = (await stat(path)).size;
+      const scans: number[] = [];
+      const hashes: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const scan = await timed(() => scanArtifact(dir, [{ path: layout.file, size }], POLICY));
+        if (scan.result.findings.length > 0) throw new Error(`the benign ${layout.name} file has findings: ${JSON.stringify(scan.result.findings)}`);
+        scans.push(scan.seconds);
+        hashes.push((await timed(() => sha256sum(path))).seconds);
+      }
+      const [scanSeconds, hashSeconds] = [Math.min(...scans), Math.min(...hashes)];
+      const ratio = scanSeconds / hashSeconds;
+      lines.push(
+        `${layout.name.padEnd(18)} ${(size / MIB).toFixed(0)} MiB  scan ${(size / MIB / scanSeconds).toFixed(0).padStart(7)} MiB/s  sha256sum ${(size / MIB / hashSeconds).toFixed(0).padStart(5)} MiB/s  scan/hash time ${ratio.toFixed(3)} (target <= ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'})`,
+      );
+      results.push({ layout: layout.name, bytes: size, scanSeconds, hashSeconds, ratio });
+      await rm(path);
+    }
+    process.stdout.write([`best of ${ROUNDS} rounds each, warm page cache`, ...lines, JSON.stringify({ bench: 'scan', results })].join('\n') + '\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Small random floats: finite, so the safetensors scan reads every value and finds nothing. */
+function fillFloats(chunk: Buffer): void {
+  randomFillSync(chunk);
+  for (let offset = 3; offset < chunk.length; offset += 4) chunk[offset] &= 0x3f;
+}
+
+/** `head`, then the storages' bytes. */
+async function writeFile(path: string, head: Buffer, storages: number[]): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.write(head);
+    const chunk = Buffer.alloc(8 * MIB);
+    for (const size of storages) {
+      for (let written = 0; written < size; written += chunk.length) {
+        const part = chunk.subarray(0, Math.min(chunk.length, size - written));
+        fillFloats(part);
+        await handle.write(part);
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:scan failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

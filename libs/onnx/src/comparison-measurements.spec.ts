@@ -1,0 +1,42 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { refusedModel, standardFixtures } from '../../../test/fixtures/onnx-models';
+import { measureLatencyPair } from './latency';
+import { MemoryProbeError, measureSessionMemory } from './memory-probe';
+
+describe('measureLatencyPair', () => {
+  it('times both the same number of times, swapping which goes first every round', async () => {
+    const calls: string[] = [];
+    const [first, second] = await measureLatencyPair(async () => calls.push('a'), async () => calls.push('b'), { runs: 3, warmupRuns: 1 });
+    expect(calls.join('')).toBe('ab' + 'ab' + 'ba' + 'ab');
+    expect(first).toMatchObject({ runs: 3, warmupRuns: 1 });
+    expect(second).toMatchObject({ runs: 3, warmupRuns: 1 });
+  });
+});
+
+describe('measureSessionMemory', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gatehouse-probe-'));
+    await writeFile(join(directory, 'model.onnx'), standardFixtures().classifier.model.bytes);
+    await writeFile(join(directory, 'refused.onnx'), refusedModel().bytes);
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+  const inputs = [{ name: 'features', dtype: 'float32', shape: [1, 8] }];
+
+  it('measures what loading and running a model takes in a fresh process', async () => {
+    const measured = await measureSessionMemory(join(directory, 'model.onnx'), { inputs, runs: 2 });
+    expect(measured.growthBytes).toBeGreaterThan(0);
+    expect(measured.peakRssBytes).toBe(measured.rssBeforeBytes + measured.growthBytes);
+  });
+
+  it('reports onnxruntime\'s refusal, and stops when aborted', async () => {
+    await expect(measureSessionMemory(join(directory, 'refused.onnx'), { inputs, runs: 1 })).rejects.toThrow(MemoryProbeError);
+    await expect(measureSessionMemory(join(directory, 'refused.onnx'), { inputs, runs: 1 })).rejects.toThrow(/the memory probe failed: .*NoSuchOperator/);
+    const controller = new AbortController();
+    const probe = measureSessionMemory(join(directory, 'model.onnx'), { inputs, runs: 1_000_000, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('gate timed out')), 300);
+    await expect(probe).rejects.toThrow('gate timed out');
+  });
+});
