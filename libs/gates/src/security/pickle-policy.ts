@@ -73,7 +73,7 @@ export function judgeGlobal(global: Pick<PickleGlobal, 'module' | 'name' | 'unkn
     return { verdict: 'flagged', severity: 'CRITICAL', rule: 'unknown_global', why: 'the import is computed while unpickling (or is an extension code), so what it loads cannot be known without running it' };
   }
   if (SAFE_GLOBALS[module]?.includes(name)) return { verdict: 'allowed' };
-  const danger = dangerOf(module, name);
+  const danger = dangerOf(module, name) ?? dangerOfAttributePath(module, name);
   if (danger) return { verdict: 'flagged', severity: 'CRITICAL', rule: 'dangerous_global', why: danger };
   if (allowedByPolicy.some((pattern) => matches(pattern, module, name))) return { verdict: 'allowed' };
   return {
@@ -94,6 +94,27 @@ function dangerOf(module: string, name: string): string | undefined {
     if (rule && length === parts.length && (rule.includes(name) || rule.includes(name.split('.')[0]))) {
       return `${module}.${name} can call arbitrary code or reach the file system when the pickle is loaded`;
     }
+  }
+  return undefined;
+}
+
+/**
+ * From protocol 4 the unpickler resolves a dotted name attribute by attribute
+ * (`torch` + `serialization.os.system` is os.system), so every owner along
+ * the path is judged as a module of its own, and reaching into dunders is
+ * never data.
+ */
+function dangerOfAttributePath(module: string, name: string): string | undefined {
+  const attributes = name.split('.');
+  if (attributes.length === 1) return undefined;
+  if (attributes.some((attribute) => /^__.*__$/.test(attribute))) {
+    return `${module}.${name} walks through Python internals (${attributes.filter((attribute) => /^__.*__$/.test(attribute)).join(', ')}), which reach any object`;
+  }
+  const last = attributes[attributes.length - 1];
+  const owners = [module, ...attributes.slice(0, -1)];
+  for (let start = 0; start < owners.length; start++) {
+    const danger = dangerOf(owners.slice(start).join('.'), last);
+    if (danger) return `${module}.${name} reaches ${owners.slice(start).join('.')}.${last} through attributes: ${danger}`;
   }
   return undefined;
 }

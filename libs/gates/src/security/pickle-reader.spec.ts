@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readPickles } from './pickle-reader';
 
 const bytes = (...parts: (string | number[] | Uint8Array)[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
@@ -64,5 +65,16 @@ describe('readPickles', () => {
     // The payloads hold byte values that are opcodes ("c" GLOBAL, 0x93 STACK_GLOBAL).
     const data = bytes('\x80\x03', 'C', [3], 'cos', 'B', [2, 0, 0, 0], [0x93, 0x93], 'J', [0x63, 0x63, 0x63, 0x63], 'K', [0x63], 'M', [0x63, 0x63], 'G', [0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63], '\x8a', [2, 0x63, 0x63], '(t.');
     expect(readPickles(data)).toMatchObject({ pickles: 1, error: null, globals: [] });
+  });
+
+  it('decodes protocol 0 STRING and UNICODE arguments exactly as CPython does, so escapes cannot hide a module', () => {
+    const arguments_ = ["S'o\\x73'", "S'o\\163'", "S\"o\\x73\"", "S'a\\qb'", "S'\\\\x73'", "S'\\n\\t\\''", 'Vo\\u0073', 'Vo\\\\u0073', 'Vo\\\\\\u0073', 'Vo\\U00000073', 'V\\u00e9t\\xe9'];
+    const pickles = arguments_.map((argument) => bytes(argument, '\n', "S'system'\n\x93."));
+    // pickletools decodes each argument with the unpickler's own codecs, and imports nothing.
+    const script = 'import io, json, pickletools, sys\nprint(json.dumps([next(pickletools.genops(io.BytesIO(bytes.fromhex(h))))[1] for h in json.load(sys.stdin)]))';
+    const python = JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(pickles.map((pickle) => pickle.toString('hex'))), encoding: 'utf8' })) as string[];
+    expect(pickles.map((pickle) => readPickles(pickle).globals[0].module)).toEqual(python);
+    expect(python.slice(0, 3)).toEqual(['os', 'os', 'os']);
+    expect(python[6]).toBe('os');
   });
 });

@@ -95,10 +95,10 @@ function readOne(reader: OpcodeReader, globals: PickleGlobal[]): void {
       case 0x8a: reader.take(reader.uint(1)); stack.push(OTHER); break; // LONG1
       case 0x8b: reader.take(reader.int32()); stack.push(OTHER); break; // LONG4
       // Strings: module and name for STACK_GLOBAL come from these.
-      case 0x53: stack.push({ text: unquote(reader.line()) }); break; // STRING
+      case 0x53: stack.push({ text: unescapeString(unquote(reader.line())) }); break; // STRING
       case 0x54: stack.push({ text: latin1(reader.take(reader.int32())) }); break; // BINSTRING
       case 0x55: stack.push({ text: latin1(reader.take(reader.uint(1))) }); break; // SHORT_BINSTRING
-      case 0x56: stack.push({ text: reader.line() }); break; // UNICODE (raw-unicode-escape; names are ASCII)
+      case 0x56: stack.push({ text: unescapeRawUnicode(reader.line()) }); break; // UNICODE
       case 0x58: stack.push({ text: utf8(reader.take(reader.uint(4))) }); break; // BINUNICODE
       case 0x8c: stack.push({ text: utf8(reader.take(reader.uint(1))) }); break; // SHORT_BINUNICODE
       case 0x8d: stack.push({ text: utf8(reader.take(reader.uint(8))) }); break; // BINUNICODE8
@@ -202,6 +202,28 @@ function index(text: string): number {
 function unquote(text: string): string {
   const quoted = /^(['"])(.*)\1$/s.exec(text);
   return quoted ? quoted[2] : text;
+}
+
+/**
+ * The text CPython decodes a protocol 0 STRING to (its string-escape codec):
+ * `S'o\\x73'` names module `os`, so escapes must be read as the unpickler reads them.
+ */
+function unescapeString(text: string): string {
+  const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+  return text.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/gs, (escape: string, code: string) => {
+    if (code[0] === 'x') return String.fromCharCode(parseInt(code.slice(1), 16));
+    if (/^[0-7]/.test(code)) return String.fromCharCode(parseInt(code, 8) & 0xff);
+    return simple[code] ?? escape;
+  });
+}
+
+/** raw-unicode-escape, as CPython decodes a protocol 0 UNICODE argument: `Vo\\u0073` is `os`. */
+function unescapeRawUnicode(text: string): string {
+  // Only \\u and \\U escape, and only after an odd run of backslashes: `\\\\u0073` stays as written.
+  return text.replace(/(\\+)(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})/g, (whole: string, slashes: string, code: string) => {
+    const point = parseInt(code.slice(1), 16);
+    return slashes.length % 2 === 1 && point <= 0x10ffff ? slashes.slice(1) + String.fromCodePoint(point) : whole;
+  });
 }
 
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

@@ -105,11 +105,24 @@ describe('judgeGlobal', () => {
     { global: 'functools.partial', verdict: 'dangerous_global' },
     { global: 'types.CodeType', verdict: 'dangerous_global' },
     { global: 'numpy.f2py.crackfortran.getlincoef', verdict: 'dangerous_global' },
+    { global: 'torch.serialization.load', verdict: 'dangerous_global' },
     { global: 'builtins.len', verdict: 'unlisted_global' },
     { global: 'sklearn.linear_model.LogisticRegression', verdict: 'unlisted_global' },
   ])('$global is $verdict', ({ global, verdict }) => {
     const at = global.lastIndexOf('.');
     const judged = judgeGlobal({ module: global.slice(0, at), name: global.slice(at + 1), unknown: false });
+    expect(judged.verdict === 'allowed' ? 'allowed' : judged.rule).toBe(verdict);
+  });
+
+  it.each([
+    { module: 'torch', name: 'serialization.os.system', verdict: 'dangerous_global' },
+    { module: 'torch', name: 'serialization.load', verdict: 'dangerous_global' },
+    { module: 'numpy', name: 'core.numeric.builtins.eval', verdict: 'dangerous_global' },
+    { module: 'collections', name: 'OrderedDict.__init__.__globals__', verdict: 'dangerous_global' },
+    { module: 'code', name: 'InteractiveInterpreter.runcode', verdict: 'dangerous_global' },
+    { module: 'mylab.models', name: 'Encoder.Config', verdict: 'unlisted_global' },
+  ])('judges the dotted name $module + $name (protocol 4 attribute walk) as $verdict', ({ module, name, verdict }) => {
+    const judged = judgeGlobal({ module, name, unknown: false });
     expect(judged.verdict === 'allowed' ? 'allowed' : judged.rule).toBe(verdict);
   });
 });
