@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { benignExternalDataModel, customOperatorInSubgraphModel, escapingExternalDataModel } from '../../../../test/fixtures/hostile-onnx';
 import { npyFile } from '../../../../test/fixtures/numpy-files';
 import { PICKLE_SENTINEL, hostilePickles, legacyTorchFile, stateDictPickle } from '../../../../test/fixtures/pickles';
@@ -82,6 +83,35 @@ describe('scanArtifact', () => {
       { severity: 'CRITICAL', rule: 'dangerous_global', file: 'arrays.npz', location: 'labels.npy › object array data › GLOBAL opcode at byte 0' },
       { severity: 'CRITICAL', rule: 'dangerous_global', file: 'features.npy', location: 'object array data › GLOBAL opcode at byte 0' },
     ]);
+  });
+
+  it('scans ONNX external data by its content: tensor bytes pass, a pickle hiding as weights does not', async () => {
+    const benign = benignExternalDataModel().files;
+    const pickleLike = Buffer.concat([Buffer.from([0x80, 0x03, 0x40, 0x3f]), Buffer.from(benign['weights.bin']).subarray(4)]);
+    expect((await scan({ ...benign, 'weights.bin': pickleLike })).findings).toEqual([]);
+    const hostile = Buffer.alloc(benign['weights.bin'].length);
+    hostile.set(osSystem.bytes);
+    const { findings } = await scan({ ...benign, 'weights.bin': hostile });
+    expect(brief(findings)).toEqual([{ severity: 'CRITICAL', rule: 'dangerous_global', file: 'weights.bin', location: 'GLOBAL opcode at byte 0' }]);
+  });
+
+  it('scans members PyTorch would not treat as storages, and directory names that carry data', async () => {
+    const objects = npyFile("'|O'", '(1,)', osSystem.bytes);
+    const { findings } = await scan({
+      // A root-level data.pkl does not make this a torch checkpoint: data/evil.npy is numpy's to load.
+      'prefix.npz': zipArchive([{ name: 'data.pkl', data: stateDictPickle() }, { name: 'data/evil.npy', data: objects }]),
+      'dir.npz': zipArchive([{ name: 'evil.npy/', data: objects }]),
+    });
+    expect(brief(findings)).toEqual([
+      { severity: 'CRITICAL', rule: 'dangerous_global', file: 'dir.npz', location: 'evil.npy/ › object array data › GLOBAL opcode at byte 0' },
+      { severity: 'CRITICAL', rule: 'dangerous_global', file: 'prefix.npz', location: 'data/evil.npy › object array data › GLOBAL opcode at byte 0' },
+    ]);
+  });
+
+  it('names compressed files it cannot look inside', async () => {
+    const { findings, files } = await scan({ 'model.sav': gzipSync(osSystem.bytes) });
+    expect(brief(findings)).toEqual([{ severity: 'MEDIUM', rule: 'unscanned_archive', file: 'model.sav', location: '(whole file)' }]);
+    expect(files).toEqual([{ path: 'model.sav', format: 'not scanned' }]);
   });
 
   it('refuses zip entries that would extract outside the directory', async () => {

@@ -33,7 +33,8 @@ export interface ArtifactScan {
 
 /** Files whose name says PyTorch or pickle loads them; they are pickles unless they are zips. */
 const PICKLE_EXTENSIONS = ['.pkl', '.pickle', '.pt', '.pth', '.bin', '.ckpt', '.joblib'];
-const MAGIC_BYTES = 8;
+/** Enough for every signature sniffed, tar's `ustar` at 257 included. */
+const MAGIC_BYTES = 512;
 
 /**
  * Scans every file of a version without loading or executing anything:
@@ -46,7 +47,8 @@ export async function scanArtifact(directory: string, files: readonly { path: st
   const sizes = new Map(files.map((file) => [file.path, file.size]));
   const findings: SecurityFinding[] = [];
   const formats = new Map<string, ScannedFormat>();
-  // ONNX first: the files its external data names are raw tensors, not pickles, whatever their extension.
+  // ONNX first: the files its external data names hold raw tensors, which may start with any bytes.
+  const tensorData = new Set<string>();
   for (const file of files.filter((candidate) => candidate.path.toLowerCase().endsWith('.onnx'))) {
     formats.set(file.path, 'onnx');
     let model: OnnxModel;
@@ -57,7 +59,7 @@ export async function scanArtifact(directory: string, files: readonly { path: st
       continue;
     }
     findings.push(...scanOnnxModel(model, file.path, sizes, { allowedDomains: policy.allowedOnnxDomains }));
-    for (const path of externalDataFiles(model, file.path)) if (sizes.has(path) && !formats.has(path)) formats.set(path, 'onnx-external-data');
+    for (const path of externalDataFiles(model, file.path)) tensorData.add(path);
   }
   for (const file of files) {
     if (formats.has(file.path)) continue;
@@ -65,7 +67,9 @@ export async function scanArtifact(directory: string, files: readonly { path: st
       const handle = await open(posix.join(directory, file.path), 'r');
       try {
         const scan = new StreamScan(policy, findings);
-        formats.set(file.path, await scan.stream(fileSource(handle, (await handle.stat()).size), { file: file.path, path: [] }, file.path, 0));
+        const source = fileSource(handle, (await handle.stat()).size);
+        const place = { file: file.path, path: [] };
+        formats.set(file.path, tensorData.has(file.path) ? await scan.tensorData(source, place) : await scan.stream(source, place, file.path, 0));
       } finally {
         await handle.close();
       }
@@ -77,12 +81,54 @@ export async function scanArtifact(directory: string, files: readonly { path: st
   return { findings: sortFindings(findings), files: files.map((file) => ({ path: file.path, format: formats.get(file.path)! })) };
 }
 
+const isNpy = (magic: Buffer) => magic.subarray(0, 6).toString('latin1') === '\x93NUMPY';
+
+/** What compressed or tar data the bytes start with, if any. */
+function packedFormat(magic: Buffer): string | undefined {
+  if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
+  if (magic.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  if (magic.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (magic[0] === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(magic[1])) return 'zlib';
+  if (magic.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+  return undefined;
+}
+
+/**
+ * The entries of a PyTorch checkpoint that are tensor storages: only in an
+ * archive laid out as torch.save writes it (every entry under one folder A,
+ * with A/data.pkl), only A/data/<key>. PyTorch reads those as raw bytes and
+ * never unpickles them; anywhere else a member is scanned.
+ */
+function torchStorage(entries: ZipEntry[]): ((name: string) => boolean) | undefined {
+  const folder = entries[0]?.name.split('/')[0];
+  if (!folder || !entries.every((entry) => entry.name.startsWith(`${folder}/`)) || !entries.some((entry) => entry.name === `${folder}/data.pkl`)) return undefined;
+  const storages = `${folder}/data/`;
+  return (name) => name.startsWith(storages) && !name.slice(storages.length).includes('/');
+}
+
 /** One file's scan, descending into archives; findings are appended to the shared list. */
 class StreamScan {
   constructor(
     private readonly policy: ScanPolicy,
     private readonly findings: SecurityFinding[],
   ) {}
+
+  /**
+   * A file ONNX external data names is tensor bytes to onnxruntime, but
+   * whatever its content says to anyone loading it directly: torch.load and
+   * pickle.load unpickle a weights.bin from its first byte, with or without a
+   * PROTO header. So it is read as a pickle too, and what would run code is
+   * reported; bytes that do not parse, or parse into nothing dangerous, are
+   * just tensor data (random floats spell a dangerous import by chance about
+   * never).
+   */
+  async tensorData(source: ByteSource, place: ScanPlace): Promise<ScannedFormat> {
+    const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
+    if (looksLikeZip(magic) || isNpy(magic)) return this.stream(source, place, '', 0);
+    const findings = await scanPickles(source, place, { maxBytes: this.policy.maxMemberBytes, allowedGlobals: this.policy.allowedGlobals });
+    this.findings.push(...findings.filter((finding) => finding.severity === 'CRITICAL'));
+    return 'onnx-external-data';
+  }
 
   /** Scans `source` as what its name and first bytes say it is, and returns what that was. */
   async stream(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat> {
@@ -96,7 +142,7 @@ class StreamScan {
       await this.zip(source, place, depth);
       return 'zip';
     }
-    if (lower.endsWith('.npy') || magic.subarray(0, 6).toString('latin1') === '\x93NUMPY') {
+    if (lower.endsWith('.npy') || isNpy(magic)) {
       await this.npy(source, place);
       return 'npy';
     }
@@ -104,6 +150,8 @@ class StreamScan {
       this.findings.push(...(await scanPickles(source, place, { maxBytes: this.policy.maxMemberBytes, allowedGlobals: this.policy.allowedGlobals })));
       return 'pickle';
     }
+    const packed = packedFormat(magic);
+    if (packed) this.flag(place, [], 'MEDIUM', 'unscanned_archive', `it is ${packed} data the scan does not unpack; joblib.load and torch.load unpack such files themselves, whatever their name`);
     return 'not scanned';
   }
 
@@ -138,10 +186,9 @@ class StreamScan {
       this.flag(place, [], 'HIGH', 'zip_bomb', `its entries unpack to ${total} bytes, over the policy's ${this.policy.maxZipTotalBytes} (maxZipTotalMiB)`);
       return;
     }
-    // PyTorch reads `<archive>/data.pkl` and fetches tensor storages from `<archive>/data/<key>` as raw bytes.
-    const storagePrefixes = entries.filter((entry) => entry.name.endsWith('data.pkl')).map((entry) => entry.name.slice(0, -'.pkl'.length) + '/');
+    const storage = torchStorage(entries);
     for (const entry of entries) {
-      if (entry.name.endsWith('/')) continue;
+      if (entry.name.endsWith('/') && entry.uncompressedSize === 0) continue;
       const unsafe = unsafeEntryPath(entry.name);
       if (unsafe) this.flag(place, [entry.name], 'CRITICAL', 'zip_path_traversal', `extracting it would write outside the target directory: ${unsafe}`);
       const ratio = entry.compressedSize === 0 ? (entry.uncompressedSize === 0 ? 0 : Infinity) : entry.uncompressedSize / entry.compressedSize;
@@ -149,7 +196,7 @@ class StreamScan {
         this.flag(place, [entry.name], 'HIGH', 'zip_bomb', `it inflates ${ratio === Infinity ? 'from nothing' : `${Math.round(ratio)}×`} (${entry.compressedSize} → ${entry.uncompressedSize} bytes), over the policy's ${this.policy.maxZipRatio}× (maxZipRatio)`);
         continue;
       }
-      if (storagePrefixes.some((prefix) => entry.name.startsWith(prefix))) continue;
+      if (storage?.(entry.name)) continue;
       if (entry.method !== 0 && entry.uncompressedSize > this.policy.maxMemberBytes) {
         this.flag(place, [entry.name], 'HIGH', 'member_too_large', `it is compressed and unpacks to ${entry.uncompressedSize} bytes, more than the ${this.policy.maxMemberBytes} the scanner may inflate (maxMemberMiB)`);
         continue;

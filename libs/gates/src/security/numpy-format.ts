@@ -110,30 +110,13 @@ function holdsObjects(descr: PyValue, depth: number): boolean {
 }
 
 /**
- * A type string holds objects when any of its comma-separated parts (numpy
- * reads `'i4,O'` as a structured dtype) is the object type: `O` with an
- * optional byte-order character, item size or leading subarray shape, or
- * the name `object`.
+ * A type string holds objects when it mentions the object type anywhere:
+ * numpy reads `'O'`, `'2O'`, `'|(2,)O'`, `'i4,2O'` and `'object'` alike, and
+ * no type code of any other dtype contains `O` (an upper-case letter numpy
+ * uses for nothing else), so matching it anywhere cannot miss a spelling.
  */
 function typeStringHoldsObjects(type: string): boolean {
-  // Commas inside a subarray shape, as in '(2,3)O', do not separate fields. Split by hand: a regex
-  // with nested repetition overflows the stack on a megabyte-long type string.
-  const parts: string[] = [];
-  let depth = 0;
-  let from = 0;
-  for (let index = 0; index < type.length; index++) {
-    if (type[index] === '(') depth++;
-    else if (type[index] === ')') depth--;
-    else if (type[index] === ',' && depth === 0) {
-      parts.push(type.slice(from, index));
-      from = index + 1;
-    }
-  }
-  parts.push(type.slice(from));
-  return parts.some((part) => {
-    const base = part.trim().replace(/^\([0-9,\s]*\)\s*/, '').replace(/^[<>=|!]/, '');
-    return /^O[0-9]*$/.test(base) || base === 'object' || base === 'object_' || base === 'object0';
-  });
+  return type.includes('O') || type.includes('object');
 }
 
 const isDimension = (value: PyValue) => value.kind === 'int' && value.value >= 0;

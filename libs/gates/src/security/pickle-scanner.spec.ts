@@ -51,6 +51,7 @@ describe('scanPickles', () => {
 
   it('reads only the five pickles of a legacy torch.save file, not the raw storage after them', async () => {
     expect(await scan(legacyTorchFile())).toEqual([]);
+    expect(await scan(legacyTorchFile(stateDictPickle(), { framed: true }))).toEqual([]);
     const hostile = await scan(legacyTorchFile(hostilePickles()[1].bytes));
     expect(hostile).toEqual([expect.objectContaining({ severity: 'CRITICAL', module: 'builtins', name: 'exec' })]);
   });
@@ -84,6 +85,12 @@ describe('scanPickles', () => {
     expect((await scan(long, { maxBytes: 1024 * 1024 })).map((finding) => finding.rule)).toEqual(['pickle_too_large']);
   });
 
+  it('never throws on module names that are JavaScript object properties', async () => {
+    for (const module of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(await scan(pickleBytes(`\x80\x02c${module}\nsystem\n.`))).toEqual([expect.objectContaining({ module, rule: 'unlisted_global' })]);
+    }
+  });
+
   it('allows what the policy adds, but never a dangerous global', async () => {
     const custom = pickleBytes('\x80\x02cmylab.config\nTrainConfig\n)R.');
     expect(await scan(custom)).toEqual([expect.objectContaining({ severity: 'MEDIUM', rule: 'unlisted_global', module: 'mylab.config', name: 'TrainConfig' })]);
@@ -106,6 +113,15 @@ describe('judgeGlobal', () => {
     { global: 'types.CodeType', verdict: 'dangerous_global' },
     { global: 'numpy.f2py.crackfortran.getlincoef', verdict: 'dangerous_global' },
     { global: 'torch.serialization.load', verdict: 'dangerous_global' },
+    { global: 'torch.load', verdict: 'dangerous_global' },
+    { global: 'numpy.load', verdict: 'dangerous_global' },
+    { global: 'tarfile.bltn_open', verdict: 'dangerous_global' },
+    { global: '_io.open', verdict: 'dangerous_global' },
+    { global: 'thread.start_new_thread', verdict: 'dangerous_global' },
+    { global: 'uuid._get_command_stdout', verdict: 'dangerous_global' },
+    { global: 'uuid.UUID', verdict: 'allowed' },
+    { global: 'pathlib.PosixPath', verdict: 'unlisted_global' },
+    { global: 'joblib.numpy_pickle.NumpyArrayWrapper', verdict: 'raw_data_in_pickle' },
     { global: 'builtins.len', verdict: 'unlisted_global' },
     { global: 'sklearn.linear_model.LogisticRegression', verdict: 'unlisted_global' },
   ])('$global is $verdict', ({ global, verdict }) => {
@@ -120,6 +136,8 @@ describe('judgeGlobal', () => {
     { module: 'numpy', name: 'core.numeric.builtins.eval', verdict: 'dangerous_global' },
     { module: 'collections', name: 'OrderedDict.__init__.__globals__', verdict: 'dangerous_global' },
     { module: 'code', name: 'InteractiveInterpreter.runcode', verdict: 'dangerous_global' },
+    { module: 'random', name: '_os.system', verdict: 'attribute_walk' },
+    { module: 'enum', name: 'bltns.exec', verdict: 'attribute_walk' },
     { module: 'mylab.models', name: 'Encoder.Config', verdict: 'unlisted_global' },
   ])('judges the dotted name $module + $name (protocol 4 attribute walk) as $verdict', ({ module, name, verdict }) => {
     const judged = judgeGlobal({ module, name, unknown: false });

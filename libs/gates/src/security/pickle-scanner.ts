@@ -24,13 +24,20 @@ export interface PickleScanOptions {
  * protocol version, system info, the object and its storage keys — five
  * pickles — followed by raw tensor bytes that are not pickle at all.
  */
-const LEGACY_TORCH_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
+const LEGACY_TORCH_MAGIC = Buffer.from([0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
 const LEGACY_TORCH_PICKLES = 5;
 const FIRST_WINDOW_BYTES = 1024 * 1024;
 
-/** True when the bytes start with a PROTO opcode of protocol 2-5, the way most pickles on disk do. */
+/** True when the bytes start with a PROTO opcode, the way pickles of protocol 2 and later do (CPython accepts any protocol number up to 5 there). */
 export function looksLikePickle(first: Uint8Array): boolean {
-  return first.length >= 2 && first[0] === 0x80 && first[1] >= 2 && first[1] <= 5;
+  return first.length >= 2 && first[0] === 0x80 && first[1] <= 5;
+}
+
+/** The first pickle is torch's magic number (LONG1), after PROTO and, from protocol 4, a FRAME: whatever pickle_protocol torch.save was given. */
+function startsWithTorchMagic(head: Buffer): boolean {
+  let at = head[0] === 0x80 ? 2 : 0;
+  if (head[at] === 0x95) at += 9;
+  return head.subarray(at, at + LEGACY_TORCH_MAGIC.length).equals(LEGACY_TORCH_MAGIC);
 }
 
 /**
@@ -39,8 +46,8 @@ export function looksLikePickle(first: Uint8Array): boolean {
  * legacy checkpoint's gigabytes of raw tensors after its pickles are never read.
  */
 export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions): Promise<SecurityFinding[]> {
-  const head = await source.read(0, Math.min(source.size, LEGACY_TORCH_MAGIC.length));
-  const maxPickles = head.equals(LEGACY_TORCH_MAGIC) ? LEGACY_TORCH_PICKLES : Infinity;
+  const head = await source.read(0, Math.min(source.size, LEGACY_TORCH_MAGIC.length + 11));
+  const maxPickles = startsWithTorchMagic(head) ? LEGACY_TORCH_PICKLES : Infinity;
   let window = Math.min(source.size, FIRST_WINDOW_BYTES);
   let reading: PickleReading;
   for (;;) {

@@ -144,6 +144,21 @@ describe('readZipDirectory and openZipEntry', () => {
     await expect(list(archive)).rejects.toThrow(/more entries than the 1 its end record declares/);
   });
 
+  it('refuses layouts CPython (numpy) and miniz (PyTorch) would read differently: a gap before the end record, a zip64 locator pointing elsewhere', async () => {
+    // A second central directory in the gap: CPython takes the gap for prepended data and reads that one, miniz the first.
+    const shown = zipArchive([{ name: 'good.npy', data: text('1') }]);
+    const end = shown.length - 22;
+    const gapped = Buffer.concat([shown.subarray(0, end), Buffer.alloc(46 + 8, 0x41), shown.subarray(end)]);
+    await expect(list(gapped)).rejects.toThrow(/does not end where its end record starts/);
+
+    const zip64 = zipArchive([{ name: 'a', data: text('1') }], { zip64: true });
+    const locator = zip64.length - 22 - 20;
+    expect(zip64.readUInt32LE(locator)).toBe(0x07064b50);
+    await expect(list(zip64)).resolves.toHaveLength(1);
+    zip64.writeBigUInt64LE(0n, locator + 8);
+    await expect(list(zip64)).rejects.toThrow(/points to 0, not to the record just before it/);
+  });
+
   it('refuses an entry whose data would lie past the end of the file', async () => {
     const archive = zipArchive([{ name: 'a.bin', data: randomBytes(100) }]);
     archive.writeUInt32LE(1_000_000, firstCentralHeader(archive) + 20);

@@ -128,7 +128,9 @@ interface CentralDirectory {
  * Finds the end of central directory record (4.3.16) by scanning back over a
  * comment of up to 65535 bytes, taking the last signature as miniz and
  * CPython both do; then the zip64 record (4.3.14), if a locator (4.3.15)
- * sits just before it, whose values replace the 16- and 32-bit ones.
+ * sits just before it, whose values replace the 16- and 32-bit ones. Only
+ * layouts that miniz (PyTorch) and CPython's zipfile (numpy) read alike are
+ * accepted.
  */
 async function findCentralDirectory(source: ByteSource): Promise<CentralDirectory> {
   const tailLength = Math.min(source.size, END_RECORD.size + MAX_COMMENT);
@@ -146,8 +148,9 @@ async function findCentralDirectory(source: ByteSource): Promise<CentralDirector
     const locator = await source.read(locatorOffset, ZIP64_LOCATOR.size);
     if (locator.readUInt32LE(0) === ZIP64_LOCATOR.signature) {
       const recordOffset = uint64(locator, 8, locatorOffset);
-      if (recordOffset + ZIP64_END_RECORD.size > locatorOffset) {
-        throw new ZipFormatError(`the zip64 locator at offset ${locatorOffset} points to ${recordOffset}, not before itself`);
+      // CPython's zipfile ignores the pointer and reads the record just before the locator; miniz follows it. Both must find the same one.
+      if (recordOffset + ZIP64_END_RECORD.size !== locatorOffset) {
+        throw new ZipFormatError(`the zip64 locator at offset ${locatorOffset} points to ${recordOffset}, not to the record just before it`);
       }
       const record = await source.read(recordOffset, ZIP64_END_RECORD.size);
       if (record.readUInt32LE(0) !== ZIP64_END_RECORD.signature) throw new ZipFormatError(`no zip64 end of central directory record at offset ${recordOffset}`);
@@ -155,8 +158,10 @@ async function findCentralDirectory(source: ByteSource): Promise<CentralDirector
       directoryLimit = recordOffset;
     }
   }
-  if (directory.offset + directory.size > directoryLimit) {
-    throw new ZipFormatError(`the central directory [${directory.offset}, +${directory.size}) overruns its end record at offset ${directoryLimit}`);
+  // Bytes between the directory and its end record make CPython shift every offset by them (it takes them for data prepended to
+  // the archive) while miniz does not: numpy and PyTorch would then read different members. Writers leave no gap.
+  if (directory.offset + directory.size !== directoryLimit) {
+    throw new ZipFormatError(`the central directory [${directory.offset}, +${directory.size}) does not end where its end record starts, at offset ${directoryLimit}`);
   }
   return directory;
 }
