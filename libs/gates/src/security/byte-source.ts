@@ -11,7 +11,7 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Buffer>;
 }
 
-export class ByteRangeError extends Error {}
+class ByteRangeError extends Error {}
 
 function checkRange(size: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {

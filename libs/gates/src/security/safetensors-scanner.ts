@@ -15,7 +15,7 @@ import type { ByteSource } from './byte-source';
 import type { FindingSeverity, SecurityFinding } from './finding';
 
 /** The crate's MAX_HEADER_SIZE: it refuses longer headers. */
-export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
+const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
 export interface SafetensorsScanOptions {
   /** Bytes read at a time when checking a tensor's values; default 4 MiB. */

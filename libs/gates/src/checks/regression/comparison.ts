@@ -19,7 +19,7 @@ export function refOf(context: GateContext): string {
   return `${context.subject.model}@${context.subject.version}`;
 }
 
-export function ratioOf(candidate: number, baseline: number): number | null {
+function ratioOf(candidate: number, baseline: number): number | null {
   if (baseline !== 0) return candidate / baseline;
   return candidate === 0 ? 1 : null;
 }
