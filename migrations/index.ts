@@ -5,6 +5,7 @@ import { CreateSigning1764000000300 } from './1764000000300-CreateSigning';
 import { TrustCertificates1764000000400 } from './1764000000400-TrustCertificates';
 import { CreateGateRuns1764000000500 } from './1764000000500-CreateGateRuns';
 import { CreatePromotions1764000000600 } from './1764000000600-CreatePromotions';
+import { GateRunBaseline1764000000700 } from './1764000000700-GateRunBaseline';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   TrustCertificates1764000000400,
   CreateGateRuns1764000000500,
   CreatePromotions1764000000600,
+  GateRunBaseline1764000000700,
 ];

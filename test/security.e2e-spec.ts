@@ -76,7 +76,7 @@ describe('security gates (embedded)', () => {
     expect(checkResult(run, 'artifact_scan').details.findings.map((finding: { rule: string }) => finding.rule)).toContain(rule);
   });
 
-  it('validates a benign checkpoint, and lets only a signed version through the production gate', async () => {
+  it('validates a benign checkpoint, and lets only a version signed by a signer trusted today through the production gate', async () => {
     const benign = { 'model.onnx': classifier.bytes, 'checkpoint.pt': pytorchCheckpointZip(stateDictPickle(['w', 'b']), [Buffer.alloc(16), Buffer.alloc(8)]) };
     const key = await trustedSigningKey(registry.admin, 'release');
     const unsigned = await register('2.0.0', benign);
@@ -105,5 +105,16 @@ describe('security gates (embedded)', () => {
 
     expect(await toProduction('2.1.0')).toEqual({ stage: 'production', promotion: null });
     expect((await engineer.get('/v1/models/scanned/stages')).body.stages.production.version).toBe('2.1.0');
+
+    // A signer revoked after commit no longer vouches: the production gate verifies against today's trust.
+    const interim = await trustedSigningKey(registry.admin, 'interim');
+    expect((await register('2.2.0', benign, interim)).status).toBe('passed');
+    const signers = (await registry.admin.get('/v1/signers')).body as { id: string; name: string }[];
+    expect((await registry.admin.post(`/v1/signers/${signers.find((signer) => signer.name === 'interim')!.id}/revoke`)).status).toBe(200);
+    const revoked = await toProduction('2.2.0');
+    expect(revoked).toMatchObject({ stage: 'production', promotion: { status: 'rejected' } });
+    const revokedGate = (await engineer.get(`/v1/gate-runs/${revoked.promotion.gateRunId}`)).body;
+    expect(revokedGate.failedChecks).toEqual(['signature_trusted']);
+    expect(checkResult(revokedGate, 'signature_trusted').details).toMatchObject({ signer: 'interim', reason: 'signer_revoked' });
   });
 });

@@ -25,6 +25,10 @@ export class GateRunEntity {
   @Column('uuid', { name: 'version_id' })
   versionId: string;
 
+  /** The production version when the run was queued, which the regression checks compare with; null when nothing served. */
+  @Column('uuid', { name: 'baseline_version_id', nullable: true })
+  baselineVersionId: string | null;
+
   @Column('text')
   stage: GateStage;
 

@@ -5,6 +5,7 @@ import { GateRunEntity, type GateRunError, type GateRunTrigger } from './gate-ru
 
 export interface NewGateRun {
   versionId: string;
+  baselineVersionId: string | null;
   stage: GateStage;
   trigger: GateRunTrigger;
   requestedBy: string;
@@ -19,9 +20,9 @@ export class GateRunRepository {
 
   async insert(tx: EntityManager, run: NewGateRun): Promise<GateRunEntity> {
     const [row] = await tx.query(
-      `INSERT INTO gate_runs (version_id, stage, trigger, requested_by, policy, max_attempts)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-      [run.versionId, run.stage, run.trigger, run.requestedBy, JSON.stringify(run.policy), run.maxAttempts],
+      `INSERT INTO gate_runs (version_id, baseline_version_id, stage, trigger, requested_by, policy, max_attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [run.versionId, run.baselineVersionId, run.stage, run.trigger, run.requestedBy, JSON.stringify(run.policy), run.maxAttempts],
     );
     return (await tx.getRepository(GateRunEntity).findOneBy({ id: row.id }))!;
   }

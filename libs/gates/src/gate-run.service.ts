@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { VersionEvents, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
+import { StageService, VersionEvents, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
@@ -16,6 +16,8 @@ export const GATE_POLICY = Symbol('GATE_POLICY');
 
 export interface GateRequest {
   versionId: string;
+  /** The version in production as the caller sees it under its lock: what the regression checks will compare with. */
+  baselineVersionId?: string | null;
   ref: VersionRef;
   task: Task;
   stage: GateStage;
@@ -29,6 +31,7 @@ export class GateRunService implements OnModuleInit {
   constructor(
     private readonly runs: GateRunRepository,
     private readonly versions: VersionService,
+    private readonly stages: StageService,
     private readonly events: VersionEvents,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
@@ -48,6 +51,7 @@ export class GateRunService implements OnModuleInit {
     if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
     const run = await this.runs.insert(tx, {
       versionId: request.versionId,
+      baselineVersionId: request.baselineVersionId ?? null,
       stage: request.stage,
       trigger: request.trigger,
       requestedBy: request.actor,
@@ -76,7 +80,10 @@ export class GateRunService implements OnModuleInit {
     if (version.status === 'pending_upload') throw new VersionNotGateableError(`${modelName}@${versionName}`, version.status);
     const subject = await this.versions.gateSubject(version.id);
     if (stage === 'registered' && subject.stage !== 'none') throw new VersionServingError(`${modelName}@${versionName}`, subject.stage);
-    const run = await this.transactions.run((tx) => this.enqueue(tx, { versionId: version.id, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }));
+    const production = await this.stages.holderOf(modelName, 'production');
+    const run = await this.transactions.run((tx) =>
+      this.enqueue(tx, { versionId: version.id, baselineVersionId: production?.versionId ?? null, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }),
+    );
     this.wake();
     return this.detail(run, ref);
   }

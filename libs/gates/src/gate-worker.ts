@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
-import { StageService, VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
+import { VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
@@ -39,7 +39,6 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     private readonly runs: GateRunRepository,
     private readonly versions: VersionService,
-    private readonly stages: StageService,
     private readonly workspaces: ArtifactWorkspace,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
@@ -113,11 +112,11 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null }, run.stage === 'registered' ? 'validating' : undefined),
       );
       this.logger.log(`gate run ${run.id}: ${run.stage} gate on ${subject.model}@${subject.version}, attempt ${run.attempts}`);
-      const production = this.engine.comparesWithBaseline(run.policy) ? await this.productionFor(subject) : undefined;
+      const production = this.engine.comparesWithBaseline(run.policy) ? await this.baselineOf(run, subject) : undefined;
       // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
       workspace = await this.workspaces.materialize(subject, production && production.id !== subject.id ? production : undefined);
       const context = new GateContext(
-        { model: subject.model, version: subject.version, task: subject.task as GateTask, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files, signature: subject.signature },
+        { model: subject.model, version: subject.version, task: subject.task as GateTask, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files, signature: await this.versions.signatureStatus(subject.id, subject.files) },
         workspace.filesDirectory,
         workspace.datasets,
         run.policy.settings,
@@ -137,10 +136,10 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     }
   }
 
-  /** The version in production for the candidate's model, read when the run starts: what the regression checks compare with. */
-  private async productionFor(subject: GateSubjectRecord): Promise<GateSubjectRecord | undefined> {
-    const holder = await this.stages.holderOf(subject.model, 'production');
-    return holder && (holder.versionId === subject.id ? subject : this.versions.gateSubject(holder.versionId));
+  /** The version that was in production when the run was queued: what the regression checks compare with, on every attempt. */
+  private async baselineOf(run: GateRunEntity, subject: GateSubjectRecord): Promise<GateSubjectRecord | undefined> {
+    if (!run.baselineVersionId) return undefined;
+    return run.baselineVersionId === subject.id ? subject : this.versions.gateSubject(run.baselineVersionId);
   }
 
   /** A timeout is final; anything else is infrastructure, tried again with backoff until attempts run out. */

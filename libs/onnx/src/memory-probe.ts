@@ -25,6 +25,8 @@ export interface SessionMemory {
  */
 const PROBE = `
 const request = JSON.parse(process.argv[1]);
+// The parent holds stdin open; when it goes away (exit, crash, kill -9) the pipe ends, and so does the probe.
+process.stdin.on('end', () => process.exit(2)).resume();
 const ort = require(request.runtime);
 const ARRAYS = { float32: Float32Array, float64: Float64Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array };
 function tensor(input) {
@@ -52,7 +54,7 @@ function tensor(input) {
   clearInterval(sampler);
   const highWater = process.resourceUsage().maxRSS * 1024;
   if (highWater > highWaterBefore) peak = Math.max(peak, highWater);
-  process.stdout.write(JSON.stringify({ growthBytes: Math.max(0, peak - rssBefore), rssBeforeBytes: rssBefore, peakRssBytes: peak }));
+  process.stdout.write(JSON.stringify({ growthBytes: Math.max(0, peak - rssBefore), rssBeforeBytes: rssBefore, peakRssBytes: peak }), () => process.exit(0));
 })().catch((error) => {
   process.stderr.write(String(error && error.message || error));
   process.exit(1);
@@ -71,7 +73,7 @@ export class MemoryProbeError extends Error {}
 export function measureSessionMemory(modelPath: string, options: SessionOptions & { inputs: ProbeInput[]; runs: number; signal?: AbortSignal }): Promise<SessionMemory> {
   const request = { runtime: require.resolve('onnxruntime-node'), model: modelPath, inputs: options.inputs, runs: options.runs, intraOpThreads: options.intraOpThreads ?? 0 };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', PROBE, JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
+    const child = spawn(process.execPath, ['-e', PROBE, JSON.stringify(request)], { stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -207,6 +207,7 @@ export class PromotionService implements OnModuleInit {
   ): Promise<string> {
     const run = await this.gates.enqueue(tx, {
       versionId: promotion.versionId,
+      baselineVersionId: pointers.production?.versionId ?? null,
       ref: { model: promotion.model, version: promotion.version },
       task,
       stage: promotion.stage,

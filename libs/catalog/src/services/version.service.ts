@@ -219,13 +219,12 @@ export class VersionService {
     });
   }
 
-  /** What a gate needs to know about a committed version: its files, datasets, declared schema, reported metrics and whether its signature holds today. */
+  /** What a gate needs to know about a committed version: its files, datasets, declared schema and reported metrics. */
   async gateSubject(versionId: string): Promise<GateSubjectRecord> {
     const manager = this.transactions.manager;
     const row = await this.versions.findWithModelName(versionId, manager);
     if (!row) throw new DomainError('not_found', 'version_not_found', `version ${versionId} does not exist`);
     const [files, datasets] = await Promise.all([this.versions.files(versionId, manager), this.versions.datasetUses(versionId, manager)]);
-    const manifest = sortManifest(files).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size }));
     return {
       id: row.version.id,
       model: row.model,
@@ -235,9 +234,8 @@ export class VersionService {
       stage: row.version.stage,
       schema: row.version.ioSchema,
       metrics: row.version.metrics,
-      files: manifest,
+      files: sortManifest(files).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size })),
       datasets,
-      signature: await this.verifySignature(versionId, manifest, manager),
     };
   }
 
@@ -274,16 +272,16 @@ export class VersionService {
         else throw error;
       }
     }
-    const signature = await this.verifySignature(version.id, files);
+    const signature = await this.signatureStatus(version.id, files);
     return { ok: checked.every((file) => file.status === 'ok') && signature.ok, files: checked, signature };
   }
 
   /** The stored signature checked against the manifest and today's trusted signers; an unsigned version is `ok` but not `present`. */
-  private async verifySignature(versionId: string, files: FileDigest[], manager?: EntityManager): Promise<SignatureVerificationResponse> {
-    const stored = await this.versions.signature(versionId, manager);
+  async signatureStatus(versionId: string, files: FileDigest[]): Promise<SignatureVerificationResponse> {
+    const stored = await this.versions.signature(versionId);
     if (!stored) return { present: false, ok: true };
     try {
-      await this.signatures.verify(stored.bundle, files, manager);
+      await this.signatures.verify(stored.bundle, files);
       return { present: true, ok: true, signer: stored.signer };
     } catch (error) {
       if (!(error instanceof SignatureRejectedError)) throw error;
@@ -403,7 +401,6 @@ export interface GateSubjectRecord {
   metrics: Record<string, number>;
   files: { path: string; sha256: string; size: number }[];
   datasets: DatasetUseRow[];
-  signature: SignatureVerificationResponse;
 }
 
 /** The audit subject naming a version. */

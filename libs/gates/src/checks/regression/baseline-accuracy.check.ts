@@ -30,8 +30,9 @@ export class BaselineAccuracyCheck implements GateCheck<Thresholds> {
     const { baseline } = found;
     const production = refOf(baseline);
     if (baseline.task !== context.task) return { status: 'skipped', message: `production version ${production} is a ${baseline.task} model, not ${context.task}: there is no common metric` };
-    const { dataset, missing } = evaluationDataset(context);
-    if (!dataset) return { status: 'skipped', message: `${missing}: nothing to compare on` };
+    const { dataset, missing, unusable } = evaluationDataset(context);
+    // A corrupt dataset is a comparison that could not be made, not one with nothing to make.
+    if (!dataset) return { status: unusable ? 'error' : 'skipped', message: `${missing}: nothing to compare on` };
     const candidate = await context.evaluate(dataset);
     let reference: MeasuredMetrics;
     try {

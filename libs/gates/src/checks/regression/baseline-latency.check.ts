@@ -1,7 +1,8 @@
 import { measureLatencyPair, type LatencySummary, type OnnxSession } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../engine/check';
 import type { GateContext } from '../../engine/gate-context';
-import { atMost, baselineOf, compared, formatRatio, refOf, synthesizedFeeds } from './comparison';
+import { resolveInputs, synthesizedFeeds } from '../synthesized-inputs';
+import { atMost, baselineOf, compared, formatRatio, refOf } from './comparison';
 
 type Thresholds = { maxP95Ratio: number; toleranceMs: number; runs: number; warmupRuns: number; batchSize: number };
 
@@ -55,7 +56,7 @@ async function timeInTurn(baseline: GateContext, candidate: GateContext, thresho
   const sessions: OnnxSession[] = [];
   try {
     for (const model of [baseline, candidate]) sessions.push(await model.loadSession({ allowSpinning: false }));
-    const [productionFeeds, candidateFeeds] = [baseline, candidate].map((model, index) => synthesizedFeeds(model, sessions[index], thresholds.batchSize));
+    const [productionFeeds, candidateFeeds] = [baseline, candidate].map((model, index) => synthesizedFeeds(model, resolveInputs(model, sessions[index], thresholds.batchSize).inputs));
     return await measureLatencyPair(() => sessions[0].run(productionFeeds), () => sessions[1].run(candidateFeeds), {
       runs: thresholds.runs,
       warmupRuns: thresholds.warmupRuns,

@@ -1,7 +1,8 @@
 import { measureSessionMemory, type SessionMemory } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../engine/check';
 import type { GateContext } from '../../engine/gate-context';
-import { atMost, baselineOf, compared, formatRatio, inputShapes, refOf } from './comparison';
+import { resolveInputs } from '../synthesized-inputs';
+import { atMost, baselineOf, compared, formatRatio, refOf } from './comparison';
 
 const MIB = 1024 * 1024;
 
@@ -39,19 +40,27 @@ export class BaselineMemoryCheck implements GateCheck<Thresholds> {
     const requests = await Promise.all(
       models.map(async (model) => ({
         path: model.absolutePath(model.requireModelPath()),
-        inputs: inputShapes(model, await model.session(), thresholds.batchSize),
+        inputs: resolveInputs(model, await model.session(), thresholds.batchSize).inputs,
       })),
     );
     // Each round probes both at once: a resident set is per process, so running side by side changes no figure, and halves the wait.
     const probes: SessionMemory[][] = [[], []];
     for (let round = 0; round < thresholds.probes; round++) {
+      // One probe failing stops its sibling rather than leaving it to run on unobserved.
+      const failed = new AbortController();
+      const signal = AbortSignal.any([context.signal, failed.signal]);
       const measured = await Promise.all(
-        requests.map(({ path, inputs }) => measureSessionMemory(path, { inputs, runs: thresholds.runs, intraOpThreads: context.settings.intraOpThreads || undefined, signal: context.signal })),
+        requests.map(({ path, inputs }) =>
+          measureSessionMemory(path, { inputs, runs: thresholds.runs, intraOpThreads: context.settings.intraOpThreads || undefined, signal }).catch((error: Error) => {
+            failed.abort(error);
+            throw error;
+          }),
+        ),
       );
       measured.forEach((probe, which) => probes[which].push(probe));
     }
     const [production, candidate] = probes.map((measured) => median(measured.map((probe) => probe.growthBytes)));
-    const row = atMost('peak memory (MiB)', mebibytes(production), mebibytes(candidate), thresholds.maxMemoryRatio);
+    const row = atMost('memory growth (MiB)', mebibytes(production), mebibytes(candidate), thresholds.maxMemoryRatio);
     const comparison = `+${mebibytes(candidate)} MiB to load and run against +${mebibytes(production)} MiB for production ${refOf(baseline)} (${formatRatio(row.ratio)}), median of ${thresholds.probes} fresh processes each`;
     const message = row.verdict === 'passed' ? comparison : `${comparison}: above ${thresholds.maxMemoryRatio}× production's`;
     return compared(row, message, {

@@ -1,4 +1,3 @@
-import { SeededRandom, resolveShape, synthesizeTensor, type Feeds, type OnnxSession, type ProbeInput } from '@gatehouse/onnx';
 import type { CheckOutcome } from '../../engine/check';
 import type { BaselineContext, GateContext } from '../../engine/gate-context';
 import type { ComparisonRow } from '../../engine/gate-report';
@@ -38,21 +37,6 @@ export function atMost(metric: string, baseline: number, candidate: number, maxR
 /** A check's outcome from its comparison: value is the ratio, threshold the limit, the row in details for the report's table. */
 export function compared(row: ComparisonRow, message: string, details: Record<string, unknown> = {}): CheckOutcome {
   return { status: row.verdict, value: row.ratio, threshold: typeof row.threshold === 'number' ? row.threshold : null, message, details: { ...details, comparison: row } };
-}
-
-/** Input shapes for a timed or probed run: the model's own metadata, symbolic dimensions resolved as the latency check does. */
-export function inputShapes(context: GateContext, session: OnnxSession, batchSize: number): ProbeInput[] {
-  const resolution = { batchSize, bindings: context.settings.dimensions, defaultDimension: context.settings.defaultDimension };
-  return session.inputs.map((input) => {
-    const declared = context.subject.declaredSchema?.inputs.find((tensor) => tensor.name === input.name);
-    return { name: input.name, dtype: input.dtype, shape: resolveShape(input, resolution, declared) };
-  });
-}
-
-/** Seeded inputs of those shapes: the same seed for both models, so inputs they share are the same values. */
-export function synthesizedFeeds(context: GateContext, session: OnnxSession, batchSize: number): Feeds {
-  const random = new SeededRandom(context.settings.seed);
-  return Object.fromEntries(inputShapes(context, session, batchSize).map((input) => [input.name, synthesizeTensor(input.dtype, input.shape, random)]));
 }
 
 export function formatRatio(ratio: number | null): string {

@@ -107,7 +107,9 @@ function describeBump(from: string, to: string): { major: boolean; description: 
   if (!before || !after) return { major: false, description: `versions ${from} → ${to}, which are not both semantic versions` };
   if (after.major > before.major) return { major: true, description: `major bump ${from} → ${to}` };
   if (semver.lte(to, from)) return { major: false, description: `${from} → ${to}, not a later version` };
-  return { major: false, description: `a ${semver.diff(from, to)} bump ${from} → ${to}` };
+  // Same major: semver.diff would call 2.0.0-rc.1 → 2.0.0 "major", which it is not here.
+  const kind = after.minor !== before.minor ? 'minor' : after.patch !== before.patch ? 'patch' : 'pre-release';
+  return { major: false, description: `a ${kind} bump ${from} → ${to}` };
 }
 
 function count(n: number, noun: string): string {

@@ -27,6 +27,8 @@ interface Scenario {
   /** The version in production; none when absent. */
   baseline?: Version & { problem?: string };
   datasets?: Partial<Record<DatasetRole, object[]>>;
+  /** Datasets whose stored file could not be used, with why. */
+  unusable?: Partial<Record<DatasetRole, string>>;
   thresholds?: Record<string, Thresholds>;
 }
 
@@ -50,6 +52,7 @@ async function gate(ids: string[], scenario: Scenario): Promise<GateReport> {
     await writeFile(path, jsonLines(rows));
     datasets.push({ role: role as DatasetRole, name: `${role}@1`, path });
   }
+  for (const [role, problem] of Object.entries(scenario.unusable ?? {})) datasets.push({ role: role as DatasetRole, name: `${role}@1`, path: null, problem });
   const candidate = await subjectIn(join(workspace, 'candidate'), scenario.candidate);
   const baseline = scenario.baseline && { subject: await subjectIn(join(workspace, 'baseline'), scenario.baseline), workspace: join(workspace, 'baseline'), problem: scenario.baseline.problem };
   const task: GateTask = candidate.task;
@@ -155,6 +158,11 @@ describe('baseline_accuracy', () => {
     const result = await run('baseline_accuracy', { candidate: { model: renamed, version: '2.0.0' }, baseline: production, datasets: { evaluation: rows } });
     expect(result).toMatchObject({ status: 'skipped', message: expect.stringContaining('production version fixture@1.0.0 cannot run on evaluation@1, the candidate\'s evaluation data: line 1 has no input "features"') });
   });
+
+  it('errors, never skips, when the evaluation dataset\'s stored file is corrupt', async () => {
+    const result = await run('baseline_accuracy', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: production, unusable: { evaluation: 'its stored file is unusable: digest mismatch' } });
+    expect(result).toMatchObject({ status: 'error', message: 'dataset evaluation@1 (evaluation): its stored file is unusable: digest mismatch: nothing to compare on' });
+  });
 });
 
 describe('baseline_latency', () => {
@@ -179,7 +187,7 @@ describe('baseline_memory', () => {
   it('refuses a candidate that needs much more memory than production, and passes the reverse', async () => {
     const heavy = slowClassifierModel(classifier.weights, { hidden: 1536, layers: 2 });
     const result = await run('baseline_memory', { candidate: { model: heavy, version: '1.1.0' }, baseline: production });
-    expect(result).toMatchObject({ status: 'failed', threshold: 1.2, details: { comparison: { metric: 'peak memory (MiB)', verdict: 'failed' } } });
+    expect(result).toMatchObject({ status: 'failed', threshold: 1.2, details: { comparison: { metric: 'memory growth (MiB)', verdict: 'failed' } } });
     expect(result.message).toMatch(/median of 3 fresh processes each: above 1\.2× production's/);
     const probes = result.details?.candidate as { probes: { growthBytes: number }[] };
     expect(probes.probes).toHaveLength(3);
@@ -236,6 +244,8 @@ describe('contract_compat', () => {
   it('does not take a lower or non-semantic version as a major bump', async () => {
     expect((await run('contract_compat', { candidate: { model: withLogits, version: '0.9.0' }, baseline: production })).message).toContain('1.0.0 → 0.9.0, not a later version');
     expect((await run('contract_compat', { candidate: { model: withLogits, version: 'local' }, baseline: production })).message).toContain('which are not both semantic versions');
+    const release = await run('contract_compat', { candidate: { model: withLogits, version: '2.0.0' }, baseline: { ...production, version: '2.0.0-rc.1' } });
+    expect(release).toMatchObject({ status: 'failed', message: expect.stringContaining('under a pre-release bump 2.0.0-rc.1 → 2.0.0, and a change needs a major version bump') });
   });
 
   it('compares element types, ranks and fixed dimensions, not the names of symbolic ones', () => {

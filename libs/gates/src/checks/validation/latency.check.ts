@@ -1,6 +1,7 @@
-import { SeededRandom, measureLatency, resolveShape, synthesizeTensor, type Feeds } from '@gatehouse/onnx';
+import { measureLatency } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../engine/check';
 import type { GateContext } from '../../engine/gate-context';
+import { resolveInputs, synthesizedFeeds } from '../synthesized-inputs';
 
 const MIB = 1024 * 1024;
 
@@ -32,13 +33,7 @@ export class LatencyCheck implements GateCheck<Thresholds> {
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 10).unref();
     const session = await context.loadSession();
     try {
-      const random = new SeededRandom(context.settings.seed);
-      const resolution = { batchSize: thresholds.batchSize, bindings: context.settings.dimensions, defaultDimension: context.settings.defaultDimension };
-      const feeds: Feeds = {};
-      for (const input of session.inputs) {
-        const declared = context.subject.declaredSchema?.inputs.find((tensor) => tensor.name === input.name);
-        feeds[input.name] = synthesizeTensor(input.dtype, resolveShape(input, resolution, declared), random);
-      }
+      const feeds = synthesizedFeeds(context, resolveInputs(context, session, thresholds.batchSize).inputs);
       const latency = await measureLatency(() => session.run(feeds), { runs: thresholds.runs, warmupRuns: thresholds.warmupRuns, signal: context.signal });
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
       const memoryBytes = Math.max(0, peakRss - rssBefore);

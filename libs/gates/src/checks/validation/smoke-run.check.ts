@@ -1,6 +1,7 @@
-import { SeededRandom, resolveShape, synthesizeTensor, tensorValues, type Feeds } from '@gatehouse/onnx';
+import { tensorValues } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../engine/check';
 import type { GateContext } from '../../engine/gate-context';
+import { resolveInputs, synthesizedFeeds } from '../synthesized-inputs';
 
 type Thresholds = { maxAbsMean: number; minStd: number; maxStd: number };
 
@@ -25,23 +26,11 @@ export class SmokeRunCheck implements GateCheck<Thresholds> {
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     if (!context.modelPath) return { status: 'skipped', message: 'the version has no ONNX file' };
     const session = await context.session();
-    const random = new SeededRandom(context.settings.seed);
     // Sample statistics need a real sample; everything else needs only a couple of rows.
     const batchSize = context.task === 'generative' ? context.settings.batchSize : context.settings.smokeBatchSize;
-    const resolution = { batchSize, bindings: { ...context.settings.dimensions }, defaultDimension: context.settings.defaultDimension };
-    const declared = context.subject.declaredSchema;
-    const feeds: Feeds = {};
-    const inputShapes: Record<string, number[]> = {};
-    for (const input of session.inputs) {
-      const declaredInput = declared?.inputs.find((tensor) => tensor.name === input.name);
-      const shape = resolveShape(input, resolution, declaredInput);
-      // A symbol's size, once chosen for one input, holds for every tensor that names it.
-      input.shape.forEach((dim, index) => {
-        if (typeof dim === 'string') resolution.bindings[dim] ??= shape[index];
-      });
-      inputShapes[input.name] = shape;
-      feeds[input.name] = synthesizeTensor(input.dtype, shape, random);
-    }
+    const { inputs, bindings } = resolveInputs(context, session, batchSize);
+    const feeds = synthesizedFeeds(context, inputs);
+    const inputShapes = Object.fromEntries(inputs.map((input) => [input.name, input.shape]));
     const outputs = await session.run(feeds);
     const problems: string[] = [];
     const outputShapes: Record<string, number[]> = {};
@@ -49,8 +38,8 @@ export class SmokeRunCheck implements GateCheck<Thresholds> {
     for (const spec of session.outputs) {
       const tensor = outputs[spec.name];
       outputShapes[spec.name] = [...tensor.dims];
-      const expected = declared?.outputs.find((tensor) => tensor.name === spec.name)?.shape ?? spec.shape;
-      const mismatch = shapeMismatch(expected, [...tensor.dims], resolution.bindings);
+      const expected = context.subject.declaredSchema?.outputs.find((declared) => declared.name === spec.name)?.shape ?? spec.shape;
+      const mismatch = shapeMismatch(expected, [...tensor.dims], bindings);
       if (mismatch) problems.push(`output "${spec.name}" has shape ${JSON.stringify(tensor.dims)}, expected ${JSON.stringify(expected)}: ${mismatch}`);
       if (spec.dtype.startsWith('float') || spec.dtype === 'bfloat16') {
         const values = tensorValues(tensor);
