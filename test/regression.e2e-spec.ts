@@ -1,8 +1,9 @@
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
+import { classifierModel, jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
+import { BlobInspection } from './support/blob-inspection';
 import { classifierWithLogitsModel } from './fixtures/regression-models';
 import { ApiClient } from './support/api-client';
 import { runCaptured } from './support/cli-runner';
@@ -108,6 +109,21 @@ describe('regression against production (embedded)', () => {
     const run = await gateRun(major);
     expect(checkResult(run, 'contract_compat')).toMatchObject({ status: 'passed', message: expect.stringContaining('allowed by the major bump 1.0.0 → 2.0.0: added output "logits"') });
     expect(await markdown(major)).toMatch(/\| `contract_compat` \| input\/output contract \| 1\.0\.0: 1 input, 1 output \| 2\.0\.0: 1 change \(major bump 1\.0\.0 → 2\.0\.0\) \| — \| .* \| ✅ passed \|/);
+  });
+
+  it('errors, never passes, when production\'s stored model no longer matches its digest', async () => {
+    const candidate = classifierModel(fixtures.classifier.weights, { paddingBytes: 64 });
+    expect(await register('1.3.0', candidate)).toBe('passed');
+    expect((await promote('1.3.0', 'staging')).status).toBe('completed');
+    const stored = fixtures.classifier.model.bytes;
+    await new BlobInspection(registry).overwrite(createHash('sha256').update(stored).digest('hex'), Buffer.from(stored).reverse());
+    const refused = await promote('1.3.0', 'canary');
+    expect(refused).toMatchObject({ status: 'rejected', outcome: { code: 'gate_failed' } });
+    const run = await gateRun(refused);
+    for (const id of REGRESSION_CHECKS) {
+      expect(checkResult(run, id)).toMatchObject({ status: 'error', message: expect.stringContaining('production version ranker@1.0.0 could not be compared with: model.onnx of ranker@1.0.0 is unusable') });
+    }
+    expect(run.report.failedChecks).toEqual(expect.arrayContaining(REGRESSION_CHECKS));
   });
 });
 

@@ -1,12 +1,14 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { GateSubjectRecord } from '@gatehouse/catalog';
+import { OnnxModel, OnnxParseError } from '@gatehouse/onnx';
 import { BLOB_STORE, BlobCorruptError, BlobMissingError, BlobNotFoundError, ContentAddressedStore, contentKey, type BlobStore } from '@gatehouse/storage';
 import type { GateDataset } from './engine';
+import { externalDataFiles } from './security/onnx-scanner';
 
 export interface Workspace {
   directory: string;
@@ -24,7 +26,7 @@ export interface Workspace {
  * the files_intact check is what compares them with the manifest, so a
  * corrupt blob fails a check instead of aborting the run. Datasets are
  * verified on the way, since a check can't tell bad data from a bad model;
- * so are the production version's files, copied to a directory of their own
+ * so are the production version's model files, copied to a directory of their own
  * when the run compares the candidate with them.
  */
 @Injectable()
@@ -77,17 +79,44 @@ export class ArtifactWorkspace {
     }
   }
 
-  /** Copies a version's files, each checked against its digest; returns what was wrong with the first that could not be. */
+  /**
+   * Copies what the comparisons load of a version, each file checked against
+   * its digest: its ONNX models, then the files their external data names.
+   * Checkpoints and other files riding along are left in the store (sizes
+   * come from the manifest). Returns what was wrong with the first file that
+   * could not be copied.
+   */
   private async copyVerified(version: GateSubjectRecord, target: string): Promise<string | undefined> {
-    for (const file of version.files) {
+    const byPath = new Map(version.files.map((file) => [file.path, file]));
+    const models = version.files.filter((file) => file.path.toLowerCase().endsWith('.onnx'));
+    const copy = async (file: GateSubjectRecord['files'][number]) => {
       const path = join(target, file.path);
       await mkdir(dirname(path), { recursive: true });
       try {
         await pipeline(await this.content.openVerified({ sha256: file.sha256, size: file.size }), createWriteStream(path));
+        return undefined;
       } catch (error) {
         if (!(error instanceof BlobCorruptError || error instanceof BlobMissingError)) throw error;
         return `${file.path} of ${version.model}@${version.version} is unusable: ${error.message}`;
       }
+    };
+    const weights = new Set<string>();
+    for (const model of models) {
+      const problem = await copy(model);
+      if (problem) return problem;
+      let parsed: OnnxModel;
+      try {
+        parsed = OnnxModel.parse(await readFile(join(target, model.path)));
+      } catch (error) {
+        if (!(error instanceof OnnxParseError)) throw error;
+        // Loading it fails in the checks, which report why.
+        continue;
+      }
+      for (const path of externalDataFiles(parsed, model.path)) if (byPath.has(path)) weights.add(path);
+    }
+    for (const path of weights) {
+      const problem = await copy(byPath.get(path)!);
+      if (problem) return problem;
     }
     return undefined;
   }
