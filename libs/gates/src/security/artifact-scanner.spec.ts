@@ -8,6 +8,8 @@ import { npyFile } from '../../../../test/fixtures/numpy-files';
 import { PICKLE_SENTINEL, hostilePickles, legacyTorchFile, stateDictPickle } from '../../../../test/fixtures/pickles';
 import { safetensorsFile, validSafetensors } from '../../../../test/fixtures/safetensors-files';
 import { pytorchCheckpointZip, zipArchive } from '../../../../test/fixtures/zip-archives';
+import { OnnxModel } from '@gatehouse/onnx';
+import { standardFixtures } from '../../../../test/fixtures/onnx-models';
 import { scanArtifact, type ScanPolicy } from './artifact-scanner';
 
 const MIB = 1024 * 1024;
@@ -150,6 +152,13 @@ describe('scanArtifact', () => {
     expect(findings.map(({ severity, rule, file }) => `${severity} ${rule} ${file}`).sort()).toEqual(
       ['CRITICAL external_data_path_traversal escape/model.onnx', 'HIGH custom_operator custom/model.onnx', 'HIGH safetensors_duplicate_key broken.safetensors', 'HIGH pickle_unreadable optimizer.bin'].sort(),
     );
+  });
+
+  it('scans the ONNX model its caller already parsed instead of parsing the file again', async () => {
+    const custom = OnnxModel.parse(customOperatorInSubgraphModel().files['model.onnx']);
+    await writeFile(join(directory, 'model.onnx'), standardFixtures().classifier.model.bytes);
+    const { findings } = await scanArtifact(directory, [{ path: 'model.onnx', size: 1 }], POLICY, (path) => (path === 'model.onnx' ? Promise.resolve(custom) : undefined));
+    expect(findings.map((finding) => finding.rule)).toEqual(['custom_operator']);
   });
 
   it('fails closed on a file it cannot read', async () => {

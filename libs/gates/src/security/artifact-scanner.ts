@@ -43,7 +43,13 @@ const MAGIC_BYTES = 512;
  * arrays), and the archives around them. A file that cannot be scanned is a
  * finding, never a pass.
  */
-export async function scanArtifact(directory: string, files: readonly { path: string; size: number }[], policy: ScanPolicy): Promise<ArtifactScan> {
+export async function scanArtifact(
+  directory: string,
+  files: readonly { path: string; size: number }[],
+  policy: ScanPolicy,
+  /** An ONNX file of the version already parsed by the caller (a gate's other checks), or undefined to parse it here. */
+  parsedOnnx: (path: string) => Promise<OnnxModel> | undefined = () => undefined,
+): Promise<ArtifactScan> {
   const sizes = new Map(files.map((file) => [file.path, file.size]));
   const findings: SecurityFinding[] = [];
   const formats = new Map<string, ScannedFormat>();
@@ -53,7 +59,7 @@ export async function scanArtifact(directory: string, files: readonly { path: st
     formats.set(file.path, 'onnx');
     let model: OnnxModel;
     try {
-      model = OnnxModel.parse(await readFile(posix.join(directory, file.path)));
+      model = await (parsedOnnx(file.path) ?? readFile(posix.join(directory, file.path)).then((bytes) => OnnxModel.parse(bytes)));
     } catch (error) {
       findings.push({ severity: 'HIGH', rule: 'onnx_unreadable', file: file.path, location: '(whole file)', why: `it does not parse as ONNX (${(error as Error).message}), so it cannot be scanned` });
       continue;

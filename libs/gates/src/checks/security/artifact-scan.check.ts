@@ -1,5 +1,5 @@
 import type { CheckOutcome, GateCheck } from '../../engine/check';
-import type { GateContext } from '../../engine/gate-context';
+import { ModelFileError, type GateContext } from '../../engine/gate-context';
 import { scanArtifact } from '../../security/artifact-scanner';
 import { FINDING_SEVERITIES, sortFindings, type FindingSeverity, type SecurityFinding } from '../../security/finding';
 
@@ -39,7 +39,10 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
   readonly defaults = { maxZipEntries: 100_000, maxZipRatio: 250, maxZipTotalMiB: 16_384, maxZipDepth: 2, maxMemberMiB: 1024, allowedGlobals: [], allowedOnnxDomains: [] };
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
-    const scan = await scanArtifact(context.workspace, context.subject.files, {
+    const scan = await scanArtifact(
+      context.workspace,
+      context.subject.files,
+      {
       maxZipEntries: thresholds.maxZipEntries,
       maxZipRatio: thresholds.maxZipRatio,
       maxZipTotalBytes: thresholds.maxZipTotalMiB * MIB,
@@ -47,7 +50,10 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
       maxMemberBytes: thresholds.maxMemberMiB * MIB,
       allowedGlobals: thresholds.allowedGlobals,
       allowedOnnxDomains: thresholds.allowedOnnxDomains,
-    });
+      },
+      // The model the other checks load is parsed once for all of them.
+      (path) => (path === loadedModelPath(context) ? context.onnxModel() : undefined),
+    );
     const findings = sortFindings(scan.findings);
     const blocking = findings.filter((finding) => BLOCKING.includes(finding.severity));
     const details = { findings, files: scan.files };
@@ -71,6 +77,16 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
       rules.has('custom_operator') && 'Custom operators need native code the runtime must load; allow their domain in artifact_scan.allowedOnnxDomains only if that library is trusted.',
     ].filter((line): line is string => Boolean(line));
     return advice.length ? advice.join(' ') : 'Fix or re-export the files named in the findings.';
+  }
+}
+
+/** The ONNX file the gate's other checks load, or null when there is none or it is ambiguous (then each file is parsed on its own). */
+function loadedModelPath(context: GateContext): string | null {
+  try {
+    return context.modelPath;
+  } catch (error) {
+    if (error instanceof ModelFileError) return null;
+    throw error;
   }
 }
 
