@@ -8,8 +8,10 @@ import { DomainError } from '@gatehouse/errors';
 import type { AppConfig } from '@gatehouse/config';
 import { ResolveEndpoint } from '@gatehouse/promotion';
 import { HttpErrorFilter } from './http-error.filter';
+import { timeOutIdleRequests } from './http-timeouts';
 import { RegistryModule } from './registry.module';
 import { logRequest } from './request-logger.middleware';
+import { hasEncodedNul, refuseNulInUrl, refuseOversizedUploads, verifyJsonBody } from './request-screening';
 import { createValidationPipe } from './validation';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -18,9 +20,9 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
 const parsesAsJson = (request: IncomingMessage) =>
   request.method !== 'PUT' && /^application\/([\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
 
-/** express.json, with its parse errors turned into our own 400 so the filter can name them. */
+/** express.json, screened before parsing (NUL, depth), with its parse errors turned into our own 400 so the filter can name them. */
 function jsonBodyParser(): RequestHandler {
-  const parse = json({ limit: '1mb', type: parsesAsJson });
+  const parse = json({ limit: '1mb', type: parsesAsJson, verify: verifyJsonBody });
   return (request, response, next) =>
     parse(request, response, (error?: { type?: string; message?: string }) =>
       next(
@@ -46,6 +48,8 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
     abortOnError: false,
     logger: createLogger(config),
   });
+  app.use(refuseNulInUrl);
+  app.use(refuseOversizedUploads(config.maxFileSize));
   app.use(jsonBodyParser());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
@@ -63,10 +67,14 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   answerResolveFirst(app);
+  timeOutIdleRequests(app.getHttpServer() as Server, config.httpIdleTimeoutSeconds * 1000);
   return app;
 }
 
-/** Resolve requests go to {@link ResolveEndpoint} before Express; what it leaves (errors included) goes on to Express. */
+/**
+ * Resolve requests go to {@link ResolveEndpoint} before Express; what it leaves (errors included) goes on to Express,
+ * and so does a URL holding a NUL, which only Express's screening may answer.
+ */
 function answerResolveFirst(app: INestApplication): void {
   const server = app.getHttpServer() as Server;
   const [express, ...others] = server.listeners('request') as RequestListener[];
@@ -74,6 +82,7 @@ function answerResolveFirst(app: INestApplication): void {
   const resolve = app.get(ResolveEndpoint);
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response) => {
+    if (hasEncodedNul(request.url)) return express(request, response);
     const started = process.hrtime.bigint();
     resolve.handle(request, response, {
       answered: (actor) =>

@@ -16,6 +16,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
 };
 
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const REFUSED_BODY_LINGER_MS = 1000;
 
 /** Reads and drops the rest of a request body, up to `limit` bytes. */
 function discardBody(request: Request, limit: number): Promise<void> {
@@ -36,6 +37,21 @@ function discardBody(request: Request, limit: number): Promise<void> {
     request.once('error', done);
     request.resume();
   });
+}
+
+/**
+ * A body refused for its size is too large by definition: answer at once, without waiting for any of it (the
+ * client may be waiting for this answer before it sends a byte), then close. The close lingers briefly,
+ * swallowing what is still arriving: closing a socket with unread bytes resets it, and a client still writing
+ * (fetch, our CLI) then reports the reset instead of this answer.
+ */
+function answerThenClose(request: Request, response: Response, body: ErrorBody): void {
+  const socket = request.socket;
+  response.once('finish', () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), REFUSED_BODY_LINGER_MS).unref();
+  });
+  response.status(body.statusCode).json(body);
 }
 
 /** The one JSON error body: `{ statusCode, error: code, message, details? }`. */
@@ -65,6 +81,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (request.complete) {
       response.status(body.statusCode).json(body);
+      return;
+    }
+    if (body.statusCode === HttpStatus.PAYLOAD_TOO_LARGE) {
+      answerThenClose(request, response, body);
       return;
     }
     // An upload refused before its body was read. Most clients only read the answer once they have sent

@@ -9,6 +9,8 @@ describe('parseArtifactPath', () => {
     ['%C3%A9t%C3%A9.txt', 'été.txt'],
     ['.hidden', '.hidden'],
     ['..data', '..data'],
+    ['x'.repeat(255), 'x'.repeat(255)],
+    [encodeURIComponent('é'.repeat(127)), 'é'.repeat(127)],
   ])('accepts %s as %s', (raw, expected) => {
     expect(parseArtifactPath(raw)).toBe(expected);
   });
@@ -31,8 +33,15 @@ describe('parseArtifactPath', () => {
     ['C:/windows', 'drive letter with slash'],
     ['%E0%A4%A', 'bad percent-encoding'],
     ['x'.repeat(256), 'an over-long segment'],
+    [encodeURIComponent('é'.repeat(128)), 'a segment of 128 characters but 256 bytes in UTF-8'],
+    [encodeURIComponent('😀'.repeat(64)), 'a segment of 128 UTF-16 code units but 256 bytes in UTF-8'],
+    [Array.from({ length: 5 }, () => encodeURIComponent('é'.repeat(120))).join('/'), 'a path of 604 characters but 1204 bytes in UTF-8'],
   ])('rejects %j (%s)', (raw) => {
     expect(() => parseArtifactPath(raw)).toThrow(UnsafePathError);
+  });
+
+  it('names the byte limit a segment breaks', () => {
+    expect(() => parseArtifactPath(encodeURIComponent('é'.repeat(128)))).toThrow('a segment is longer than 255 bytes in UTF-8');
   });
 });
 

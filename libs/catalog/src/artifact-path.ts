@@ -1,7 +1,8 @@
 import { UnsafePathError } from './errors';
 
-const MAX_PATH_LENGTH = 1024;
-const MAX_SEGMENT_LENGTH = 255;
+/** In UTF-8 bytes, as Linux counts them: NAME_MAX per segment, and the whole path well inside PATH_MAX once under a workspace directory. */
+const MAX_PATH_BYTES = 1024;
+const MAX_SEGMENT_BYTES = 255;
 
 /**
  * Turns the raw, still percent-encoded tail of a file URL into a safe
@@ -24,14 +25,16 @@ export function parseArtifactPath(rawTail: string): string {
 /** Checks an already decoded relative path (as declared in a manifest). */
 export function validateArtifactPath(path: string, segments = path.split('/')): string {
   if (path.length === 0) throw new UnsafePathError(path, 'it is empty');
-  if (path.length > MAX_PATH_LENGTH) throw new UnsafePathError(path, `it is longer than ${MAX_PATH_LENGTH} characters`);
+  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) throw new UnsafePathError(path, `it is longer than ${MAX_PATH_BYTES} bytes in UTF-8`);
   for (const segment of segments) {
     if (segment.length === 0) throw new UnsafePathError(path, 'empty path segments ("//", leading or trailing "/") are not allowed');
     if (segment === '.' || segment === '..') throw new UnsafePathError(path, '"." and ".." segments are not allowed');
     if (segment.includes('/')) throw new UnsafePathError(path, 'encoded "/" inside a segment is not allowed');
     if (segment.includes('\\')) throw new UnsafePathError(path, 'backslashes are not allowed');
     if (/[\u0000-\u001f\u007f]/.test(segment)) throw new UnsafePathError(path, 'NUL and control characters are not allowed');
-    if (segment.length > MAX_SEGMENT_LENGTH) throw new UnsafePathError(path, `a segment is longer than ${MAX_SEGMENT_LENGTH} characters`);
+    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) {
+      throw new UnsafePathError(path, `a segment is longer than ${MAX_SEGMENT_BYTES} bytes in UTF-8, more than a file name may be on disk`);
+    }
   }
   if (/^[A-Za-z]:/.test(segments[0])) throw new UnsafePathError(path, 'drive-letter paths are not allowed');
   return segments.join('/');

@@ -59,6 +59,18 @@ export class UnsafePathError extends DomainError {
   }
 }
 
+export class PathConflictError extends DomainError {
+  constructor(path: string, existing: string) {
+    super(
+      'invalid',
+      'file_path_conflict',
+      `file path ${JSON.stringify(path)} is not allowed: ${JSON.stringify(existing)} is already a file of this version, and one is a directory of the other, ` +
+        'which no disk can hold; rename one of them',
+      { path, conflictsWith: existing },
+    );
+  }
+}
+
 export class ParentNotFoundError extends DomainError {
   constructor(parent: VersionRef) {
     super('not_found', 'parent_not_found', `parent version ${ref(parent)} does not exist`, { parent });

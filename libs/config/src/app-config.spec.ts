@@ -30,6 +30,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('times out idle requests after 120 s by default, or after HTTP_IDLE_TIMEOUT_SECONDS', () => {
+    expect(loadConfig({}).httpIdleTimeoutSeconds).toBe(120);
+    expect(loadConfig({ HTTP_IDLE_TIMEOUT_SECONDS: '1' }).httpIdleTimeoutSeconds).toBe(1);
+    for (const bad of ['0', '-5', '1.5', 'soon', '3601']) {
+      expect(() => loadConfig({ HTTP_IDLE_TIMEOUT_SECONDS: bad })).toThrow(/HTTP_IDLE_TIMEOUT_SECONDS/);
+    }
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

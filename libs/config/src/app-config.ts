@@ -14,6 +14,9 @@ import {
   validateSync,
 } from 'class-validator';
 
+/** Bounded so that the storage's stale-upload grace (a day) always outlasts it. */
+export const MAX_HTTP_IDLE_TIMEOUT_SECONDS = 3600;
+
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^\d+$/.test(String(value)) ? Number(value) : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -89,6 +92,13 @@ class Environment {
   @IsInt()
   @Min(1)
   MAX_FILE_SIZE?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_HTTP_IDLE_TIMEOUT_SECONDS)
+  HTTP_IDLE_TIMEOUT_SECONDS?: number;
 
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -176,6 +186,8 @@ export interface AppConfig {
   database: DatabaseConfig;
   blobStore: BlobStoreConfig;
   maxFileSize: number;
+  /** A request whose body stops arriving for this long is cut; there is no limit on a request's total time. */
+  httpIdleTimeoutSeconds: number;
   adminToken?: string;
   /** The only ignore_paths a signature may use to leave files unsigned. */
   signatureIgnorePaths: string[];
@@ -250,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
         }
       : { kind: 'filesystem', root: resolve(dataDir, 'blobs') },
     maxFileSize: parsed.MAX_FILE_SIZE ?? DEFAULT_MAX_FILE_SIZE,
+    httpIdleTimeoutSeconds: parsed.HTTP_IDLE_TIMEOUT_SECONDS ?? 120,
     adminToken: parsed.GATEHOUSE_ADMIN_TOKEN,
     signatureIgnorePaths: parsed.SIGNATURE_IGNORE_PATHS?.split(',') ?? DEFAULT_SIGNATURE_IGNORE_PATHS,
     logLevel: (parsed.LOG_LEVEL as LogLevel | undefined) ?? 'log',

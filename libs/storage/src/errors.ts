@@ -1,8 +1,15 @@
 import { DomainError } from '@gatehouse/errors';
 
 export class FileTooLargeError extends DomainError {
-  constructor(maxBytes: number) {
-    super('too_large', 'file_too_large', `file exceeds the maximum size of ${maxBytes} bytes`, { maxBytes });
+  /** `declaredBytes`: the client's Content-Length, when that alone was enough to refuse. */
+  constructor(maxBytes: number, declaredBytes?: number) {
+    super(
+      'too_large',
+      'file_too_large',
+      `${declaredBytes === undefined ? 'file' : `declared Content-Length ${declaredBytes}`} exceeds the maximum file size of ${maxBytes} bytes; ` +
+        'split the artifact into smaller files, or ask an operator to raise MAX_FILE_SIZE',
+      { maxBytes, ...(declaredBytes === undefined ? {} : { declaredBytes }) },
+    );
   }
 }
 

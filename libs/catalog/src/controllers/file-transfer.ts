@@ -3,15 +3,11 @@ import type { Request, Response } from 'express';
 import { DomainError } from '@gatehouse/errors';
 import type { OpenedFile, UploadDeclaration } from '../services/version.service';
 
-/** What the client declared about an upload: its length and, optionally, its SHA-256. */
+/** What the client declared about an upload's bytes: optionally, their SHA-256. */
 export function uploadDeclaration(request: Request): UploadDeclaration {
-  const length = request.headers['content-length'];
   const sha256 = request.headers['x-content-sha256'];
   if (Array.isArray(sha256)) throw new DomainError('invalid', 'invalid_digest_header', 'send x-content-sha256 once');
-  return {
-    contentLength: length === undefined ? undefined : Number(length),
-    sha256: sha256?.trim().toLowerCase(),
-  };
+  return { sha256: sha256?.trim().toLowerCase() };
 }
 
 /** The still percent-encoded path after `/files/`, so every segment can be checked before decoding. */

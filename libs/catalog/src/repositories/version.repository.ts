@@ -134,6 +134,23 @@ export class VersionRepository {
     return this.dataSource.getRepository(VersionFileEntity).findOneBy({ versionId, path });
   }
 
+  /**
+   * A file of the version that cannot sit on disk beside `path`, if any: one
+   * of `path`'s directories (`x` for `x/y`), or a file under `path` itself
+   * (`x/y` for `x`). `path` itself is no conflict: uploading it again replaces it.
+   */
+  async directoryConflict(versionId: string, path: string, tx: EntityManager = this.dataSource.manager): Promise<string | undefined> {
+    const segments = path.split('/');
+    const directories = segments.slice(0, -1).map((_, i) => segments.slice(0, i + 1).join('/'));
+    const [row]: { path: string }[] = await tx.query(
+      `SELECT path FROM version_files
+        WHERE version_id = $1 AND (path = ANY($2::text[]) OR starts_with(path, $3))
+        ORDER BY path LIMIT 1`,
+      [versionId, directories, `${path}/`],
+    );
+    return row?.path;
+  }
+
   /** Re-uploading a path of an uncommitted version replaces it. */
   async putFile(tx: EntityManager, file: Omit<VersionFileEntity, 'uploadedAt'>): Promise<void> {
     await tx

@@ -4,7 +4,7 @@ import type { Principal } from '@gatehouse/auth';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
-import { ContentAddressedStore, DigestMismatchError, FileTooLargeError } from '@gatehouse/storage';
+import { ContentAddressedStore, DigestMismatchError } from '@gatehouse/storage';
 import type { CreateDatasetDto, DatasetResponse } from '../dto/dataset.dto';
 import type { DatasetEntity } from '../entities';
 import { DatasetFileExistsError, DatasetNotFoundError, DatasetNotStoredError } from '../errors';
@@ -53,9 +53,6 @@ export class DatasetService {
     if (dataset.stored) throw new DatasetFileExistsError(name, version);
     if (dataset.sha256 && declared.sha256 && dataset.sha256 !== declared.sha256) {
       throw new DigestMismatchError(dataset.sha256, declared.sha256);
-    }
-    if (declared.contentLength !== undefined && declared.contentLength > this.config.maxFileSize) {
-      throw new FileTooLargeError(this.config.maxFileSize);
     }
     const stored = await this.content.ingest(body, {
       maxBytes: this.config.maxFileSize,

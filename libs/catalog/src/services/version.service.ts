@@ -7,7 +7,7 @@ import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
 import { SignatureRejectedError, SignatureVerifier, type FileDigest } from '@gatehouse/integrity';
-import { BlobCorruptError, BlobMissingError, ContentAddressedStore, FileTooLargeError } from '@gatehouse/storage';
+import { BlobCorruptError, BlobMissingError, ContentAddressedStore } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
 import { decodeCursor, keysetPage } from '../cursor';
 import type {
@@ -33,6 +33,7 @@ import {
   ModelNotFoundError,
   ParentNotCommittedError,
   ParentNotFoundError,
+  PathConflictError,
   VersionHasNoFilesError,
   VersionNotFoundError,
   VersionSealedError,
@@ -47,9 +48,8 @@ import { VersionEvents } from './version-events';
 const DEFAULT_PAGE_SIZE = 50;
 const DEFAULT_RELATION = 'derived_from';
 
-/** What the client said about the bytes it is about to send. */
+/** What the client said about the bytes it is about to send (its Content-Length is checked before any route: create-registry). */
 export interface UploadDeclaration {
-  contentLength?: number;
   sha256?: string;
 }
 
@@ -158,19 +158,25 @@ export class VersionService {
     const { model, version } = await this.resolve(modelName, versionName);
     const ref = { model: modelName, version: versionName };
     if (version.status !== 'pending_upload') throw new VersionSealedError(ref, version.status);
-    if (declared.contentLength !== undefined && declared.contentLength > this.config.maxFileSize) {
-      throw new FileTooLargeError(this.config.maxFileSize);
-    }
+    // Checked before the bytes are read so a doomed upload costs nothing, and again under the row lock,
+    // where concurrent uploads of `x` and `x/y` (on any replica) serialise and the second one loses.
+    await this.assertNoDirectoryConflict(version.id, path);
 
     const stored = await this.content.ingest(body, { maxBytes: this.config.maxFileSize, expectedSha256: declared.sha256 });
     await this.transactions.run(async (tx) => {
       const locked = await this.versions.find(model.id, versionName, tx, true);
       if (!locked) throw new VersionNotFoundError(ref);
       if (locked.status !== 'pending_upload') throw new VersionSealedError(ref, locked.status);
+      await this.assertNoDirectoryConflict(locked.id, path, tx);
       await this.versions.putFile(tx, { versionId: locked.id, path, ...stored, mediaType: mediaTypeOf(path) });
       await this.audit.append(tx, { actor: actor.name, action: 'version.file_uploaded', subject: versionSubject(ref), payload: { path, ...stored } });
     });
     return { path, ...stored };
+  }
+
+  private async assertNoDirectoryConflict(versionId: string, path: string, tx?: EntityManager): Promise<void> {
+    const existing = await this.versions.directoryConflict(versionId, path, tx);
+    if (existing !== undefined) throw new PathConflictError(path, existing);
   }
 
   /** Step 3: seals the manifest; from here on the version is immutable. */
