@@ -13,7 +13,7 @@ import { standardFixtures } from '../../../../test/fixtures/onnx-models';
 import { scanArtifact, type ScanPolicy } from './artifact-scanner';
 
 const MIB = 1024 * 1024;
-const POLICY: ScanPolicy = { maxZipEntries: 1000, maxZipRatio: 250, maxZipTotalBytes: 64 * MIB, maxZipDepth: 2, maxMemberBytes: 32 * MIB, allowedGlobals: [], allowedOnnxDomains: [] };
+const POLICY: ScanPolicy = { maxZipEntries: 1000, maxZipRatio: 250, maxZipTotalBytes: 64 * MIB, maxZipDepth: 2, maxMemberBytes: 32 * MIB, maxInflateBytes: 256 * MIB, allowedGlobals: [], allowedOnnxDomains: [] };
 const [osSystem, builtinsExec] = hostilePickles();
 /** Float storage whose first bytes happen to read as a protocol 4 pickle header: storages are data, never unpickled. */
 const storage = Buffer.from([0x80, 0x04, 0x63, 0xff, 0, 0, 0x80, 0x3f]);
@@ -54,7 +54,7 @@ describe('scanArtifact', () => {
       'model.safetensors': 'safetensors',
       'model.onnx': 'onnx',
       'weights.bin': 'onnx-external-data',
-      'README.md': 'not scanned',
+      'README.md': 'data',
     });
   });
 
@@ -94,7 +94,11 @@ describe('scanArtifact', () => {
     const hostile = Buffer.alloc(benign['weights.bin'].length);
     hostile.set(osSystem.bytes);
     const { findings } = await scan({ ...benign, 'weights.bin': hostile });
-    expect(brief(findings)).toEqual([{ severity: 'CRITICAL', rule: 'dangerous_global', file: 'weights.bin', location: 'GLOBAL opcode at byte 0' }]);
+    // After the pickle come zeros, which no unpickler reads: the file fails closed on that too.
+    expect(brief(findings)).toEqual([
+      { severity: 'CRITICAL', rule: 'dangerous_global', file: 'weights.bin', location: 'GLOBAL opcode at byte 0' },
+      { severity: 'HIGH', rule: 'pickle_unreadable', file: 'weights.bin', location: `byte ${osSystem.bytes.length}` },
+    ]);
   });
 
   it('scans members PyTorch would not treat as storages, and directory names that carry data', async () => {
@@ -110,9 +114,9 @@ describe('scanArtifact', () => {
     ]);
   });
 
-  it('names compressed files it cannot look inside', async () => {
+  it('refuses compressed files it cannot look inside', async () => {
     const { findings, files } = await scan({ 'model.sav': gzipSync(osSystem.bytes) });
-    expect(brief(findings)).toEqual([{ severity: 'MEDIUM', rule: 'unscanned_archive', file: 'model.sav', location: '(whole file)' }]);
+    expect(brief(findings)).toEqual([{ severity: 'HIGH', rule: 'unscannable_archive', file: 'model.sav', location: '(whole file)' }]);
     expect(files).toEqual([{ path: 'model.sav', format: 'not scanned' }]);
   });
 
@@ -147,7 +151,7 @@ describe('scanArtifact', () => {
       'escape/model.onnx': escaping.files[escaping.model],
       'custom/model.onnx': customOperatorInSubgraphModel().files['model.onnx'],
       'broken.safetensors': safetensorsFile('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', Buffer.alloc(4)),
-      'optimizer.bin': Buffer.from('not a pickle at all'),
+      'optimizer.bin': Buffer.from('\x80\x02]q\x00(K\x01\xff', 'latin1'),
     });
     expect(findings.map(({ severity, rule, file }) => `${severity} ${rule} ${file}`).sort()).toEqual(
       ['CRITICAL external_data_path_traversal escape/model.onnx', 'HIGH custom_operator custom/model.onnx', 'HIGH safetensors_duplicate_key broken.safetensors', 'HIGH pickle_unreadable optimizer.bin'].sort(),

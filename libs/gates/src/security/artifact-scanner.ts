@@ -5,7 +5,8 @@ import { fileSource, sliceSource, type ByteSource } from './byte-source';
 import { sortFindings, type SecurityFinding } from './finding';
 import { NpyFormatError, readNpyHeader } from './numpy-format';
 import { externalDataFiles, scanOnnxModel } from './onnx-scanner';
-import { locate, looksLikePickle, scanPickles, type ScanPlace } from './pickle-scanner';
+import { InflateBudget, InflateBudgetError } from './inflate-budget';
+import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
 import { looksLikeZip, openZipEntry, readZipDirectory, unsafeEntryPath, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
 
@@ -20,28 +21,29 @@ export interface ScanPolicy {
   maxZipDepth: number;
   /** Bytes of one pickle stream, or of one compressed member inflated to be scanned. */
   maxMemberBytes: number;
+  /** Bytes inflated across every compressed member of every file of the version, together. */
+  maxInflateBytes: number;
   allowedGlobals: readonly string[];
   allowedOnnxDomains: readonly string[];
 }
 
-export type ScannedFormat = 'onnx' | 'onnx-external-data' | 'safetensors' | 'zip' | 'pickle' | 'npy' | 'not scanned';
+export type ScannedFormat = 'onnx' | 'onnx-external-data' | 'safetensors' | 'zip' | 'pickle' | 'npy' | 'data' | 'not scanned';
 
 export interface ArtifactScan {
   findings: SecurityFinding[];
   files: { path: string; format: ScannedFormat }[];
 }
 
-/** Files whose name says PyTorch or pickle loads them; they are pickles unless they are zips. */
-const PICKLE_EXTENSIONS = ['.pkl', '.pickle', '.pt', '.pth', '.bin', '.ckpt', '.joblib'];
 /** Enough for every signature sniffed, tar's `ustar` at 257 included. */
 const MAGIC_BYTES = 512;
 
 /**
- * Scans every file of a version without loading or executing anything:
- * ONNX graphs and their external data, safetensors headers and values,
- * pickles (alone, in legacy torch.save files, in zips and in object .npy
- * arrays), and the archives around them. A file that cannot be scanned is a
- * finding, never a pass.
+ * Scans every file of a version without loading or executing anything. What
+ * a file is comes from its bytes, never its name: every file and every
+ * archive member is read as a pickle (which needs no magic) and as whatever
+ * container or array format its first bytes announce, in full, whatever
+ * references it. ONNX files are also checked as graphs. A file that cannot
+ * be scanned is a finding, never a pass.
  */
 export async function scanArtifact(
   directory: string,
@@ -53,10 +55,8 @@ export async function scanArtifact(
   const sizes = new Map(files.map((file) => [file.path, file.size]));
   const findings: SecurityFinding[] = [];
   const formats = new Map<string, ScannedFormat>();
-  // ONNX first: the files its external data names hold raw tensors, which may start with any bytes.
-  const tensorData = new Set<string>();
+  const externalData = new Set<string>();
   for (const file of files.filter((candidate) => candidate.path.toLowerCase().endsWith('.onnx'))) {
-    formats.set(file.path, 'onnx');
     let model: OnnxModel;
     try {
       model = await (parsedOnnx(file.path) ?? readFile(posix.join(directory, file.path)).then((bytes) => OnnxModel.parse(bytes)));
@@ -64,18 +64,17 @@ export async function scanArtifact(
       findings.push({ severity: 'HIGH', rule: 'onnx_unreadable', file: file.path, location: '(whole file)', why: `it does not parse as ONNX (${(error as Error).message}), so it cannot be scanned` });
       continue;
     }
+    formats.set(file.path, 'onnx');
     findings.push(...scanOnnxModel(model, file.path, sizes, { allowedDomains: policy.allowedOnnxDomains }));
-    for (const path of externalDataFiles(model, file.path)) tensorData.add(path);
+    for (const path of externalDataFiles(model, file.path)) externalData.add(path);
   }
+  const scan = new StreamScan(policy, findings, new InflateBudget(policy.maxInflateBytes));
   for (const file of files) {
-    if (formats.has(file.path)) continue;
     try {
       const handle = await open(posix.join(directory, file.path), 'r');
       try {
-        const scan = new StreamScan(policy, findings);
-        const source = fileSource(handle, (await handle.stat()).size);
-        const place = { file: file.path, path: [] };
-        formats.set(file.path, tensorData.has(file.path) ? await scan.tensorData(source, place) : await scan.stream(source, place, file.path, 0));
+        const format = await scan.stream(fileSource(handle, (await handle.stat()).size), { file: file.path, path: [] }, file.path, 0);
+        if (!formats.has(file.path)) formats.set(file.path, format === 'data' && externalData.has(file.path) ? 'onnx-external-data' : format);
       } finally {
         await handle.close();
       }
@@ -89,6 +88,13 @@ export async function scanArtifact(
 
 const isNpy = (magic: Buffer) => magic.subarray(0, 6).toString('latin1') === '\x93NUMPY';
 
+/** safetensors has no magic: an 8-byte little-endian header length, then the JSON header, which opens with `{`. */
+function looksLikeSafetensors(magic: Buffer, size: number): boolean {
+  if (magic.length < 9 || magic[8] !== 0x7b) return false;
+  const length = magic.readBigUInt64LE(0);
+  return length >= 2n && length <= BigInt(size - 8);
+}
+
 /** What compressed or tar data the bytes start with, if any. */
 function packedFormat(magic: Buffer): string | undefined {
   if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
@@ -100,65 +106,64 @@ function packedFormat(magic: Buffer): string | undefined {
 }
 
 /**
- * The entries of a PyTorch checkpoint that are tensor storages: only in an
- * archive laid out as torch.save writes it (every entry under one folder A,
- * with A/data.pkl), only A/data/<key>. PyTorch reads those as raw bytes and
- * never unpickles them; anywhere else a member is scanned.
+ * The entries of a PyTorch checkpoint that are tensor storages, which
+ * PyTorch reads as raw bytes and never unpickles: only in an archive laid
+ * out as torch.save writes it (every entry under one folder A, with A/data.pkl
+ * and A/version), and only the A/data/<key> entries whose key a persistent id
+ * in A/data.pkl names. Anywhere else, or unnamed, an entry is scanned.
  */
-function torchStorage(entries: ZipEntry[]): ((name: string) => boolean) | undefined {
+function torchLayout(entries: ZipEntry[]): { folder: string; pickle: ZipEntry } | undefined {
   const folder = entries[0]?.name.split('/')[0];
-  if (!folder || !entries.every((entry) => entry.name.startsWith(`${folder}/`)) || !entries.some((entry) => entry.name === `${folder}/data.pkl`)) return undefined;
-  const storages = `${folder}/data/`;
-  return (name) => name.startsWith(storages) && !name.slice(storages.length).includes('/');
+  if (!folder || !entries.every((entry) => entry.name.startsWith(`${folder}/`))) return undefined;
+  const pickle = entries.find((entry) => entry.name === `${folder}/data.pkl`);
+  const version = entries.some((entry) => entry.name === `${folder}/version` || entry.name === `${folder}/.data/version`);
+  return pickle && version ? { folder, pickle } : undefined;
 }
 
-/** One file's scan, descending into archives; findings are appended to the shared list. */
+/** One version's scan, descending into archives; findings are appended to the shared list, inflation to the shared budget. */
 class StreamScan {
   constructor(
     private readonly policy: ScanPolicy,
     private readonly findings: SecurityFinding[],
+    private readonly budget: InflateBudget,
   ) {}
 
-  /**
-   * A file ONNX external data names is tensor bytes to onnxruntime, but
-   * whatever its content says to anyone loading it directly: torch.load and
-   * pickle.load unpickle a weights.bin from its first byte, with or without a
-   * PROTO header. So it is read as a pickle too, and what would run code is
-   * reported; bytes that do not parse, or parse into nothing dangerous, are
-   * just tensor data (random floats spell a dangerous import by chance about
-   * never).
-   */
-  async tensorData(source: ByteSource, place: ScanPlace): Promise<ScannedFormat> {
-    const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
-    if (looksLikeZip(magic) || isNpy(magic)) return this.stream(source, place, '', 0);
-    const findings = await scanPickles(source, place, { maxBytes: this.policy.maxMemberBytes, allowedGlobals: this.policy.allowedGlobals });
-    this.findings.push(...findings.filter((finding) => finding.severity === 'CRITICAL'));
-    return 'onnx-external-data';
+  private get pickleOptions() {
+    return { maxBytes: this.policy.maxMemberBytes, allowedGlobals: this.policy.allowedGlobals };
   }
 
-  /** Scans `source` as what its name and first bytes say it is, and returns what that was. */
+  /**
+   * Scans `source` as a pickle, which any bytes may be to `pickle.load` and
+   * `torch.load`, and as what its first bytes say it is, and returns what it
+   * was. Its name is only used to say where a finding is.
+   */
   async stream(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat> {
+    const pickle = await scanPickles(source, place, this.pickleOptions);
+    this.findings.push(...pickle.findings);
+    return (await this.container(source, place, name, depth)) ?? (pickle.isPickle ? 'pickle' : 'data');
+  }
+
+  /** Scans the container or array format the bytes announce; undefined when they announce none. */
+  private async container(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat | undefined> {
     const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
-    const lower = name.toLowerCase();
-    if (lower.endsWith('.safetensors')) {
-      this.findings.push(...(await scanSafetensors(source, place.file, place.path.join(' › ') || undefined)));
-      return 'safetensors';
-    }
     if (looksLikeZip(magic)) {
       await this.zip(source, place, depth);
       return 'zip';
     }
-    if (lower.endsWith('.npy') || isNpy(magic)) {
+    if (isNpy(magic)) {
       await this.npy(source, place);
       return 'npy';
     }
-    if (PICKLE_EXTENSIONS.some((extension) => lower.endsWith(extension)) || looksLikePickle(magic)) {
-      this.findings.push(...(await scanPickles(source, place, { maxBytes: this.policy.maxMemberBytes, allowedGlobals: this.policy.allowedGlobals })));
-      return 'pickle';
+    if (name.toLowerCase().endsWith('.safetensors') || looksLikeSafetensors(magic, source.size)) {
+      this.findings.push(...(await scanSafetensors(source, place.file, place.path.join(' › ') || undefined)));
+      return 'safetensors';
     }
     const packed = packedFormat(magic);
-    if (packed) this.flag(place, [], 'MEDIUM', 'unscanned_archive', `it is ${packed} data the scan does not unpack; joblib.load and torch.load unpack such files themselves, whatever their name`);
-    return 'not scanned';
+    if (packed) {
+      this.flag(place, [], 'HIGH', 'unscannable_archive', `it is ${packed} data the scan cannot unpack; joblib.load and torch.load unpack such files themselves, whatever their name, so it is refused`);
+      return 'not scanned';
+    }
+    return undefined;
   }
 
   private async npy(source: ByteSource, place: ScanPlace): Promise<void> {
@@ -167,7 +172,9 @@ class StreamScan {
       if (!header.holdsObjects) return;
       // numpy pickles object arrays: loading one with allow_pickle unpickles this stream.
       const data = sliceSource(source, header.dataOffset, source.size - header.dataOffset);
-      this.findings.push(...(await scanPickles(data, { ...place, path: [...place.path, 'object array data'] }, { maxBytes: this.policy.maxMemberBytes, allowedGlobals: this.policy.allowedGlobals })));
+      const objects = await scanPickles(data, { ...place, path: [...place.path, 'object array data'] }, this.pickleOptions);
+      this.findings.push(...objects.findings);
+      if (!objects.isPickle) this.flag(place, ['object array data'], 'HIGH', 'npy_unreadable', 'its dtype holds Python objects, yet the data after the header does not read as the pickle numpy writes');
     } catch (error) {
       if (!(error instanceof NpyFormatError)) throw error;
       this.flag(place, [], 'HIGH', 'npy_unreadable', `it is not a readable .npy array (${error.message})`);
@@ -192,8 +199,11 @@ class StreamScan {
       this.flag(place, [], 'HIGH', 'zip_bomb', `its entries unpack to ${total} bytes, over the policy's ${this.policy.maxZipTotalBytes} (maxZipTotalMiB)`);
       return;
     }
-    const storage = torchStorage(entries);
-    for (const entry of entries) {
+    const torch = torchLayout(entries);
+    // The checkpoint's pickle goes first: the storages it names are what may be skipped.
+    const ordered = torch ? [torch.pickle, ...entries.filter((entry) => entry !== torch.pickle)] : entries;
+    const storages = new Set<string>();
+    for (const entry of ordered) {
       if (entry.name.endsWith('/') && entry.uncompressedSize === 0) continue;
       const unsafe = unsafeEntryPath(entry.name);
       if (unsafe) this.flag(place, [entry.name], 'CRITICAL', 'zip_path_traversal', `extracting it would write outside the target directory: ${unsafe}`);
@@ -202,15 +212,26 @@ class StreamScan {
         this.flag(place, [entry.name], 'HIGH', 'zip_bomb', `it inflates ${ratio === Infinity ? 'from nothing' : `${Math.round(ratio)}×`} (${entry.compressedSize} → ${entry.uncompressedSize} bytes), over the policy's ${this.policy.maxZipRatio}× (maxZipRatio)`);
         continue;
       }
-      if (storage?.(entry.name)) continue;
       if (entry.method !== 0 && entry.uncompressedSize > this.policy.maxMemberBytes) {
         this.flag(place, [entry.name], 'HIGH', 'member_too_large', `it is compressed and unpacks to ${entry.uncompressedSize} bytes, more than the ${this.policy.maxMemberBytes} the scanner may inflate (maxMemberMiB)`);
         continue;
       }
       try {
-        const member = await openZipEntry(source, entry, { maxBytes: this.policy.maxMemberBytes });
-        await this.stream(member, { ...place, path: [...place.path, entry.name] }, entry.name, depth + 1);
+        const member = await openZipEntry(source, entry, { maxBytes: this.policy.maxMemberBytes, budget: this.budget });
+        const inner = { ...place, path: [...place.path, entry.name] };
+        if (storages.has(entry.name) && entry.method === 0 && !isNpy(await member.read(0, Math.min(member.size, 6)))) continue;
+        if (entry === torch?.pickle) {
+          const pickle = await scanPickles(member, inner, this.pickleOptions);
+          this.findings.push(...pickle.findings);
+          for (const key of pickle.storageKeys) storages.add(`${torch.folder}/data/${key}`);
+          continue;
+        }
+        await this.stream(member, inner, entry.name, depth + 1);
       } catch (error) {
+        if (error instanceof InflateBudgetError) {
+          this.flag(place, [entry.name], 'HIGH', 'zip_bomb', error.message);
+          return;
+        }
         if (!(error instanceof ZipFormatError)) throw error;
         this.flag(place, [entry.name], 'HIGH', error instanceof ZipBombError ? 'zip_bomb' : 'zip_unreadable', `the member cannot be read safely (${error.message})`);
       }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readPickles } from './pickle-reader';
+import { bufferSource } from './byte-source';
+import { readPickleSource, readPickles, readsAsPickle } from './pickle-reader';
 
 const bytes = (...parts: (string | number[] | Uint8Array)[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
 const shortUnicode = (text: string) => bytes([0x8c, text.length], text);
@@ -21,7 +22,7 @@ describe('readPickles', () => {
     const body = bytes(shortUnicode('posix'), [0x94, 0x30, 0x68, 0x00], shortUnicode('system'), [0x94, 0x93, 0x94], shortUnicode('id'), [0x85, 0x52, 0x2e]);
     const reading = readPickles(frame(body));
     expect(reading.error).toBeNull();
-    expect(reading.globals).toEqual([{ module: 'posix', name: 'system', offset: 11 + 20, opcode: 'STACK_GLOBAL', unknown: false }]);
+    expect(reading.globals).toEqual([{ module: 'posix', name: 'system', offset: 11 + 20, opcode: 'STACK_GLOBAL', unknown: false, protocol: 4, followed: true }]);
   });
 
   it('resolves through protocol 0 PUT and GET and protocol 1 LONG_BINPUT and LONG_BINGET', () => {
@@ -34,7 +35,7 @@ describe('readPickles', () => {
   it('reports a global it cannot resolve as unknown', () => {
     expect(imports(bytes([0x80, 0x04, 0x4e], shortUnicode('system'), [0x93, 0x2e]))).toEqual(['STACK_GLOBAL:?.system (unknown)']);
     expect(imports(bytes([0x80, 0x02, 0x82, 0x01, 0x2e]))).toEqual(['EXT:?.? (unknown)']);
-    expect(imports(bytes([0x80, 0x04, 0x68, 0x09], shortUnicode('system'), [0x93, 0x2e]))).toEqual(['STACK_GLOBAL:?.system (unknown)']);
+    expect(imports(bytes([0x80, 0x04, 0x4e, 0x94, 0x30, 0x68, 0x00], shortUnicode('system'), [0x93, 0x2e]))).toEqual(['STACK_GLOBAL:?.system (unknown)']);
   });
 
   it('finds INST and OBJ-style imports and benign ones alike', () => {
@@ -56,9 +57,9 @@ describe('readPickles', () => {
     expect(truncated).toMatchObject({ pickles: 0, end: 0, globals: [{ module: 'os', name: 'system' }] });
     expect(truncated.error).toEqual({ offset: 19, message: 'truncated: the pickle ends inside an opcode', truncated: true });
     expect(readPickles(bytes('\x80\x02cos\nsystem\n\xff')).error).toEqual({ offset: 13, message: 'unknown opcode 0xff', truncated: false });
-    expect(readPickles(bytes('\x80\x02R.')).error).toEqual({ offset: 2, message: 'stack underflow', truncated: false });
-    expect(readPickles(bytes('\x80\x02t.')).error?.message).toBe('no MARK on the stack');
-    expect(readPickles(bytes('T', [0xff, 0xff, 0xff, 0xff])).error?.message).toBe('negative length');
+    expect(readPickles(bytes('\x80\x02R.')).error).toEqual({ offset: 2, message: 'unpickling stack underflow', truncated: false });
+    expect(readPickles(bytes('\x80\x02t.')).error?.message).toBe('could not find MARK');
+    expect(readPickles(bytes('T', [0xff, 0xff, 0xff, 0xff])).error?.message).toBe('BINSTRING pickle has negative byte count');
   });
 
   it('skips over bytes, numbers and frames without mistaking them for opcodes', () => {
@@ -76,5 +77,76 @@ describe('readPickles', () => {
     expect(pickles.map((pickle) => readPickles(pickle).globals[0].module)).toEqual(python);
     expect(python.slice(0, 3)).toEqual(['os', 'os', 'os']);
     expect(python[6]).toBe('os');
+  });
+
+  it('keeps to the stack fence a MARK puts up, as CPython does', () => {
+    // After MARK only POP (which then pops the mark), POP_MARK and the collecting opcodes reach below it.
+    expect(readPickles(bytes('\x80\x02N(R.')).error?.message).toBe('unpickling stack underflow');
+    expect(readPickles(bytes('\x80\x02N(2.')).error?.message).toBe('unpickling stack underflow');
+    expect(readPickles(bytes('\x80\x02N(0.'))).toMatchObject({ pickles: 1, error: null });
+    expect(readPickles(bytes('\x80\x02]Na.'))).toMatchObject({ pickles: 1, error: null });
+    expect(readPickles(bytes('\x80\x02Na.')).error?.message).toBe('unpickling stack underflow');
+    expect(readPickles(bytes('\x80\x02h\x05.')).error?.message).toBe('memo value not found at index 5');
+  });
+
+  it('decodes GLOBAL as UTF-8 and INST as ASCII, refusing what CPython refuses', () => {
+    expect(readPickles(bytes('c\xffos\nsystem\n.')).error?.message).toBe('a text argument is not valid UTF-8');
+    expect(readPickles(bytes('(i\xe9\nx\n.')).error?.message).toBe('a text argument that must be ASCII is not');
+    expect(imports(bytes('c\xc3\xa9t\xc3\xa9\nx\n.'))).toEqual(['GLOBAL:\u00e9t\u00e9.x']);
+    expect(readPickles(bytes('S-unquoted\n.')).error?.message).toBe('the STRING opcode argument must be quoted');
+    expect(readPickles(bytes('\x80\x06N.')).error?.message).toBe('unsupported pickle protocol: 6');
+  });
+
+  it('records the protocol in force at each import, per pickle', () => {
+    const reading = readPickles(bytes('c__builtin__\nset\n.', '\x80\x02c__builtin__\nset\n.', '\x80\x04\x95', [9, 0, 0, 0, 0, 0, 0, 0], '\x8c\x02os\x8c\x01x\x93.'));
+    expect(reading.globals.map((global) => global.protocol)).toEqual([0, 2, 4]);
+  });
+
+  it('refuses frames that CPython reads differently from a file and from bytes', () => {
+    const length = (n: number) => { const field = Buffer.alloc(8); field.writeBigUInt64LE(BigInt(n)); return field; };
+    const body = bytes(shortUnicode('torch'), shortUnicode('Size'), [0x93, 0x29, 0x52, 0x2e]);
+    // Well framed: one frame holding the whole pickle, or two frames split between opcodes.
+    expect(readPickles(bytes('\x80\x04\x95', length(body.length), body))).toMatchObject({ pickles: 1, error: null });
+    expect(readPickles(bytes('\x80\x04\x95', length(7), body.subarray(0, 7), '\x95', length(body.length - 7), body.subarray(7)))).toMatchObject({ pickles: 1, error: null });
+    // Opcodes read outside a frame, after it, are what picklers write for large payloads.
+    expect(readPickles(bytes('\x80\x04\x95', length(7), body.subarray(0, 7), body.subarray(7)))).toMatchObject({ pickles: 1, error: null });
+    const broken = {
+      straddling: bytes('\x80\x04\x95', length(5), body),
+      'new frame inside a frame': bytes('\x80\x04\x95', length(body.length + 9), '\x95', length(body.length - 9), body),
+      'stop before the frame ends': bytes('\x80\x04\x95', length(body.length + 4), body, 'NNNN'),
+      'frame past the end': bytes('\x80\x04\x95', length(body.length + 100), body),
+    };
+    expect(Object.fromEntries(Object.entries(broken).map(([name, pickle]) => [name, readPickles(pickle).error?.message]))).toEqual({
+      straddling: 'an opcode runs past the end of its frame at byte 16',
+      'new frame inside a frame': 'beginning of a new frame before end of current frame',
+      'stop before the frame ends': 'the pickle stops 4 bytes before the end of its frame',
+      'frame past the end': `truncated: the frame declares ${body.length + 100} bytes, more than the input holds`,
+    });
+  });
+
+  it('names the storage keys of persistent ids, as torch.save writes them', () => {
+    const persistentId = (key: string) => bytes('(', shortUnicode('storage'), 'ctorch\nFloatStorage\n', shortUnicode(key), shortUnicode('cpu'), 'K\x04tQ');
+    expect(readPickles(bytes('\x80\x02]', persistentId('0'), 'a', persistentId('7'), 'a.')).storageKeys).toEqual(['0', '7']);
+  });
+
+  it('tells pickles from other bytes that begin with opcode-like bytes', () => {
+    expect(readsAsPickle(readPickles(bytes('\x80\x02N.')))).toBe(true);
+    expect(readsAsPickle(readPickles(bytes("cos\nsystem\n(S'ls'\ntR.")))).toBe(true);
+    // A label file whose first line starts with "c" reads one "import", then breaks.
+    expect(readsAsPickle(readPickles(bytes('cat\ndog\nbird\nant\n')))).toBe(false);
+    expect(readsAsPickle(readPickles(bytes([0x80, 0x03, 0x00, 0x3f, 0x12, 0x99])))).toBe(false);
+  });
+
+  it('reads a stream through windows, stepping over payloads it never loads', async () => {
+    // A 3 MiB BINBYTES payload, then an import: the reader must find the import without holding the payload.
+    const payload = 3 * 1024 * 1024;
+    const stream = bytes('\x80\x03B', [payload & 0xff, (payload >> 8) & 0xff, (payload >> 16) & 0xff, 0], Buffer.alloc(payload, 0x63), '0cos\nsystem\n.');
+    const reads: number[] = [];
+    const source = bufferSource(stream);
+    const counted = { size: source.size, read: (offset: number, length: number) => (reads.push(length), source.read(offset, length)) };
+    const { reading, tooLarge } = await readPickleSource(counted, { maxBytes: 64 * 1024 * 1024 });
+    expect({ tooLarge, globals: reading.globals.map((global) => `${global.module}.${global.name}`), error: reading.error }).toEqual({ tooLarge: false, globals: ['os.system'], error: null });
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThan(payload);
+    expect((await readPickleSource(bufferSource(stream), { maxBytes: 1024 * 1024 })).tooLarge).toBe(true);
   });
 });

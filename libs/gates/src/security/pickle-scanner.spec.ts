@@ -8,7 +8,7 @@ import { scanPickles } from './pickle-scanner';
 
 const place = { file: 'model.pkl', path: [] };
 const options: { maxBytes: number; allowedGlobals: string[] } = { maxBytes: 64 * 1024 * 1024, allowedGlobals: [] };
-const scan = (bytes: Uint8Array, overrides: Partial<typeof options> = {}) => scanPickles(bufferSource(bytes), place, { ...options, ...overrides });
+const scan = async (bytes: Uint8Array, overrides: Partial<typeof options> = {}) => (await scanPickles(bufferSource(bytes), place, { ...options, ...overrides })).findings;
 
 beforeAll(() => rmSync(PICKLE_SENTINEL, { force: true }));
 afterAll(() => expect(existsSync(PICKLE_SENTINEL)).toBe(false));
@@ -56,10 +56,10 @@ describe('scanPickles', () => {
     expect(hostile).toEqual([expect.objectContaining({ severity: 'CRITICAL', module: 'builtins', name: 'exec' })]);
   });
 
-  it('treats a global computed at load time as critical, and names unlisted ones as medium', async () => {
+  it('treats a global computed at load time as critical, and fails unlisted ones as high', async () => {
     const findings = await scan(unresolvablePickle());
     expect(findings.map(({ severity, rule, module, name }) => ({ severity, rule, module, name }))).toEqual([
-      { severity: 'MEDIUM', rule: 'unlisted_global', module: 'builtins', name: 'str' },
+      { severity: 'HIGH', rule: 'unlisted_global', module: 'builtins', name: 'str' },
       { severity: 'CRITICAL', rule: 'unknown_global', module: '?', name: 'system' },
     ]);
   });
@@ -93,54 +93,104 @@ describe('scanPickles', () => {
 
   it('allows what the policy adds, but never a dangerous global', async () => {
     const custom = pickleBytes('\x80\x02cmylab.config\nTrainConfig\n)R.');
-    expect(await scan(custom)).toEqual([expect.objectContaining({ severity: 'MEDIUM', rule: 'unlisted_global', module: 'mylab.config', name: 'TrainConfig' })]);
+    expect(await scan(custom)).toEqual([expect.objectContaining({ severity: 'HIGH', rule: 'unlisted_global', module: 'mylab.config', name: 'TrainConfig' })]);
     expect(await scan(custom, { allowedGlobals: ['mylab.config.*'] })).toEqual([]);
     expect(await scan(hostilePickles()[0].bytes, { allowedGlobals: ['os.system', 'os.*'] })).toEqual([expect.objectContaining({ severity: 'CRITICAL' })]);
   });
 });
 
 describe('judgeGlobal', () => {
-  it.each([
-    { global: 'collections.OrderedDict', verdict: 'allowed' },
-    { global: 'torch.BFloat16Storage', verdict: 'allowed' },
-    { global: 'numpy.core.multiarray._reconstruct', verdict: 'allowed' },
-    { global: 'builtins.eval', verdict: 'dangerous_global' },
-    { global: '__builtin__.getattr', verdict: 'dangerous_global' },
-    { global: 'os.path.join', verdict: 'dangerous_global' },
-    { global: 'urllib.request.urlopen', verdict: 'dangerous_global' },
-    { global: 'operator.attrgetter', verdict: 'dangerous_global' },
-    { global: 'functools.partial', verdict: 'dangerous_global' },
-    { global: 'types.CodeType', verdict: 'dangerous_global' },
-    { global: 'numpy.f2py.crackfortran.getlincoef', verdict: 'dangerous_global' },
-    { global: 'torch.serialization.load', verdict: 'dangerous_global' },
-    { global: 'torch.load', verdict: 'dangerous_global' },
-    { global: 'numpy.load', verdict: 'dangerous_global' },
-    { global: 'tarfile.bltn_open', verdict: 'dangerous_global' },
-    { global: '_io.open', verdict: 'dangerous_global' },
-    { global: 'thread.start_new_thread', verdict: 'dangerous_global' },
-    { global: 'uuid._get_command_stdout', verdict: 'dangerous_global' },
-    { global: 'uuid.UUID', verdict: 'allowed' },
-    { global: 'pathlib.PosixPath', verdict: 'unlisted_global' },
-    { global: 'joblib.numpy_pickle.NumpyArrayWrapper', verdict: 'raw_data_in_pickle' },
-    { global: 'builtins.len', verdict: 'unlisted_global' },
-    { global: 'sklearn.linear_model.LogisticRegression', verdict: 'unlisted_global' },
-  ])('$global is $verdict', ({ global, verdict }) => {
+  const judge = (global: string, protocol = 4) => {
     const at = global.lastIndexOf('.');
-    const judged = judgeGlobal({ module: global.slice(0, at), name: global.slice(at + 1), unknown: false });
-    expect(judged.verdict === 'allowed' ? 'allowed' : judged.rule).toBe(verdict);
+    const judged = judgeGlobal({ module: global.slice(0, at), name: global.slice(at + 1), unknown: false, protocol });
+    return judged.verdict === 'allowed' ? 'allowed' : `${judged.severity} ${judged.rule}`;
+  };
+
+  it.each([
+    // The weights-only set and numpy's array reconstruction.
+    ['collections.OrderedDict', 'allowed'],
+    ['torch.BFloat16Storage', 'allowed'],
+    ['torch._utils._rebuild_tensor_v2', 'allowed'],
+    ['torch._utils._rebuild_parameter', 'allowed'],
+    ['torch.nn.parameter.Parameter', 'allowed'],
+    ['torch.float8_e4m3fn', 'allowed'],
+    ['torch.storage.UntypedStorage', 'allowed'],
+    ['_codecs.encode', 'allowed'],
+    ['builtins.set', 'allowed'],
+    ['numpy.core.multiarray._reconstruct', 'allowed'],
+    ['numpy._core.multiarray.scalar', 'allowed'],
+    ['numpy.dtype', 'allowed'],
+    // Off the allow-list: fails, however harmless it looks.
+    ['builtins.len', 'HIGH unlisted_global'],
+    ['builtins.slice', 'HIGH unlisted_global'],
+    ['collections.defaultdict', 'HIGH unlisted_global'],
+    ['pathlib.PosixPath', 'HIGH unlisted_global'],
+    ['sklearn.linear_model.LogisticRegression', 'HIGH unlisted_global'],
+    ['torch.nn.modules.linear.Linear', 'HIGH unlisted_global'],
+    ['joblib.numpy_pickle.NumpyArrayWrapper', 'HIGH raw_data_in_pickle'],
+    // Known to run code: the deny-list sets severity and says why.
+    ['builtins.eval', 'CRITICAL dangerous_global'],
+    ['os.path.join', 'CRITICAL dangerous_global'],
+    ['urllib.request.urlopen', 'CRITICAL dangerous_global'],
+    ['operator.attrgetter', 'CRITICAL dangerous_global'],
+    ['functools.partial', 'CRITICAL dangerous_global'],
+    ['types.CodeType', 'CRITICAL dangerous_global'],
+    ['numpy.f2py.crackfortran.getlincoef', 'CRITICAL dangerous_global'],
+    ['torch.serialization.load', 'CRITICAL dangerous_global'],
+    ['torch.load', 'CRITICAL dangerous_global'],
+    ['numpy.load', 'CRITICAL dangerous_global'],
+    ['tarfile.bltn_open', 'CRITICAL dangerous_global'],
+    ['_io.open', 'CRITICAL dangerous_global'],
+    ['uuid._get_command_stdout', 'CRITICAL dangerous_global'],
+    // Gadgets that passed the deny-list-in-practice before (issue 14).
+    ['logging.config._resolve', 'CRITICAL dangerous_global'],
+    ['logging.config.dictConfig', 'CRITICAL dangerous_global'],
+    ['_ctypes.dlopen', 'CRITICAL dangerous_global'],
+    ['_frozen_importlib.BuiltinImporter', 'CRITICAL dangerous_global'],
+    ['inspect.getattr_static', 'CRITICAL dangerous_global'],
+    ['idlelib.pyshell.ModifiedInterpreter', 'CRITICAL dangerous_global'],
+    ['lib2to3.pgen2.grammar.Grammar', 'CRITICAL dangerous_global'],
+    ['_xxsubinterpreters.run_string', 'CRITICAL dangerous_global'],
+    ['torch.storage._load_from_bytes', 'CRITICAL dangerous_global'],
+    ['numpy.lib.npyio.load', 'CRITICAL dangerous_global'],
+    ['antigravity.geohash', 'CRITICAL dangerous_global'],
+  ])('%s is %s', (global, verdict) => {
+    expect(judge(global)).toBe(verdict);
   });
 
   it.each([
-    { module: 'torch', name: 'serialization.os.system', verdict: 'dangerous_global' },
-    { module: 'torch', name: 'serialization.load', verdict: 'dangerous_global' },
-    { module: 'numpy', name: 'core.numeric.builtins.eval', verdict: 'dangerous_global' },
-    { module: 'collections', name: 'OrderedDict.__init__.__globals__', verdict: 'dangerous_global' },
-    { module: 'code', name: 'InteractiveInterpreter.runcode', verdict: 'dangerous_global' },
-    { module: 'random', name: '_os.system', verdict: 'attribute_walk' },
-    { module: 'enum', name: 'bltns.exec', verdict: 'attribute_walk' },
-    { module: 'mylab.models', name: 'Encoder.Config', verdict: 'unlisted_global' },
+    // CPython maps these before importing, below protocol 3 (_compat_pickle).
+    ['__builtin__.getattr', 2, 'CRITICAL dangerous_global'],
+    ['__builtin__.set', 2, 'allowed'],
+    ['__builtin__.set', 3, 'CRITICAL dangerous_global'],
+    ['copy_reg._reconstructor', 1, 'HIGH unlisted_global'],
+    ['cStringIO.StringIO', 0, 'HIGH unlisted_global'],
+    ['SimpleXMLRPCServer.SimpleXMLRPCServer', 2, 'CRITICAL dangerous_global'],
+    ['thread.start_new_thread', 2, 'CRITICAL dangerous_global'],
+    ['__builtin__.reduce', 2, 'CRITICAL dangerous_global'],
+    ['UserDict.UserDict', 2, 'HIGH unlisted_global'],
+  ])('%s at protocol %i is %s', (global, protocol, verdict) => {
+    expect(judge(global, protocol)).toBe(verdict);
+  });
+
+  it('says which name CPython imports when it maps a Python 2 one', () => {
+    const judged = judgeGlobal({ module: 'cStringIO', name: 'StringIO', unknown: false, protocol: 2 });
+    expect(judged).toMatchObject({ verdict: 'flagged', why: expect.stringContaining('io.StringIO (written cStringIO.StringIO') });
+  });
+
+  it.each([
+    { module: 'torch', name: 'serialization.os.system', verdict: 'CRITICAL dangerous_global' },
+    { module: 'torch', name: 'serialization.load', verdict: 'CRITICAL dangerous_global' },
+    { module: 'numpy', name: 'core.numeric.builtins.eval', verdict: 'CRITICAL dangerous_global' },
+    { module: 'collections', name: 'OrderedDict.__init__.__globals__', verdict: 'CRITICAL dangerous_global' },
+    { module: 'code', name: 'InteractiveInterpreter.runcode', verdict: 'CRITICAL dangerous_global' },
+    { module: 'pathlib', name: 'Path.write_text', verdict: 'CRITICAL dangerous_global' },
+    { module: 'mylib.helpers', name: 'subprocess.run', verdict: 'CRITICAL dangerous_global' },
+    { module: 'random', name: '_os.system', verdict: 'HIGH attribute_walk' },
+    { module: 'enum', name: 'bltns.exec', verdict: 'HIGH attribute_walk' },
+    { module: 'mylab.models', name: 'Encoder.Config', verdict: 'HIGH unlisted_global' },
   ])('judges the dotted name $module + $name (protocol 4 attribute walk) as $verdict', ({ module, name, verdict }) => {
-    const judged = judgeGlobal({ module, name, unknown: false });
-    expect(judged.verdict === 'allowed' ? 'allowed' : judged.rule).toBe(verdict);
+    const judged = judgeGlobal({ module, name, unknown: false, protocol: 4 });
+    expect(judged.verdict === 'allowed' ? 'allowed' : `${judged.severity} ${judged.rule}`).toBe(verdict);
   });
 });

@@ -1,7 +1,7 @@
 import type { ByteSource } from './byte-source';
 import type { SecurityFinding } from './finding';
 import { judgeGlobal } from './pickle-policy';
-import { readPickles, type PickleReading } from './pickle-reader';
+import { readPickleSource, readsAsPickle, type PickleReading } from './pickle-reader';
 
 /** Where a scanned stream sits: the version's file, and the zip entries or sections leading to it. */
 export interface ScanPlace {
@@ -26,12 +26,6 @@ export interface PickleScanOptions {
  */
 const LEGACY_TORCH_MAGIC = Buffer.from([0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
 const LEGACY_TORCH_PICKLES = 5;
-const FIRST_WINDOW_BYTES = 1024 * 1024;
-
-/** True when the bytes start with a PROTO opcode, the way pickles of protocol 2 and later do (CPython accepts any protocol number up to 5 there). */
-export function looksLikePickle(first: Uint8Array): boolean {
-  return first.length >= 2 && first[0] === 0x80 && first[1] <= 5;
-}
 
 /** The first pickle is torch's magic number (LONG1), after PROTO and, from protocol 4, a FRAME: whatever pickle_protocol torch.save was given. */
 function startsWithTorchMagic(head: Buffer): boolean {
@@ -40,36 +34,39 @@ function startsWithTorchMagic(head: Buffer): boolean {
   return head.subarray(at, at + LEGACY_TORCH_MAGIC.length).equals(LEGACY_TORCH_MAGIC);
 }
 
+export interface PickleScan {
+  findings: SecurityFinding[];
+  /** Whether the bytes read as a pickle at all (see `readsAsPickle`); bytes that do not are some other format's. */
+  isPickle: boolean;
+  /** Storage keys the pickles' persistent ids name (a torch checkpoint's data.pkl). */
+  storageKeys: string[];
+}
+
 /**
  * Lists every global the pickles in `source` import and judges each against
- * the policy. It reads a growing prefix rather than the whole source, so a
- * legacy checkpoint's gigabytes of raw tensors after its pickles are never read.
+ * the policy. Bytes that do not read as a pickle keep only the imports that
+ * are dangerous in themselves: a failed import of an unlisted name in random
+ * tensor bytes is not a pickle, but a file that imports os, however broken
+ * after that, is. A legacy torch.save file is read as torch reads it, five
+ * pickles and not the raw tensors after them.
  */
-export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions): Promise<SecurityFinding[]> {
+export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions): Promise<PickleScan> {
   const head = await source.read(0, Math.min(source.size, LEGACY_TORCH_MAGIC.length + 11));
   const maxPickles = startsWithTorchMagic(head) ? LEGACY_TORCH_PICKLES : Infinity;
-  let window = Math.min(source.size, FIRST_WINDOW_BYTES);
-  let reading: PickleReading;
-  for (;;) {
-    reading = readPickles(await source.read(0, window), maxPickles);
-    const ranOut = reading.error ? reading.error.truncated : reading.pickles < maxPickles;
-    if (!ranOut || window === source.size) break;
-    if (window >= options.maxBytes) {
-      return [
-        ...judgeAll(reading, place, options),
-        {
-          severity: 'HIGH',
-          rule: 'pickle_too_large',
-          file: place.file,
-          location: locate(place),
-          why: `its pickles run past the ${options.maxBytes} bytes the policy lets the scanner read (maxPickleMiB), so what follows is unchecked`,
-        },
-      ];
-    }
-    window = Math.min(source.size, window * 4, Math.max(options.maxBytes, FIRST_WINDOW_BYTES));
-  }
-  const findings = judgeAll(reading, place, options);
-  if (reading.error) {
+  const { reading, tooLarge } = await readPickleSource(source, { maxBytes: options.maxBytes, maxPickles });
+  const judged = judgeAll(reading, place, options);
+  // Bytes that import something dangerous are a pickle, however they read after it.
+  const isPickle = readsAsPickle(reading) || judged.some((finding) => finding.severity === 'CRITICAL');
+  const findings = judged.filter((finding) => isPickle || finding.severity === 'CRITICAL');
+  if (tooLarge) {
+    findings.push({
+      severity: 'HIGH',
+      rule: 'pickle_too_large',
+      file: place.file,
+      location: locate(place),
+      why: `its pickles run past the ${options.maxBytes} bytes the policy lets the scanner read (maxMemberMiB), so what follows is unchecked`,
+    });
+  } else if (reading.error && isPickle) {
     findings.push({
       severity: 'HIGH',
       rule: 'pickle_unreadable',
@@ -78,7 +75,7 @@ export async function scanPickles(source: ByteSource, place: ScanPlace, options:
       why: `the pickle breaks here (${reading.error.message}) after ${reading.pickles} complete pickle(s); a loader may read on past what this scan could check, so it fails closed`,
     });
   }
-  return findings;
+  return { findings, isPickle, storageKeys: reading.storageKeys };
 }
 
 /** One finding per flagged global and pickle stream, at its first import, counting repeats. */

@@ -95,7 +95,7 @@ describe('readZipDirectory and openZipEntry', () => {
     }
   });
 
-  it('reads only the end of the file to list it', async () => {
+  it('reads only the directory and the local headers to list it, never the members', async () => {
     const archive = zipArchive([{ name: 'big', data: Buffer.alloc(8 << 20, 7) }, { name: 'small', data: text('x') }]);
     const source = bufferSource(archive);
     let bytesRead = 0;
@@ -205,8 +205,7 @@ describe('readZipDirectory and openZipEntry', () => {
   it('refuses a member whose local header is missing', async () => {
     const archive = zipArchive([{ name: 'a.bin', data: randomBytes(64) }]);
     archive.writeUInt32LE(0, 0);
-    const [entry] = await list(archive);
-    await expect(openZipEntry(bufferSource(archive), entry, LIMITS)).rejects.toThrow('no local header for a.bin at offset 0');
+    await expect(list(archive)).rejects.toThrow('no local header for a.bin at offset 0');
   });
 
   it('writes archives that CPython zipfile reads, CRCs checked', async () => {

@@ -9,6 +9,7 @@
 import { createInflateRaw } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { bufferSource, sliceSource, type ByteSource } from './byte-source';
+import type { InflateBudget } from './inflate-budget';
 
 /** The bytes are not a zip this reader will read; the message says why and where. */
 export class ZipFormatError extends Error {
@@ -42,6 +43,8 @@ const ZIP64_EXTRA_ID = 0x0001;
 const IN_ZIP64 = 0xffffffff;
 const MAX_COMMENT = 0xffff;
 const READ_CHUNK = 1 << 20;
+/** Local headers sit one per entry, often a large stored tensor apart: read a little around each rather than a MiB. */
+const LOCAL_HEADERS_CHUNK = 16 << 10;
 
 const METHOD_NAMES: Record<number, string> = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 99: 'AES' };
 
@@ -84,7 +87,36 @@ export async function readZipDirectory(source: ByteSource, options: { maxEntries
   if (at + 4 <= end && (await reader.bytes(at, 4, 'the central directory')).readUInt32LE(0) === CENTRAL_HEADER.signature) {
     throw new ZipFormatError(`the central directory holds more entries than the ${directory.entries} its end record declares (offset ${at})`);
   }
+  await refuseOverlaps(source, entries, directory.offset);
   return entries;
+}
+
+/**
+ * Every entry's local header and data must lie apart from every other's and
+ * before the central directory. Entries that share or overlap their bytes
+ * let a few kilobytes declare gigabytes many times over (one deflate stream
+ * named by 80 entries inflated to 16 GB), and let two readers see different
+ * members; no zip writer produces them.
+ */
+async function refuseOverlaps(source: ByteSource, entries: ZipEntry[], directoryOffset: number): Promise<void> {
+  const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  const reader = new ChunkedReader(source, directoryOffset, LOCAL_HEADERS_CHUNK);
+  let previous: { name: string; end: number } | undefined;
+  for (const entry of byOffset) {
+    if (previous && entry.localHeaderOffset < previous.end) {
+      throw new ZipFormatError(`${entry.name} (local header at offset ${entry.localHeaderOffset}) overlaps ${previous.name}, which runs to offset ${previous.end}: entries may not share bytes`);
+    }
+    const header = await reader.bytes(entry.localHeaderOffset, LOCAL_HEADER.size, `the local header of ${entry.name}`);
+    if (header.readUInt32LE(0) !== LOCAL_HEADER.signature) throw new ZipFormatError(`no local header for ${entry.name} at offset ${entry.localHeaderOffset}`);
+    const nameLength = header.readUInt16LE(26);
+    const name = await reader.bytes(entry.localHeaderOffset + LOCAL_HEADER.size, nameLength, `the local header of ${entry.name}`);
+    // CPython's zipfile refuses a member whose local name differs from the central one; a reader that does not would open another.
+    const localName = header.readUInt16LE(6) & 0x0800 ? name.toString('utf8') : decodeCp437(name);
+    if (localName !== entry.name) throw new ZipFormatError(`the local header at offset ${entry.localHeaderOffset} names "${localName}", the central directory "${entry.name}"`);
+    const end = entry.localHeaderOffset + LOCAL_HEADER.size + nameLength + header.readUInt16LE(28) + entry.compressedSize;
+    if (end > directoryOffset) throw new ZipFormatError(`the data of ${entry.name} runs to offset ${end}, into the central directory at ${directoryOffset}`);
+    previous = { name: entry.name, end };
+  }
 }
 
 /**
@@ -92,7 +124,7 @@ export async function readZipDirectory(source: ByteSource, options: { maxEntries
  * when deflated. `maxBytes` bounds inflation only; a stored member is never
  * copied, so its size is bounded by the file's.
  */
-export async function openZipEntry(source: ByteSource, entry: ZipEntry, options: { maxBytes: number }): Promise<ByteSource> {
+export async function openZipEntry(source: ByteSource, entry: ZipEntry, options: { maxBytes: number; budget?: InflateBudget }): Promise<ByteSource> {
   if (entry.encrypted) throw new ZipFormatError(`${entry.name} is encrypted`);
   if (entry.method !== 0 && entry.method !== 8) {
     const known = METHOD_NAMES[entry.method];
@@ -105,7 +137,7 @@ export async function openZipEntry(source: ByteSource, entry: ZipEntry, options:
     }
     return sliceSource(source, dataStart, entry.compressedSize);
   }
-  return bufferSource(await inflateBounded(sliceSource(source, dataStart, entry.compressedSize), entry, options.maxBytes));
+  return bufferSource(await inflateBounded(sliceSource(source, dataStart, entry.compressedSize), entry, options.maxBytes, options.budget));
 }
 
 /** Why extracting a member under this name could write outside the target directory, or null if it could not. */
@@ -222,10 +254,10 @@ async function locateData(source: ByteSource, entry: ZipEntry): Promise<number> 
 
 /**
  * Inflates a deflate stream as it is read, stopping as soon as the output
- * passes the declared size or `maxBytes`, so neither a bomb's output nor a
- * huge compressed input is ever held whole.
+ * passes the declared size or `maxBytes`, or the scan's budget runs out, so
+ * neither a bomb's output nor a huge compressed input is ever held whole.
  */
-async function inflateBounded(compressed: ByteSource, entry: ZipEntry, maxBytes: number): Promise<Buffer> {
+async function inflateBounded(compressed: ByteSource, entry: ZipEntry, maxBytes: number, budget?: InflateBudget): Promise<Buffer> {
   const limit = Math.min(entry.uncompressedSize, maxBytes);
   const parts: Buffer[] = [];
   let inflated = 0;
@@ -242,6 +274,7 @@ async function inflateBounded(compressed: ByteSource, entry: ZipEntry, maxBytes:
             const bound = entry.uncompressedSize <= maxBytes ? `the ${entry.uncompressedSize} bytes it declares` : `the ${maxBytes}-byte limit`;
             throw new ZipBombError(`${entry.name} (local header at offset ${entry.localHeaderOffset}) inflates past ${bound}`);
           }
+          budget?.charge(part.length, entry.name);
           parts.push(part);
         }
       },
@@ -256,7 +289,7 @@ async function inflateBounded(compressed: ByteSource, entry: ZipEntry, maxBytes:
   return Buffer.concat(parts, inflated);
 }
 
-/** Reads the central directory a chunk at a time rather than twice per entry. */
+/** Reads headers a chunk at a time rather than twice per entry, never past `end`. */
 class ChunkedReader {
   private chunk: Buffer = Buffer.alloc(0);
   private chunkStart = 0;
@@ -264,13 +297,14 @@ class ChunkedReader {
   constructor(
     private readonly source: ByteSource,
     private readonly end: number,
+    private readonly chunkSize = READ_CHUNK,
   ) {}
 
   async bytes(offset: number, length: number, what: string): Promise<Buffer> {
-    if (offset + length > this.end) throw new ZipFormatError(`${what} at offset ${offset} runs past the central directory's end at ${this.end}`);
+    if (offset + length > this.end) throw new ZipFormatError(`${what} at offset ${offset} runs past offset ${this.end}, where it must end`);
     if (offset < this.chunkStart || offset + length > this.chunkStart + this.chunk.length) {
       this.chunkStart = offset;
-      this.chunk = await this.source.read(offset, Math.max(length, Math.min(READ_CHUNK, this.end - offset)));
+      this.chunk = await this.source.read(offset, Math.max(length, Math.min(this.chunkSize, this.end - offset)));
     }
     return this.chunk.subarray(offset - this.chunkStart, offset - this.chunkStart + length);
   }

@@ -11,6 +11,7 @@ type Thresholds = {
   maxZipTotalMiB: number;
   maxZipDepth: number;
   maxMemberMiB: number;
+  maxInflateMiB: number;
   allowedGlobals: readonly string[];
   allowedOnnxDomains: readonly string[];
 };
@@ -33,10 +34,11 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
     maxZipTotalMiB: { type: 'number', min: 0, description: 'uncompressed size of all entries of one archive, in MiB' },
     maxZipDepth: { type: 'integer', min: 0, max: 16, description: 'archives nested inside archives' },
     maxMemberMiB: { type: 'number', min: 1, description: 'largest pickle stream, or compressed member to inflate, the scanner reads, in MiB' },
-    allowedGlobals: { type: 'names', description: 'extra pickle globals to allow, as module.name or module.*; the dangerous ones stay refused' },
+    maxInflateMiB: { type: 'number', min: 1, description: 'bytes the scan may inflate across all compressed members of all files of a version, together, in MiB' },
+    allowedGlobals: { type: 'names', description: 'pickle globals to allow beyond the weights-only set, as module.name or module.*; the dangerous ones stay refused' },
     allowedOnnxDomains: { type: 'names', description: 'custom ONNX operator domains to allow, e.g. com.microsoft' },
   } as const;
-  readonly defaults = { maxZipEntries: 100_000, maxZipRatio: 250, maxZipTotalMiB: 16_384, maxZipDepth: 2, maxMemberMiB: 1024, allowedGlobals: [], allowedOnnxDomains: [] };
+  readonly defaults = { maxZipEntries: 100_000, maxZipRatio: 250, maxZipTotalMiB: 16_384, maxZipDepth: 2, maxMemberMiB: 1024, maxInflateMiB: 4096, allowedGlobals: [], allowedOnnxDomains: [] };
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     const scan = await scanArtifact(
@@ -48,6 +50,7 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
       maxZipTotalBytes: thresholds.maxZipTotalMiB * MIB,
       maxZipDepth: thresholds.maxZipDepth,
       maxMemberBytes: thresholds.maxMemberMiB * MIB,
+      maxInflateBytes: thresholds.maxInflateMiB * MIB,
       allowedGlobals: thresholds.allowedGlobals,
       allowedOnnxDomains: thresholds.allowedOnnxDomains,
       },
@@ -71,7 +74,8 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
     const rules = new Set(((result.details?.findings as SecurityFinding[] | undefined) ?? []).map((finding) => finding.rule));
     const advice = [
       (rules.has('dangerous_global') || rules.has('unknown_global')) && 'Do not load this file anywhere: it would run code. Re-export the weights as ONNX or safetensors from a trusted environment.',
-      rules.has('unlisted_global') && 'If the listed globals are expected, add them to artifact_scan.allowedGlobals in config/gates.json.',
+      (rules.has('unlisted_global') || rules.has('attribute_walk')) &&
+        'Only the globals torch.load(weights_only=True) accepts are allowed. Save weights as safetensors, ONNX or a state_dict; if the listed globals are expected and trusted, add them to artifact_scan.allowedGlobals in config/gates.json.',
       [...rules].some((rule) => rule.startsWith('zip_') || rule === 'member_too_large') && 'Repackage the archive without absolute or parent paths and without extreme compression, or raise the zip bounds if it is genuinely this large.',
       [...rules].some((rule) => rule.startsWith('external_data')) && 'Save external data beside the model with relative paths inside the version (onnx.save_model(..., location="weights.bin")).',
       rules.has('custom_operator') && 'Custom operators need native code the runtime must load; allow their domain in artifact_scan.allowedOnnxDomains only if that library is trusted.',

@@ -62,12 +62,12 @@ describe('artifact_scan', () => {
     expect(result(report, 'model_loads')).toMatchObject({ status: 'skipped', message: 'not run: artifact_scan did not pass' });
   });
 
-  it('only warns on globals that are neither allowed nor known dangerous, and the policy can allow them', async () => {
+  it('fails closed on globals off the allow-list, however harmless they look, and the policy can allow them', async () => {
     const files = { 'model.onnx': classifier.bytes, 'config.pkl': pickleBytes('\x80\x02cmylab.config\nTrainConfig\n)R.') };
-    const warned = await gate(files, [{ id: 'artifact_scan' }]);
-    expect(warned.verdict).toBe('passed');
-    expect(result(warned, 'artifact_scan')).toMatchObject({ status: 'warning', value: 0 });
-    expect(result(warned, 'artifact_scan').message).toContain('1 MEDIUM in 1 file(s): mylab.config.TrainConfig in config.pkl');
+    const refused = await gate(files, [{ id: 'artifact_scan' }]);
+    expect(refused.verdict).toBe('failed');
+    expect(result(refused, 'artifact_scan')).toMatchObject({ status: 'failed', value: 1 });
+    expect(result(refused, 'artifact_scan').message).toContain('1 HIGH in 1 file(s): mylab.config.TrainConfig in config.pkl');
     expect(result(await gate(files, [{ id: 'artifact_scan', thresholds: { allowedGlobals: ['mylab.config.TrainConfig'] } }]), 'artifact_scan').status).toBe('passed');
   });
 
@@ -84,10 +84,10 @@ describe('artifact_scan', () => {
     );
     const markdown = renderMarkdown(report);
     const critical = markdown.indexOf('### CRITICAL (1)');
-    const medium = markdown.indexOf('### MEDIUM (1)');
+    const high = markdown.indexOf('### HIGH (1)');
     expect(critical).toBeGreaterThan(markdown.indexOf('## Security findings'));
-    expect(medium).toBeGreaterThan(critical);
-    expect(markdown.slice(critical, medium)).toContain('| a.pkl | GLOBAL opcode at byte 0 | `os.system` | dangerous_global |');
+    expect(high).toBeGreaterThan(critical);
+    expect(markdown.slice(critical, high)).toContain('| a.pkl | GLOBAL opcode at byte 0 | `os.system` | dangerous_global |');
   });
 });
 
