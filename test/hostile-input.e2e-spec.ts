@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient } from './support/api-client';
@@ -38,6 +40,12 @@ function openUpload(baseUrl: string, token: string, path: string, contentLength:
   return { request, response, closed };
 }
 
+/** A token with the ml_engineer role, and a client holding it. */
+async function mintEngineer(registry: TestRegistry): Promise<{ token: string; client: ApiClient }> {
+  const token = (await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token;
+  return { token, client: registry.admin.withToken(token) };
+}
+
 const write = (request: ClientRequest, bytes: Buffer) => new Promise<void>((resolve, reject) => request.write(bytes, (error) => (error ? reject(error) : resolve())));
 
 describe('hostile input to the API (Postgres and S3)', () => {
@@ -49,8 +57,7 @@ describe('hostile input to the API (Postgres and S3)', () => {
   beforeAll(async () => {
     registry = await startRegistry('postgres+s3', { MAX_FILE_SIZE: String(MAX_FILE_SIZE) });
     blobs = new BlobInspection(registry);
-    engineerToken = (await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token;
-    engineer = registry.admin.withToken(engineerToken);
+    ({ token: engineerToken, client: engineer } = await mintEngineer(registry));
   });
   afterAll(() => registry?.close());
 
@@ -229,8 +236,7 @@ describe('idle uploads (HTTP_IDLE_TIMEOUT_SECONDS=1)', () => {
   beforeAll(async () => {
     registry = await startRegistry('embedded', { HTTP_IDLE_TIMEOUT_SECONDS: '1' });
     blobs = new BlobInspection(registry);
-    engineerToken = (await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token;
-    engineer = registry.admin.withToken(engineerToken);
+    ({ token: engineerToken, client: engineer } = await mintEngineer(registry));
     await engineer.post('/v1/models', { name: 'slow' });
     await engineer.post('/v1/models/slow/versions', { version: '1.0.0', task: 'classification' });
   });
@@ -260,5 +266,19 @@ describe('idle uploads (HTTP_IDLE_TIMEOUT_SECONDS=1)', () => {
     await until(async () => ((await blobs.keys()).some((key) => key.startsWith('tmp/')) ? undefined : true), 10_000);
     const files = (await engineer.get('/v1/models/slow/versions/1.0.0')).body.files.map((file: { path: string }) => file.path);
     expect(files).not.toContain('stalled.bin');
+  });
+
+  it('removes at start the temporary blobs a crashed upload left a day ago, and keeps one still being written', async () => {
+    const store = registry.config.blobStore;
+    if (store.kind !== 'filesystem') throw new Error('expected the filesystem store');
+    await mkdir(join(store.root, 'tmp'), { recursive: true });
+    const crashed = join(store.root, 'tmp', 'crashed-upload');
+    const writing = join(store.root, 'tmp', 'another-replica-writing');
+    await writeFile(crashed, randomBytes(1000));
+    await writeFile(writing, randomBytes(1000));
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(crashed, twoDaysAgo, twoDaysAgo);
+    await registry.restart();
+    expect((await blobs.keys()).filter((key) => key.startsWith('tmp/'))).toEqual(['tmp/another-replica-writing']);
   });
 });

@@ -97,7 +97,8 @@ async function acquireLock(lockFile: string, dataDir: string): Promise<void> {
   throw new Error(`Could not lock the embedded database ${dataDir}.`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists on this host (EPERM: it does, as another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

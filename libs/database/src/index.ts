@@ -3,6 +3,6 @@ export { migrateDatabase, type SchemaDefinition } from './database-connection';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseHealth } from './database-health';
 export { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, isConnectionFailure, sqlState } from './postgres-errors';
-export { EmbeddedPostgres } from './embedded-postgres';
+export { EmbeddedPostgres, isAlive } from './embedded-postgres';
 export { bigintAsNumber } from './column-transformers';
 export { ReadCache } from './read-cache';

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { GateSubjectRecord } from '@gatehouse/catalog';
+import { isAlive } from '@gatehouse/database';
 import { OnnxModel, OnnxParseError } from '@gatehouse/onnx';
 import { BLOB_STORE, BlobCorruptError, BlobMissingError, BlobNotFoundError, ContentAddressedStore, contentKey, type BlobStore } from '@gatehouse/storage';
 import type { GateDataset } from './engine';
@@ -19,6 +21,11 @@ export interface Workspace {
   remove(): Promise<void>;
 }
 
+/** This host, shortened: workspaces of another host sharing the temporary directory are not ours to judge. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** `gatehouse-gate-<host>-<pid>-<random>`: who made a workspace is in its name from the moment it exists. */
+const WORKSPACE_NAME = /^gatehouse-gate-([0-9a-f]{8})-(\d+)-[A-Za-z0-9]{6}$/;
+
 /**
  * Copies a version's stored files into a private temporary directory at
  * their manifest paths, so onnxruntime loads them from disk and external
@@ -30,14 +37,38 @@ export interface Workspace {
  * when the run compares the candidate with them.
  */
 @Injectable()
-export class ArtifactWorkspace {
+export class ArtifactWorkspace implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ArtifactWorkspace');
+
   constructor(
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly content: ContentAddressedStore,
   ) {}
 
+  async onApplicationBootstrap(): Promise<void> {
+    const removed = await this.removeAbandoned();
+    if (removed.length > 0) this.logger.log(`removed ${removed.length} gate workspaces that crashed processes left behind`);
+  }
+
+  /**
+   * Removes the workspaces of processes on this host that are gone (a crash
+   * mid-gate never runs `remove`). A live process's workspace is never
+   * touched, whoever it belongs to; nor is another host's, whose processes
+   * this one cannot see. Returns the directories removed.
+   */
+  async removeAbandoned(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await readdir(tmpdir())) {
+      const owner = WORKSPACE_NAME.exec(name);
+      if (!owner || owner[1] !== HOST_TAG || isAlive(Number(owner[2]))) continue;
+      await rm(join(tmpdir(), name), { recursive: true, force: true });
+      removed.push(join(tmpdir(), name));
+    }
+    return removed;
+  }
+
   async materialize(subject: GateSubjectRecord, baseline?: GateSubjectRecord): Promise<Workspace> {
-    const directory = await mkdtemp(join(tmpdir(), 'gatehouse-gate-'));
+    const directory = await mkdtemp(join(tmpdir(), `gatehouse-gate-${HOST_TAG}-${process.pid}-`));
     const remove = () => rm(directory, { recursive: true, force: true });
     try {
       const filesDirectory = join(directory, 'files');

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, type TestS3Server } from '../../../test/support/s3-server';
-import { BlobNotFoundError, type BlobStore } from './blob-store';
+import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
+import { ContentAddressedStore } from './content-addressed-store';
 import { FilesystemBlobStore } from './filesystem-blob-store';
 import { S3BlobStore } from './s3-blob-store';
 
@@ -103,6 +105,17 @@ export function failingStream(bytes: Buffer): Readable {
 
 const MiB = 1024 * 1024;
 
+async function listed(store: BlobStore, prefix: string): Promise<ListedBlob[]> {
+  const blobs: ListedBlob[] = [];
+  for await (const blob of store.list(prefix)) blobs.push(blob);
+  return blobs.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Waits into the next whole second: S3's Last-Modified (s3rver's at least) has one-second resolution. */
+const pastTheSecond = () => sleep(1000 - (Date.now() % 1000) + 20);
+
+const write = (stream: PassThrough, bytes: Buffer) => new Promise<void>((resolve) => (stream.write(bytes) ? resolve() : stream.once('drain', () => resolve())));
+
 /** What every BlobStore adapter must do, run against each real backend. */
 export function describeBlobStore(name: string, open: BlobStoreFactory): void {
   describe(`${name} blob store`, () => {
@@ -161,6 +174,47 @@ export function describeBlobStore(name: string, open: BlobStoreFactory): void {
       await expect(store.put('t/broken', failingStream(randomBytes(size)))).rejects.toThrow('connection reset by peer');
       expect(await store.stat('t/broken')).toBeUndefined();
       expect(await backend.keys()).toEqual([]);
+    });
+
+    it('lists the blobs under a prefix with their sizes and when they were written', async () => {
+      const started = Date.now();
+      await store.put('t/a', Readable.from([randomBytes(10)]));
+      await store.put('t/nested/b', Readable.from([randomBytes(20)]));
+      await store.put('other/c', Readable.from([randomBytes(30)]));
+      const blobs = await listed(store, 't/');
+      expect(blobs.map(({ key, size }) => ({ key, size }))).toEqual([
+        { key: 't/a', size: 10 },
+        { key: 't/nested/b', size: 20 },
+      ]);
+      for (const blob of blobs) {
+        expect(blob.lastModified.getTime()).toBeGreaterThanOrEqual(Math.floor(started / 1000) * 1000);
+        expect(blob.lastModified.getTime()).toBeLessThanOrEqual(Date.now());
+      }
+      expect(await listed(store, 'absent/')).toEqual([]);
+    });
+
+    it('removes temporary uploads nothing has written to within the grace, and nothing a live upload still writes', async () => {
+      const content = new ContentAddressedStore(store);
+      await store.put('tmp/abandoned', Readable.from([randomBytes(100)]));
+      const live = new PassThrough();
+      const liveUpload = store.put('tmp/live', live);
+      await write(live, randomBytes(MiB));
+      await pastTheSecond();
+      const cutoff = Date.now();
+      await pastTheSecond();
+      // The live upload keeps writing after the cutoff (past an 8 MiB S3 part); a new upload starts.
+      for (let i = 0; i < 9; i++) await write(live, randomBytes(MiB));
+      await store.put('tmp/recent', Readable.from([randomBytes(100)]));
+      const kept = await content.ingest(Readable.from([randomBytes(1000)]), { maxBytes: MiB });
+
+      const cleanup = await content.removeStaleTemporaries(Date.now() - cutoff);
+      expect(cleanup.removedKeys).toEqual(['tmp/abandoned']);
+      expect(cleanup.abortedUploads === undefined || cleanup.abortedUploads === 0).toBe(true);
+
+      live.end();
+      await liveUpload;
+      expect(await store.stat('tmp/live')).toEqual({ size: 10 * MiB });
+      expect(await backend.keys()).toEqual([`sha256/${kept.sha256.slice(0, 2)}/${kept.sha256}`, 'tmp/live', 'tmp/recent']);
     });
 
     it('initialises a missing backend, idempotently, without losing blobs', async () => {

@@ -20,8 +20,23 @@ export interface BlobStore {
   move(from: string, to: string): Promise<void>;
   /** Removes the blob; absent is fine. */
   delete(key: string): Promise<void>;
+  /** Every blob whose key starts with `prefix` (a key directory such as `tmp/`), with when it was last written. */
+  list(prefix: string): AsyncIterable<ListedBlob>;
+  /**
+   * Abandons the unfinished uploads under `prefix` that nothing has written to
+   * since `before`: S3 multipart uploads, which hold parts but no key yet. The
+   * filesystem has none: a file being written is a blob {@link list} shows.
+   * Returns how many, or undefined when the backend cannot list them.
+   */
+  abortUploadsIdleSince(prefix: string, before: Date): Promise<number | undefined>;
   /** A cheap reachability probe for /health. */
   health(): Promise<{ ok: boolean; error?: string }>;
+}
+
+export interface ListedBlob {
+  key: string;
+  size: number;
+  lastModified: Date;
 }
 
 /** Injection token for the configured {@link BlobStore}. */

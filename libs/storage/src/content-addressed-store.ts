@@ -13,6 +13,23 @@ export interface StoredContent {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const TEMPORARY_PREFIX = 'tmp/';
+
+/**
+ * How long a temporary upload may go unwritten before it counts as abandoned
+ * by a crashed process. Any replica may clean, so this must outlast what a
+ * live upload can go without writing: far longer than the HTTP idle timeout
+ * (an hour at most, by config), and than a live upload takes to fill one
+ * 8 MiB S3 part at any rate a real upload runs (a day is ~97 B/s).
+ */
+export const STALE_TEMPORARY_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** What {@link ContentAddressedStore.removeStaleTemporaries} removed. */
+export interface TemporaryCleanup {
+  removedKeys: string[];
+  /** Unfinished multipart uploads aborted; undefined when the backend cannot list them. */
+  abortedUploads: number | undefined;
+}
 
 /** The blob key of some content: `sha256/ab/abcdef…`. */
 export function contentKey(sha256: string): string {
@@ -35,7 +52,7 @@ export class ContentAddressedStore {
    * on any failure nothing is kept.
    */
   async ingest(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<StoredContent> {
-    const temporaryKey = `tmp/${randomUUID()}`;
+    const temporaryKey = `${TEMPORARY_PREFIX}${randomUUID()}`;
     const digest = new DigestStream(options.maxBytes);
     let sourceFailed = false;
     // finished(), not an 'error' listener: a source that closes without ending must fail the digest too, or pipe() leaves it waiting.
@@ -73,6 +90,23 @@ export class ContentAddressedStore {
       await this.blobs.delete(temporaryKey).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Removes what crashed uploads left behind: temporary blobs, and unfinished
+   * multipart uploads, that nothing has written to for `graceMs`. Safe while
+   * other processes upload into the same store: a live upload keeps writing.
+   * Run at start, and by the blob collector.
+   */
+  async removeStaleTemporaries(graceMs = STALE_TEMPORARY_AFTER_MS): Promise<TemporaryCleanup> {
+    const before = new Date(Date.now() - graceMs);
+    const removedKeys: string[] = [];
+    for await (const blob of this.blobs.list(TEMPORARY_PREFIX)) {
+      if (blob.lastModified >= before) continue;
+      await this.blobs.delete(blob.key);
+      removedKeys.push(blob.key);
+    }
+    return { removedKeys, abortedUploads: await this.blobs.abortUploadsIdleSince(TEMPORARY_PREFIX, before) };
   }
 
   /** Reads the whole blob and hashes it; throws if it is missing or its bytes no longer match. */

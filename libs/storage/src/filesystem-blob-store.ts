@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobNotFoundError, type BlobStore } from './blob-store';
+import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
 
 const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -66,12 +66,40 @@ export class FilesystemBlobStore implements BlobStore {
     await rm(this.pathOf(key), { force: true });
   }
 
+  async *list(prefix: string): AsyncIterable<ListedBlob> {
+    yield* this.walk(prefix === '' ? this.root : this.pathOf(prefix.replace(/\/$/, '')));
+  }
+
+  async abortUploadsIdleSince(): Promise<number> {
+    return 0;
+  }
+
   async health(): Promise<{ ok: boolean; error?: string }> {
     try {
       await readdir(this.root);
       return { ok: true };
     } catch (error) {
       return { ok: false, error: (error as Error).message };
+    }
+  }
+
+  private async *walk(directory: string): AsyncIterable<ListedBlob> {
+    const entries = await readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    for (const entry of entries) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) {
+        yield* this.walk(path);
+        continue;
+      }
+      // A file removed between the listing and its stat (a finished upload moved on) is simply gone.
+      const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stats?.isFile()) yield { key: relative(this.root, path).split(sep).join('/'), size: stats.size, lastModified: stats.mtime };
     }
   }
 

@@ -8,13 +8,16 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
   S3Client,
   UploadPartCopyCommand,
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStoreConfig } from '@gatehouse/config';
-import { BlobNotFoundError, type BlobStore } from './blob-store';
+import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
 
 type S3Config = Extract<BlobStoreConfig, { kind: 's3' }>;
 
@@ -115,6 +118,47 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
+  async *list(prefix: string): AsyncIterable<ListedBlob> {
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }));
+      for (const object of page.Contents ?? []) {
+        yield { key: object.Key!, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+      }
+      ContinuationToken = page.NextContinuationToken;
+    } while (ContinuationToken);
+  }
+
+  /**
+   * An upload's last activity is its newest part, or its start when it has
+   * none: S3 keeps no other clock for it. Servers that cannot list uploads
+   * (s3rver, some gateways) answer NotImplemented: undefined, and a bucket
+   * lifecycle rule (AbortIncompleteMultipartUpload) must clean them instead.
+   */
+  async abortUploadsIdleSince(prefix: string, before: Date): Promise<number | undefined> {
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (let more = true; more; ) {
+      let page;
+      try {
+        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker, UploadIdMarker }));
+      } catch (error) {
+        if (isNotImplemented(error)) return undefined;
+        throw error;
+      }
+      for (const upload of page.Uploads ?? []) {
+        const lastActivity = await this.lastPartWritten(upload.Key!, upload.UploadId!, upload.Initiated ?? new Date(0));
+        if (lastActivity >= before) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        aborted++;
+      }
+      ({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = page);
+      more = !!page.IsTruncated;
+    }
+    return aborted;
+  }
+
   async health(): Promise<{ ok: boolean; error?: string }> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
@@ -122,6 +166,17 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       return { ok: false, error: (error as Error).name || (error as Error).message };
     }
+  }
+
+  private async lastPartWritten(key: string, uploadId: string, initiated: Date): Promise<Date> {
+    let latest = initiated;
+    let PartNumberMarker: string | undefined;
+    do {
+      const page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker }));
+      for (const part of page.Parts ?? []) if (part.LastModified && part.LastModified > latest) latest = part.LastModified;
+      PartNumberMarker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (PartNumberMarker);
+    return latest;
   }
 
   private async copyInParts(from: string, to: string, size: number): Promise<void> {
@@ -150,6 +205,11 @@ export class S3BlobStore implements BlobStore {
       throw error;
     }
   }
+}
+
+function isNotImplemented(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotImplemented' || e?.$metadata?.httpStatusCode === 501;
 }
 
 function isNotFound(error: unknown): boolean {
