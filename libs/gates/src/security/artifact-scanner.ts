@@ -5,10 +5,13 @@ import { fileSource, sliceSource, type ByteSource } from './byte-source';
 import { sortFindings, type SecurityFinding } from './finding';
 import { NpyFormatError, readNpyHeader } from './numpy-format';
 import { externalDataFiles, scanOnnxModel } from './onnx-scanner';
+import { unsafeArchivePath } from './archive-paths';
+import { findSuperblock } from './hdf5-reader';
 import { InflateBudget, InflateBudgetError } from './inflate-budget';
+import { isKerasArchive, KERAS_ARCHIVE_CONFIG, KERAS_MAX_CONFIG_BYTES, looksLikeHdf5, scanHdf5, scanKerasArchiveConfig } from './keras-scanner';
 import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
-import { looksLikeZip, openZipEntry, readZipDirectory, unsafeEntryPath, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
+import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
 
 /** Bounds and allowances of one scan, from the policy's thresholds. */
 export interface ScanPolicy {
@@ -27,7 +30,7 @@ export interface ScanPolicy {
   allowedOnnxDomains: readonly string[];
 }
 
-export type ScannedFormat = 'onnx' | 'onnx-external-data' | 'safetensors' | 'zip' | 'pickle' | 'npy' | 'data' | 'not scanned';
+export type ScannedFormat = 'onnx' | 'onnx-external-data' | 'safetensors' | 'zip' | 'pickle' | 'npy' | 'hdf5' | 'tar' | 'data' | 'not scanned';
 
 export interface ArtifactScan {
   findings: SecurityFinding[];
@@ -147,7 +150,7 @@ class StreamScan {
   private async container(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat | undefined> {
     const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
     if (looksLikeZip(magic)) {
-      await this.zip(source, place, depth);
+      await this.zip(source, place, name, depth);
       return 'zip';
     }
     if (isNpy(magic)) {
@@ -157,6 +160,10 @@ class StreamScan {
     if (name.toLowerCase().endsWith('.safetensors') || looksLikeSafetensors(magic, source.size)) {
       this.findings.push(...(await scanSafetensors(source, place.file, place.path.join(' › ') || undefined)));
       return 'safetensors';
+    }
+    if (looksLikeHdf5(magic) || (await findSuperblock(source)) !== undefined) {
+      this.findings.push(...(await scanHdf5(source, place)));
+      return 'hdf5';
     }
     const packed = packedFormat(magic);
     if (packed) {
@@ -181,7 +188,7 @@ class StreamScan {
     }
   }
 
-  private async zip(source: ByteSource, place: ScanPlace, depth: number): Promise<void> {
+  private async zip(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<void> {
     if (depth > this.policy.maxZipDepth) {
       this.flag(place, [], 'HIGH', 'zip_nesting', `archives are nested ${depth} deep, beyond the policy's ${this.policy.maxZipDepth} (maxZipDepth): nesting multiplies a zip bomb`);
       return;
@@ -199,13 +206,16 @@ class StreamScan {
       this.flag(place, [], 'HIGH', 'zip_bomb', `its entries unpack to ${total} bytes, over the policy's ${this.policy.maxZipTotalBytes} (maxZipTotalMiB)`);
       return;
     }
+    // keras.saving.load_model reads config.json from any zip it is handed; metadata.json marks one saved under another name.
+    const names = entries.map((entry) => entry.name);
+    const keras = isKerasArchive(names) && (name.toLowerCase().endsWith('.keras') || names.includes('metadata.json'));
     const torch = torchLayout(entries);
     // The checkpoint's pickle goes first: the storages it names are what may be skipped.
     const ordered = torch ? [torch.pickle, ...entries.filter((entry) => entry !== torch.pickle)] : entries;
     const storages = new Set<string>();
     for (const entry of ordered) {
       if (entry.name.endsWith('/') && entry.uncompressedSize === 0) continue;
-      const unsafe = unsafeEntryPath(entry.name);
+      const unsafe = unsafeArchivePath(entry.name);
       if (unsafe) this.flag(place, [entry.name], 'CRITICAL', 'zip_path_traversal', `extracting it would write outside the target directory: ${unsafe}`);
       const ratio = entry.compressedSize === 0 ? (entry.uncompressedSize === 0 ? 0 : Infinity) : entry.uncompressedSize / entry.compressedSize;
       if (ratio > this.policy.maxZipRatio) {
@@ -220,6 +230,11 @@ class StreamScan {
         const member = await openZipEntry(source, entry, { maxBytes: this.policy.maxMemberBytes, budget: this.budget });
         const inner = { ...place, path: [...place.path, entry.name] };
         if (storages.has(entry.name) && entry.method === 0 && !isNpy(await member.read(0, Math.min(member.size, 6)))) continue;
+        if (keras && entry.name === KERAS_ARCHIVE_CONFIG) {
+          if (member.size > KERAS_MAX_CONFIG_BYTES) this.flag(inner, [], 'HIGH', 'keras_unreadable', `the config is ${member.size} bytes, over the ${KERAS_MAX_CONFIG_BYTES} the scan reads, so it is not known to be safe`);
+          else this.findings.push(...scanKerasArchiveConfig(await member.read(0, member.size), inner));
+          continue;
+        }
         if (entry === torch?.pickle) {
           const pickle = await scanPickles(member, inner, this.pickleOptions);
           this.findings.push(...pickle.findings);

@@ -26,7 +26,7 @@ export const KERAS_ARCHIVE_CONFIG = 'config.json';
 /** Root attributes of a legacy `.h5` that `load_model_from_hdf5` deserialises. */
 export const HDF5_KERAS_ATTRIBUTES = ['model_config', 'training_config'];
 
-const DEFAULT_MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+export const KERAS_MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 /** A hostile config can repeat a rule a million times; past this many findings per config the rest are counted. */
 const MAX_FINDINGS = 100;
 
@@ -189,7 +189,7 @@ export function scanKerasConfig(config: unknown, place: ScanPlace, configName: s
  */
 export function scanKerasConfigBytes(bytes: Uint8Array, place: ScanPlace, configName: string, options: KerasScanOptions = {}): SecurityFinding[] {
   const unreadable = (why: string): SecurityFinding[] => [{ severity: 'HIGH', rule: 'keras_unreadable', file: place.file, location: locate(place, configName), why }];
-  const maxBytes = options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
+  const maxBytes = options.maxConfigBytes ?? KERAS_MAX_CONFIG_BYTES;
   if (bytes.length > maxBytes) return unreadable(`the config is ${bytes.length} bytes, over the ${maxBytes} the scan reads, so it is not known to be safe`);
   let text: string;
   try {
@@ -229,7 +229,7 @@ export function looksLikeHdf5(magic: Uint8Array): boolean {
  * nothing. One whose root attributes cannot be read exactly fails closed.
  */
 export async function scanHdf5(source: ByteSource, place: ScanPlace, options: KerasScanOptions = {}): Promise<SecurityFinding[]> {
-  const maxBytes = options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
+  const maxBytes = options.maxConfigBytes ?? KERAS_MAX_CONFIG_BYTES;
   const unreadable = (rule: string, where: string[], why: string): SecurityFinding[] => [{ severity: 'HIGH', rule, file: place.file, location: locate(place, ...where), why }];
   try {
     const attributes = await readRootAttributes(source);

@@ -42,6 +42,8 @@ export interface PickleReading {
   end: number;
   /** True when the input opens with a PROTO opcode, as every pickle of protocol 2 or later does. */
   declaresProtocol: boolean;
+  /** True when the input opens with a FRAME (after PROTO) whose length fits it, as protocol 4 and 5 pickles do; random bytes about never do. */
+  opensWithFrame: boolean;
   /** Keys of the `('storage', type, key, location, size)` persistent ids a torch checkpoint's pickle names. */
   storageKeys: string[];
 }
@@ -64,11 +66,12 @@ export function declaresProtocol(first: Uint8Array): boolean {
 /**
  * True when the stream reads as a pickle rather than as other bytes that
  * happen to start with opcode-like bytes: it declares a protocol and reads on
- * past it, imports a global and uses it, or reads a long run of opcodes.
- * Random tensor bytes and text files do none of these.
+ * past it, opens with a frame, imports a global and uses it, or reads a long
+ * run of opcodes. Random tensor bytes and text files do none of these; a
+ * pickle that breaks after any of them fails closed.
  */
 export function readsAsPickle(reading: PickleReading): boolean {
-  return (reading.declaresProtocol && reading.opcodes >= 3) || reading.globals.some((global) => global.followed) || reading.opcodes >= 16;
+  return (reading.declaresProtocol && reading.opcodes >= 3) || reading.opensWithFrame || reading.globals.some((global) => global.followed) || reading.opcodes >= 16;
 }
 
 /** Reads up to `maxPickles` pickles from `bytes` (all of them by default), all in memory. */
@@ -128,7 +131,7 @@ class PickleMachine {
     private readonly maxPickles: number,
     opensWithProtocol: boolean,
   ) {
-    this.reading = { globals: [], pickles: 0, opcodes: 0, error: null, end: 0, declaresProtocol: opensWithProtocol, storageKeys: [] };
+    this.reading = { globals: [], pickles: 0, opcodes: 0, error: null, end: 0, declaresProtocol: opensWithProtocol, opensWithFrame: false, storageKeys: [] };
   }
 
   /** Reads until the input ends, `maxPickles` are read or the stream breaks (null), or until it needs bytes outside the window. */
@@ -229,7 +232,10 @@ class PickleMachine {
         this.protocol = protocol;
         break;
       }
-      case 0x95: reader.frame(reader.uint(8)); break; // FRAME
+      case 0x95: // FRAME
+        reader.frame(reader.uint(8));
+        if (this.reading.pickles === 0 && this.reading.opcodes <= 1) this.reading.opensWithFrame = true;
+        break;
       case 0x2e: // STOP
         this.pop();
         reader.endOfPickle();

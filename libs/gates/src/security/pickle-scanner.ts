@@ -1,6 +1,6 @@
 import type { ByteSource } from './byte-source';
 import type { SecurityFinding } from './finding';
-import { judgeGlobal } from './pickle-policy';
+import { importedGlobal, judgeGlobal } from './pickle-policy';
 import { readPickleSource, readsAsPickle, type PickleReading } from './pickle-reader';
 
 /** Where a scanned stream sits: the version's file, and the zip entries or sections leading to it. */
@@ -44,10 +44,10 @@ export interface PickleScan {
 
 /**
  * Lists every global the pickles in `source` import and judges each against
- * the policy. Bytes that do not read as a pickle keep only the imports that
- * are dangerous in themselves: a failed import of an unlisted name in random
- * tensor bytes is not a pickle, but a file that imports os, however broken
- * after that, is. A legacy torch.save file is read as torch reads it, five
+ * the policy. Bytes that do not read as a pickle keep only the imports the
+ * deny-list names: an unlisted or unresolvable "import" in random tensor
+ * bytes, never used by any opcode after it, is noise, but a file that
+ * imports os, however broken after that, is a pickle. A legacy torch.save file is read as torch reads it, five
  * pickles and not the raw tensors after them.
  */
 export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions): Promise<PickleScan> {
@@ -55,9 +55,9 @@ export async function scanPickles(source: ByteSource, place: ScanPlace, options:
   const maxPickles = startsWithTorchMagic(head) ? LEGACY_TORCH_PICKLES : Infinity;
   const { reading, tooLarge } = await readPickleSource(source, { maxBytes: options.maxBytes, maxPickles });
   const judged = judgeAll(reading, place, options);
-  // Bytes that import something dangerous are a pickle, however they read after it.
-  const isPickle = readsAsPickle(reading) || judged.some((finding) => finding.severity === 'CRITICAL');
-  const findings = judged.filter((finding) => isPickle || finding.severity === 'CRITICAL');
+  // Bytes that name a dangerous import are a pickle, however they read after it; other imports in bytes that are no pickle are noise.
+  const isPickle = readsAsPickle(reading) || judged.some((finding) => finding.rule === 'dangerous_global');
+  const findings = judged.filter((finding) => isPickle || finding.rule === 'dangerous_global');
   if (tooLarge) {
     findings.push({
       severity: 'HIGH',
@@ -84,7 +84,9 @@ function judgeAll(reading: PickleReading, place: ScanPlace, options: PickleScanO
   for (const global of reading.globals) {
     const judged = judgeGlobal(global, options.allowedGlobals);
     if (judged.verdict === 'allowed') continue;
-    const key = `${global.module}\0${global.name}`;
+    // Named as CPython imports it; the message says how it was written when that differs.
+    const { module, name } = importedGlobal(global);
+    const key = `${module}\0${name}`;
     const seen = byGlobal.get(key);
     if (seen) {
       seen.count++;
@@ -97,8 +99,8 @@ function judgeAll(reading: PickleReading, place: ScanPlace, options: PickleScanO
         rule: judged.rule,
         file: place.file,
         location: locate(place, `${global.opcode} opcode at byte ${global.offset}`),
-        module: global.module,
-        name: global.name,
+        module,
+        name,
         why: judged.why,
       },
     });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { pytorchCheckpointZip, writeZipFile, zipArchive } from '../../../../test/fixtures/zip-archives';
 import { bufferSource, fileSource, type ByteSource } from './byte-source';
-import { looksLikeZip, openZipEntry, readZipDirectory, unsafeEntryPath, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
+import { unsafeArchivePath } from './archive-paths';
+import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
 
 const LIMITS = { maxEntries: 100, maxBytes: 1 << 20 };
 const text = (value: string) => Buffer.from(value, 'utf8');
@@ -251,22 +252,24 @@ describe('looksLikeZip', () => {
   });
 });
 
-describe('unsafeEntryPath', () => {
+describe('unsafeArchivePath', () => {
   it.each([
     { name: 'archive/data.pkl', unsafe: null },
     { name: 'a/..b/c', unsafe: null },
     { name: 'a/b../c', unsafe: null },
     { name: './archive/data/0', unsafe: null },
-    { name: '../evil', unsafe: "has a '..' component" },
-    { name: 'a/../../b', unsafe: "has a '..' component" },
-    { name: 'a\\..\\..\\b', unsafe: "has a '..' component" },
-    { name: 'a/..', unsafe: "has a '..' component" },
+    { name: '../evil', unsafe: "has a '..' segment" },
+    { name: 'a/../../b', unsafe: "has a '..' segment" },
+    { name: 'a\\..\\..\\b', unsafe: "has a '..' segment" },
+    { name: 'a/..', unsafe: "has a '..' segment" },
     { name: '/etc/passwd', unsafe: 'is an absolute path' },
     { name: '\\\\server\\share', unsafe: 'is an absolute path' },
     { name: 'C:\\Windows\\system32', unsafe: 'starts with a drive letter' },
     { name: 'c:relative', unsafe: 'starts with a drive letter' },
     { name: 'archive/data.pkl\0.txt', unsafe: 'contains a NUL byte' },
+    { name: '.. /evil.py', unsafe: "has a segment '.. ' of only dots and spaces, which Windows reads as '..' or '.'" },
+    { name: 'a/..../b', unsafe: "has a segment '....' of only dots and spaces, which Windows reads as '..' or '.'" },
   ])('$name', ({ name, unsafe }) => {
-    expect(unsafeEntryPath(name)).toBe(unsafe);
+    expect(unsafeArchivePath(name)).toBe(unsafe);
   });
 });

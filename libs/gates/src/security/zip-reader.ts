@@ -22,7 +22,7 @@ export class ZipBombError extends ZipFormatError {
 }
 
 export interface ZipEntry {
-  /** As the central directory spells it; see `unsafeEntryPath` before using it as a path. */
+  /** As the central directory spells it; see `unsafeArchivePath` before using it as a path. */
   name: string;
   /** 0 stored, 8 deflate; others are listed but cannot be opened. */
   method: number;
@@ -138,16 +138,6 @@ export async function openZipEntry(source: ByteSource, entry: ZipEntry, options:
     return sliceSource(source, dataStart, entry.compressedSize);
   }
   return bufferSource(await inflateBounded(sliceSource(source, dataStart, entry.compressedSize), entry, options.maxBytes, options.budget));
-}
-
-/** Why extracting a member under this name could write outside the target directory, or null if it could not. */
-export function unsafeEntryPath(name: string): string | null {
-  if (name.includes('\0')) return 'contains a NUL byte';
-  if (name.startsWith('/') || name.startsWith('\\')) return 'is an absolute path';
-  if (/^[A-Za-z]:/.test(name)) return 'starts with a drive letter';
-  // Windows extractors treat `\` as a separator, so both split components.
-  if (name.split(/[\\/]/).includes('..')) return "has a '..' component";
-  return null;
 }
 
 interface CentralDirectory {
