@@ -6,6 +6,8 @@ import { TrustCertificates1764000000400 } from './1764000000400-TrustCertificate
 import { CreateGateRuns1764000000500 } from './1764000000500-CreateGateRuns';
 import { CreatePromotions1764000000600 } from './1764000000600-CreatePromotions';
 import { GateRunBaseline1764000000700 } from './1764000000700-GateRunBaseline';
+import { VersionSecurityVerdict1764000000800 } from './1764000000800-VersionSecurityVerdict';
+import { GateRunRescans1764000000900 } from './1764000000900-GateRunRescans';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -17,4 +19,6 @@ export const migrations = [
   CreateGateRuns1764000000500,
   CreatePromotions1764000000600,
   GateRunBaseline1764000000700,
+  VersionSecurityVerdict1764000000800,
+  GateRunRescans1764000000900,
 ];

@@ -7,17 +7,19 @@ import { DatasetRepository } from './repositories/dataset.repository';
 import { ModelRepository } from './repositories/model.repository';
 import { StageRepository } from './repositories/stage.repository';
 import { VersionRepository } from './repositories/version.repository';
+import { VersionSecurityRepository } from './repositories/version-security.repository';
 import { DatasetService } from './services/dataset.service';
 import { LineageService } from './services/lineage.service';
 import { ModelService } from './services/model.service';
 import { StageService } from './services/stage.service';
 import { VersionEvents } from './services/version-events';
 import { VersionService } from './services/version.service';
+import { VersionSecurityService } from './services/version-security.service';
 
 @Module({
   imports: [IntegrityModule],
   controllers: [ModelController, VersionController, DatasetController],
-  providers: [ModelRepository, VersionRepository, DatasetRepository, StageRepository, ModelService, VersionService, VersionEvents, StageService, LineageService, DatasetService],
-  exports: [ModelService, VersionService, VersionEvents, StageService, LineageService, DatasetService],
+  providers: [ModelRepository, VersionRepository, DatasetRepository, StageRepository, VersionSecurityRepository, ModelService, VersionService, VersionSecurityService, VersionEvents, StageService, LineageService, DatasetService],
+  exports: [ModelService, VersionService, VersionSecurityService, VersionEvents, StageService, LineageService, DatasetService],
 })
 export class CatalogModule {}

@@ -52,6 +52,25 @@ export interface LatestGate {
   finishedAt: string | null;
 }
 
+export const SECURITY_STATUSES = ['clean', 'flagged'] as const;
+export type SecurityStatus = (typeof SECURITY_STATUSES)[number];
+
+/**
+ * A version's latest artifact-scan verdict and what it was reached under.
+ * Flagged blocks further promotion; it never moves a stage pointer.
+ */
+export interface SecurityVerdict {
+  status: SecurityStatus;
+  scannerVersion: string;
+  /** SHA-256 of what decided the scan's verdict in the policy: the check's severity and thresholds. */
+  policyDigest: string;
+  /** The gate run that reached it. */
+  gateRunId: string;
+  at: string;
+  /** What the scan found, when flagged. */
+  message?: string;
+}
+
 export interface VersionRef {
   model: string;
   version: string;

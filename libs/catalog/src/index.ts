@@ -2,6 +2,8 @@ export { CatalogModule } from './catalog.module';
 export { catalogEntities } from './entities';
 export { ModelService } from './services/model.service';
 export { VersionService, type GateSubjectRecord } from './services/version.service';
+export { VersionSecurityService } from './services/version-security.service';
+export type { RescanCandidateRow } from './repositories/version-security.repository';
 export { VersionEvents, type CommitListener, type CommittedVersion } from './services/version-events';
 export { LineageService } from './services/lineage.service';
 export { StageService, type StageMove, type StagePointers } from './services/stage.service';

@@ -38,6 +38,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('re-scans on start unless RESCAN_ON_START is false', () => {
+    expect(loadConfig({}).gates.rescanOnStart).toBe(true);
+    expect(loadConfig({ RESCAN_ON_START: 'true' }).gates.rescanOnStart).toBe(true);
+    expect(loadConfig({ RESCAN_ON_START: 'false' }).gates.rescanOnStart).toBe(false);
+    expect(() => loadConfig({ RESCAN_ON_START: 'no' })).toThrow(/RESCAN_ON_START must be true or false/);
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

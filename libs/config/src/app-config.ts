@@ -156,6 +156,11 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
+  @IsIn(['true', 'false'], { message: 'RESCAN_ON_START must be true or false' })
+  RESCAN_ON_START?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
   @IsString()
   PROMOTION_POLICY?: string;
 }
@@ -208,6 +213,14 @@ export interface GateRunnerConfig {
   pollMs: number;
   /** Tries of a run that keeps failing for infrastructure reasons (not on failed checks). */
   maxAttempts: number;
+  /** Queue re-scans at start of what serves or is validated, when the scanner or the scan's policy changed since its verdict. */
+  rescanOnStart: boolean;
+  /**
+   * The scanner version verdicts record and re-scans compare with. Never read
+   * from the environment: absent, it is the scanner's own SCANNER_VERSION; tests
+   * set it to stand for a scanner upgrade without changing the scanner.
+   */
+  scannerVersion?: string;
 }
 
 export class ConfigError extends Error {
@@ -273,6 +286,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       leaseSeconds: parsed.GATE_LEASE_SECONDS ?? 30,
       pollMs: parsed.GATE_POLL_MS ?? 1000,
       maxAttempts: parsed.GATE_MAX_ATTEMPTS ?? 3,
+      rescanOnStart: parsed.RESCAN_ON_START !== 'false',
     },
     promotionPolicyFile: parsed.PROMOTION_POLICY ? resolve(parsed.PROMOTION_POLICY) : DEFAULT_PROMOTION_POLICY_FILE,
   };

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DATASET_ROLES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type LatestGate, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
+import { DATASET_ROLES, SECURITY_STATUSES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type LatestGate, type SecurityStatus, type SecurityVerdict, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
 import { StageEventResponse } from './stage.dto';
 import { IoSchemaDto, SourceDto } from './version.dto';
 
@@ -33,6 +33,15 @@ export class LatestGateResponse implements LatestGate {
   @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
 }
 
+export class SecurityVerdictResponse implements SecurityVerdict {
+  @ApiProperty({ enum: SECURITY_STATUSES, description: 'flagged: the latest scan failed; the version keeps serving where it is but cannot be promoted further' }) status: SecurityStatus;
+  @ApiProperty({ example: '2026.12.1' }) scannerVersion: string;
+  @ApiProperty({ description: 'SHA-256 of the artifact_scan severity and thresholds the verdict was reached under' }) policyDigest: string;
+  @ApiProperty({ description: 'GET /v1/gate-runs/{gateRunId} has the findings' }) gateRunId: string;
+  @ApiProperty() at: string;
+  @ApiPropertyOptional({ description: 'What the scan found, when flagged' }) message?: string;
+}
+
 export class VersionSummaryResponse {
   @ApiProperty() model: string;
   @ApiProperty() version: string;
@@ -49,6 +58,8 @@ export class VersionSummaryResponse {
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) committedAt: string | null;
   @ApiProperty({ type: LatestGateResponse, nullable: true, description: 'The latest gate run on this version' }) gate: LatestGateResponse | null;
+  @ApiProperty({ type: SecurityVerdictResponse, nullable: true, description: 'The latest artifact-scan verdict, re-scanned when the scanner or its policy changes; null until a scan has run' })
+  security: SecurityVerdictResponse | null;
 }
 
 export class SignatureSummaryResponse {

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintAsNumber } from '@gatehouse/database';
-import type { IoSchema, LatestGate, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { IoSchema, LatestGate, SecurityVerdict, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
 
 @Entity('model_versions')
 export class ModelVersionEntity {
@@ -66,5 +66,8 @@ export class ModelVersionEntity {
 
   @Column('jsonb', { name: 'last_gate', nullable: true })
   lastGate: LatestGate | null;
+
+  @Column('jsonb', { nullable: true })
+  security: SecurityVerdict | null;
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { ServingStage, StageAction, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { SecurityVerdict, ServingStage, StageAction, Task, VersionStage, VersionStatus } from '../catalog.types';
 
 export interface StageAssignmentRow {
   stage: ServingStage;
@@ -72,8 +72,8 @@ export class StageRepository {
     );
   }
 
-  async versionState(tx: EntityManager, versionId: string): Promise<{ status: VersionStatus; stage: VersionStage; task: Task }> {
-    const [row] = await tx.query('SELECT status, stage, task FROM model_versions WHERE id = $1', [versionId]);
+  async versionState(tx: EntityManager, versionId: string): Promise<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }> {
+    const [row] = await tx.query('SELECT status, stage, task, security FROM model_versions WHERE id = $1', [versionId]);
     return row;
   }
 

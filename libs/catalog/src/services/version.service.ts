@@ -392,6 +392,7 @@ export class VersionService {
       createdAt: version.createdAt.toISOString(),
       committedAt: version.committedAt?.toISOString() ?? null,
       gate: version.lastGate,
+      security: version.security,
     };
   }
 }
