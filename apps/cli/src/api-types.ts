@@ -121,3 +121,16 @@ export interface StageHolder {
   assignedAt: string;
   promotionId: string | null;
 }
+
+export interface RescanResult {
+  scannerVersion: string;
+  queued: { gateRunId: string; model: string; version: string; stage: string; reason: string }[];
+  alreadyQueued: { gateRunId: string; model: string; version: string }[];
+  unscannable: string[];
+}
+
+export interface GateRunState {
+  id: string;
+  status: 'queued' | 'running' | 'passed' | 'failed' | 'error';
+  failedChecks: string[];
+}

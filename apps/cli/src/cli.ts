@@ -15,6 +15,7 @@ import { addSigningCommands, insideDir, readCertificates, readPrivateKey, Verifi
 import { addGateCommands, GateRefused } from './gate-commands';
 import { addDatasetCommands } from './dataset-commands';
 import { addPromotionCommands, PromotionRefused } from './promotion-commands';
+import { addAdminCommands } from './admin-commands';
 
 export interface CliIo {
   stdout: Writable;
@@ -119,6 +120,7 @@ function buildProgram(io: CliIo): Command {
   addSigningCommands(program, client, print, io.cwd ?? process.cwd());
   addGateCommands(program, client, print, io.cwd ?? process.cwd());
   addPromotionCommands(program, client, print);
+  addAdminCommands(program, client, print);
   return program;
 }
 

@@ -4,7 +4,8 @@ import type { GateStage, StagePolicy } from './engine';
 import type { GateReport } from './engine';
 
 export type GateRunStatus = 'queued' | 'running' | 'passed' | 'failed' | 'error';
-export type GateRunTrigger = 'commit' | 'request' | 'promotion';
+export const GATE_RUN_TRIGGERS = ['commit', 'request', 'promotion', 'rescan'] as const;
+export type GateRunTrigger = (typeof GATE_RUN_TRIGGERS)[number];
 
 /** The last infrastructure or timeout failure of a run, kept for whoever looks at it next. */
 export interface GateRunError {

@@ -66,6 +66,20 @@ export class GateRunRepository {
     return row ? ((await this.find(row.id)) ?? undefined) : undefined;
   }
 
+  /**
+   * Serialises queueing re-scans across replicas until the transaction ends:
+   * each sees the runs the one before it queued or finished.
+   */
+  async lockRescanQueue(tx: EntityManager): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('gatehouse.rescan-queue'))`);
+  }
+
+  /** Versions with a re-scan queued or running, and that run. */
+  async openRescans(tx: EntityManager): Promise<Map<string, string>> {
+    const rows: { id: string; versionId: string }[] = await tx.query(`SELECT id, version_id AS "versionId" FROM gate_runs WHERE trigger = 'rescan' AND status IN ('queued','running')`);
+    return new Map(rows.map((row) => [row.versionId, row.id]));
+  }
+
   /** Extends the lease; false when the run is no longer this owner's (it expired and someone else took it). */
   async renewLease(id: string, owner: string, leaseSeconds: number): Promise<boolean> {
     const result = await this.dataSource.query(

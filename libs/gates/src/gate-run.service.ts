@@ -6,7 +6,7 @@ import { StageService, VersionEvents, VersionService, type Task, type VersionRef
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
-import { renderMarkdown, type GatePolicy, type GateStage, type GateTask } from './engine';
+import { renderMarkdown, type GatePolicy, type GateStage, type GateTask, type StagePolicy } from './engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
 import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';
@@ -49,16 +49,26 @@ export class GateRunService implements OnModuleInit {
   /** Queues a run in the caller's transaction, with the stage's policy as it is now. */
   async enqueue(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
     if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
+    const run = await this.queue(tx, request, this.policy.resolve(request.stage, request.task as GateTask));
+    await this.versions.recordGate(tx, request.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
+    return run;
+  }
+
+  /** Queues a re-scan: a run of `policy` (the scan alone) that leaves the version's latest gate as it is. */
+  enqueueRescan(tx: EntityManager, request: Omit<GateRequest, 'trigger' | 'stage' | 'baselineVersionId'>, policy: StagePolicy): Promise<GateRunEntity> {
+    return this.queue(tx, { ...request, stage: policy.stage, trigger: 'rescan' }, policy);
+  }
+
+  private async queue(tx: EntityManager, request: GateRequest, policy: StagePolicy): Promise<GateRunEntity> {
     const run = await this.runs.insert(tx, {
       versionId: request.versionId,
       baselineVersionId: request.baselineVersionId ?? null,
       stage: request.stage,
       trigger: request.trigger,
       requestedBy: request.actor,
-      policy: this.policy.resolve(request.stage, request.task as GateTask),
+      policy,
       maxAttempts: this.config.gates.maxAttempts,
     });
-    await this.versions.recordGate(tx, request.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
     await this.audit.append(tx, {
       actor: request.actor,
       action: 'gate.queued',

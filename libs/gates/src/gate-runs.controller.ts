@@ -2,13 +2,18 @@ import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@ne
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { GateRunDetailResponse, GateRunList, RecentQuery, RequestGateRunDto } from './dto/gate-run.dto';
+import { RequestRescanDto, RescanResponse } from './dto/rescan.dto';
 import { GateRunService } from './gate-run.service';
+import { RescanService } from './rescan.service';
 
 @ApiTags('gates')
 @ApiBearerAuth()
 @Controller('v1')
 export class GateRunsController {
-  constructor(private readonly gateRuns: GateRunService) {}
+  constructor(
+    private readonly gateRuns: GateRunService,
+    private readonly rescans: RescanService,
+  ) {}
 
   @Get('models/:name/versions/:version/gate-runs')
   @ApiOperation({ summary: 'Gate runs of a version, newest first' })
@@ -36,5 +41,13 @@ export class GateRunsController {
   @ApiOperation({ summary: 'A finished run\'s report as Markdown' })
   markdown(@Param('id') id: string): Promise<string> {
     return this.gateRuns.markdown(id);
+  }
+
+  @Post('admin/rescan')
+  @HttpCode(202)
+  @Allow('admin')
+  @ApiOperation({ summary: 'Re-scan the versions that serve or are validated whose scan verdict predates the scanner or policy in force (all of them with `all`); returns what was queued' })
+  rescan(@CurrentPrincipal() actor: Principal, @Body() body: RequestRescanDto): Promise<RescanResponse> {
+    return this.rescans.queue(actor.name, { all: body.all ?? false });
   }
 }

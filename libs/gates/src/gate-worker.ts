@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
-import { VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
+import { VersionSecurityService, VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
@@ -10,6 +11,8 @@ import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type Gate
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunEvents } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
+import { decideSecurity, scannerVersionOf, scanOutcome, scanPolicyDigest, stampScanResult } from './scan-verdict';
+import { asUnusableArtifact, unusableArtifactReport } from './unusable-artifact';
 
 export const GATE_ENGINE = Symbol('GATE_ENGINE');
 
@@ -25,7 +28,9 @@ type Finish = { status: 'passed' | 'failed' | 'error'; report: GateReport | null
  * A claim is a lease, renewed while the run goes on: if this process dies,
  * the lease lapses and any replica (or this one, restarted) claims the run
  * again. Infrastructure failures are retried with backoff; failed checks
- * are a verdict, not a failure, and are never retried.
+ * are a verdict, not a failure, and are never retried, and neither is a
+ * version whose files cannot be laid out at all. Re-scans record only the
+ * version's security verdict: its status and latest gate stay as they were.
  */
 @Injectable()
 export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -39,6 +44,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     private readonly runs: GateRunRepository,
     private readonly versions: VersionService,
+    private readonly security: VersionSecurityService,
     private readonly workspaces: ArtifactWorkspace,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
@@ -108,9 +114,11 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         await this.finish(run, subject, { status: 'error', report: null, error: this.error('attempts_exhausted', `the run was started ${run.maxAttempts} times and never finished; its worker may be crashing on this model`, run) });
         return;
       }
-      await this.transactions.run((tx) =>
-        this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null }, run.stage === 'registered' ? 'validating' : undefined),
-      );
+      if (run.trigger !== 'rescan') {
+        await this.transactions.run((tx) =>
+          this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null }, decidesStatus(run) ? 'validating' : undefined),
+        );
+      }
       this.logger.log(`gate run ${run.id}: ${run.stage} gate on ${subject.model}@${subject.version}, attempt ${run.attempts}`);
       const production = this.engine.comparesWithBaseline(run.policy) ? await this.baselineOf(run, subject) : undefined;
       // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
@@ -122,7 +130,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         run.policy.settings,
         production && gateBaseline(production, workspace.baseline ?? { filesDirectory: workspace.filesDirectory }),
       );
-      const report = await this.engine.run(context, run.policy);
+      const report = this.stamped(await this.engine.run(context, run.policy), run);
       if (leaseLost) {
         this.logger.warn(`gate run ${run.id} lost its lease while running; its result is discarded`);
         return;
@@ -142,10 +150,27 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     return run.baselineVersionId === subject.id ? subject : this.versions.gateSubject(run.baselineVersionId);
   }
 
-  /** A timeout is final; anything else is infrastructure, tried again with backoff until attempts run out. */
+  /** The report with the scanner version and policy digest its scan was judged under. */
+  private stamped(report: GateReport, run: GateRunEntity): GateReport {
+    const digest = scanPolicyDigest(run.policy);
+    return digest ? stampScanResult(report, scannerVersionOf(this.config), digest) : report;
+  }
+
+  /**
+   * A timeout is final, and so is a version whose files cannot be laid out
+   * (it fails, as a check would); anything else is infrastructure, tried
+   * again with backoff until attempts run out.
+   */
   private async fail(run: GateRunEntity, subject: GateSubjectRecord | undefined, error: Error): Promise<void> {
     if (error instanceof GateTimeoutError) {
       await this.finish(run, subject, { status: 'error', report: null, error: this.error('gate_timeout', error.message, run) });
+      return;
+    }
+    const unusable = subject && asUnusableArtifact(error);
+    if (unusable) {
+      this.logger.warn(`gate run ${run.id} cannot lay out ${subject.model}@${subject.version}: ${unusable.message}; it fails without retrying`);
+      const report = unusableArtifactReport(unusable, run.policy, { model: subject.model, version: subject.version, task: subject.task as GateTask }, run.startedAt ?? new Date());
+      await this.finish(run, subject, { status: 'failed', report, error: this.error(unusable.code, unusable.message, run) });
       return;
     }
     const failure = this.error('infrastructure_error', error.message, run);
@@ -154,7 +179,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       this.logger.warn(`gate run ${run.id} attempt ${run.attempts} failed (${error.message}); retrying in ${delaySeconds} s`);
       // The version shows the run as queued again, not as still running, while it waits.
       await this.transactions.run(async (tx) => {
-        if (await this.runs.requeue(tx, run.id, this.owner, delaySeconds, failure)) {
+        if ((await this.runs.requeue(tx, run.id, this.owner, delaySeconds, failure)) && run.trigger !== 'rescan') {
           await this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
         }
       });
@@ -171,8 +196,11 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   private async finish(run: GateRunEntity, subject: GateSubjectRecord | undefined, outcome: Finish): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.runs.finish(tx, run.id, this.owner, outcome))) return;
-      const versionStatus: VersionStatus | undefined = run.stage !== 'registered' ? undefined : outcome.status === 'passed' ? 'validated' : outcome.status === 'failed' ? 'rejected' : 'registered';
-      await this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: outcome.status, healthScore: outcome.report?.healthScore ?? null, finishedAt: new Date().toISOString() }, versionStatus);
+      const versionStatus: VersionStatus | undefined = !decidesStatus(run) ? undefined : outcome.status === 'passed' ? 'validated' : outcome.status === 'failed' ? 'rejected' : 'registered';
+      if (run.trigger !== 'rescan') {
+        await this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: outcome.status, healthScore: outcome.report?.healthScore ?? null, finishedAt: new Date().toISOString() }, versionStatus);
+      }
+      await this.recordSecurity(tx, run, subject, outcome);
       await this.audit.append(tx, {
         actor: WORKER_ACTOR,
         action: `gate.${outcome.status}`,
@@ -180,6 +208,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         payload: {
           gateRunId: run.id,
           stage: run.stage,
+          trigger: run.trigger,
           attempts: run.attempts,
           healthScore: outcome.report?.healthScore ?? null,
           failedChecks: outcome.report?.failedChecks ?? [],
@@ -192,9 +221,57 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     this.logger.log(`gate run ${run.id}: ${outcome.status}${outcome.report ? ` (health ${outcome.report.healthScore})` : ''}`);
   }
 
+  /**
+   * Folds the run's scan into the version's security verdict, under the
+   * version's row lock, and audits what changed: every re-scan's outcome
+   * (`version.rescanned`) and every flag (`version.flagged`). A flag moves
+   * no stage pointer.
+   */
+  private async recordSecurity(tx: EntityManager, run: GateRunEntity, subject: GateSubjectRecord | undefined, outcome: Finish): Promise<void> {
+    const scan = scanOutcome(run.policy, outcome.status, outcome.report);
+    const policyDigest = scanPolicyDigest(run.policy);
+    if (run.trigger !== 'rescan' && !scan) return;
+    const scannerVersion = scannerVersionOf(this.config);
+    const previous = await this.security.lockVerdict(tx, run.versionId);
+    const decision = scan && policyDigest ? decideSecurity(previous, { ...scan, scannerVersion, policyDigest, gateRunId: run.id, at: new Date().toISOString() }) : { flagged: false, cleared: false };
+    if (decision.verdict) await this.security.record(tx, run.versionId, decision.verdict);
+    const auditSubject = subject ? `version:${subject.model}@${subject.version}` : `gate-run:${run.id}`;
+    const scanned = { gateRunId: run.id, trigger: run.trigger, scannerVersion, policyDigest };
+    if (run.trigger === 'rescan') {
+      await this.audit.append(tx, {
+        actor: WORKER_ACTOR,
+        action: 'version.rescanned',
+        subject: auditSubject,
+        payload: {
+          ...scanned,
+          outcome: outcome.status,
+          verdict: decision.verdict?.status ?? null,
+          // An older scanner than the one behind the standing verdict leaves it as it is.
+          applied: decision.verdict !== undefined,
+          cleared: decision.cleared,
+          previous,
+          ...(outcome.error ? { error: outcome.error } : {}),
+        },
+      });
+    }
+    if (decision.flagged) {
+      await this.audit.append(tx, {
+        actor: WORKER_ACTOR,
+        action: 'version.flagged',
+        subject: auditSubject,
+        payload: { ...scanned, stage: subject?.stage ?? null, message: decision.verdict?.message ?? null, wasFlagged: previous?.status === 'flagged' },
+      });
+    }
+  }
+
   private error(code: string, message: string, run: GateRunEntity): GateRunError {
     return { code, message, attempt: run.attempts, at: new Date().toISOString() };
   }
+}
+
+/** The registration gate decides a version's status; a re-scan of it never does. */
+function decidesStatus(run: GateRunEntity): boolean {
+  return run.stage === 'registered' && run.trigger !== 'rescan';
 }
 
 function gateBaseline(production: GateSubjectRecord, copied: { filesDirectory: string; problem?: string }): GateBaseline {

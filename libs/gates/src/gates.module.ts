@@ -8,6 +8,7 @@ import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
 import { GateRunsController } from './gate-runs.controller';
 import { GATE_ENGINE, GateWorker } from './gate-worker';
+import { RescanService } from './rescan.service';
 
 @Module({
   imports: [CatalogModule],
@@ -21,6 +22,7 @@ import { GATE_ENGINE, GateWorker } from './gate-worker';
     ArtifactWorkspace,
     GateWorker,
     GateRunService,
+    RescanService,
   ],
   exports: [GateRunService, GateRunEvents],
 })

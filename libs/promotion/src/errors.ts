@@ -1,3 +1,4 @@
+import type { SecurityVerdict } from '@gatehouse/catalog';
 import { DomainError } from '@gatehouse/errors';
 
 export class PromotionNotFoundError extends DomainError {
@@ -10,6 +11,20 @@ export class PromotionNotFoundError extends DomainError {
 export class PromotionNotAllowedError extends DomainError {
   constructor(ref: string, stage: string, reason: string, details: Record<string, unknown> = {}) {
     super('conflict', 'promotion_not_allowed', `${ref} cannot be promoted to ${stage}: ${reason}`, { stage, ...details });
+  }
+}
+
+/** The version's latest artifact scan failed: it may keep serving where it is, but goes no further until a scan passes. */
+export class VersionFlaggedError extends DomainError {
+  constructor(ref: string, stage: string, security: SecurityVerdict) {
+    super(
+      'unprocessable',
+      'version_flagged',
+      `${ref} cannot be promoted to ${stage}: its artifact scan under scanner ${security.scannerVersion} failed (gate run ${security.gateRunId}${security.message ? `: ${security.message}` : ''}). ` +
+        'Read the findings at /v1/gate-runs/' + security.gateRunId + ', then register a fixed version; if the findings are expected, extend the scan policy and re-scan (POST /v1/admin/rescan). ' +
+        'The flag does not move stage pointers: roll back yourself if it should stop serving.',
+      { stage, security },
+    );
   }
 }
 

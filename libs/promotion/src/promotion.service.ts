@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { StageService, VersionService, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
+import { StageService, VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
 import { TransactionRunner } from '@gatehouse/database';
 import { GateRunEvents, GateRunService, type FinishedGateRun, type GateTask } from '@gatehouse/gates';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
@@ -13,6 +13,7 @@ import {
   PromotionNotAwaitingApprovalError,
   PromotionNotFoundError,
   SelfApprovalError,
+  VersionFlaggedError,
 } from './errors';
 import { PromotionPolicy, type StageRule } from './promotion-policy';
 import { PromotionRepository, type PromotionOutcome, type PromotionRow } from './promotion.repository';
@@ -149,8 +150,8 @@ export class PromotionService implements OnModuleInit {
     try {
       assertPromotable(ref, promotion.stage, this.policy.rule(promotion.stage), state);
     } catch (error) {
-      if (!(error instanceof PromotionNotAllowedError)) throw error;
-      await this.reject(tx, promotion, { code: 'no_longer_allowed', message: error.message }, actor, {});
+      if (!(error instanceof PromotionNotAllowedError || error instanceof VersionFlaggedError)) throw error;
+      await this.reject(tx, promotion, { code: error instanceof VersionFlaggedError ? error.code : 'no_longer_allowed', message: error.message }, actor, {});
       return;
     }
     const holder = pointers[promotion.stage]?.versionId ?? null;
@@ -253,13 +254,14 @@ export class PromotionService implements OnModuleInit {
 }
 
 /** Why a version may not go to a stage from where it is now, as a 409 naming the reason. */
-function assertPromotable(ref: string, stage: ServingStage, rule: StageRule | undefined, state: { status: VersionStatus; stage: VersionStage }): void {
+function assertPromotable(ref: string, stage: ServingStage, rule: StageRule | undefined, state: { status: VersionStatus; stage: VersionStage; security: SecurityVerdict | null }): void {
   const refuse = (reason: string) => new PromotionNotAllowedError(ref, stage, reason, { status: state.status, currentStage: state.stage });
   if (!rule) throw refuse('the promotion policy allows no promotions to it');
   if (state.status === 'pending_upload') throw refuse('it is not committed');
   if (state.status === 'rejected') throw refuse('its registration gate rejected it');
   if (state.status !== 'validated') throw refuse(`its registration gate has not passed yet (status ${state.status})`);
   if (state.stage === 'rolled_back') throw refuse('it was rolled back');
+  if (state.security?.status === 'flagged') throw new VersionFlaggedError(ref, stage, state.security);
   if (state.stage === stage) throw refuse(`it is already in ${stage}`);
   if (state.stage === 'archived') throw refuse('it is archived; only a rollback returns an archived version to production');
   if (!(rule.from as string[]).includes(state.stage)) {

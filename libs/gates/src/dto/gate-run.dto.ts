@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { GATE_STAGES, type GateReport, type GateStage } from '../engine';
-import type { GateRunError, GateRunStatus, GateRunTrigger } from '../gate-run.entity';
+import { GATE_RUN_TRIGGERS, type GateRunError, type GateRunStatus, type GateRunTrigger } from '../gate-run.entity';
 
 export class RequestGateRunDto {
   @ApiProperty({ enum: GATE_STAGES, description: 'Whose policy to run: registered re-runs the registration gate and updates the version\'s status (only while it serves at no stage)' })
@@ -31,7 +31,7 @@ export class GateRunResponse {
   @ApiProperty() model: string;
   @ApiProperty() version: string;
   @ApiProperty({ enum: GATE_STAGES }) stage: GateStage;
-  @ApiProperty({ enum: ['commit', 'request', 'promotion'] }) trigger: GateRunTrigger;
+  @ApiProperty({ enum: GATE_RUN_TRIGGERS, description: 'rescan: the artifact scan alone, re-run because the scanner or its policy changed' }) trigger: GateRunTrigger;
   @ApiProperty({ enum: ['queued', 'running', 'passed', 'failed', 'error'] }) status: GateRunStatus;
   @ApiProperty() requestedBy: string;
   @ApiProperty({ description: 'Tries so far; infrastructure failures are retried up to maxAttempts' }) attempts: number;

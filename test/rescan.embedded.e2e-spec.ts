@@ -1,0 +1,3 @@
+import { describeRescans } from './rescan.suite';
+
+describeRescans('embedded');
