@@ -34,6 +34,8 @@ export function describeRescans(backend: Backend): void {
     let reader: ApiClient;
     let lenient: string;
     let strict: string;
+    let promotionRules: string;
+    let approver: ApiClient;
     const { classifier } = standardFixtures();
     // A torch checkpoint of four zip entries: clean under the lenient policy, refused by one allowing two.
     const checkpoint = pytorchCheckpointZip(stateDictPickle(), [Buffer.alloc(16)]);
@@ -44,6 +46,7 @@ export function describeRescans(backend: Backend): void {
       await registry.restart();
       engineer = new ApiClient(registry.url, engineer.token);
       reader = new ApiClient(registry.url, reader.token);
+      approver = new ApiClient(registry.url, approver.token);
     };
     const rescanned = (name: string, test: (security: any) => boolean) =>
       until(async () => {
@@ -55,21 +58,26 @@ export function describeRescans(backend: Backend): void {
       if (requested.status !== 202) return requested;
       return { status: 202, body: await until(async () => {
         const promotion = (await engineer.get(`/v1/promotions/${requested.body.id}`)).body;
-        return ['completed', 'rejected'].includes(promotion.status) ? promotion : undefined;
+        return ['completed', 'rejected', 'awaiting_approval'].includes(promotion.status) ? promotion : undefined;
       }, 60_000) };
     };
 
     beforeAll(async () => {
       lenient = await writePolicy('lenient', {});
       strict = await writePolicy('strict', { maxZipEntries: 2 });
-      registry = await startRegistry(backend, { GATE_POLICY: lenient, GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+      // Canary waits for one approval, so a request can be pending when its version is flagged.
+      promotionRules = join(tmpdir(), `gatehouse-rescan-promotion-${process.pid}-${Date.now()}.json`);
+      await writeFile(promotionRules, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 1 } } }));
+      registry = await startRegistry(backend, { GATE_POLICY: lenient, PROMOTION_POLICY: promotionRules, GATE_WORKERS: '1', GATE_POLL_MS: '50' });
       engineer = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token);
       reader = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'auditor', roles: ['reader'] })).body.token);
+      approver = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'approver', roles: ['approver'] })).body.token);
     });
     afterAll(async () => {
       await registry?.close();
       await rm(lenient, { force: true });
       await rm(strict, { force: true });
+      await rm(promotionRules, { force: true });
     });
 
     it('records the scanner version and policy digest with each scan verdict', async () => {
@@ -104,6 +112,8 @@ export function describeRescans(backend: Backend): void {
 
     it('flags a version that fails under a stricter policy, keeps it serving, and refuses its promotion', async () => {
       const lenientDigest = (await version('2.0.0')).security.policyDigest;
+      const pending = (await promote('1.0.0', { stage: 'canary', trafficPercent: 10 })).body;
+      expect(pending.status).toBe('awaiting_approval');
       await restartWith({ policyFile: strict });
       const flagged = await rescanned('1.0.0', (verdict) => verdict.policyDigest !== lenientDigest);
       expect(flagged).toMatchObject({ status: 'flagged', scannerVersion: UPGRADED_SCANNER });
@@ -119,6 +129,10 @@ export function describeRescans(backend: Backend): void {
       expect(refused.body.error).toBe('version_flagged');
       expect(refused.body.message).toContain(`/v1/gate-runs/${flagged.gateRunId}`);
       expect(refused.body.message).toMatch(/roll back/);
+      // The request that was waiting for approval does not complete either.
+      const approved = (await approver.post(`/v1/promotions/${pending.id}/approvals`, { decision: 'approve' })).body;
+      expect(approved).toMatchObject({ status: 'rejected', outcome: { code: 'version_flagged' } });
+      expect((await reader.get('/v1/models/scanned/stages')).body.stages.canary).toBeNull();
 
       const events = await actions('1.0.0');
       expect(events.find((event) => event.action === 'version.flagged')?.payload).toMatchObject({ gateRunId: flagged.gateRunId, trigger: 'rescan', stage: 'staging', wasFlagged: false });
@@ -172,7 +186,9 @@ export function describeRescans(backend: Backend): void {
       expect(cleared.scannerVersion).toBe(UPGRADED_SCANNER);
       const lifted = (await actions('1.0.0')).find((event) => event.action === 'version.rescanned');
       expect(lifted?.payload).toMatchObject({ gateRunId: cleared.gateRunId, verdict: 'clean', cleared: true, previous: { status: 'flagged' } });
-      expect((await promote('1.0.0', { stage: 'canary', trafficPercent: 10 })).body.status).toBe('completed');
+      const requested = (await promote('1.0.0', { stage: 'canary', trafficPercent: 10 })).body;
+      expect(requested.status).toBe('awaiting_approval');
+      expect((await approver.post(`/v1/promotions/${requested.id}/approvals`, { decision: 'approve' })).body.status).toBe('completed');
     });
 
     if (backend === 'postgres+s3') {

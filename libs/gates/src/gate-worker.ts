@@ -233,7 +233,11 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     if (run.trigger !== 'rescan' && !scan) return;
     const scannerVersion = scannerVersionOf(this.config);
     const previous = await this.security.lockVerdict(tx, run.versionId);
-    const decision = scan && policyDigest ? decideSecurity(previous, { ...scan, scannerVersion, policyDigest, gateRunId: run.id, at: new Date().toISOString() }) : { flagged: false, cleared: false };
+    const standing = previous ? await this.runs.find(previous.gateRunId, tx) : null;
+    const decision =
+      scan && policyDigest
+        ? decideSecurity(previous, { ...scan, scannerVersion, policyDigest, gateRunId: run.id, at: new Date().toISOString(), runSeq: run.seq, standingRunSeq: standing?.seq ?? null })
+        : { flagged: false, cleared: false };
     if (decision.verdict) await this.security.record(tx, run.versionId, decision.verdict);
     const auditSubject = subject ? `version:${subject.model}@${subject.version}` : `gate-run:${run.id}`;
     const scanned = { gateRunId: run.id, trigger: run.trigger, scannerVersion, policyDigest };
@@ -246,7 +250,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           ...scanned,
           outcome: outcome.status,
           verdict: decision.verdict?.status ?? null,
-          // An older scanner than the one behind the standing verdict leaves it as it is.
+          // A scan older than the standing verdict (by scanner or by queue position) leaves it as it is.
           applied: decision.verdict !== undefined,
           cleared: decision.cleared,
           previous,

@@ -102,17 +102,22 @@ describe('scanOutcome', () => {
 });
 
 describe('decideSecurity', () => {
-  const scan = (status: 'clean' | 'flagged', scannerVersion = '2026.12.2') => ({ status, scannerVersion, policyDigest: 'c'.repeat(64), gateRunId: 'run-2', at: '2026-12-02T00:00:00.000Z', ...(status === 'flagged' ? { message: 'found' } : {}) });
+  const verdictOf = (status: 'clean' | 'flagged', scannerVersion = '2026.12.2') => ({ status, scannerVersion, policyDigest: 'c'.repeat(64), gateRunId: 'run-2', at: '2026-12-02T00:00:00.000Z', ...(status === 'flagged' ? { message: 'found' } : {}) });
+  const scan = (status: 'clean' | 'flagged', scannerVersion = '2026.12.2', runSeq = 2) => ({ ...verdictOf(status, scannerVersion), runSeq, standingRunSeq: 1 });
 
   it('flags a version whose scan fails, and records the first verdict of one never scanned', () => {
-    expect(decideSecurity(verdict(), scan('flagged'))).toEqual({ verdict: { ...scan('flagged') }, flagged: true, cleared: false });
-    expect(decideSecurity(null, scan('clean'))).toEqual({ verdict: scan('clean'), flagged: false, cleared: false });
+    expect(decideSecurity(verdict(), scan('flagged'))).toEqual({ verdict: verdictOf('flagged'), flagged: true, cleared: false });
+    expect(decideSecurity(null, { ...scan('clean'), standingRunSeq: null })).toEqual({ verdict: verdictOf('clean'), flagged: false, cleared: false });
   });
 
   it('lifts a flag only with a scan that passes', () => {
     const flagged = verdict({ status: 'flagged' });
     expect(decideSecurity(flagged, scan('clean'))).toMatchObject({ verdict: { status: 'clean', gateRunId: 'run-2' }, cleared: true });
     expect(decideSecurity(flagged, scan('flagged'))).toMatchObject({ verdict: { status: 'flagged', gateRunId: 'run-2' }, flagged: true, cleared: false });
+  });
+
+  it('lets no run queued before the verdict\'s own (an older policy snapshot) lift its flag', () => {
+    expect(decideSecurity(verdict({ status: 'flagged' }), scan('clean', '2026.12.2', 0))).toEqual({ flagged: false, cleared: false });
   });
 
   it('lets no older scanner overrule a newer one\'s verdict, either way', () => {

@@ -112,14 +112,25 @@ export interface SecurityDecision {
   cleared: boolean;
 }
 
+/** A finished scan, with the queue position of its run and of the run behind the current verdict. */
+export type FinishedScan = ScanOutcome & Omit<SecurityVerdict, 'status' | 'message'> & {
+  runSeq: number;
+  /** Null when there is no current verdict or its run is gone. */
+  standingRunSeq: number | null;
+};
+
 /**
- * Folds a new scan into the version's verdict. A scan by an older scanner
- * than the one behind the current verdict changes nothing (a replica not yet
- * upgraded neither clears nor raises a newer scanner's flag); otherwise the
- * new verdict replaces it, so a flag is lifted only by a scan that passes.
+ * Folds a new scan into the version's verdict. A scan that is older than the
+ * current verdict changes nothing: by scanner (a replica not yet upgraded
+ * neither clears nor raises a newer scanner's flag) or by queue position (a
+ * run queued before the one behind the verdict holds an older policy
+ * snapshot). Otherwise the new verdict replaces it, so a flag is lifted only
+ * by a newer scan that passes.
  */
-export function decideSecurity(current: SecurityVerdict | null, scan: ScanOutcome & Omit<SecurityVerdict, 'status' | 'message'>): SecurityDecision {
-  if (current && compareScannerVersions(scan.scannerVersion, current.scannerVersion) < 0) return { flagged: false, cleared: false };
+export function decideSecurity(current: SecurityVerdict | null, scan: FinishedScan): SecurityDecision {
+  const unchanged = { flagged: false, cleared: false };
+  if (current && compareScannerVersions(scan.scannerVersion, current.scannerVersion) < 0) return unchanged;
+  if (scan.standingRunSeq !== null && scan.runSeq < scan.standingRunSeq) return unchanged;
   const verdict: SecurityVerdict = {
     status: scan.status,
     scannerVersion: scan.scannerVersion,
