@@ -261,9 +261,9 @@ class PickleMachine {
       case 0x54: stack.push(this.text(reader.int32('BINSTRING'), latin1)); break; // BINSTRING
       case 0x55: stack.push(this.text(reader.uint(1), latin1)); break; // SHORT_BINSTRING
       case 0x56: stack.push({ text: unescapeRawUnicode(reader.line()) }); break; // UNICODE
-      case 0x58: stack.push(this.text(reader.uint(4), utf8)); break; // BINUNICODE
-      case 0x8c: stack.push(this.text(reader.uint(1), utf8)); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(this.text(reader.uint(8), utf8)); break; // BINUNICODE8
+      case 0x58: stack.push(this.text(reader.uint(4), utf8SurrogatePass)); break; // BINUNICODE
+      case 0x8c: stack.push(this.text(reader.uint(1), utf8SurrogatePass)); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(this.text(reader.uint(8), utf8SurrogatePass)); break; // BINUNICODE8
       case 0x42: reader.skip(reader.uint(4)); stack.push(OTHER); break; // BINBYTES
       case 0x43: reader.skip(reader.uint(1)); stack.push(OTHER); break; // SHORT_BINBYTES
       case 0x8e: case 0x96: reader.skip(reader.uint(8)); stack.push(OTHER); break; // BINBYTES8 BYTEARRAY8
@@ -472,8 +472,10 @@ function unquote(text: string): string {
  * `S'o\\x73'` names module `os`, so escapes must be read as the unpickler reads them.
  */
 function unescapeString(text: string): string {
+  if (/\\*$/.exec(text)![0].length % 2 === 1) throw new PickleFormatError('trailing \\ in a STRING argument');
   const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
   return text.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/gs, (escape: string, code: string) => {
+    if (code === 'x') throw new PickleFormatError('invalid \\x escape in a STRING argument');
     if (code[0] === 'x') return String.fromCharCode(parseInt(code.slice(1), 16));
     if (/^[0-7]/.test(code)) return String.fromCharCode(parseInt(code, 8) & 0xff);
     return simple[code] ?? escape;
@@ -490,4 +492,24 @@ function unescapeRawUnicode(text: string): string {
 }
 
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-const utf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
+/** UTF-8-encoded surrogates (ED A0-BF xx), which CPython's `surrogatepass` accepts and strict UTF-8 refuses. */
+const ENCODED_SURROGATE = /\xed[\xa0-\xbf][\x80-\xbf]/g;
+
+/**
+ * BINUNICODE's `str(data, 'utf-8', 'surrogatepass')`: any other invalid
+ * byte ends the pickle there, as it does CPython's. Surrogates, which no
+ * importable name holds, read as U+FFFD.
+ */
+function utf8SurrogatePass(bytes: Uint8Array): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    const withoutSurrogates = Buffer.from(latin1(bytes).replace(ENCODED_SURROGATE, '\xef\xbf\xbd'), 'latin1');
+    try {
+      return STRICT_UTF8.decode(withoutSurrogates);
+    } catch {
+      throw new PickleFormatError('a string is not valid UTF-8');
+    }
+  }
+}
