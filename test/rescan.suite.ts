@@ -147,6 +147,8 @@ export function describeRescans(backend: Backend): void {
       expect(denied.stderr).toContain('error role_required');
 
       const result = await gatehouse(registry.adminToken, 'admin', 'rescan', '--all', '--wait');
+      const shown = await gatehouse(registry.adminToken, 'versions', 'show', 'scanned@1.0.0');
+      expect(shown.stdout).toMatch(/security:\s+FLAGGED under scanner 9999\.1\.0 \(gate run [0-9a-f-]{36}\): .*checkpoint\.pt/);
       expect(result.code).toBe(1);
       expect(result.stdout).toContain(`scanner ${UPGRADED_SCANNER}: 2 re-scan(s) queued`);
       expect(result.stdout).toMatch(/scanned\s+1\.0\.0\s+staging\s+requested\s+this request\s+\S+\s+failed \(flagged\)/);
@@ -156,6 +158,7 @@ export function describeRescans(backend: Backend): void {
     it('queues re-scans on an admin\'s request, never two at once for one version', async () => {
       expect((await engineer.post('/v1/admin/rescan', {})).status).toBe(403);
       expect((await registry.admin.post('/v1/admin/rescan', { all: 'yes' })).status).toBe(400);
+      expect((await registry.admin.request('POST', '/v1/admin/rescan')).status).toBe(202);
       const nothingStale = await registry.admin.post('/v1/admin/rescan', {});
       expect(nothingStale.status).toBe(202);
       expect(nothingStale.body).toMatchObject({ scannerVersion: UPGRADED_SCANNER, queued: [], alreadyQueued: [] });

@@ -35,6 +35,7 @@ export interface Version {
   createdBy: string;
   createdAt: string;
   committedAt: string | null;
+  security?: { status: 'clean' | 'flagged'; scannerVersion: string; policyDigest: string; gateRunId: string; at: string; message?: string } | null;
   source?: { repository?: string; commit?: string; runId?: string };
   params?: Record<string, unknown>;
   environment?: Record<string, unknown>;

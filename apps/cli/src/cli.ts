@@ -461,6 +461,7 @@ function describeVersion(version: Version): string {
     ['manifest', version.manifestDigest],
     ['created', `${version.createdAt} by ${version.createdBy}`],
     ['committed', version.committedAt],
+    ['security', version.security ? `${version.security.status.toUpperCase()} under scanner ${version.security.scannerVersion} (gate run ${version.security.gateRunId})${version.security.message ? `: ${version.security.message}` : ''}` : null],
     ['source', [version.source?.repository, version.source?.commit, version.source?.runId].filter(Boolean).join(' ') || null],
     ['metrics', Object.entries(version.metrics).map(([k, v]) => `${k}=${v}`).join(', ') || null],
     ['parents', (version.parents ?? []).map((p) => `${p.model}@${p.version} (${p.relation})`).join(', ') || null],

@@ -48,6 +48,6 @@ export class GateRunsController {
   @Allow('admin')
   @ApiOperation({ summary: 'Re-scan the versions that serve or are validated whose scan verdict predates the scanner or policy in force (all of them with `all`); returns what was queued' })
   rescan(@CurrentPrincipal() actor: Principal, @Body() body: RequestRescanDto): Promise<RescanResponse> {
-    return this.rescans.queue(actor.name, { all: body.all ?? false });
+    return this.rescans.queue(actor.name, { all: body?.all ?? false });
   }
 }
