@@ -9,13 +9,17 @@ export class RequestRescanDto {
   all?: boolean;
 }
 
+export class RescanLinks {
+  @ApiProperty() gateRun: string;
+}
+
 export class RescanQueuedResponse {
   @ApiProperty() gateRunId: string;
   @ApiProperty() model: string;
   @ApiProperty() version: string;
   @ApiProperty({ description: 'Where the version serves now (none: validated, serving nowhere)' }) stage: string;
   @ApiProperty({ enum: ['never_scanned', 'scanner_changed', 'policy_changed', 'requested'] }) reason: RescanReason | 'requested';
-  @ApiProperty() links: { gateRun: string };
+  @ApiProperty({ type: RescanLinks }) links: RescanLinks;
 }
 
 export class RescanAlreadyQueuedResponse {
