@@ -114,10 +114,22 @@ describe('scanArtifact', () => {
     ]);
   });
 
-  it('refuses compressed files it cannot look inside', async () => {
-    const { findings, files } = await scan({ 'model.sav': gzipSync(osSystem.bytes) });
-    expect(brief(findings)).toEqual([{ severity: 'HIGH', rule: 'unscannable_archive', file: 'model.sav', location: '(whole file)' }]);
-    expect(files).toEqual([{ path: 'model.sav', format: 'not scanned' }]);
+  it('unpacks compressed files, whatever their name, and refuses the kinds it cannot unpack', async () => {
+    const { findings, files } = await scan({ 'model.sav': gzipSync(osSystem.bytes), 'model.7z': Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]) });
+    expect(brief(findings)).toEqual([
+      { severity: 'CRITICAL', rule: 'dangerous_global', file: 'model.sav', location: 'gzip data › GLOBAL opcode at byte 0' },
+      { severity: 'HIGH', rule: 'unscannable_archive', file: 'model.7z', location: '(whole file)' },
+    ]);
+    expect(files).toEqual([
+      { path: 'model.sav', format: 'compressed' },
+      { path: 'model.7z', format: 'not scanned' },
+    ]);
+  });
+
+  it('stops a bomb at the version budget, across files', async () => {
+    const text = gzipSync(Buffer.alloc(6 * MIB, 'a'));
+    const { findings } = await scan({ 'a.gz': text, 'b.gz': text }, { maxInflateBytes: 10 * MIB });
+    expect(brief(findings)).toEqual([{ severity: 'HIGH', rule: 'inflate_budget', file: 'b.gz', location: '(whole file)' }]);
   });
 
   it('refuses zip entries that would extract outside the directory', async () => {

@@ -9,8 +9,10 @@ import { unsafeArchivePath } from './archive-paths';
 import { findSuperblock } from './hdf5-reader';
 import { InflateBudget, InflateBudgetError } from './inflate-budget';
 import { isKerasArchive, KERAS_ARCHIVE_CONFIG, KERAS_MAX_CONFIG_BYTES, looksLikeHdf5, scanHdf5, scanKerasArchiveConfig } from './keras-scanner';
+import { PACKED_MAGIC_BYTES, PackedStreamError, sniffPacked, unpack, unpackRefusal, type PackedKind } from './packed-streams';
 import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
+import { looksLikeTar, readTarMembers, TarFormatError, type TarMember } from './tar-reader';
 import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
 
 /** Bounds and allowances of one scan, from the policy's thresholds. */
@@ -30,7 +32,7 @@ export interface ScanPolicy {
   allowedOnnxDomains: readonly string[];
 }
 
-export type ScannedFormat = 'onnx' | 'onnx-external-data' | 'safetensors' | 'zip' | 'pickle' | 'npy' | 'hdf5' | 'tar' | 'data' | 'not scanned';
+export type ScannedFormat = 'onnx' | 'onnx-external-data' | 'safetensors' | 'zip' | 'tar' | 'compressed' | 'pickle' | 'npy' | 'hdf5' | 'data' | 'not scanned';
 
 export interface ArtifactScan {
   findings: SecurityFinding[];
@@ -98,16 +100,6 @@ function looksLikeSafetensors(magic: Buffer, size: number): boolean {
   return length >= 2n && length <= BigInt(size - 8);
 }
 
-/** What compressed or tar data the bytes start with, if any. */
-function packedFormat(magic: Buffer): string | undefined {
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
-  if (magic.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
-  if (magic.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
-  if (magic[0] === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(magic[1])) return 'zlib';
-  if (magic.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
-  return undefined;
-}
-
 /**
  * The entries of a PyTorch checkpoint that are tensor storages, which
  * PyTorch reads as raw bytes and never unpickles: only in an archive laid
@@ -165,12 +157,56 @@ class StreamScan {
       this.findings.push(...(await scanHdf5(source, place)));
       return 'hdf5';
     }
-    const packed = packedFormat(magic);
-    if (packed) {
-      this.flag(place, [], 'HIGH', 'unscannable_archive', `it is ${packed} data the scan cannot unpack; joblib.load and torch.load unpack such files themselves, whatever their name, so it is refused`);
-      return 'not scanned';
+    const packed = sniffPacked(magic.subarray(0, PACKED_MAGIC_BYTES));
+    if (packed) return this.packed(source, packed, place, name, depth);
+    if (looksLikeTar(magic)) {
+      await this.tar(source, place, depth);
+      return 'tar';
     }
     return undefined;
+  }
+
+  /** A compressed stream, scanned as the bytes a loader unpacks from it (joblib.load and torch.load unpack such files whatever their name). */
+  private async packed(source: ByteSource, kind: PackedKind, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat> {
+    const refusal = unpackRefusal(kind);
+    if (refusal) {
+      this.flag(place, [], 'HIGH', 'unscannable_archive', `it is ${kind} data, which loaders unpack by themselves, and ${refusal}, so it is refused`);
+      return 'not scanned';
+    }
+    if (this.tooDeep(place, depth)) return 'compressed';
+    let unpacked: ByteSource;
+    try {
+      unpacked = await unpack(source, kind, this.budget, locate(place) === '(whole file)' ? place.file : `${place.file} › ${locate(place)}`);
+    } catch (error) {
+      if (error instanceof InflateBudgetError) this.flag(place, [], 'HIGH', 'inflate_budget', error.message);
+      else if (error instanceof PackedStreamError) this.flag(place, [], 'HIGH', 'packed_unreadable', `the ${kind} stream cannot be read safely (${error.message})`);
+      else throw error;
+      return 'compressed';
+    }
+    await this.stream(unpacked, { ...place, path: [...place.path, `${kind} data`] }, name.replace(/\.(gz|z|bz2|xz|zst|zstd)$/i, ''), depth + 1);
+    return 'compressed';
+  }
+
+  private async tar(source: ByteSource, place: ScanPlace, depth: number): Promise<void> {
+    if (this.tooDeep(place, depth)) return;
+    let members: TarMember[];
+    try {
+      members = await readTarMembers(source, { maxEntries: this.policy.maxZipEntries });
+    } catch (error) {
+      if (!(error instanceof TarFormatError)) throw error;
+      this.flag(place, [], 'HIGH', 'tar_unreadable', `the archive cannot be read safely (${error.message})`);
+      return;
+    }
+    for (const member of members.filter((candidate) => candidate.type === 'file')) {
+      await this.stream(member.data, { ...place, path: [...place.path, member.name] }, member.name, depth + 1);
+    }
+  }
+
+  /** Archives and compressed streams nest at most maxZipDepth deep: nesting multiplies a bomb. */
+  private tooDeep(place: ScanPlace, depth: number): boolean {
+    if (depth <= this.policy.maxZipDepth) return false;
+    this.flag(place, [], 'HIGH', 'zip_nesting', `archives are nested ${depth} deep, beyond the policy's ${this.policy.maxZipDepth} (maxZipDepth): nesting multiplies a zip bomb`);
+    return true;
   }
 
   private async npy(source: ByteSource, place: ScanPlace): Promise<void> {
@@ -189,10 +225,7 @@ class StreamScan {
   }
 
   private async zip(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<void> {
-    if (depth > this.policy.maxZipDepth) {
-      this.flag(place, [], 'HIGH', 'zip_nesting', `archives are nested ${depth} deep, beyond the policy's ${this.policy.maxZipDepth} (maxZipDepth): nesting multiplies a zip bomb`);
-      return;
-    }
+    if (this.tooDeep(place, depth)) return;
     let entries: ZipEntry[];
     try {
       entries = await readZipDirectory(source, { maxEntries: this.policy.maxZipEntries });
@@ -244,7 +277,7 @@ class StreamScan {
         await this.stream(member, inner, entry.name, depth + 1);
       } catch (error) {
         if (error instanceof InflateBudgetError) {
-          this.flag(place, [entry.name], 'HIGH', 'zip_bomb', error.message);
+          this.flag(place, [entry.name], 'HIGH', 'inflate_budget', error.message);
           return;
         }
         if (!(error instanceof ZipFormatError)) throw error;
