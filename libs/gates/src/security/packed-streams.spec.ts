@@ -4,6 +4,8 @@ import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import {
   GIB,
   gzipBomb,
+  KNOWN_SIZE_LZMA,
+  KNOWN_SIZE_LZMA_CONTENT,
   gzipMembers,
   LZ4_CLI_FRAME,
   pythonBomb,
@@ -121,6 +123,20 @@ describe('unpack', () => {
     expect(fingerprint(pythonDecompressed('gzip', members) as Buffer)).toEqual(fingerprint(output));
   });
 
+  it('finds the next gzip member whether a member spans many reads or its deflate data ends exactly where a read does', async () => {
+    // unpack reads 1 MiB at a time from where the deflate data starts: find the data whose stored blocks make exactly 1 MiB.
+    let size = 1 << 20;
+    for (let tries = 0; tries < 20; tries++) size -= deflateRawSync(Buffer.alloc(size), { level: 0 }).length - (1 << 20);
+    const exact = randomBytes(size);
+    const exactMember = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]), deflateRawSync(exact, { level: 0 }), trailer(exact)]);
+    expect(exactMember.length - 18).toBe(1 << 20);
+    const spanning = randomBytes(3 * MIB + 12345);
+    const members = Buffer.concat([exactMember, gzipMembers(spanning, text('tail'))]);
+    const expected = fingerprint(Buffer.concat([exact, spanning, text('tail')]));
+    expect(fingerprint(await unpacked(members, 'gzip'))).toEqual(expected);
+    expect(fingerprint(pythonDecompressed('gzip', members) as Buffer)).toEqual(expected);
+  });
+
   it('skips the optional gzip header fields Python skips, and reads the member after them', async () => {
     const data = text('after the header fields');
     const header = Buffer.from([0x1f, 0x8b, 0x08, 0x1e, 0, 0, 0, 0, 0, 0xff]);
@@ -201,6 +217,46 @@ describe('unpack', () => {
     expect(fingerprint(await unpacked(stream, 'xz'))).toEqual(fingerprint(pickleLike));
   });
 
+  it('reads lzma-alone streams as Python lzma does: joblib\'s, then any after it (of any lc/lp/pb, as LZMAFile goes on), and one of known size', async () => {
+    const structured = Buffer.concat(Array.from({ length: 2000 }, (_, index) => text(`tensor_${index % 97}:${'ab'.repeat(index % 13)};`)));
+    for (const parts of [[pickleLike], [Buffer.alloc(0)], [text('x')], [structured, text('tail')]]) {
+      const streams = Buffer.concat([pythonCompressed('lzma-alone', ...parts), pythonCompressed('lzma-alone-lc0-lp4-pb4', pickleLike)]);
+      const expected = fingerprint(Buffer.concat([...parts, pickleLike]));
+      expect(fingerprint(await unpacked(streams, 'lzma-alone'))).toEqual(expected);
+      expect(fingerprint(pythonDecompressed('lzma', streams) as Buffer)).toEqual(expected);
+    }
+    expect(await unpacked(KNOWN_SIZE_LZMA, 'lzma-alone')).toEqual(KNOWN_SIZE_LZMA_CONTENT);
+    expect(pythonDecompressed('lzma', KNOWN_SIZE_LZMA)).toEqual(KNOWN_SIZE_LZMA_CONTENT);
+  });
+
+  it('reads a damaged lzma-alone stream, which has no checksum, exactly as Python lzma does, or refuses it where Python does', async () => {
+    const stream = pythonCompressed('lzma-alone', Buffer.concat([text('cos\nsystem\n'), randomBytes(2000), Buffer.alloc(3000, 0x61)]));
+    for (let trial = 0; trial < 40; trial++) {
+      const damaged = Buffer.from(stream);
+      const at = 14 + ((trial * 7919) % (stream.length - 14));
+      damaged[at] ^= 1 << trial % 8;
+      const python = pythonDecompressed('lzma', damaged);
+      const ours = await unpacked(damaged, 'lzma-alone').catch((error) => {
+        expect(error).toBeInstanceOf(PackedStreamError);
+        return 'error' as const;
+      });
+      expect([at, ours === 'error' ? ours : fingerprint(ours)]).toEqual([at, python === 'error' ? python : fingerprint(python)]);
+    }
+  });
+
+  it('refuses lzma-alone that is truncated, followed by junk, or needs a dictionary past 64 MiB', async () => {
+    const stream = pythonCompressed('lzma-alone', pickleLike);
+    const wide = Buffer.from(stream);
+    wide.writeUInt32LE(1 << 27, 1);
+    for (const [bytes, message] of [
+      [stream.subarray(0, stream.length - 3), /ends inside the stream/],
+      [Buffer.concat([stream, text('junk')]), /are not another lzma-alone stream/],
+      [wide, /needs a 134217728-byte dictionary/],
+    ] as const) {
+      await expect(unpacked(bytes, 'lzma-alone')).rejects.toThrow(message);
+    }
+  });
+
   it('reads zstd frames from the zstd tool, frames of raw and RLE blocks, frames in a row and skippable frames', async () => {
     expect(await unpacked(ZSTD_CLI_FRAME, 'zstd')).toEqual(ZSTD_CLI_CONTENT);
     const handMade = zstdFrame([text('raw '), { byte: 0x41, count: 5 }, text(' end')]);
@@ -225,14 +281,13 @@ describe('unpack', () => {
 
   it('refuses the kinds it has no decompressor for, and says so before reading them', async () => {
     for (const [bytes, kind] of [
-      [pythonCompressed('lzma-alone', pickleLike), 'lzma-alone'],
       [LZ4_CLI_FRAME, 'lz4-frame'],
       [SEVEN_ZIP_SIGNATURE, '7z'],
     ] as const) {
       expect(unpackRefusal(kind)).toEqual(expect.any(String));
       await expect(unpacked(bytes, kind)).rejects.toThrow(UnsupportedPackingError);
     }
-    for (const kind of ['gzip', 'zlib', 'bzip2', 'xz', 'zstd'] as const) expect(unpackRefusal(kind)).toBeNull();
+    for (const kind of ['gzip', 'zlib', 'bzip2', 'xz', 'lzma-alone', 'zstd'] as const) expect(unpackRefusal(kind)).toBeNull();
   });
 
   it('refuses bytes that are not of the kind the caller names', async () => {
@@ -302,9 +357,10 @@ describe('unpack against bombs', () => {
     expect(budget.used).toBeLessThan(LIMIT + 2 * MIB);
   });
 
-  it('stops 4 GiB of bzip2 streams, xz streams and zstd RLE blocks', async () => {
+  it('stops 4 GiB of bzip2, xz and lzma-alone streams and of zstd RLE blocks', async () => {
     await expectStopped(pythonBomb('bz2', 64), 'bzip2', 4 * GIB);
     await expectStopped(pythonBomb('xz', 64), 'xz', 4 * GIB);
+    await expectStopped(pythonBomb('lzma-alone', 64), 'lzma-alone', 4 * GIB);
     await expectStopped(zstdBomb(4 * GIB), 'zstd', 4 * GIB);
   });
 });

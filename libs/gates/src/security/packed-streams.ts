@@ -4,6 +4,7 @@ import Bunzip from 'seek-bzip';
 import { XzReadableStream } from 'xz-decompress';
 import type { ByteSource } from './byte-source';
 import { InflateBudgetError, type InflateBudget } from './inflate-budget';
+import { decodeLzmaAlone, LzmaDataError } from './lzma-alone-decoder';
 
 /**
  * Compressed single streams a Python loader unpacks by itself, whatever the
@@ -42,7 +43,6 @@ export class UnsupportedPackingError extends Error {
 }
 
 const REFUSED: Partial<Record<PackedKind, string>> = {
-  'lzma-alone': 'no maintained streaming LZMA1 decoder for Node that bounds its output and memory was found',
   'lz4-frame': 'no maintained streaming LZ4 frame decoder for Node that bounds its output was found',
   '7z': 'a 7z archive needs a full 7-Zip, which the scan does not carry',
 };
@@ -123,9 +123,9 @@ function isLzmaAloneHeader(magic: Uint8Array): boolean {
 /**
  * Decompresses `source`, of `kind`, to the bytes a Python loader reads from
  * it, charging each chunk to `budget` as it comes out so a bomb stops at the
- * first chunk past it. Every gzip member, bzip2 stream, xz stream and zstd
- * frame is read, one after another, as Python's gzip, bz2 and lzma modules
- * read them (joblib reads a prefix of that). Throws PackedStreamError for a
+ * first chunk past it. Every gzip member, bzip2 stream, xz or lzma-alone
+ * stream and zstd frame is read, one after another, as Python's gzip, bz2
+ * and lzma modules read them (joblib reads a prefix of that). Throws PackedStreamError for a
  * truncated, corrupt or mislabelled stream, UnsupportedPackingError for a
  * kind with no decompressor here, InflateBudgetError past the budget.
  * `what` names the file (and member) in errors and budget charges.
@@ -146,6 +146,7 @@ const DECODERS: Partial<Record<PackedKind, (source: ByteSource, output: Output, 
   zlib: inflateZlib,
   bzip2: bunzipStreams,
   xz: unxzStreams,
+  'lzma-alone': unlzmaStreams,
   zstd: unzstdFrames,
 };
 
@@ -332,18 +333,24 @@ function inflate(source: ByteSource, start: number, inflater: Inflate | InflateR
 }
 
 /**
+ * The whole compressed input, for the decoders that work from memory: no
+ * more of it than streams whose output fits the rest of the budget can take.
+ */
+async function wholeInput(source: ByteSource, output: Output, kind: PackedKind, what: string): Promise<Buffer> {
+  const remaining = output.remaining;
+  // bzip2 and LZMA grow incompressible data by well under 1%, plus a few hundred bytes a block.
+  if (source.size > remaining + remaining / 50 + READ_CHUNK) {
+    throw new InflateBudgetError(`${what} holds ${source.size} bytes of ${kind} data, more than could decompress within the ${remaining} bytes left of what the scan may inflate for one version (maxInflateMiB)`);
+  }
+  return source.read(0, source.size);
+}
+
+/**
  * Every bzip2 stream, one after another (seek-bzip's multistream mode, each
  * block's and stream's CRC checked), as Python's bz2 module reads them.
- * seek-bzip decodes from memory, so the compressed input is read whole: no
- * more of it than a stream whose output fits the rest of the budget can take.
  */
 async function bunzipStreams(source: ByteSource, output: Output, what: string): Promise<void> {
-  const remaining = output.remaining;
-  // bzip2 grows incompressible data by well under 1% plus a few hundred bytes a block.
-  if (source.size > remaining + remaining / 50 + READ_CHUNK) {
-    throw new InflateBudgetError(`${what} holds ${source.size} bytes of bzip2 data, more than could decompress within the ${remaining} bytes left of what the scan may inflate for one version (maxInflateMiB)`);
-  }
-  const input = await source.read(0, source.size);
+  const input = await wholeInput(source, output, 'bzip2', what);
   const fail = (message: string) => new PackedStreamError('bzip2', `${what}: ${message}`);
   let position = 0;
   const inputStream = {
@@ -388,6 +395,29 @@ async function bunzipStreams(source: ByteSource, output: Output, what: string): 
     throw error;
   }
   flush();
+}
+
+/** xz-decompress allows as much; Python's preset 9 uses it. */
+const LZMA_MAX_DICTIONARY = 1 << 26;
+
+/**
+ * Every lzma-alone stream, one after another, as Python's lzma module
+ * (FORMAT_AUTO) reads them; an LZMA1 stream has no checksum, so what it
+ * decodes is all there is to compare.
+ */
+async function unlzmaStreams(source: ByteSource, output: Output, what: string): Promise<void> {
+  const input = await wholeInput(source, output, 'lzma-alone', what);
+  for (let at = 0; at < input.length; ) {
+    try {
+      at = decodeLzmaAlone(input, at, { maxDictionary: LZMA_MAX_DICTIONARY, chunkBytes: OUTPUT_CHUNK, emit: (chunk) => output.push(chunk) });
+    } catch (error) {
+      if (error instanceof LzmaDataError) throw new PackedStreamError('lzma-alone', `${what} is not a whole lzma-alone stream: ${error.message}`);
+      throw error;
+    }
+    if (at < input.length && !isLzmaAloneHeader(input.subarray(at, at + PACKED_MAGIC_BYTES))) {
+      throw new PackedStreamError('lzma-alone', `${what}: the ${input.length - at} bytes after the LZMA stream that ends at offset ${at} are not another lzma-alone stream`);
+    }
+  }
 }
 
 /** xz-embedded's `enum xz_ret`, as xz-decompress reports it. */
