@@ -7,12 +7,13 @@ import { NpyFormatError, readNpyHeader } from './numpy-format';
 import { externalDataFiles, scanOnnxModel } from './onnx-scanner';
 import { unsafeArchivePath } from './archive-paths';
 import { findSuperblock } from './hdf5-reader';
+import { isLegacyTorchTar, scanLegacyTorchMember } from './legacy-torch-tar';
 import { InflateBudget, InflateBudgetError } from './inflate-budget';
 import { isKerasArchive, KERAS_ARCHIVE_CONFIG, KERAS_MAX_CONFIG_BYTES, looksLikeHdf5, scanHdf5, scanKerasArchiveConfig } from './keras-scanner';
 import { PACKED_MAGIC_BYTES, PackedStreamError, sniffPacked, unpack, unpackRefusal, type PackedKind } from './packed-streams';
 import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
-import { looksLikeTar, readTarMembers, TarFormatError, type TarMember } from './tar-reader';
+import { looksLikeTar, readTarMembers, resolveTarLink, TarFormatError, type TarMember } from './tar-reader';
 import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
 
 /** Bounds and allowances of one scan, from the policy's thresholds. */
@@ -39,8 +40,10 @@ export interface ArtifactScan {
   files: { path: string; format: ScannedFormat }[];
 }
 
-/** Enough for every signature sniffed, tar's `ustar` at 257 included. */
+/** Enough for every signature sniffed, a whole tar header included. */
 const MAGIC_BYTES = 512;
+/** Kinds decoded by the very library Python's own modules use (zlib), so both break at the same byte. */
+const SAME_DECODER_AS_PYTHON: readonly PackedKind[] = ['gzip', 'zlib'];
 
 /**
  * Scans every file of a version without loading or executing anything. What
@@ -138,32 +141,38 @@ class StreamScan {
     return (await this.container(source, place, name, depth)) ?? (pickle.isPickle ? 'pickle' : 'data');
   }
 
-  /** Scans the container or array format the bytes announce; undefined when they announce none. */
+  /**
+   * Scans every container or array format the bytes announce, and returns
+   * the first; undefined when they announce none. One file can be two
+   * (a tar header's name field may hold a gzip header), and each loader
+   * reads its own, so each is read.
+   */
   private async container(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat | undefined> {
     const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
+    const formats: ScannedFormat[] = [];
     if (looksLikeZip(magic)) {
       await this.zip(source, place, name, depth);
-      return 'zip';
+      formats.push('zip');
     }
     if (isNpy(magic)) {
       await this.npy(source, place);
-      return 'npy';
+      formats.push('npy');
     }
     if (name.toLowerCase().endsWith('.safetensors') || looksLikeSafetensors(magic, source.size)) {
       this.findings.push(...(await scanSafetensors(source, place.file, place.path.join(' › ') || undefined)));
-      return 'safetensors';
+      formats.push('safetensors');
     }
     if (looksLikeHdf5(magic) || (await findSuperblock(source)) !== undefined) {
       this.findings.push(...(await scanHdf5(source, place)));
-      return 'hdf5';
+      formats.push('hdf5');
     }
     const packed = sniffPacked(magic.subarray(0, PACKED_MAGIC_BYTES));
-    if (packed) return this.packed(source, packed, place, name, depth);
+    if (packed) formats.push(await this.packed(source, packed, place, name, depth));
     if (looksLikeTar(magic)) {
       await this.tar(source, place, depth);
-      return 'tar';
+      formats.push('tar');
     }
-    return undefined;
+    return formats[0];
   }
 
   /** A compressed stream, scanned as the bytes a loader unpacks from it (joblib.load and torch.load unpack such files whatever their name). */
@@ -174,16 +183,26 @@ class StreamScan {
       return 'not scanned';
     }
     if (this.tooDeep(place, depth)) return 'compressed';
+    const inner = { ...place, path: [...place.path, `${kind} data`] };
+    const innerName = name.replace(/\.(gz|z|bz2|xz|lzma|lz4|zst|zstd)$/i, '');
     let unpacked: ByteSource;
     try {
       unpacked = await unpack(source, kind, this.budget, locate(place) === '(whole file)' ? place.file : `${place.file} › ${locate(place)}`);
     } catch (error) {
       if (error instanceof InflateBudgetError) this.flag(place, [], 'HIGH', 'inflate_budget', error.message);
-      else if (error instanceof PackedStreamError) this.flag(place, [], 'HIGH', 'packed_unreadable', `the ${kind} stream cannot be read safely (${error.message})`);
-      else throw error;
+      else if (!(error instanceof PackedStreamError)) throw error;
+      else if (SAME_DECODER_AS_PYTHON.includes(kind)) {
+        // Python's gzip and zlib run the same zlib, so they break where this one does, after yielding what it yielded: that much is
+        // what a loader unpickles, and it is scanned. Random bytes that merely open like zlib (1 file in 16,384) yield nothing.
+        this.flag(place, [], 'MEDIUM', 'packed_stream_broken', `the ${kind} stream breaks (${error.message}); loaders fail there too, and what they unpack before the break was scanned`);
+        if (error.unpackedBeforeBreak?.size) await this.stream(error.unpackedBeforeBreak, inner, innerName, depth + 1);
+      } else {
+        // The other decoders are ports: where one breaks, Python's may read on, so the file is refused.
+        this.flag(place, [], 'HIGH', 'packed_unreadable', `the ${kind} stream cannot be read exactly as Python reads it (${error.message}), so what it holds is not known to be safe`);
+      }
       return 'compressed';
     }
-    await this.stream(unpacked, { ...place, path: [...place.path, `${kind} data`] }, name.replace(/\.(gz|z|bz2|xz|zst|zstd)$/i, ''), depth + 1);
+    await this.stream(unpacked, inner, innerName, depth + 1);
     return 'compressed';
   }
 
@@ -197,8 +216,14 @@ class StreamScan {
       this.flag(place, [], 'HIGH', 'tar_unreadable', `the archive cannot be read safely (${error.message})`);
       return;
     }
-    for (const member of members.filter((candidate) => candidate.type === 'file')) {
-      await this.stream(member.data, { ...place, path: [...place.path, member.name] }, member.name, depth + 1);
+    const legacyTorch = isLegacyTorchTar(members);
+    for (const member of members) {
+      // A link reads as the member it resolves to (tarfile.extractfile follows it), so its target's bytes are scanned under its name.
+      const target = member.type === 'symlink' || member.type === 'hardlink' ? resolveTarLink(members, member) : member;
+      if (target?.type !== 'file') continue;
+      const inner = { ...place, path: [...place.path, member.name] };
+      if (legacyTorch && target === member && (member.name === 'storages' || member.name === 'tensors')) this.findings.push(...(await scanLegacyTorchMember(member, inner, this.pickleOptions)));
+      else await this.stream(target.data, inner, member.name, depth + 1);
     }
   }
 

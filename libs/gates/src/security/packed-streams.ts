@@ -18,9 +18,11 @@ export type PackedKind = 'gzip' | 'zlib' | 'bzip2' | 'xz' | 'lzma-alone' | 'lz4-
 /** Leading bytes `sniffPacked` reads: an lzma-alone header and the first byte after it. */
 export const PACKED_MAGIC_BYTES = 14;
 
-/** The stream is truncated, corrupt, followed by bytes no loader reads as more of it, or not of the kind claimed; the scan refuses the file. */
+/** The stream is truncated, corrupt, followed by bytes no loader reads as more of it, or not of the kind claimed. */
 export class PackedStreamError extends Error {
   override name = 'PackedStreamError';
+  /** What came out before the break: a loader that reads the stream as it unpacks gets this much first. */
+  unpackedBeforeBreak: ByteSource | null = null;
 
   constructor(
     readonly kind: PackedKind,
@@ -89,7 +91,8 @@ export function sniffPacked(magic: Uint8Array): PackedKind | undefined {
   // zstd frame (its descriptor's reserved bit clear), or a skippable frame, which zstd decoders step over.
   if (startsWith(magic, ZSTD_MAGIC) && magic.length >= 5 && (magic[4] & 0x08) === 0) return 'zstd';
   if (magic.length >= 8 && (magic[0] & 0xf0) === 0x50 && startsWith(magic, [0x2a, 0x4d, 0x18], 1)) return 'zstd';
-  if (isLzmaAloneHeader(magic)) return 'lzma-alone';
+  // joblib opens lzma-alone only for files starting 5d 00 (its _LZMA_PREFIX), and no other loader sniffs it: zeros pass liblzma's test.
+  if (magic[0] === 0x5d && magic[1] === 0x00 && isLzmaAloneHeader(magic)) return 'lzma-alone';
   return undefined;
 }
 
@@ -136,7 +139,12 @@ export async function unpack(source: ByteSource, kind: PackedKind, budget: Infla
   const sniffed = sniffPacked(await source.read(0, Math.min(source.size, PACKED_MAGIC_BYTES)));
   if (sniffed !== kind) throw new PackedStreamError(kind, `${what} does not open as ${kind} data${sniffed ? ` but as ${sniffed}` : ''}`);
   const output = new Output(budget, what);
-  await decode(source, output, what);
+  try {
+    await decode(source, output, what);
+  } catch (error) {
+    if (error instanceof PackedStreamError) error.unpackedBeforeBreak = output.source();
+    throw error;
+  }
   return output.source();
 }
 

@@ -40,6 +40,10 @@ export interface PickleScan {
   isPickle: boolean;
   /** Storage keys the pickles' persistent ids name (a torch checkpoint's data.pkl). */
   storageKeys: string[];
+  /** Where the last complete pickle ends; null when none was read to its STOP. */
+  end: number | null;
+  /** Every global imported, allowed or not, as CPython imports it. */
+  imports: { module: string; name: string }[];
 }
 
 /**
@@ -50,9 +54,9 @@ export interface PickleScan {
  * imports os, however broken after that, is a pickle. A legacy torch.save file is read as torch reads it, five
  * pickles and not the raw tensors after them.
  */
-export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions): Promise<PickleScan> {
+export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions & { maxPickles?: number }): Promise<PickleScan> {
   const head = await source.read(0, Math.min(source.size, LEGACY_TORCH_MAGIC.length + 11));
-  const maxPickles = startsWithTorchMagic(head) ? LEGACY_TORCH_PICKLES : Infinity;
+  const maxPickles = options.maxPickles ?? (startsWithTorchMagic(head) ? LEGACY_TORCH_PICKLES : Infinity);
   const { reading, tooLarge } = await readPickleSource(source, { maxBytes: options.maxBytes, maxPickles });
   const judged = judgeAll(reading, place, options);
   // Bytes that name a dangerous import are a pickle, however they read after it; other imports in bytes that are no pickle are noise.
@@ -75,7 +79,7 @@ export async function scanPickles(source: ByteSource, place: ScanPlace, options:
       why: `the pickle breaks here (${reading.error.message}) after ${reading.pickles} complete pickle(s); a loader may read on past what this scan could check, so it fails closed`,
     });
   }
-  return { findings, isPickle, storageKeys: reading.storageKeys };
+  return { findings, isPickle, storageKeys: reading.storageKeys, end: reading.pickles > 0 ? reading.end : null, imports: reading.globals.map(importedGlobal) };
 }
 
 /** One finding per flagged global and pickle stream, at its first import, counting repeats. */
