@@ -8,17 +8,26 @@
  * torch.save file (five pickles, then raw storage bytes), and safetensors
  * (whose float values are all read, for NaN and Inf).
  *
+ * Then two checks of failing closed: the overlapping-entries bomb (80
+ * central entries naming one deflate stream of 200 MiB, 16 GiB declared) must
+ * be refused in under a second with flat memory, against the time a scan
+ * trusting the directory would spend inflating it 80 times; and the share of
+ * random float tensors refused, half of them opening with bytes that look
+ * like a pickle's PROTO or a zlib header (target 0).
+ *
  *   npm run bench:scan                   # 500 MiB
  *   BENCH_SIZE_MB=100 npm run bench:scan
  */
 import { randomFillSync } from 'node:crypto';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, stat, writeFile as write } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { scanArtifact, type ScanPolicy } from '@gatehouse/gates/engine';
 import { legacyTorchFile, stateDictPickle } from '../../test/fixtures/pickles';
 import { safetensorsFile } from '../../test/fixtures/safetensors-files';
-import { writeZipFile } from '../../test/fixtures/zip-archives';
+import { randomWeights } from '../../test/fixtures/hostile-corpus';
+import { overlappingEntriesZip, writeZipFile } from '../../test/fixtures/zip-archives';
 import { sha256sum, timed } from '../support/measure';
 
 const MIB = 1024 * 1024;
@@ -34,6 +43,7 @@ const POLICY: ScanPolicy = {
   maxZipTotalBytes: 16 * 1024 * MIB,
   maxZipDepth: 2,
   maxMemberBytes: 1024 * MIB,
+  maxInflateBytes: 4096 * MIB,
   allowedGlobals: [],
   allowedOnnxDomains: [],
 };
@@ -108,10 +118,65 @@ async function main(): Promise<void> {
       results.push({ layout: layout.name, bytes: size, scanSeconds, hashSeconds, ratio });
       await rm(path);
     }
-    process.stdout.write([`best of ${ROUNDS} rounds each, warm page cache`, ...lines, JSON.stringify({ bench: 'scan', results })].join('\n') + '\n');
+    const bomb = await overlappingBomb(dir);
+    lines.push(bomb.line);
+    const tensors = await tensorFalsePositives(dir);
+    lines.push(tensors.line);
+    process.stdout.write([`best of ${ROUNDS} rounds each, warm page cache`, ...lines, JSON.stringify({ bench: 'scan', results, bomb: bomb.result, tensors: tensors.result })].join('\n') + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const BOMB_ENTRIES = 80;
+const BOMB_ENTRY_BYTES = 200 * MIB;
+
+async function overlappingBomb(dir: string): Promise<{ line: string; result: object }> {
+  const zeros = Buffer.alloc(BOMB_ENTRY_BYTES);
+  await write(join(dir, 'bomb.pt'), overlappingEntriesZip(zeros, BOMB_ENTRIES));
+  // The raw baseline: inflating the shared stream once, which a scan trusting the directory would do for every entry.
+  const stream = deflateRawSync(zeros);
+  const inflateSeconds = (await timed(async () => inflateRawSync(stream))).seconds;
+  const size = (await stat(join(dir, 'bomb.pt'))).size;
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 2);
+  const scan = await timed(() => scanArtifact(dir, [{ path: 'bomb.pt', size }], POLICY));
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const refused = scan.result.findings.some((finding) => finding.severity === 'HIGH' || finding.severity === 'CRITICAL');
+  const ratio = scan.seconds / (inflateSeconds * BOMB_ENTRIES);
+  const growthMiB = (peak - before) / MIB;
+  const met = refused && scan.seconds < 1 && growthMiB < 64;
+  await rm(join(dir, 'bomb.pt'));
+  return {
+    line: `overlap bomb       ${BOMB_ENTRIES} × ${BOMB_ENTRY_BYTES / MIB} MiB in ${(size / 1024).toFixed(0)} KiB  ${refused ? 'refused' : 'PASSED'} in ${(scan.seconds * 1000).toFixed(1)} ms, RSS +${growthMiB.toFixed(1)} MiB  scan/(${BOMB_ENTRIES} inflates) ${ratio.toFixed(5)} (target < 1 s, flat memory: ${met ? 'met' : 'MISSED'})`,
+    result: { refused, seconds: scan.seconds, rssGrowthBytes: peak - before, naiveSeconds: inflateSeconds * BOMB_ENTRIES, ratio, rule: scan.result.findings[0]?.rule },
+  };
+}
+
+const TENSOR_FILES = 4000;
+
+/** Raw float tensors as ONNX external data holds them, half opening like a pickle's PROTO or a zlib header: none may be refused. */
+async function tensorFalsePositives(dir: string): Promise<{ line: string; result: object }> {
+  const tensors = join(dir, 'tensors');
+  await mkdir(tensors);
+  const files: { path: string; size: number }[] = [];
+  for (let index = 0; index < TENSOR_FILES; index++) {
+    const bytes = randomWeights(index, 1024);
+    if (index % 4 === 1) bytes.set([0x80, index % 6], 0);
+    if (index % 4 === 2) bytes.set([0x78, 0x9c], 0);
+    const path = `t${index}.bin`;
+    await write(join(tensors, path), bytes);
+    files.push({ path, size: bytes.length });
+  }
+  const scan = await timed(() => scanArtifact(tensors, files, POLICY));
+  const refused = new Set(scan.result.findings.filter((finding) => finding.severity === 'HIGH' || finding.severity === 'CRITICAL').map((finding) => finding.file)).size;
+  await rm(tensors, { recursive: true });
+  return {
+    line: `tensor bytes       ${TENSOR_FILES} files of 4 KiB, half opening like PROTO or zlib  refused ${refused} (${((100 * refused) / TENSOR_FILES).toFixed(2)} %, target 0: ${refused === 0 ? 'met' : 'MISSED'})  ${((scan.seconds * 1000) / TENSOR_FILES).toFixed(2)} ms per file`,
+    result: { files: TENSOR_FILES, refused, seconds: scan.seconds },
+  };
 }
 
 /** Small random floats: finite, so the safetensors scan reads every value and finds nothing. */
