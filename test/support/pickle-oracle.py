@@ -87,10 +87,13 @@ def referenced_globals(data):
 def disassemble(data):
     ops, error, proto = [], None, 0
     stream = io.BytesIO(data)
+    # Where the opcode being read starts: an error is placed there, not wherever genops had read to.
+    opcode_start = 0
     try:
         while stream.tell() < len(data):
             proto = 0
             for op, arg, pos in pickletools.genops(stream):
+                opcode_start = stream.tell()
                 entry = {"op": op.name, "pos": pos}
                 if op.name == "PROTO":
                     proto = arg
@@ -101,7 +104,7 @@ def disassemble(data):
                     entry["length"] = arg
                 ops.append(entry)
     except Exception as exc:  # pickletools raises ValueError and others on malformed input
-        error = {"pos": stream.tell(), "message": str(exc)}
+        error = {"pos": opcode_start, "message": str(exc)}
     return {"ops": ops, "error": error, "framesConsistent": frames_consistent(ops, len(data), error)}
 
 

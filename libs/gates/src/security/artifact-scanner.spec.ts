@@ -163,7 +163,7 @@ describe('scanArtifact', () => {
       'escape/model.onnx': escaping.files[escaping.model],
       'custom/model.onnx': customOperatorInSubgraphModel().files['model.onnx'],
       'broken.safetensors': safetensorsFile('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', Buffer.alloc(4)),
-      'optimizer.bin': Buffer.from('\x80\x02]q\x00(K\x01\xff', 'latin1'),
+      'optimizer.bin': Buffer.from('\x80\x02]q\x00(K\x01K\x02K\x03K\x04K\x05\xff', 'latin1'),
     });
     expect(findings.map(({ severity, rule, file }) => `${severity} ${rule} ${file}`).sort()).toEqual(
       ['CRITICAL external_data_path_traversal escape/model.onnx', 'HIGH custom_operator custom/model.onnx', 'HIGH safetensors_duplicate_key broken.safetensors', 'HIGH pickle_unreadable optimizer.bin'].sort(),

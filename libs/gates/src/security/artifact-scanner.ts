@@ -136,9 +136,12 @@ class StreamScan {
    * was. Its name is only used to say where a finding is.
    */
   async stream(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat> {
-    const pickle = await scanPickles(source, place, this.pickleOptions);
-    this.findings.push(...pickle.findings);
-    return (await this.container(source, place, name, depth)) ?? (pickle.isPickle ? 'pickle' : 'data');
+    // A zip opens with PERSID, which pickle.load cannot get past without a persistent_load, and the one loader that has one,
+    // torch.load, reads zips as zips: its members are what gets unpickled.
+    const opensAsZip = looksLikeZip(await source.read(0, Math.min(source.size, 4)));
+    const pickle = opensAsZip ? undefined : await scanPickles(source, place, this.pickleOptions);
+    this.findings.push(...(pickle?.findings ?? []));
+    return (await this.container(source, place, name, depth)) ?? (pickle?.isPickle ? 'pickle' : 'data');
   }
 
   /**

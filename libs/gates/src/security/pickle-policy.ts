@@ -104,6 +104,16 @@ const RAW_DATA_GLOBALS = new Map<string, ReadonlySet<string>>([
   ['sklearn.externals.joblib.numpy_pickle', new Set(['NumpyArrayWrapper', 'NDArrayWrapper', 'ZNDArrayWrapper'])],
 ]);
 
+/** Stdlib modules that act when merely imported (a `__main__` module runs its program): importing one is the harm, called or not. */
+const RUNS_ON_IMPORT = new Set(['antigravity', 'this', '__hello__', '__phello__', 'idlelib.idle', 'turtledemo']);
+
+/** True when importing the global's module alone runs something, so the import matters even in bytes that are no pickle. */
+export function runsOnImport(global: Pick<PickleGlobal, 'module' | 'name' | 'protocol'>): boolean {
+  const { module } = importedGlobal(global);
+  const parts = module.split('.');
+  return parts[parts.length - 1] === '__main__' || parts.some((_, index) => RUNS_ON_IMPORT.has(parts.slice(0, index + 1).join('.')));
+}
+
 export type GlobalVerdict = { verdict: 'allowed' } | { verdict: 'flagged'; severity: FindingSeverity; rule: string; why: string };
 
 /**

@@ -7,12 +7,13 @@
  * resolve is reported as unknown. Every pickle concatenated in the input is
  * read; a pickle that breaks mid-way keeps the globals found before the break.
  *
- * The reading follows CPython's file unpickler (Lib/pickle.py, _Unpickler and
- * _Unframer) wherever the two could disagree on where an opcode starts: the
- * stack fence a MARK puts up, argument lengths and their signs, quoting and
- * text encodings, and frames. A stream CPython would read differently from a
- * file than from bytes (a FRAME whose length disagrees with the opcodes in
- * it) is refused, not guessed at.
+ * The reading is a superset of CPython's: wherever one of its unpicklers (C
+ * `_pickle` or the pure-Python `pickle._Unpickler` joblib uses, on a file or
+ * on bytes) reads on, so does this reader, and it stops only where all of
+ * them stop too: an unknown opcode, a stack or memo miss, a refused decoding.
+ * Frames are the one place the unpicklers disagree (C ignores their bounds,
+ * Python enforces them but takes a short frame): the reader reads on as C
+ * does and records the first inconsistency, which the scan refuses.
  */
 
 /** A global the pickle imports: what `find_class(module, name)` would be asked for, as written. */
@@ -26,9 +27,16 @@ export interface PickleGlobal {
   unknown: boolean;
   /** The protocol its pickle's PROTO declared (0 without one): below 3 the unpickler maps Python 2 names first. */
   protocol: number;
-  /** True when another opcode was read after it: a stream that breaks right after a "global" was never a pickle that used it. */
-  followed: boolean;
+  /** True when an opcode called it or acted on it (REDUCE, NEWOBJ, OBJ, INST, BUILD, APPEND, SETITEM…): an import nothing uses is not a pickle's. */
+  called: boolean;
 }
+
+/**
+ * Why reading stopped: `format` where CPython's unpicklers stop too,
+ * `truncated` where the input ran out, `limit` where this reader gives up
+ * while CPython may read on (a memo index on a line of over a MiB).
+ */
+export type PickleErrorKind = 'format' | 'truncated' | 'limit';
 
 export interface PickleReading {
   globals: PickleGlobal[];
@@ -36,8 +44,10 @@ export interface PickleReading {
   pickles: number;
   /** Opcodes read in full, across all pickles. */
   opcodes: number;
-  /** Where and why reading stopped before the end of the input; `truncated` when the input ran out mid-pickle. */
-  error: { offset: number; message: string; truncated: boolean } | null;
+  /** Where and why reading stopped before the end of the input. */
+  error: { offset: number; message: string; kind: PickleErrorKind } | null;
+  /** The first place its frames disagree with the opcodes in them, which CPython's unpicklers read differently. */
+  frameAnomaly: { offset: number; message: string } | null;
   /** Bytes consumed: the end of the last complete pickle. */
   end: number;
   /** True when the input opens with a PROTO opcode, as every pickle of protocol 2 or later does. */
@@ -55,8 +65,15 @@ const MARK = Symbol('mark');
 /** The highest protocol CPython reads (pickle.HIGHEST_PROTOCOL since 3.8). */
 const HIGHEST_PROTOCOL = 5;
 
-class PickleFormatError extends Error {}
-class PickleTruncatedError extends PickleFormatError {}
+class PickleFormatError extends Error {
+  readonly kind: PickleErrorKind = 'format';
+}
+class PickleTruncatedError extends PickleFormatError {
+  override readonly kind = 'truncated';
+}
+class PickleLimitError extends PickleFormatError {
+  override readonly kind = 'limit';
+}
 
 /** True when the bytes open with a PROTO opcode CPython accepts. */
 export function declaresProtocol(first: Uint8Array): boolean {
@@ -65,13 +82,17 @@ export function declaresProtocol(first: Uint8Array): boolean {
 
 /**
  * True when the stream reads as a pickle rather than as other bytes that
- * happen to start with opcode-like bytes: it declares a protocol and reads on
- * past it, opens with a frame, imports a global and uses it, or reads a long
- * run of opcodes. Random tensor bytes and text files do none of these; a
- * pickle that breaks after any of them fails closed.
+ * happen to start with opcode-like bytes: it opens with a frame that fits,
+ * or declares a protocol and then imports something, ends a pickle or reads
+ * eight opcodes; without a protocol, it calls what it imports, imports and
+ * stops, or reads sixteen opcodes. Random tensor bytes and text files do
+ * none of these, and an import they seem to hold was never going to run.
  */
 export function readsAsPickle(reading: PickleReading): boolean {
-  return (reading.declaresProtocol && reading.opcodes >= 3) || reading.opensWithFrame || reading.globals.some((global) => global.followed) || reading.opcodes >= 16;
+  if (reading.opensWithFrame) return true;
+  // An extension code is a single opcode byte with its argument, as likely in random bytes as any; an import by name is not.
+  if (reading.declaresProtocol) return reading.globals.some((global) => global.opcode !== 'EXT' || global.called) || reading.pickles > 0 || reading.opcodes >= 8;
+  return reading.globals.some((global) => global.called) || (reading.pickles > 0 && reading.globals.length > 0) || reading.opcodes >= 16;
 }
 
 /** Reads up to `maxPickles` pickles from `bytes` (all of them by default), all in memory. */
@@ -89,8 +110,8 @@ const WINDOW_BYTES = 1024 * 1024;
 /**
  * Reads up to `maxPickles` pickles from `source` through windows of a MiB,
  * so only opcodes are ever read: the payload of a BINBYTES (or any argument
- * no import can use) is stepped over, never loaded. `tooLarge` when the
- * pickles run on past `maxBytes`.
+ * no import can use) is stepped over, never loaded. `tooLarge` when reading
+ * them would take more than `maxBytes` of reads.
  */
 export async function readPickleSource(
   source: { size: number; read(offset: number, length: number): Promise<Uint8Array> },
@@ -100,20 +121,44 @@ export async function readPickleSource(
   let start = 0;
   let length = Math.min(source.size, WINDOW_BYTES);
   let bytes = await source.read(start, length);
+  // What reading costs is the bytes read, not how far the stream reaches: payloads stepped over are free.
+  let read = length;
   const machine = new PickleMachine(reader, options.maxPickles ?? Infinity, declaresProtocol(bytes));
   for (;;) {
     reader.window(bytes, start);
     const need = machine.run();
     if (!need) return { reading: machine.reading, tooLarge: false };
-    if (need.offset + need.length > options.maxBytes) return { reading: machine.reading, tooLarge: true };
+    if (need.lineFrom !== undefined) {
+      const found = await findNewline(source, need.lineFrom, options.maxBytes - read);
+      if (!found) return { reading: machine.reading, tooLarge: true };
+      read += found.read;
+      reader.lineEnds.set(need.lineFrom, found.newline);
+    }
     start = need.offset;
     length = Math.min(source.size - start, Math.max(WINDOW_BYTES, need.length));
+    read += length;
+    if (read > options.maxBytes) return { reading: machine.reading, tooLarge: true };
     bytes = await source.read(start, length);
   }
 }
 
+/** The offset of the first newline at or after `from` (-1 when the input ends first), reading at most `budget` bytes; undefined past it. */
+async function findNewline(source: { size: number; read(offset: number, length: number): Promise<Uint8Array> }, from: number, budget: number): Promise<{ newline: number; read: number } | undefined> {
+  let read = 0;
+  for (let at = from; at < source.size; at += WINDOW_BYTES) {
+    const length = Math.min(WINDOW_BYTES, source.size - at);
+    read += length;
+    if (read > budget) return undefined;
+    const found = (await source.read(at, length)).indexOf(0x0a);
+    if (found >= 0) return { newline: at + found, read };
+  }
+  return { newline: -1, read };
+}
+
 /** Strings longer than this are never a module or a name worth reading: they are stepped over, and an import of one is unknown. */
 const MAX_NAME_BYTES = 64 * 1024;
+/** Text arguments whose content is read (import names, memo indices) are read up to this long. */
+const MAX_TEXT_LINE_BYTES = WINDOW_BYTES;
 
 /** The unpickler's state, kept across windows: an opcode that runs past the window is read again, whole, from the next. */
 class PickleMachine {
@@ -122,16 +167,14 @@ class PickleMachine {
   private stack: Shadow[] = [];
   private memo = new Map<number, Shadow>();
   private protocol = 0;
-  // The global the previous opcode imported, and the one the current opcode imports: the former is used once the latter completes.
-  private previous: PickleGlobal | undefined;
-  private current: PickleGlobal | undefined;
 
   constructor(
     private readonly reader: OpcodeReader,
     private readonly maxPickles: number,
     opensWithProtocol: boolean,
   ) {
-    this.reading = { globals: [], pickles: 0, opcodes: 0, error: null, end: 0, declaresProtocol: opensWithProtocol, opensWithFrame: false, storageKeys: [] };
+    this.reading = { globals: [], pickles: 0, opcodes: 0, error: null, frameAnomaly: null, end: 0, declaresProtocol: opensWithProtocol, opensWithFrame: false, storageKeys: [] };
+    reader.onFrameAnomaly = (offset, message) => (this.reading.frameAnomaly ??= { offset, message });
   }
 
   /** Reads until the input ends, `maxPickles` are read or the stream breaks (null), or until it needs bytes outside the window. */
@@ -152,11 +195,10 @@ class PickleMachine {
     } catch (error) {
       if (error instanceof OutsideWindow) {
         reader.offset = reader.opcodeOffset;
-        this.current = undefined;
         return error;
       }
       if (!(error instanceof PickleFormatError)) throw error;
-      reading.error = { offset: reader.opcodeOffset, message: error.message, truncated: error instanceof PickleTruncatedError };
+      reading.error = { offset: reader.opcodeOffset, message: error.message, kind: error.kind };
       return null;
     }
   }
@@ -166,14 +208,11 @@ class PickleMachine {
     this.stack = [];
     this.memo = new Map();
     this.protocol = 0;
-    this.previous = this.current = undefined;
   }
 
-  private completed(): void {
-    if (this.previous) this.previous.followed = true;
-    this.previous = this.current;
-    this.current = undefined;
-    this.reading.opcodes++;
+  /** The opcode acts on what it popped or found: an import among those was used. */
+  private uses(...values: Shadow[]): void {
+    for (const value of values) if (typeof value === 'object' && 'global' in value) value.global.called = true;
   }
 
   // As in CPython, a MARK fences off the stack below it: only POP_MARK and the opcodes that collect a mark's items reach past it.
@@ -195,9 +234,9 @@ class PickleMachine {
     return value;
   }
 
-  /** Opcodes that add to the object below what they pop (APPEND, SETITEM, BUILD…) need it there. */
+  /** Opcodes that add to the object below what they pop (APPEND, SETITEM, BUILD…) need it there, and act on it. */
   private below(): void {
-    this.top();
+    this.uses(this.top());
   }
 
   private get(index: number): void {
@@ -206,9 +245,8 @@ class PickleMachine {
   }
 
   private found(module: string, name: string, opcode: PickleGlobal['opcode'], unknown = false): Shadow {
-    const global: PickleGlobal = { module, name, offset: this.reader.opcodeOffset, opcode, unknown, protocol: this.protocol, followed: false };
+    const global: PickleGlobal = { module, name, offset: this.reader.opcodeOffset, opcode, unknown, protocol: this.protocol, called: false };
     this.reading.globals.push(global);
-    this.current = global;
     return { global };
   }
 
@@ -233,13 +271,12 @@ class PickleMachine {
         break;
       }
       case 0x95: // FRAME
-        reader.frame(reader.uint(8));
-        if (this.reading.pickles === 0 && this.reading.opcodes <= 1) this.reading.opensWithFrame = true;
+        if (reader.frame(reader.uint(8)) && this.reading.pickles === 0 && this.reading.opcodes <= 1) this.reading.opensWithFrame = true;
         break;
       case 0x2e: // STOP
         this.pop();
         reader.endOfPickle();
-        this.completed();
+        this.reading.opcodes++;
         return true;
       case 0x28: stack.push(MARK); break;
       case 0x30: if (stack[stack.length - 1] === MARK) this.popMark(); else this.pop(); break; // POP: on a bare mark, pops the mark
@@ -249,7 +286,7 @@ class PickleMachine {
       case 0x4e: case 0x88: case 0x89: case 0x29: case 0x5d: case 0x7d: case 0x8f: stack.push(OTHER); break;
       case 0x97: stack.push(OTHER); break; // NEXT_BUFFER
       case 0x98: this.top(); break; // READONLY_BUFFER
-      case 0x46: case 0x49: case 0x4c: reader.line(); stack.push(OTHER); break; // FLOAT INT LONG
+      case 0x46: case 0x49: case 0x4c: reader.skipLine(); stack.push(OTHER); break; // FLOAT INT LONG
       case 0x4a: reader.skip(4); stack.push(OTHER); break; // BININT
       case 0x4b: reader.skip(1); stack.push(OTHER); break; // BININT1
       case 0x4d: reader.skip(2); stack.push(OTHER); break; // BININT2
@@ -257,10 +294,18 @@ class PickleMachine {
       case 0x8a: reader.skip(reader.uint(1)); stack.push(OTHER); break; // LONG1
       case 0x8b: reader.skip(reader.int32('LONG')); stack.push(OTHER); break; // LONG4
       // Strings: module and name for STACK_GLOBAL come from these.
-      case 0x53: stack.push({ text: unescapeString(unquote(reader.line())) }); break; // STRING
+      case 0x53: { // STRING
+        const text = reader.shortLine();
+        stack.push(text === null ? OTHER : { text: unescapeString(unquote(text)) });
+        break;
+      }
       case 0x54: stack.push(this.text(reader.int32('BINSTRING'), latin1)); break; // BINSTRING
       case 0x55: stack.push(this.text(reader.uint(1), latin1)); break; // SHORT_BINSTRING
-      case 0x56: stack.push({ text: unescapeRawUnicode(reader.line()) }); break; // UNICODE
+      case 0x56: { // UNICODE
+        const text = reader.shortLine();
+        stack.push(text === null ? OTHER : { text: unescapeRawUnicode(text) });
+        break;
+      }
       case 0x58: stack.push(this.text(reader.uint(4), utf8SurrogatePass)); break; // BINUNICODE
       case 0x8c: stack.push(this.text(reader.uint(1), utf8SurrogatePass)); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(this.text(reader.uint(8), utf8SurrogatePass)); break; // BINUNICODE8
@@ -277,23 +322,29 @@ class PickleMachine {
       case 0x73: this.pop(); this.pop(); this.below(); break; // SETITEM
       case 0x65: case 0x75: case 0x90: this.popMark(); this.below(); break; // APPENDS SETITEMS ADDITEMS
       // Memo.
-      case 0x70: memo.set(index(reader.line()), this.top()); break; // PUT
+      case 0x70: { // PUT
+        const at = pythonInt(reader.line('latin1', 'memo index'));
+        if (at < 0) throw new PickleFormatError('negative PUT argument');
+        memo.set(at, this.top());
+        break;
+      }
       case 0x71: memo.set(reader.uint(1), this.top()); break; // BINPUT
       case 0x72: memo.set(reader.uint(4), this.top()); break; // LONG_BINPUT
       case 0x94: memo.set(memo.size, this.top()); break; // MEMOIZE
-      case 0x67: this.get(index(reader.line())); break; // GET
+      case 0x67: this.get(pythonInt(reader.line('latin1', 'memo index'))); break; // GET
       case 0x68: this.get(reader.uint(1)); break; // BINGET
       case 0x6a: this.get(reader.uint(4)); break; // LONG_BINGET
       // Imports and calls. find_class runs before INST collects its mark, so the import happens even when that fails.
       case 0x63: { // GLOBAL
-        const module = reader.line('utf8');
-        stack.push(this.found(module, reader.line('utf8'), 'GLOBAL'));
+        const module = reader.line('utf8', 'import name');
+        stack.push(this.found(module, reader.line('utf8', 'import name'), 'GLOBAL'));
         break;
       }
       case 0x69: { // INST
-        const module = reader.line('ascii');
-        this.found(module, reader.line('ascii'), 'INST');
+        const module = reader.line('ascii', 'import name');
+        const found = this.found(module, reader.line('ascii', 'import name'), 'INST');
         this.popMark();
+        this.uses(found);
         stack.push(OTHER);
         break;
       }
@@ -309,15 +360,33 @@ class PickleMachine {
       case 0x83: reader.skip(2); stack.push(this.found('?', '?', 'EXT', true)); break; // EXT2
       case 0x84: reader.skip(4); stack.push(this.found('?', '?', 'EXT', true)); break; // EXT4
       case 0x6f: { // OBJ: the class is the first item after the mark
-        if (this.popMark().length === 0) throw new PickleFormatError('OBJ without a class');
+        const items = this.popMark();
+        if (items.length === 0) throw new PickleFormatError('OBJ without a class');
+        this.uses(items[0]);
         stack.push(OTHER);
         break;
       }
-      case 0x52: this.pop(); this.pop(); stack.push(OTHER); break; // REDUCE
-      case 0x81: this.pop(); this.pop(); stack.push(OTHER); break; // NEWOBJ
-      case 0x92: this.pop(); this.pop(); this.pop(); stack.push(OTHER); break; // NEWOBJ_EX
+      case 0x52: { // REDUCE
+        this.pop();
+        this.uses(this.pop());
+        stack.push(OTHER);
+        break;
+      }
+      case 0x81: { // NEWOBJ
+        this.pop();
+        this.uses(this.pop());
+        stack.push(OTHER);
+        break;
+      }
+      case 0x92: { // NEWOBJ_EX
+        this.pop();
+        this.pop();
+        this.uses(this.pop());
+        stack.push(OTHER);
+        break;
+      }
       case 0x62: this.pop(); this.below(); break; // BUILD
-      case 0x50: reader.line('ascii'); stack.push(OTHER); break; // PERSID
+      case 0x50: reader.skipLine(); stack.push(OTHER); break; // PERSID
       case 0x51: { // BINPERSID
         const key = storageKey(this.pop());
         if (key !== undefined) this.reading.storageKeys.push(key);
@@ -328,7 +397,7 @@ class PickleMachine {
         throw new PickleFormatError(`unknown opcode 0x${code.toString(16).padStart(2, '0')}`);
     }
     reader.endOfOpcode();
-    this.completed();
+    this.reading.opcodes++;
     return false;
   }
 }
@@ -341,11 +410,12 @@ function storageKey(id: Shadow): string | undefined {
   return text(kind) === 'storage' ? text(key) : undefined;
 }
 
-/** The opcode at `offset` needs `length` bytes from there, and the window ends first. */
+/** The opcode at `offset` needs `length` bytes from there, and the window ends first; or it needs the end of the line from `lineFrom` found. */
 class OutsideWindow {
   constructor(
     readonly offset: number,
     readonly length: number,
+    readonly lineFrom?: number,
   ) {}
 }
 
@@ -360,6 +430,9 @@ class OutsideWindow {
 class OpcodeReader {
   offset = 0;
   opcodeOffset = 0;
+  /** Where the newline after a line starting at the key lies (-1: none before the end), found beyond the window by the driver. */
+  readonly lineEnds = new Map<number, number>();
+  onFrameAnomaly: (offset: number, message: string) => void = () => undefined;
   private bytes: Uint8Array = new Uint8Array(0);
   private start = 0;
   private frameEnd: number | null = null;
@@ -411,18 +484,16 @@ class OpcodeReader {
     return value;
   }
 
-  /** A protocol 0 argument: up to the next newline, decoded as the opcode's reader decodes it. */
-  line(encoding: 'latin1' | 'utf8' | 'ascii' = 'latin1'): string {
-    this.reach(0);
-    const at = this.offset - this.start;
-    const newline = this.bytes.indexOf(0x0a, at);
-    if (newline < 0) {
-      const windowEnd = this.start + this.bytes.length;
-      if (windowEnd >= this.size) throw new PickleTruncatedError('truncated: no newline after a text argument');
-      throw new OutsideWindow(this.opcodeOffset, 2 * (windowEnd - this.opcodeOffset));
-    }
-    const raw = this.bytes.subarray(at, newline);
-    this.offset = this.start + newline + 1;
+  /**
+   * A protocol 0 argument whose content matters: up to the next newline,
+   * decoded as the opcode's reader decodes it. At the end of the input
+   * without one, CPython's readline gives what is left, and `[:-1]` drops
+   * its last byte: so does this. One longer than MAX_TEXT_LINE_BYTES is
+   * refused as `overlong` says: an import name that long finds no module,
+   * as CPython would find none; a memo index that long is beyond the reader.
+   */
+  line(encoding: 'latin1' | 'utf8' | 'ascii', overlong: 'import name' | 'memo index'): string {
+    const raw = this.lineBytes(overlong);
     if (encoding === 'latin1') return latin1(raw);
     if (encoding === 'ascii' && raw.some((byte) => byte > 0x7f)) throw new PickleFormatError('a text argument that must be ASCII is not');
     try {
@@ -432,32 +503,88 @@ class OpcodeReader {
     }
   }
 
-  frame(length: number): void {
-    // A FRAME read as the last opcode of the frame before it starts cleanly; one read any earlier cuts that frame short.
-    if (this.frameEnd !== null && this.offset < this.frameEnd) throw new PickleFormatError('beginning of a new frame before end of current frame');
+  /** A STRING or UNICODE argument: its text when it is short enough to be a name, else null, stepped over. */
+  shortLine(): string | null {
+    this.reach(0);
+    const at = this.offset - this.start;
+    const newline = this.bytes.indexOf(0x0a, at);
+    if (newline >= 0 && newline - at <= MAX_NAME_BYTES) return latin1(this.lineBytes('import name'));
+    this.skipLine();
+    return null;
+  }
+
+  private lineBytes(overlong: 'import name' | 'memo index'): Uint8Array {
+    this.reach(0);
+    const at = this.offset - this.start;
+    const newline = this.bytes.indexOf(0x0a, at);
+    if (newline >= 0) {
+      this.offset = this.start + newline + 1;
+      return this.bytes.subarray(at, newline);
+    }
+    const windowEnd = this.start + this.bytes.length;
+    if (windowEnd >= this.size) {
+      this.offset = this.size;
+      return this.bytes.subarray(at, Math.max(at, this.bytes.length - 1));
+    }
+    if (windowEnd - this.offset >= MAX_TEXT_LINE_BYTES) {
+      const why = `a text argument over ${MAX_TEXT_LINE_BYTES} bytes`;
+      if (overlong === 'import name') throw new PickleFormatError(`${why}: no module has a name that long`);
+      throw new PickleLimitError(`${why} where a memo index goes, beyond what the scan reads`);
+    }
+    throw new OutsideWindow(this.opcodeOffset, windowEnd - this.opcodeOffset + MAX_TEXT_LINE_BYTES);
+  }
+
+  /** Steps over a protocol 0 argument nothing reads (a number, a persistent id, a long string), however long, holding none of it. */
+  skipLine(): void {
+    this.reach(0);
+    const known = this.lineEnds.get(this.offset);
+    if (known !== undefined) {
+      this.offset = known < 0 ? this.size : known + 1;
+      return;
+    }
+    const newline = this.bytes.indexOf(0x0a, this.offset - this.start);
+    const windowEnd = this.start + this.bytes.length;
+    if (newline >= 0) this.offset = this.start + newline + 1;
+    else if (windowEnd >= this.size) this.offset = this.size;
+    else throw new OutsideWindow(this.opcodeOffset, 1, this.offset);
+  }
+
+  /** Opens a frame; false when it is inconsistent, which is recorded, and the reading goes on as C's unpickler's does, past frame bounds. */
+  frame(length: number): boolean {
+    if (this.frameEnd !== null && this.offset < this.frameEnd) return this.anomaly('beginning of a new frame before end of current frame');
     this.endOfOpcode();
-    if (this.offset + length > this.size) throw new PickleTruncatedError(`truncated: the frame declares ${length} bytes, more than the input holds`);
+    if (this.offset + length > this.size) return this.anomaly(`the frame declares ${length} bytes, more than the input holds`);
     // The FRAME opcode itself lies outside the frame it opens.
     this.frameEnd = length === 0 ? null : this.offset + length;
+    return true;
   }
 
   endOfOpcode(): void {
     if (this.frameEnd === null) return;
-    if (this.offset > this.frameEnd) throw new PickleFormatError(`an opcode runs past the end of its frame at byte ${this.frameEnd}`);
-    if (this.offset === this.frameEnd) this.frameEnd = null;
+    if (this.offset > this.frameEnd) this.anomaly(`an opcode runs past the end of its frame at byte ${this.frameEnd}`);
+    else if (this.offset === this.frameEnd) this.frameEnd = null;
   }
 
   endOfPickle(): void {
     this.endOfOpcode();
-    if (this.frameEnd !== null) throw new PickleFormatError(`the pickle stops ${this.frameEnd - this.offset} bytes before the end of its frame`);
+    if (this.frameEnd !== null) this.anomaly(`the pickle stops ${this.frameEnd - this.offset} bytes before the end of its frame`);
+  }
+
+  private anomaly(message: string): false {
+    this.onFrameAnomaly(this.opcodeOffset, message);
+    this.frameEnd = null;
+    return false;
   }
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-function index(text: string): number {
-  if (!/^\d+$/.test(text)) throw new PickleFormatError(`bad memo index "${text}"`);
-  return Number(text);
+/** A memo index as CPython parses it (`int()`, `PyLong_FromString`): ASCII whitespace around, a sign, digits with single underscores. */
+function pythonInt(text: string): number {
+  const parsed = /^[ \t\n\r\v\f]*([+-]?)(\d+(?:_\d+)*)[ \t\n\r\v\f]*$/.exec(text);
+  if (!parsed) throw new PickleFormatError(`bad memo index "${text.slice(0, 40)}"`);
+  const value = Number(parsed[2].replaceAll('_', ''));
+  return parsed[1] === '-' ? -value : value;
 }
 
 /** CPython refuses a STRING argument without matching quotes around it. */
@@ -472,7 +599,9 @@ function unquote(text: string): string {
  * `S'o\\x73'` names module `os`, so escapes must be read as the unpickler reads them.
  */
 function unescapeString(text: string): string {
-  if (/\\*$/.exec(text)![0].length % 2 === 1) throw new PickleFormatError('trailing \\ in a STRING argument');
+  let trailing = 0;
+  while (trailing < text.length && text[text.length - 1 - trailing] === '\\') trailing++;
+  if (trailing % 2 === 1) throw new PickleFormatError('trailing \\ in a STRING argument');
   const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
   return text.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/gs, (escape: string, code: string) => {
     if (code === 'x') throw new PickleFormatError('invalid \\x escape in a STRING argument');
@@ -482,13 +611,35 @@ function unescapeString(text: string): string {
   });
 }
 
-/** raw-unicode-escape, as CPython decodes a protocol 0 UNICODE argument: `Vo\\u0073` is `os`. */
+/**
+ * raw-unicode-escape, as CPython decodes a protocol 0 UNICODE argument:
+ * `Vo\\u0073` is `os`. A backslash escapes the character after it, so only
+ * `\\u` and `\\U` after an odd run of backslashes are escapes; one without
+ * its hex digits is CPython's error too. One pass, so no run of backslashes
+ * costs more than its length.
+ */
 function unescapeRawUnicode(text: string): string {
-  // Only \\u and \\U escape, and only after an odd run of backslashes: `\\\\u0073` stays as written.
-  return text.replace(/(\\+)(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})/g, (whole: string, slashes: string, code: string) => {
-    const point = parseInt(code.slice(1), 16);
-    return slashes.length % 2 === 1 && point <= 0x10ffff ? slashes.slice(1) + String.fromCodePoint(point) : whole;
-  });
+  let decoded = '';
+  for (let at = 0; at < text.length; ) {
+    const char = text[at++];
+    if (char !== '\\' || at >= text.length) {
+      decoded += char;
+      continue;
+    }
+    const next = text[at++];
+    const digits = next === 'u' ? 4 : next === 'U' ? 8 : 0;
+    if (digits === 0) {
+      decoded += char + next;
+      continue;
+    }
+    const hex = text.slice(at, at + digits);
+    if (hex.length < digits || !/^[0-9a-fA-F]+$/.test(hex)) throw new PickleFormatError(`truncated \\${next} escape in a UNICODE argument`);
+    const point = parseInt(hex, 16);
+    if (point > 0x10ffff) throw new PickleFormatError('a \\U escape beyond U+10FFFF in a UNICODE argument');
+    decoded += String.fromCodePoint(point);
+    at += digits;
+  }
+  return decoded;
 }
 
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

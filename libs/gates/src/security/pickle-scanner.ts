@@ -1,7 +1,7 @@
 import type { ByteSource } from './byte-source';
 import type { SecurityFinding } from './finding';
-import { importedGlobal, judgeGlobal } from './pickle-policy';
-import { readPickleSource, readsAsPickle, type PickleReading } from './pickle-reader';
+import { importedGlobal, judgeGlobal, runsOnImport } from './pickle-policy';
+import { readPickleSource, readsAsPickle, type PickleGlobal, type PickleReading } from './pickle-reader';
 
 /** Where a scanned stream sits: the version's file, and the zip entries or sections leading to it. */
 export interface ScanPlace {
@@ -48,44 +48,36 @@ export interface PickleScan {
 
 /**
  * Lists every global the pickles in `source` import and judges each against
- * the policy. Bytes that do not read as a pickle keep only the imports the
- * deny-list names: an unlisted or unresolvable "import" in random tensor
- * bytes, never used by any opcode after it, is noise, but a file that
- * imports os, however broken after that, is a pickle. A legacy torch.save file is read as torch reads it, five
- * pickles and not the raw tensors after them.
+ * the policy, and fails closed on what the reader could not follow. Bytes
+ * that do not read as a pickle (random tensor bytes, text) keep only the
+ * imports that act when merely imported: anything else they seem to import
+ * was never going to run, since CPython stops where the reader stops. A
+ * legacy torch.save file is read as torch reads it, five pickles and not the
+ * raw tensors after them.
  */
 export async function scanPickles(source: ByteSource, place: ScanPlace, options: PickleScanOptions & { maxPickles?: number }): Promise<PickleScan> {
   const head = await source.read(0, Math.min(source.size, LEGACY_TORCH_MAGIC.length + 11));
   const maxPickles = options.maxPickles ?? (startsWithTorchMagic(head) ? LEGACY_TORCH_PICKLES : Infinity);
   const { reading, tooLarge } = await readPickleSource(source, { maxBytes: options.maxBytes, maxPickles });
-  const judged = judgeAll(reading, place, options);
-  // Bytes that name a dangerous import are a pickle, however they read after it; other imports in bytes that are no pickle are noise.
-  const isPickle = readsAsPickle(reading) || judged.some((finding) => finding.rule === 'dangerous_global');
-  const findings = judged.filter((finding) => isPickle || finding.rule === 'dangerous_global');
-  if (tooLarge) {
-    findings.push({
-      severity: 'HIGH',
-      rule: 'pickle_too_large',
-      file: place.file,
-      location: locate(place),
-      why: `its pickles run past the ${options.maxBytes} bytes the policy lets the scanner read (maxMemberMiB), so what follows is unchecked`,
-    });
-  } else if (reading.error && isPickle) {
-    findings.push({
-      severity: 'HIGH',
-      rule: 'pickle_unreadable',
-      file: place.file,
-      location: locate(place, `byte ${reading.error.offset}`),
-      why: `the pickle breaks here (${reading.error.message}) after ${reading.pickles} complete pickle(s); a loader may read on past what this scan could check, so it fails closed`,
-    });
+  const isPickle = readsAsPickle(reading);
+  const findings = judgeAll(reading, place, options, isPickle ? () => true : runsOnImport);
+  const flag = (rule: string, where: string[], why: string) => findings.push({ severity: 'HIGH', rule, file: place.file, location: locate(place, ...where), why });
+  // Where the reader gives up while CPython may read on, the file fails, pickle-like or not.
+  if (tooLarge) flag('pickle_too_large', [], `reading its pickles takes more than the ${options.maxBytes} bytes the policy lets the scanner read (maxMemberMiB), so what follows is unchecked`);
+  else if (reading.error?.kind === 'limit') flag('pickle_unreadable', [`byte ${reading.error.offset}`], `${reading.error.message}; CPython may read on past it, so it fails closed`);
+  else if (reading.error && isPickle) {
+    flag('pickle_unreadable', [`byte ${reading.error.offset}`], `the pickle breaks here (${reading.error.message}) after ${reading.pickles} complete pickle(s); it fails closed rather than trust what a loader might make of it`);
+  }
+  if (reading.frameAnomaly && isPickle) {
+    flag('pickle_frames_inconsistent', [`byte ${reading.frameAnomaly.offset}`], `${reading.frameAnomaly.message}: pickle.load on a file and pickle.loads read such a stream differently, so it is refused (every import was still read, as C's unpickler would)`);
   }
   return { findings, isPickle, storageKeys: reading.storageKeys, end: reading.pickles > 0 ? reading.end : null, imports: reading.globals.map(importedGlobal) };
 }
 
 /** One finding per flagged global and pickle stream, at its first import, counting repeats. */
-function judgeAll(reading: PickleReading, place: ScanPlace, options: PickleScanOptions): SecurityFinding[] {
+function judgeAll(reading: PickleReading, place: ScanPlace, options: PickleScanOptions, counts: (global: PickleGlobal) => boolean): SecurityFinding[] {
   const byGlobal = new Map<string, { finding: SecurityFinding; count: number }>();
-  for (const global of reading.globals) {
+  for (const global of reading.globals.filter(counts)) {
     const judged = judgeGlobal(global, options.allowedGlobals);
     if (judged.verdict === 'allowed') continue;
     // Named as CPython imports it; the message says how it was written when that differs.
