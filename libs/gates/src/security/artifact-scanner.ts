@@ -14,7 +14,7 @@ import { PACKED_MAGIC_BYTES, PackedStreamError, sniffPacked, unpack, unpackRefus
 import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
 import { looksLikeTar, readTarMembers, resolveTarLink, TarFormatError, type TarMember } from './tar-reader';
-import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
+import { looksLikeZip, openZipEntry, prependedZipLength, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
 
 /** Bounds and allowances of one scan, from the policy's thresholds. */
 export interface ScanPolicy {
@@ -43,7 +43,7 @@ export interface ArtifactScan {
 /** Enough for every signature sniffed, a whole tar header included. */
 const MAGIC_BYTES = 512;
 /** Kinds decoded by the very library Python's own modules use (zlib), so both break at the same byte. */
-const SAME_DECODER_AS_PYTHON: readonly PackedKind[] = ['gzip', 'zlib'];
+const SAME_DECODER_AS_PYTHON: readonly PackedKind[] = ['gzip', 'zlib', 'joblib-zfile'];
 
 /**
  * Scans every file of a version without loading or executing anything. What
@@ -156,6 +156,12 @@ class StreamScan {
     if (looksLikeZip(magic)) {
       await this.zip(source, place, name, depth);
       formats.push('zip');
+    } else {
+      const prefix = await prependedZipLength(source);
+      if (prefix !== null) {
+        this.flag(place, [], 'HIGH', 'zip_with_prefix', `it is a zip after ${prefix} bytes of other data, which CPython's zipfile (and so Keras) reads and PyTorch and numpy do not, so what it holds is refused rather than read one way`);
+        formats.push('zip');
+      }
     }
     if (isNpy(magic)) {
       await this.npy(source, place);

@@ -13,7 +13,7 @@ import { decodeLzmaAlone, LzmaDataError } from './lzma-alone-decoder';
  * bz2, lzma and zstd modules open the rest. 7z is an archive, listed here
  * because it is refused the same way.
  */
-export type PackedKind = 'gzip' | 'zlib' | 'bzip2' | 'xz' | 'lzma-alone' | 'lz4-frame' | 'zstd' | '7z';
+export type PackedKind = 'gzip' | 'zlib' | 'joblib-zfile' | 'bzip2' | 'xz' | 'lzma-alone' | 'lz4-frame' | 'zstd' | '7z';
 
 /** Leading bytes `sniffPacked` reads: an lzma-alone header and the first byte after it. */
 export const PACKED_MAGIC_BYTES = 14;
@@ -73,6 +73,8 @@ const startsWith = (bytes: Uint8Array, magic: readonly number[], at = 0) => byte
  * whole file if shorter.
  */
 export function sniffPacked(magic: Uint8Array): PackedKind | undefined {
+  // joblib's pre-0.10 format: ZF, the length in hex, then a zlib stream (joblib/numpy_pickle_compat.py, read_zfile).
+  if (startsWith(magic, [0x5a, 0x46, 0x30, 0x78]) && magic.length > 4 && /[0-9a-f]/.test(String.fromCharCode(magic[4]))) return 'joblib-zfile';
   // gzip: ID1 ID2 and deflate, the only method Python's gzip and zlib accept.
   if (startsWith(magic, [0x1f, 0x8b, 0x08])) return 'gzip';
   // joblib takes any file opening 0x78 for zlib; zlib itself then wants a header whose FCHECK holds and no preset dictionary.
@@ -152,6 +154,7 @@ export async function unpack(source: ByteSource, kind: PackedKind, budget: Infla
 const DECODERS: Partial<Record<PackedKind, (source: ByteSource, output: Output, what: string) => Promise<void>>> = {
   gzip: gunzipMembers,
   zlib: inflateZlib,
+  'joblib-zfile': inflateZfile,
   bzip2: bunzipStreams,
   xz: unxzStreams,
   'lzma-alone': unlzmaStreams,
@@ -293,6 +296,14 @@ async function skipZeros(source: ByteSource, from: number): Promise<number> {
 }
 
 /** joblib's zlib files: one zlib stream (checked by its Adler-32) and nothing after it. */
+/** `ZF` and 19 characters of hex length, one more space if joblib <= 0.8.4 wrote it, then zlib; what follows the stream zlib.decompress ignores. */
+async function inflateZfile(source: ByteSource, output: Output, what: string): Promise<void> {
+  const HEADER = 2 + 19;
+  if (source.size <= HEADER) throw new PackedStreamError('joblib-zfile', `${what}: the ZF header is cut short`);
+  const start = (await source.read(HEADER, 1))[0] === 0x20 ? HEADER + 1 : HEADER;
+  await inflate(source, start, createInflate({ chunkSize: OUTPUT_CHUNK }), (chunk) => output.push(chunk), 'joblib-zfile', what);
+}
+
 async function inflateZlib(source: ByteSource, output: Output, what: string): Promise<void> {
   const consumed = await inflate(source, 0, createInflate({ chunkSize: OUTPUT_CHUNK }), (chunk) => output.push(chunk), 'zlib', what);
   if (consumed !== source.size) throw new PackedStreamError('zlib', `${what}: ${source.size - consumed} bytes follow the end of the zlib stream`);

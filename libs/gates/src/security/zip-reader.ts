@@ -155,13 +155,9 @@ interface CentralDirectory {
  * accepted.
  */
 async function findCentralDirectory(source: ByteSource): Promise<CentralDirectory> {
-  const tailLength = Math.min(source.size, END_RECORD.size + MAX_COMMENT);
-  const tailStart = source.size - tailLength;
-  const tail = await source.read(tailStart, tailLength);
-  const found = tail.lastIndexOf(signatureBytes(END_RECORD.signature), tailLength - END_RECORD.size);
-  if (found < 0) throw new ZipFormatError(`no end of central directory record in the last ${tailLength} bytes`);
-  const endOffset = tailStart + found;
-  const end = tail.subarray(found, found + END_RECORD.size);
+  const found = await findEndRecord(source);
+  if (!found) throw new ZipFormatError(`no end of central directory record in the last ${Math.min(source.size, END_RECORD.size + MAX_COMMENT)} bytes`);
+  const { endOffset, end } = found;
   let directory: CentralDirectory = { entries: end.readUInt16LE(10), size: end.readUInt32LE(12), offset: end.readUInt32LE(16) };
   let directoryLimit = endOffset;
 
@@ -186,6 +182,33 @@ async function findCentralDirectory(source: ByteSource): Promise<CentralDirector
     throw new ZipFormatError(`the central directory [${directory.offset}, +${directory.size}) does not end where its end record starts, at offset ${directoryLimit}`);
   }
   return directory;
+}
+
+/** The last end of central directory record in the file's last 64 KiB, as miniz and CPython both take it. */
+async function findEndRecord(source: ByteSource): Promise<{ endOffset: number; end: Buffer } | undefined> {
+  const tailLength = Math.min(source.size, END_RECORD.size + MAX_COMMENT);
+  const tailStart = source.size - tailLength;
+  const tail = await source.read(tailStart, tailLength);
+  const found = tail.lastIndexOf(signatureBytes(END_RECORD.signature), tailLength - END_RECORD.size);
+  return found < 0 ? undefined : { endOffset: tailStart + found, end: tail.subarray(found, found + END_RECORD.size) };
+}
+
+/**
+ * How many bytes precede a zip that does not start at byte 0, or null when
+ * the file is no such zip. CPython's zipfile (and so `keras.saving`, which
+ * asks `zipfile.is_zipfile`) reads a zip with data prepended, shifting every
+ * offset by it; PyTorch and numpy do not, so no one reader's view can be
+ * trusted. Only a zip whose shifted directory starts with a real central
+ * header counts, so tensor bytes that hold the end signature by chance do not.
+ */
+export async function prependedZipLength(source: ByteSource): Promise<number | null> {
+  const found = await findEndRecord(source);
+  if (!found) return null;
+  const { endOffset, end } = found;
+  const [size, offset] = [end.readUInt32LE(12), end.readUInt32LE(16)];
+  const prefix = endOffset - size - offset;
+  if (prefix <= 0 || size < CENTRAL_HEADER.size || offset + prefix + 4 > source.size) return null;
+  return (await source.read(offset + prefix, 4)).readUInt32LE(0) === CENTRAL_HEADER.signature ? prefix : null;
 }
 
 /** One central directory header (4.3.12), its sizes and offset taken from the zip64 extra field where marked. */
