@@ -10,7 +10,7 @@ import { findSuperblock } from './hdf5-reader';
 import { isLegacyTorchTar, scanLegacyTorchMember } from './legacy-torch-tar';
 import { InflateBudget, InflateBudgetError } from './inflate-budget';
 import { isKerasArchive, KERAS_ARCHIVE_CONFIG, KERAS_MAX_CONFIG_BYTES, looksLikeHdf5, scanHdf5, scanKerasArchiveConfig } from './keras-scanner';
-import { PACKED_MAGIC_BYTES, PackedStreamError, sniffPacked, unpack, unpackRefusal, type PackedKind } from './packed-streams';
+import { PACKED_MAGIC_BYTES, PackedStreamError, sniffPacked, unpack, unpackRefusal, type PackedKind, type UnpackedSource } from './packed-streams';
 import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
 import { looksLikeTar, readTarMembers, resolveTarLink, TarFormatError, type TarMember } from './tar-reader';
@@ -194,7 +194,7 @@ class StreamScan {
     if (this.tooDeep(place, depth)) return 'compressed';
     const inner = { ...place, path: [...place.path, `${kind} data`] };
     const innerName = name.replace(/\.(gz|z|bz2|xz|lzma|lz4|zst|zstd)$/i, '');
-    let unpacked: ByteSource;
+    let unpacked: UnpackedSource;
     try {
       unpacked = await unpack(source, kind, this.budget, locate(place) === '(whole file)' ? place.file : `${place.file} › ${locate(place)}`);
     } catch (error) {
@@ -204,14 +204,24 @@ class StreamScan {
         // Python's gzip and zlib run the same zlib, so they break where this one does, after yielding what it yielded: that much is
         // what a loader unpickles, and it is scanned. Random bytes that merely open like zlib (1 file in 16,384) yield nothing.
         this.flag(place, [], 'MEDIUM', 'packed_stream_broken', `the ${kind} stream breaks (${error.message}); loaders fail there too, and what they unpack before the break was scanned`);
-        if (error.unpackedBeforeBreak?.size) await this.stream(error.unpackedBeforeBreak, inner, innerName, depth + 1);
+        const before = error.unpackedBeforeBreak;
+        try {
+          if (before?.size) await this.stream(before, inner, innerName, depth + 1);
+        } finally {
+          before?.release();
+        }
       } else {
         // The other decoders are ports: where one breaks, Python's may read on, so the file is refused.
+        error.unpackedBeforeBreak?.release();
         this.flag(place, [], 'HIGH', 'packed_unreadable', `the ${kind} stream cannot be read exactly as Python reads it (${error.message}), so what it holds is not known to be safe`);
       }
       return 'compressed';
     }
-    await this.stream(unpacked, inner, innerName, depth + 1);
+    try {
+      await this.stream(unpacked, inner, innerName, depth + 1);
+    } finally {
+      unpacked.release();
+    }
     return 'compressed';
   }
 

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import {
@@ -374,3 +376,21 @@ function trailer(data: Uint8Array): Buffer {
   bytes.writeUInt32LE(data.length, 4);
   return bytes;
 }
+
+describe('unpacked bytes', () => {
+  it('go to a temporary file past a few MiB, so memory stays flat, and are gone once released', async () => {
+    const pattern = Buffer.from('gatehouse unpacked bytes ');
+    const plain = Buffer.alloc(200 * 1024 * 1024, pattern);
+    const packed = gzipMembers(plain);
+    const before = process.memoryUsage().rss;
+    const source = await unpack(bufferSource(packed), 'gzip', new InflateBudget(1 << 30), 'big.gz');
+    const growth = process.memoryUsage().rss - before;
+    expect(source.size).toBe(plain.length);
+    for (const offset of [0, 17 * 1024 * 1024 + 3, plain.length - 40]) expect(await source.read(offset, 40)).toEqual(plain.subarray(offset, offset + 40));
+    expect(growth).toBeLessThan(100 * 1024 * 1024);
+    const temporaries = () => readdirSync(tmpdir()).filter((name) => name.startsWith('gatehouse-unpacked-')).length;
+    const held = temporaries();
+    source.release();
+    expect(temporaries()).toBe(held - 1);
+  });
+});

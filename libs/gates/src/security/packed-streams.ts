@@ -2,6 +2,9 @@ import { crc32, createInflate, createInflateRaw, type Inflate, type InflateRaw }
 import { Decompress as ZstdDecompress } from 'fzstd';
 import Bunzip from 'seek-bzip';
 import { XzReadableStream } from 'xz-decompress';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ByteSource } from './byte-source';
 import { InflateBudgetError, type InflateBudget } from './inflate-budget';
 import { decodeLzmaAlone, LzmaDataError } from './lzma-alone-decoder';
@@ -21,8 +24,8 @@ export const PACKED_MAGIC_BYTES = 14;
 /** The stream is truncated, corrupt, followed by bytes no loader reads as more of it, or not of the kind claimed. */
 export class PackedStreamError extends Error {
   override name = 'PackedStreamError';
-  /** What came out before the break: a loader that reads the stream as it unpacks gets this much first. */
-  unpackedBeforeBreak: ByteSource | null = null;
+  /** What came out before the break: a loader that reads the stream as it unpacks gets this much first. Release it once read. */
+  unpackedBeforeBreak: UnpackedSource | null = null;
 
   constructor(
     readonly kind: PackedKind,
@@ -135,7 +138,10 @@ function isLzmaAloneHeader(magic: Uint8Array): boolean {
  * kind with no decompressor here, InflateBudgetError past the budget.
  * `what` names the file (and member) in errors and budget charges.
  */
-export async function unpack(source: ByteSource, kind: PackedKind, budget: InflateBudget, what: string): Promise<ByteSource> {
+/** Unpacked bytes, in memory or, past a few MiB, in a temporary file: `release` frees them, and the caller calls it once done. */
+export type UnpackedSource = ByteSource & { release(): void };
+
+export async function unpack(source: ByteSource, kind: PackedKind, budget: InflateBudget, what: string): Promise<UnpackedSource> {
   const decode = DECODERS[kind];
   if (!decode) throw new UnsupportedPackingError(kind, what);
   const sniffed = sniffPacked(await source.read(0, Math.min(source.size, PACKED_MAGIC_BYTES)));
@@ -145,6 +151,7 @@ export async function unpack(source: ByteSource, kind: PackedKind, budget: Infla
     await decode(source, output, what);
   } catch (error) {
     if (error instanceof PackedStreamError) error.unpackedBeforeBreak = output.source();
+    else output.source().release();
     throw error;
   }
   return output.source();
@@ -166,11 +173,15 @@ const READ_CHUNK = 1 << 20;
 /** Output chunks of the decoders that write byte by byte. */
 const OUTPUT_CHUNK = 64 * 1024;
 
-/** The decompressed bytes, charged to the budget chunk by chunk and kept as those chunks: never copied into one buffer. */
+/** Unpacked bytes held in memory at most; more go to a temporary file, so a small bomb within the budget costs disk, not the registry's memory. */
+const IN_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/** The decompressed bytes, charged to the budget chunk by chunk, kept as those chunks (never copied into one buffer) or spilled to a file. */
 class Output {
-  private readonly chunks: Buffer[] = [];
-  private readonly starts: number[] = [];
+  private chunks: Buffer[] = [];
+  private starts: number[] = [];
   private total = 0;
+  private spill: { directory: string; fd: number } | null = null;
 
   constructor(
     private readonly budget: InflateBudget,
@@ -189,19 +200,47 @@ class Output {
   push(chunk: Buffer): void {
     this.budget.charge(chunk.length, this.what);
     if (chunk.length === 0) return;
-    this.starts.push(this.total);
-    this.chunks.push(chunk);
+    if (!this.spill && this.total + chunk.length > IN_MEMORY_BYTES) {
+      const directory = mkdtempSync(join(tmpdir(), 'gatehouse-unpacked-'));
+      this.spill = { directory, fd: openSync(join(directory, 'data'), 'w+') };
+      for (const held of this.chunks) writeAll(this.spill.fd, held);
+      this.chunks = [];
+      this.starts = [];
+    }
+    if (this.spill) writeAll(this.spill.fd, chunk);
+    else {
+      this.starts.push(this.total);
+      this.chunks.push(chunk);
+    }
     this.total += chunk.length;
   }
 
-  source(): ByteSource {
-    const { chunks, starts, total } = this;
+  source(): UnpackedSource {
+    const { chunks, starts, total, spill } = this;
+    const inRange = (offset: number, length: number) => {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > total) {
+        throw new RangeError(`bytes [${offset}, +${length}) lie outside the ${total} unpacked`);
+      }
+    };
+    if (spill) {
+      return {
+        size: total,
+        async read(offset, length) {
+          inRange(offset, length);
+          const buffer = Buffer.allocUnsafe(length);
+          for (let filled = 0; filled < length; ) filled += readSync(spill.fd, buffer, filled, length - filled, offset + filled);
+          return buffer;
+        },
+        release() {
+          closeSync(spill.fd);
+          rmSync(spill.directory, { recursive: true, force: true });
+        },
+      };
+    }
     return {
       size: total,
       async read(offset, length) {
-        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > total) {
-          throw new RangeError(`bytes [${offset}, +${length}) lie outside the ${total} unpacked`);
-        }
+        inRange(offset, length);
         if (length === 0) return Buffer.alloc(0);
         let index = chunkAt(starts, offset);
         const first = chunks[index].subarray(offset - starts[index]);
@@ -215,8 +254,13 @@ class Output {
         }
         return Buffer.concat(parts, length);
       },
+      release: () => undefined,
     };
   }
+}
+
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written);
 }
 
 /** Index of the chunk holding byte `offset`: the last start at or before it. */
