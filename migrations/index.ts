@@ -8,6 +8,7 @@ import { CreatePromotions1764000000600 } from './1764000000600-CreatePromotions'
 import { GateRunBaseline1764000000700 } from './1764000000700-GateRunBaseline';
 import { VersionSecurityVerdict1764000000800 } from './1764000000800-VersionSecurityVerdict';
 import { GateRunRescans1764000000900 } from './1764000000900-GateRunRescans';
+import { ModelScanAllowances1764000001000 } from './1764000001000-ModelScanAllowances';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   GateRunBaseline1764000000700,
   VersionSecurityVerdict1764000000800,
   GateRunRescans1764000000900,
+  ModelScanAllowances1764000001000,
 ];

@@ -16,9 +16,11 @@ import { createValidationPipe } from './validation';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
-/** PUT bodies are artifact bytes, streamed by their handler; they must never reach a body parser. */
+/** The PUT routes that replace a JSON setting; every other PUT body is artifact bytes, streamed by its handler, that must never reach a body parser. */
+const JSON_PUT_ROUTE = /^\/v1\/models\/[^/?]+\/scan-allowances(\?|$)/;
+
 const parsesAsJson = (request: IncomingMessage) =>
-  request.method !== 'PUT' && /^application\/([\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
+  (request.method !== 'PUT' || JSON_PUT_ROUTE.test(request.url ?? '')) && /^application\/([\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
 
 /** express.json, screened before parsing (NUL, depth), with its parse errors turned into our own 400 so the filter can name them. */
 function jsonBodyParser(): RequestHandler {

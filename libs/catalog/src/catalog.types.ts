@@ -75,3 +75,18 @@ export interface VersionRef {
   model: string;
   version: string;
 }
+
+/** What one model's artifact scan allows beyond the gate policy. */
+export interface ScanAllowanceRules {
+  /** Pickle globals, as `module.name` or `module.*`. */
+  allowedGlobals: string[];
+  /** ONNX operator domains, e.g. `com.microsoft`. */
+  allowedOnnxDomains: string[];
+}
+
+/** A model's scan allowances as an admin last set them, and why. */
+export interface ScanAllowances extends ScanAllowanceRules {
+  reason: string;
+  changedBy: string;
+  changedAt: string;
+}

@@ -1,6 +1,7 @@
 export { CatalogModule } from './catalog.module';
 export { catalogEntities } from './entities';
 export { ModelService } from './services/model.service';
+export { ModelScanAllowancesResponse } from './dto/model.dto';
 export { VersionService, type GateSubjectRecord } from './services/version.service';
 export { VersionSecurityService } from './services/version-security.service';
 export type { RescanCandidateRow } from './repositories/version-security.repository';

@@ -30,3 +30,10 @@ export class StageWithoutPolicyError extends DomainError {
     super('invalid', 'stage_without_policy', `the gate policy has no stage "${stage}" (it has: ${configured.join(', ')})`, { stage, configured });
   }
 }
+
+/** Allowances a model's scan cannot take: malformed, or globals the scan refuses whatever is allowed. */
+export class ScanAllowanceRefusedError extends DomainError {
+  constructor(fields: { field: string; errors: string[] }[]) {
+    super('invalid', 'scan_allowance_refused', `scan allowances refused: ${fields.map((f) => `${f.field}: ${f.errors.join('; ')}`).join(' | ')}`, { fields });
+  }
+}

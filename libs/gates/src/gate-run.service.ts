@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { StageService, VersionEvents, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
+import { ModelService, StageService, VersionEvents, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
@@ -11,6 +11,7 @@ import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError,
 import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';
 import { GateWorker } from './gate-worker';
+import { withScanAllowances } from './scan-allowances';
 
 export const GATE_POLICY = Symbol('GATE_POLICY');
 
@@ -31,6 +32,7 @@ export class GateRunService implements OnModuleInit {
   constructor(
     private readonly runs: GateRunRepository,
     private readonly versions: VersionService,
+    private readonly models: ModelService,
     private readonly stages: StageService,
     private readonly events: VersionEvents,
     private readonly transactions: TransactionRunner,
@@ -46,10 +48,16 @@ export class GateRunService implements OnModuleInit {
     });
   }
 
-  /** Queues a run in the caller's transaction, with the stage's policy as it is now. */
+  /**
+   * Queues a run in the caller's transaction, with the stage's policy as it
+   * is now and what the model's scan allows beyond it. The allowances are
+   * read, not locked: a run queued while they change carries the old ones,
+   * its verdict the old policy digest, and the next re-scan catches it up.
+   */
   async enqueue(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
     if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
-    const run = await this.queue(tx, request, this.policy.resolve(request.stage, request.task as GateTask));
+    const policy = withScanAllowances(this.policy.resolve(request.stage, request.task as GateTask), await this.models.scanAllowanceRulesOf(tx, request.ref.model));
+    const run = await this.queue(tx, request, policy);
     await this.versions.recordGate(tx, request.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
     return run;
   }

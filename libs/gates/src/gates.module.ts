@@ -9,10 +9,12 @@ import { GATE_POLICY, GateRunService } from './gate-run.service';
 import { GateRunsController } from './gate-runs.controller';
 import { GATE_ENGINE, GateWorker } from './gate-worker';
 import { RescanService } from './rescan.service';
+import { ScanAllowanceService } from './scan-allowance.service';
+import { ScanAllowancesController } from './scan-allowances.controller';
 
 @Module({
   imports: [CatalogModule],
-  controllers: [GateRunsController],
+  controllers: [GateRunsController, ScanAllowancesController],
   providers: [
     // Loaded while the module is built: a bad policy file stops start-up, naming every problem.
     { provide: GATE_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => GatePolicy.load(config.gates.policyFile, GATE_CHECKS) },
@@ -23,6 +25,7 @@ import { RescanService } from './rescan.service';
     GateWorker,
     GateRunService,
     RescanService,
+    ScanAllowanceService,
   ],
   exports: [GateRunService, GateRunEvents],
 })

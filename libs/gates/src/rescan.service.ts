@@ -6,6 +6,7 @@ import type { RescanQueuedResponse, RescanResponse } from './dto/rescan.dto';
 import type { GatePolicy, GateTask } from './engine';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
+import { withScanAllowances } from './scan-allowances';
 import { rescanPolicy, rescanReason, scannerVersionOf, scanPolicyDigest } from './scan-verdict';
 
 /** The audit actor of the re-scans a start queues. */
@@ -49,11 +50,13 @@ export class RescanService implements OnApplicationBootstrap {
       const open = await this.runs.openRescans(tx);
       const result: RescanResponse = { scannerVersion, queued: [], alreadyQueued: [], unscannable: [] };
       for (const version of await this.security.rescanCandidates(tx)) {
-        const policy = rescanPolicy(this.policy, version.stage, version.task as GateTask);
-        if (!policy) {
+        const stagePolicy = rescanPolicy(this.policy, version.stage, version.task as GateTask);
+        if (!stagePolicy) {
           result.unscannable.push(`${version.model}@${version.version}`);
           continue;
         }
+        // Digested as the gate runs digest it, the model's allowances included, or its verdicts would never be current.
+        const policy = withScanAllowances(stagePolicy, version.scanAllowances);
         const reason = rescanReason(version.security, scannerVersion, scanPolicyDigest(policy)!) ?? (options.all ? 'requested' : undefined);
         if (!reason) continue;
         const openRun = open.get(version.id);

@@ -76,3 +76,17 @@ export class ModelPage {
   @ApiProperty({ type: [ModelResponse] }) items: ModelResponse[];
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
+
+export class ScanAllowancesLinks {
+  @ApiProperty({ description: 'Every change of these allowances in the audit log' }) audit: string;
+}
+
+export class ModelScanAllowancesResponse {
+  @ApiProperty() model: string;
+  @ApiProperty({ type: [String], description: 'Pickle globals the scan allows for this model beyond the gate policy, as module.name or module.*' }) allowedGlobals: string[];
+  @ApiProperty({ type: [String], description: 'ONNX operator domains the scan allows for this model beyond the gate policy' }) allowedOnnxDomains: string[];
+  @ApiProperty({ nullable: true, type: String, description: 'Why the last change was made; null when none ever was' }) reason: string | null;
+  @ApiProperty({ nullable: true, type: String }) changedBy: string | null;
+  @ApiProperty({ nullable: true, type: String }) changedAt: string | null;
+  @ApiProperty({ type: ScanAllowancesLinks }) links: ScanAllowancesLinks;
+}

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { ScanAllowances } from '../catalog.types';
 
 @Entity('models')
 export class ModelEntity {
@@ -16,6 +17,10 @@ export class ModelEntity {
 
   @Column('text', { array: true })
   tags: string[];
+
+  /** Null until an admin allows the scan anything for this model. */
+  @Column('jsonb', { name: 'scan_allowances', nullable: true })
+  scanAllowances: ScanAllowances | null;
 
   @Column('text', { name: 'created_by' })
   createdBy: string;

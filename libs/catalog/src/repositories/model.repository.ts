@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PG_UNIQUE_VIOLATION, sqlState } from '@gatehouse/database';
+import type { ScanAllowances } from '../catalog.types';
 import { ModelEntity } from '../entities';
 import { ModelExistsError } from '../errors';
 
@@ -40,6 +41,22 @@ export class ModelRepository {
       });
     }
     return query.getMany();
+  }
+
+  /** The model's id and scan allowances, its row locked until the transaction ends: changes to one model's allowances are made one at a time. */
+  async lockScanAllowances(tx: EntityManager, name: string): Promise<{ id: string; scanAllowances: ScanAllowances | null } | undefined> {
+    const [row] = await tx.query('SELECT id, scan_allowances FROM models WHERE name = $1 FOR UPDATE', [name]);
+    return row && { id: row.id, scanAllowances: row.scan_allowances };
+  }
+
+  async recordScanAllowances(tx: EntityManager, id: string, allowances: ScanAllowances): Promise<void> {
+    await tx.query('UPDATE models SET scan_allowances = $2, updated_at = now() WHERE id = $1', [id, JSON.stringify(allowances)]);
+  }
+
+  /** The model's scan allowances as the caller's transaction sees them; null when it has none or does not exist. */
+  async scanAllowancesOf(tx: EntityManager, name: string): Promise<ScanAllowances | null> {
+    const [row] = await tx.query('SELECT scan_allowances FROM models WHERE name = $1', [name]);
+    return row?.scan_allowances ?? null;
   }
 
   async touch(tx: EntityManager, id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { SecurityVerdict, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { ScanAllowances, SecurityVerdict, Task, VersionStage, VersionStatus } from '../catalog.types';
 
 /** A version the re-scan considers: it serves at a stage or is validated. */
 export interface RescanCandidateRow {
@@ -11,6 +11,8 @@ export interface RescanCandidateRow {
   stage: VersionStage;
   task: Task;
   security: SecurityVerdict | null;
+  /** What its model's scan allows beyond the gate policy: part of the policy its verdict is compared with. */
+  scanAllowances: ScanAllowances | null;
 }
 
 @Injectable()
@@ -27,7 +29,7 @@ export class VersionSecurityRepository {
 
   rescanCandidates(tx: EntityManager): Promise<RescanCandidateRow[]> {
     return tx.query(
-      `SELECT v.id, m.name AS model, v.version, v.status, v.stage, v.task, v.security
+      `SELECT v.id, m.name AS model, v.version, v.status, v.stage, v.task, v.security, m.scan_allowances AS "scanAllowances"
          FROM model_versions v JOIN models m ON m.id = v.model_id
         WHERE v.status = 'validated' OR v.stage IN ('staging','canary','production')
         ORDER BY m.name, v.seq`,

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { Principal } from '@gatehouse/auth';
 import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
+import type { ScanAllowanceRules, ScanAllowances } from '../catalog.types';
 import { decodeCursor, keysetPage } from '../cursor';
-import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse } from '../dto/model.dto';
+import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse, ModelScanAllowancesResponse } from '../dto/model.dto';
 import type { ModelEntity } from '../entities';
 import { ModelNotFoundError } from '../errors';
 import { ModelRepository } from '../repositories/model.repository';
@@ -53,6 +55,45 @@ export class ModelService {
     return keysetPage(rows, limit, (model) => model.name, (model) => this.map(model));
   }
 
+  async scanAllowances(name: string): Promise<ModelScanAllowancesResponse> {
+    const model = await this.require(name);
+    return scanAllowancesResponse(model.name, model.scanAllowances);
+  }
+
+  /**
+   * Replaces what the model's artifact scan allows beyond the gate policy and
+   * audits the old and new rules with the reason, in one transaction under
+   * the model's row lock. The gates validate `rules` before: what a scan may
+   * allow is theirs to judge.
+   */
+  async changeScanAllowances(actor: Principal, name: string, rules: ScanAllowanceRules, reason: string): Promise<ModelScanAllowancesResponse> {
+    const allowances = await this.transactions.run(async (tx) => {
+      const model = await this.models.lockScanAllowances(tx, name);
+      if (!model) throw new ModelNotFoundError(name);
+      const changed: ScanAllowances = { allowedGlobals: rules.allowedGlobals, allowedOnnxDomains: rules.allowedOnnxDomains, reason, changedBy: actor.name, changedAt: new Date().toISOString() };
+      await this.models.recordScanAllowances(tx, model.id, changed);
+      const previous = model.scanAllowances;
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'model.scan_allowances_changed',
+        subject: `model:${name}`,
+        payload: {
+          previous: { allowedGlobals: previous?.allowedGlobals ?? [], allowedOnnxDomains: previous?.allowedOnnxDomains ?? [] },
+          current: { allowedGlobals: changed.allowedGlobals, allowedOnnxDomains: changed.allowedOnnxDomains },
+          reason,
+        },
+      });
+      return changed;
+    });
+    return scanAllowancesResponse(name, allowances);
+  }
+
+  /** What the model's artifact scan allows beyond the gate policy, as the caller's transaction sees it; null when nothing. */
+  async scanAllowanceRulesOf(tx: EntityManager, name: string): Promise<ScanAllowanceRules | null> {
+    const allowances = await this.models.scanAllowancesOf(tx, name);
+    return allowances && { allowedGlobals: allowances.allowedGlobals, allowedOnnxDomains: allowances.allowedOnnxDomains };
+  }
+
   /** The model row, or a 404 naming it. */
   async require(name: string): Promise<ModelEntity> {
     const model = await this.models.findByName(name);
@@ -71,4 +112,16 @@ export class ModelService {
       updatedAt: model.updatedAt.toISOString(),
     };
   }
+}
+
+function scanAllowancesResponse(model: string, allowances: ScanAllowances | null): ModelScanAllowancesResponse {
+  return {
+    model,
+    allowedGlobals: allowances?.allowedGlobals ?? [],
+    allowedOnnxDomains: allowances?.allowedOnnxDomains ?? [],
+    reason: allowances?.reason ?? null,
+    changedBy: allowances?.changedBy ?? null,
+    changedAt: allowances?.changedAt ?? null,
+    links: { audit: `/v1/audit?subject=${encodeURIComponent(`model:${model}`)}&action=model.scan_allowances_changed` },
+  };
 }
