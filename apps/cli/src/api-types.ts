@@ -13,6 +13,16 @@ export interface Model {
   createdAt: string;
 }
 
+export interface ScanAllowances {
+  model: string;
+  allowedGlobals: string[];
+  allowedOnnxDomains: string[];
+  reason: string | null;
+  changedBy: string | null;
+  changedAt: string | null;
+  links: { audit: string };
+}
+
 export interface VersionFile {
   path: string;
   sha256: string;

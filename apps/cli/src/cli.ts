@@ -9,13 +9,14 @@ import { ApiError, apiPath, GatehouseClient } from './gatehouse-client';
 import { collectFiles, encodeFilePath, prepareDestination, sha256OfFile, writeVerified, type LocalFile } from './local-files';
 import { formatBytes, formatFields, formatTable } from './output';
 import { ProgressBar } from './progress';
-import { parseDatasetRef, parseVersionRef, UsageError } from './references';
+import { collect, parseDatasetRef, parseVersionRef, UsageError } from './references';
 import { buildStatement, signStatement } from '@gatehouse/integrity';
 import { addSigningCommands, insideDir, readCertificates, readPrivateKey, VerificationFailed } from './signing-commands';
 import { addGateCommands, GateRefused } from './gate-commands';
 import { addDatasetCommands } from './dataset-commands';
 import { addPromotionCommands, PromotionRefused } from './promotion-commands';
 import { addAdminCommands } from './admin-commands';
+import { addScanAllowanceCommands } from './scan-allowance-commands';
 
 export interface CliIo {
   stdout: Writable;
@@ -30,8 +31,6 @@ interface GlobalOptions {
   token?: string;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Runs one `gatehouse` invocation and returns its exit code: 0 done, 1 failed, 2 misused. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -128,7 +127,7 @@ export type ClientFactory = () => Promise<GatehouseClient>;
 export type Printer = (json: unknown, human: () => string) => void;
 
 function addModelCommands(program: Command, client: ClientFactory, print: Printer): void {
-  const models = program.command('models').description('create and list models');
+  const models = program.command('models').description('create and list models, and what their artifact scan allows');
   models
     .command('create')
     .argument('<name>')
@@ -158,6 +157,8 @@ function addModelCommands(program: Command, client: ClientFactory, print: Printe
         formatTable(['NAME', 'OWNER', 'TAGS', 'CREATED BY', 'CREATED'], items.map((m) => [m.name, m.owner, m.tags.join(','), m.createdBy, m.createdAt])),
       );
     });
+
+  addScanAllowanceCommands(models, client, print);
 }
 
 function addVersionCommands(program: Command, client: ClientFactory, print: Printer, io: CliIo): void {

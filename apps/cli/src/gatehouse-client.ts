@@ -32,6 +32,10 @@ export class GatehouseClient {
     return this.json<T>('POST', path, body);
   }
 
+  putJson<T>(path: string, body: unknown): Promise<T> {
+    return this.json<T>('PUT', path, body);
+  }
+
   /** Streams `body` as a file upload. */
   async upload<T>(path: string, body: Readable, headers: Record<string, string>): Promise<T> {
     let readFailure: Error | undefined;

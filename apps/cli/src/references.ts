@@ -26,3 +26,6 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Commander's accumulator for a repeatable option (`--tag a --tag b`). */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
