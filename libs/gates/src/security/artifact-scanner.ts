@@ -9,7 +9,7 @@ import { unsafeArchivePath } from './archive-paths';
 import { findSuperblock } from './hdf5-reader';
 import { isLegacyTorchTar, scanLegacyTorchMember } from './legacy-torch-tar';
 import { InflateBudget, InflateBudgetError } from './inflate-budget';
-import { isKerasArchive, KERAS_ARCHIVE_CONFIG, KERAS_MAX_CONFIG_BYTES, looksLikeHdf5, scanHdf5, scanKerasArchiveConfig } from './keras-scanner';
+import { isKerasArchive, KERAS_ARCHIVE_CONFIG, KERAS_MAX_CONFIG_BYTES, scanHdf5, scanKerasArchiveConfig } from './keras-scanner';
 import { PACKED_MAGIC_BYTES, PackedStreamError, sniffPacked, unpack, unpackRefusal, type PackedKind, type UnpackedSource } from './packed-streams';
 import { locate, scanPickles, type ScanPlace } from './pickle-scanner';
 import { scanSafetensors } from './safetensors-scanner';
@@ -138,10 +138,10 @@ class StreamScan {
   async stream(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat> {
     // A zip opens with PERSID, which pickle.load cannot get past without a persistent_load, and the one loader that has one,
     // torch.load, reads zips as zips: its members are what gets unpickled.
-    const opensAsZip = looksLikeZip(await source.read(0, Math.min(source.size, 4)));
-    const pickle = opensAsZip ? undefined : await scanPickles(source, place, this.pickleOptions);
+    const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
+    const pickle = looksLikeZip(magic) ? undefined : await scanPickles(source, place, this.pickleOptions);
     this.findings.push(...(pickle?.findings ?? []));
-    return (await this.container(source, place, name, depth)) ?? (pickle?.isPickle ? 'pickle' : 'data');
+    return (await this.container(source, magic, place, name, depth)) ?? (pickle?.isPickle ? 'pickle' : 'data');
   }
 
   /**
@@ -150,8 +150,7 @@ class StreamScan {
    * (a tar header's name field may hold a gzip header), and each loader
    * reads its own, so each is read.
    */
-  private async container(source: ByteSource, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat | undefined> {
-    const magic = await source.read(0, Math.min(source.size, MAGIC_BYTES));
+  private async container(source: ByteSource, magic: Buffer, place: ScanPlace, name: string, depth: number): Promise<ScannedFormat | undefined> {
     const formats: ScannedFormat[] = [];
     if (looksLikeZip(magic)) {
       await this.zip(source, place, name, depth);
@@ -171,7 +170,8 @@ class StreamScan {
       this.findings.push(...(await scanSafetensors(source, place.file, place.path.join(' › ') || undefined)));
       formats.push('safetensors');
     }
-    if (looksLikeHdf5(magic) || (await findSuperblock(source)) !== undefined) {
+    // At 0, or behind a user block at 512, 1024, …
+    if ((await findSuperblock(source)) !== undefined) {
       this.findings.push(...(await scanHdf5(source, place)));
       formats.push('hdf5');
     }
