@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCANNER_VERSION } from '@gatehouse/gates';
+import { SCANNER_VERSION } from '@gatehouse/artifact-scan';
 import { standardFixtures } from './fixtures/onnx-models';
 import { stateDictPickle } from './fixtures/pickles';
 import { pytorchCheckpointZip } from './fixtures/zip-archives';

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { buildStatement, signStatement } from '@gatehouse/integrity';
+import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import { issueCertificate } from './fixtures/certificates';
 import { BlobInspection } from './support/blob-inspection';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';

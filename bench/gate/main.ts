@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
-import { DEFAULT_GATE_SETTINGS, GATE_CHECKS, GateContext, GateEngine, type StagePolicy } from '@gatehouse/gates/engine';
+import { DEFAULT_GATE_SETTINGS, GATE_CHECKS, GateContext, GateEngine, type StagePolicy } from '@gatehouse/gate-engine';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
 
 const EXAMPLES = Number(process.env.BENCH_EXAMPLES ?? 20_000);

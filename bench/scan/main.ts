@@ -23,7 +23,7 @@ import { mkdir, mkdtemp, open, rm, stat, writeFile as write } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { scanArtifact, type ScanPolicy } from '@gatehouse/gates/engine';
+import { scanArtifact, type ScanPolicy } from '@gatehouse/artifact-scan';
 import { legacyTorchFile, stateDictPickle } from '../../test/fixtures/pickles';
 import { safetensorsFile } from '../../test/fixtures/safetensors-files';
 import { randomWeights } from '../../test/fixtures/hostile-corpus';

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { buildStatement, signStatement } from '@gatehouse/integrity';
+import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import type { ApiClient } from './api-client';
 
 export interface DatasetUpload {

@@ -10,7 +10,7 @@ import { collectFiles, encodeFilePath, prepareDestination, sha256OfFile, writeVe
 import { formatBytes, formatFields, formatTable } from './output';
 import { ProgressBar } from './progress';
 import { collect, parseDatasetRef, parseVersionRef, UsageError } from './references';
-import { buildStatement, signStatement } from '@gatehouse/integrity';
+import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import { addSigningCommands, insideDir, readCertificates, readPrivateKey, VerificationFailed } from './signing-commands';
 import { addGateCommands, GateRefused } from './gate-commands';
 import { addDatasetCommands } from './dataset-commands';

@@ -17,7 +17,7 @@ import {
   type GateReport,
   type GateStage,
   type GateTask,
-} from '@gatehouse/gates/engine';
+} from '@gatehouse/gate-engine';
 import type { ClientFactory, Printer } from './cli';
 import { apiPath } from './gatehouse-client';
 import { collectFiles } from './local-files';

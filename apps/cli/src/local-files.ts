@@ -5,7 +5,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
-import { comparePathComponents } from '@gatehouse/integrity';
+import { comparePathComponents } from '@gatehouse/model-signing';
 
 export interface LocalFile {
   /** Relative POSIX path: the file's name in the registry. */

@@ -2,7 +2,7 @@ import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject 
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
-import { DEFAULT_SIGNATURE_IGNORE_PATHS } from '@gatehouse/config';
+import { DEFAULT_SIGNATURE_IGNORE_PATHS } from '@gatehouse/model-signing';
 import {
   buildStatement,
   certificateFingerprint,
@@ -18,7 +18,7 @@ import {
   signStatement,
   verifyEnvelope,
   type OmsBundle,
-} from '@gatehouse/integrity';
+} from '@gatehouse/model-signing';
 import { apiPath } from './gatehouse-client';
 import { collectFiles, sha256OfFile, type LocalFile } from './local-files';
 import { formatTable } from './output';

@@ -2,7 +2,8 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { AuditModule } from '@gatehouse/audit';
 import { AuthModule } from '@gatehouse/auth';
 import { CatalogModule } from '@gatehouse/catalog';
-import { ConfigModule, type AppConfig } from '@gatehouse/config';
+import type { AppConfig } from '@gatehouse/config';
+import { ConfigModule } from './config.module';
 import { DatabaseModule } from '@gatehouse/database';
 import { GatesModule } from '@gatehouse/gates';
 import { PromotionModule } from '@gatehouse/promotion';

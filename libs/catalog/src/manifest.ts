@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
-import { comparePathComponents } from '@gatehouse/integrity';
+import { comparePathComponents } from '@gatehouse/model-signing';
 
 export interface ManifestEntry {
   path: string;

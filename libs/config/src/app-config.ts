@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_SIGNATURE_IGNORE_PATHS } from '@gatehouse/model-signing';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsIn,
@@ -231,8 +232,6 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
-/** model_signing's own defaults: the signature file and git metadata. */
-export const DEFAULT_SIGNATURE_IGNORE_PATHS = ['model.sig', '.git', '.gitattributes', '.github', '.gitignore'];
 
 /** Reads the registry's variables from `env`, naming every bad one at once. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {

@@ -3,7 +3,6 @@ export {
   ConfigError,
   DEFAULT_GATE_POLICY_FILE,
   DEFAULT_PROMOTION_POLICY_FILE,
-  DEFAULT_SIGNATURE_IGNORE_PATHS,
   loadConfig,
   type AppConfig,
   type BlobStoreConfig,
@@ -11,4 +10,3 @@ export {
   type GateRunnerConfig,
   type LogLevel,
 } from './app-config';
-export { ConfigModule } from './config.module';

@@ -9,8 +9,8 @@ import type { GateSubjectRecord } from '@gatehouse/catalog';
 import { isAlive } from '@gatehouse/database';
 import { OnnxModel, OnnxParseError } from '@gatehouse/onnx';
 import { BLOB_STORE, BlobCorruptError, BlobMissingError, BlobNotFoundError, ContentAddressedStore, contentKey, type BlobStore } from '@gatehouse/storage';
-import type { GateDataset } from './engine';
-import { externalDataFiles } from './security/onnx-scanner';
+import type { GateDataset } from '@gatehouse/gate-engine';
+import { externalDataFiles } from '@gatehouse/artifact-scan';
 
 export interface Workspace {
   directory: string;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { GateReport, GateStage } from './engine';
+import type { GateReport, GateStage } from '@gatehouse/gate-engine';
 import type { GateRunError } from './gate-run.entity';
 
 export interface FinishedGateRun {

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintAsNumber } from '@gatehouse/database';
-import type { GateStage, StagePolicy } from './engine';
-import type { GateReport } from './engine';
+import type { GateStage, StagePolicy } from '@gatehouse/gate-engine';
+import type { GateReport } from '@gatehouse/gate-engine';
 
 export type GateRunStatus = 'queued' | 'running' | 'passed' | 'failed' | 'error';
 export const GATE_RUN_TRIGGERS = ['commit', 'request', 'promotion', 'rescan'] as const;

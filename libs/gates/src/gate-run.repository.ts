@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { GateReport, GateStage, StagePolicy } from './engine';
+import type { GateReport, GateStage, StagePolicy } from '@gatehouse/gate-engine';
 import { GateRunEntity, type GateRunError, type GateRunTrigger } from './gate-run.entity';
 
 export interface NewGateRun {

@@ -6,7 +6,7 @@ import { ModelService, StageService, VersionEvents, VersionService, type Task, t
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
-import { renderMarkdown, type GatePolicy, type GateStage, type GateTask, type StagePolicy } from './engine';
+import { renderMarkdown, type GatePolicy, type GateStage, type GateTask, type StagePolicy } from '@gatehouse/gate-engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
 import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';

@@ -7,7 +7,7 @@ import { VersionSecurityService, VersionService, type GateSubjectRecord, type Ve
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport, type GateTask } from './engine';
+import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport, type GateTask } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunEvents } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';

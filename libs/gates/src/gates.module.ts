@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { ArtifactWorkspace } from './artifact-workspace';
-import { GATE_CHECKS, GateEngine, GatePolicy } from './engine';
+import { GATE_CHECKS, GateEngine, GatePolicy } from '@gatehouse/gate-engine';
 import { GateRunEvents } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';

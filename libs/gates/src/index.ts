@@ -4,4 +4,4 @@ export { GateRunEvents, type FinishedGateRun, type GateFinishListener } from './
 export { GateRunEntity, type GateRunStatus, type GateRunTrigger } from './gate-run.entity';
 export * from './errors';
 export { RecentQuery } from './dto/gate-run.dto';
-export * from './engine';
+export * from '@gatehouse/gate-engine';

@@ -3,7 +3,7 @@ import { VersionSecurityService, type RescanCandidateRow } from '@gatehouse/cata
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { RescanQueuedResponse, RescanResponse } from './dto/rescan.dto';
-import type { GatePolicy, GateTask } from './engine';
+import type { GatePolicy, GateTask } from '@gatehouse/gate-engine';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
 import { withScanAllowances } from './scan-allowances';

@@ -1,5 +1,5 @@
-import { GATE_CHECKS, GatePolicy } from './engine';
-import { judgeGlobal } from './security/pickle-policy';
+import { GATE_CHECKS, GatePolicy } from '@gatehouse/gate-engine';
+import { judgeGlobal } from '@gatehouse/artifact-scan';
 import { checkScanAllowances, withScanAllowances } from './scan-allowances';
 import { rescanPolicy, scanPolicyDigest } from './scan-verdict';
 

@@ -1,6 +1,6 @@
 import type { ScanAllowanceRules } from '@gatehouse/catalog';
-import type { StagePolicy } from './engine';
-import { judgeGlobal } from './security/pickle-policy';
+import type { StagePolicy } from '@gatehouse/gate-engine';
+import { judgeGlobal } from '@gatehouse/artifact-scan';
 import { SCAN_CHECK_ID } from './scan-verdict';
 
 const IDENTIFIER = '[A-Za-z_][A-Za-z0-9_]*';

@@ -1,5 +1,5 @@
 import type { SecurityVerdict } from '@gatehouse/catalog';
-import { GATE_CHECKS, GatePolicy, type GateReport, type StagePolicy } from './engine';
+import { GATE_CHECKS, GatePolicy, type GateReport, type StagePolicy } from '@gatehouse/gate-engine';
 import { canonicalJson, compareScannerVersions, decideSecurity, rescanPolicy, rescanReason, scanOutcome, scanPolicyDigest, stampScanResult } from './scan-verdict';
 
 const policy = (stages: Record<string, unknown>) => GatePolicy.parse({ stages }, GATE_CHECKS);

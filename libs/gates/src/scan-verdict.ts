@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SecurityVerdict, VersionStage } from '@gatehouse/catalog';
 import type { AppConfig } from '@gatehouse/config';
-import { GATE_STAGES, SCANNER_VERSION, type CheckResult, type GatePolicy, type GateReport, type GateStage, type GateTask, type StagePolicy } from './engine';
+import { SCANNER_VERSION } from '@gatehouse/artifact-scan';
+import { GATE_STAGES, type CheckResult, type GatePolicy, type GateReport, type GateStage, type GateTask, type StagePolicy } from '@gatehouse/gate-engine';
 
 /** The check whose verdict a version's security record follows. */
 export const SCAN_CHECK_ID = 'artifact_scan';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueryFailedError } from 'typeorm';
 import { BlobMissingError, BlobNotFoundError, BlobStoreUnavailableError } from '@gatehouse/storage';
-import { GATE_CHECKS, GatePolicy } from './engine';
+import { GATE_CHECKS, GatePolicy } from '@gatehouse/gate-engine';
 import { asUnusableArtifact, unusableArtifactReport, UnusableArtifactError } from './unusable-artifact';
 
 const failure = (work: Promise<unknown>) => work.then(() => { throw new Error('expected a failure'); }, (error: unknown) => error);

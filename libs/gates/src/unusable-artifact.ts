@@ -1,5 +1,5 @@
 import { BlobCorruptError, BlobMissingError, BlobNotFoundError } from '@gatehouse/storage';
-import { summarize, type CheckResult, type GateReport, type StagePolicy } from './engine';
+import { summarize, type CheckResult, type GateReport, type StagePolicy } from '@gatehouse/gate-engine';
 
 /** The id of the check-like result a report shows when the gate could not lay out the version at all. */
 export const WORKSPACE_CHECK_ID = 'workspace';

@@ -2,10 +2,8 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
-import { certificateFingerprint, checkSigningUsage, parseCertificate, verifyChain } from './certificates';
+import { certificateFingerprint, checkSigningUsage, compareWithFiles, type FileDigest, type OmsBundle, parseBundle, parseCertificate, parsePublicKey, readStatement, SignatureProblem, verifyChain, verifyEnvelope } from '@gatehouse/model-signing';
 import { SignatureRejectedError } from './errors';
-import { compareWithFiles, parseBundle, parsePublicKey, readStatement, SignatureProblem, verifyEnvelope } from './oms-bundle';
-import type { FileDigest, OmsBundle } from './oms-format';
 import type { TrustedSignerEntity } from './trusted-signer.entity';
 import { TrustedSignerRepository } from './trusted-signer.repository';
 

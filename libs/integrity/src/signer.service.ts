@@ -5,9 +5,7 @@ import type { Principal } from '@gatehouse/auth';
 import { TransactionRunner } from '@gatehouse/database';
 import type { CreateSignerDto, SignerResponse } from './dto/signer.dto';
 import { InvalidSignerKeyError, SignerNotFoundError } from './errors';
-import { certificateFingerprint, parseCertificate } from './certificates';
-import { parsePublicKey, SignatureProblem } from './oms-bundle';
-import { publicKeyHint, UnsupportedKeyError, verifyBytes } from './signing-keys';
+import { certificateFingerprint, parseCertificate, parsePublicKey, publicKeyHint, SignatureProblem, UnsupportedKeyError, verifyBytes } from '@gatehouse/model-signing';
 import type { TrustedSignerEntity } from './trusted-signer.entity';
 import { TrustedSignerRepository } from './trusted-signer.repository';
 

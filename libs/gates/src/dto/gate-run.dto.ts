@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { GATE_STAGES, type GateReport, type GateStage } from '../engine';
+import { GATE_STAGES, type GateReport, type GateStage } from '@gatehouse/gate-engine';
 import { GATE_RUN_TRIGGERS, type GateRunError, type GateRunStatus, type GateRunTrigger } from '../gate-run.entity';
 
 export class RequestGateRunDto {

@@ -1,0 +1,44 @@
+import type { CheckOutcome } from '../../check';
+import type { BaselineContext, GateContext } from '../../gate-context';
+import type { ComparisonRow } from '../../gate-report';
+
+/** The production version to compare with, or the outcome of a check that has nothing to compare. */
+export function baselineOf(context: GateContext): { baseline: BaselineContext } | { outcome: CheckOutcome } {
+  const baseline = context.baseline;
+  if (!baseline) return { outcome: { status: 'skipped', message: `there is no production version of ${context.subject.model} yet to compare with` } };
+  if (baseline.subject.model === context.subject.model && baseline.subject.version === context.subject.version) {
+    return { outcome: { status: 'skipped', message: `${refOf(baseline)} is the production version itself: nothing to compare with` } };
+  }
+  // Skipping would let the candidate through unexamined: an unusable baseline is a check that could not finish.
+  if (baseline.problem) return { outcome: { status: 'error', message: `production version ${refOf(baseline)} could not be compared with: ${baseline.problem}` } };
+  return { baseline };
+}
+
+export function refOf(context: GateContext): string {
+  return `${context.subject.model}@${context.subject.version}`;
+}
+
+function ratioOf(candidate: number, baseline: number): number | null {
+  if (baseline !== 0) return candidate / baseline;
+  return candidate === 0 ? 1 : null;
+}
+
+/** A metric where higher is better: the candidate keeps at least `minRatio` of the baseline's. */
+export function atLeast(metric: string, baseline: number, candidate: number, minRatio: number): ComparisonRow {
+  return { metric, baseline, candidate, ratio: ratioOf(candidate, baseline), threshold: minRatio, bound: 'min', verdict: candidate >= minRatio * baseline ? 'passed' : 'failed' };
+}
+
+/** A metric where lower is better: the candidate stays within `maxRatio` of the baseline's, or within `tolerance` of it in absolute terms. */
+export function atMost(metric: string, baseline: number, candidate: number, maxRatio: number, tolerance = 0): ComparisonRow {
+  const within = candidate <= maxRatio * baseline || candidate - baseline <= tolerance;
+  return { metric, baseline, candidate, ratio: ratioOf(candidate, baseline), threshold: maxRatio, bound: 'max', verdict: within ? 'passed' : 'failed' };
+}
+
+/** A check's outcome from its comparison: value is the ratio, threshold the limit, the row in details for the report's table. */
+export function compared(row: ComparisonRow, message: string, details: Record<string, unknown> = {}): CheckOutcome {
+  return { status: row.verdict, value: row.ratio, threshold: typeof row.threshold === 'number' ? row.threshold : null, message, details: { ...details, comparison: row } };
+}
+
+export function formatRatio(ratio: number | null): string {
+  return ratio === null ? 'n/a' : `${ratio.toFixed(3)}×`;
+}

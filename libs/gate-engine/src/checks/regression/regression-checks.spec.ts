@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classifierModel, jsonLines, standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
+import { classifierWithLogitsModel, renamedInputClassifierModel, shiftedRegressorModel, slowClassifierModel } from '../../../../../test/fixtures/regression-models';
+import { GATE_CHECKS } from '..';
+import { thresholdsFor, type CheckResult, type GateTask, type Thresholds } from '../../check';
+import { GateContext, type DatasetRole, type GateDataset, type GateSubject } from '../../gate-context';
+import { GateEngine } from '../../gate-engine';
+import { DEFAULT_GATE_SETTINGS } from '../../gate-policy';
+import { renderMarkdown, type GateReport } from '../../gate-report';
+import { contractChanges } from './contract-compat.check';
+
+const fixtures = standardFixtures();
+const classifier = fixtures.classifier;
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const REGRESSION_CHECKS = ['contract_compat', 'baseline_size', 'baseline_accuracy', 'baseline_latency', 'baseline_memory'];
+
+interface Version {
+  model: ModelFixture;
+  version: string;
+}
+
+interface Scenario {
+  candidate: Version;
+  /** The version in production; none when absent. */
+  baseline?: Version & { problem?: string };
+  datasets?: Partial<Record<DatasetRole, object[]>>;
+  /** Datasets whose stored file could not be used, with why. */
+  unusable?: Partial<Record<DatasetRole, string>>;
+  thresholds?: Record<string, Thresholds>;
+}
+
+let workspace: string;
+beforeEach(async () => {
+  workspace = await mkdtemp(join(tmpdir(), 'gatehouse-regression-'));
+});
+afterEach(() => rm(workspace, { recursive: true, force: true }));
+
+async function subjectIn(directory: string, { model, version }: Version): Promise<GateSubject> {
+  await mkdir(directory, { recursive: true });
+  await writeFile(join(directory, 'model.onnx'), model.bytes);
+  return { model: 'fixture', version, task: model.task, declaredSchema: model.schema, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: sha256(model.bytes), size: model.bytes.length }] };
+}
+
+/** Runs checks through the engine as a gate would: candidate and production each in a directory of their own, the candidate's datasets. */
+async function gate(ids: string[], scenario: Scenario): Promise<GateReport> {
+  const datasets: GateDataset[] = [];
+  for (const [role, rows] of Object.entries(scenario.datasets ?? {})) {
+    const path = join(workspace, `${role}.jsonl`);
+    await writeFile(path, jsonLines(rows));
+    datasets.push({ role: role as DatasetRole, name: `${role}@1`, path });
+  }
+  for (const [role, problem] of Object.entries(scenario.unusable ?? {})) datasets.push({ role: role as DatasetRole, name: `${role}@1`, path: null, problem });
+  const candidate = await subjectIn(join(workspace, 'candidate'), scenario.candidate);
+  const baseline = scenario.baseline && { subject: await subjectIn(join(workspace, 'baseline'), scenario.baseline), workspace: join(workspace, 'baseline'), problem: scenario.baseline.problem };
+  const task: GateTask = candidate.task;
+  const context = new GateContext(candidate, join(workspace, 'candidate'), datasets, DEFAULT_GATE_SETTINGS, baseline);
+  return new GateEngine(GATE_CHECKS).run(context, {
+    stage: 'canary',
+    task,
+    settings: DEFAULT_GATE_SETTINGS,
+    checks: ids.map((id) => {
+      const check = GATE_CHECKS.find((candidateCheck) => candidateCheck.id === id)!;
+      return { id, severity: check.severity, thresholds: thresholdsFor(check, task, scenario.thresholds?.[id]) };
+    }),
+  });
+}
+
+async function run(id: string, scenario: Scenario): Promise<CheckResult> {
+  return (await gate([id], scenario)).results[0];
+}
+
+const production = { model: classifier.model, version: '1.0.0' };
+const evaluation = { evaluation: classifier.evaluation };
+
+describe('regression checks without a production version', () => {
+  it('skip, saying there is none yet, and the report says so', async () => {
+    const report = await gate(REGRESSION_CHECKS, { candidate: { model: classifier.model, version: '1.0.0' }, datasets: evaluation });
+    for (const result of report.results) expect(result).toMatchObject({ status: 'skipped', message: 'there is no production version of fixture yet to compare with' });
+    expect(report).toMatchObject({ verdict: 'passed', baseline: null });
+    expect(renderMarkdown(report)).toContain('No version of fixture is in production yet');
+  });
+
+  it('skip when the candidate is the production version itself', async () => {
+    const result = await run('baseline_accuracy', { candidate: production, baseline: production, datasets: evaluation });
+    expect(result).toMatchObject({ status: 'skipped', message: 'fixture@1.0.0 is the production version itself: nothing to compare with' });
+  });
+
+  it('error, never pass, when production\'s stored files are unusable', async () => {
+    const result = await run('baseline_size', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: { ...production, problem: 'model.onnx: stored bytes hash to something else' } });
+    expect(result).toMatchObject({ status: 'error', message: expect.stringContaining('could not be compared with: model.onnx') });
+  });
+});
+
+describe('a candidate the same as production', () => {
+  it('passes every regression check, and the report puts both side by side', async () => {
+    const report = await gate(REGRESSION_CHECKS, { candidate: { model: classifier.model, version: '1.0.1' }, baseline: production, datasets: evaluation });
+    expect(Object.fromEntries(report.results.map((result) => [result.id, result.status]))).toEqual(Object.fromEntries(REGRESSION_CHECKS.map((id) => [id, 'passed'])));
+    expect(report.baseline).toEqual({ model: 'fixture', version: '1.0.0' });
+    const accuracy = report.results.find((result) => result.id === 'baseline_accuracy')!;
+    expect(accuracy.details?.comparison).toEqual({ metric: 'accuracy', baseline: classifier.accuracy, candidate: classifier.accuracy, ratio: 1, threshold: 0.95, bound: 'min', verdict: 'passed' });
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('## Compared with production fixture@1.0.0');
+    expect(markdown).toContain('| check | metric | baseline | candidate | ratio | threshold | verdict |');
+    expect(markdown).toMatch(/\| `baseline_accuracy` \| accuracy \| 0\.\d+ \| 0\.\d+ \| 1\.000× \| ≥ 0\.95× \| ✅ passed \|/);
+    expect(markdown).toMatch(/\| `baseline_latency` \| p95 latency \(ms\) \| .* \| ≤ 1\.1× \| ✅ passed \|/);
+    expect(markdown).toContain('| `contract_compat` | input/output contract | 1.0.0: 1 input, 1 output | 1.0.1: unchanged (a patch bump 1.0.0 → 1.0.1) | — |');
+  });
+});
+
+describe('baseline_accuracy', () => {
+  it('refuses a candidate above the absolute floor but more than 5% less accurate than production', async () => {
+    const worse = fixtures.slightlyWorseClassifier;
+    const report = await gate(['evaluation', 'baseline_accuracy'], { candidate: { model: worse.model, version: '1.1.0' }, baseline: production, datasets: evaluation });
+    const [absolute, relative] = report.results;
+    expect(absolute.status).toBe('passed');
+    expect(relative).toMatchObject({ status: 'failed', threshold: 0.95 });
+    expect(relative.value).toBeCloseTo(worse.accuracy / classifier.accuracy, 10);
+    expect(relative.value as number).toBeLessThan(0.95);
+    expect(relative.message).toMatch(/accuracy 0\.\d{4} against 0\.\d{4} for production fixture@1\.0\.0 \(0\.9\d\d×\) on 500 examples of evaluation@1: below 0\.95× production's/);
+    expect(relative.details?.comparison).toMatchObject({ metric: 'accuracy', baseline: classifier.accuracy, candidate: worse.accuracy, verdict: 'failed' });
+    expect(report).toMatchObject({ verdict: 'failed', failedChecks: ['baseline_accuracy'] });
+    expect(renderMarkdown(report)).toMatch(/\| `baseline_accuracy` \| accuracy \| .* \| ❌ failed \|/);
+  });
+
+  it('lets the policy allow a larger drop', async () => {
+    const result = await run('baseline_accuracy', {
+      candidate: { model: fixtures.slightlyWorseClassifier.model, version: '1.1.0' },
+      baseline: production,
+      datasets: evaluation,
+      thresholds: { baseline_accuracy: { minAccuracyRatio: 0.9 } },
+    });
+    expect(result).toMatchObject({ status: 'passed', threshold: 0.9 });
+  });
+
+  it('compares a regressor\'s MAE, refusing one more than 5% worse', async () => {
+    const regressor = fixtures.regressor;
+    const shifted = shiftedRegressorModel(regressor.weights, 0.1);
+    const data = { evaluation: regressor.evaluation };
+    const worse = await run('baseline_accuracy', { candidate: { model: shifted, version: '1.1.0' }, baseline: { model: regressor.model, version: '1.0.0' }, datasets: data });
+    expect(worse).toMatchObject({ status: 'failed', threshold: 1.05, details: { comparison: { metric: 'mae', bound: 'max', verdict: 'failed' } } });
+    expect((worse.details?.comparison as { baseline: number }).baseline).toBeCloseTo(regressor.mae, 4);
+    expect(worse.message).toMatch(/MAE 0\.\d{4} against 0\.\d{4} .*: above 1\.05× production's/);
+    const better = await run('baseline_accuracy', { candidate: { model: regressor.model, version: '1.1.0' }, baseline: { model: shifted, version: '1.0.0' }, datasets: data });
+    expect(better.status).toBe('passed');
+    expect(better.value as number).toBeLessThan(1);
+  });
+
+  it('skips without an evaluation dataset, and when production cannot read the candidate\'s data', async () => {
+    expect(await run('baseline_accuracy', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: production })).toMatchObject({
+      status: 'skipped',
+      message: 'the version names no evaluation or validation dataset: nothing to compare on',
+    });
+    const renamed = renamedInputClassifierModel(classifier.weights, 'inputs');
+    const rows = classifier.evaluation.map((row) => ({ inputs: { inputs: row.inputs.features }, label: row.label }));
+    const result = await run('baseline_accuracy', { candidate: { model: renamed, version: '2.0.0' }, baseline: production, datasets: { evaluation: rows } });
+    expect(result).toMatchObject({ status: 'skipped', message: expect.stringContaining('production version fixture@1.0.0 cannot run on evaluation@1, the candidate\'s evaluation data: line 1 has no input "features"') });
+  });
+
+  it('errors, never skips, when the evaluation dataset\'s stored file is corrupt', async () => {
+    const result = await run('baseline_accuracy', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: production, unusable: { evaluation: 'its stored file is unusable: digest mismatch' } });
+    expect(result).toMatchObject({ status: 'error', message: 'dataset evaluation@1 (evaluation): its stored file is unusable: digest mismatch: nothing to compare on' });
+  });
+});
+
+describe('baseline_latency', () => {
+  const slow = slowClassifierModel(classifier.weights);
+
+  it('refuses a candidate much slower than production, both timed in turn', async () => {
+    const result = await run('baseline_latency', { candidate: { model: slow, version: '1.1.0' }, baseline: production });
+    expect(result).toMatchObject({ status: 'failed', threshold: 1.1, details: { comparison: { metric: 'p95 latency (ms)', verdict: 'failed' } } });
+    expect(result.value as number).toBeGreaterThan(3);
+    expect(result.details).toMatchObject({ baseline: { version: '1.0.0', runs: 200, warmupRuns: 10 }, candidate: { runs: 200, warmupRuns: 10 } });
+    expect(result.message).toMatch(/p95 \d+\.\d{3} ms against \d+\.\d{3} ms for production fixture@1\.0\.0 \(\d+\.\d{3}×\), 200 runs each in turn \(batch 1\): above 1\.1× production's/);
+  });
+
+  it('passes a candidate faster than production', async () => {
+    const result = await run('baseline_latency', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: { model: slow, version: '1.0.0' } });
+    expect(result.status).toBe('passed');
+    expect(result.value as number).toBeLessThan(1);
+  });
+});
+
+describe('baseline_memory', () => {
+  it('refuses a candidate that needs much more memory than production, and passes the reverse', async () => {
+    const heavy = slowClassifierModel(classifier.weights, { hidden: 1536, layers: 2 });
+    const result = await run('baseline_memory', { candidate: { model: heavy, version: '1.1.0' }, baseline: production });
+    expect(result).toMatchObject({ status: 'failed', threshold: 1.2, details: { comparison: { metric: 'memory growth (MiB)', verdict: 'failed' } } });
+    expect(result.message).toMatch(/median of 3 fresh processes each: above 1\.2× production's/);
+    const probes = result.details?.candidate as { probes: { growthBytes: number }[] };
+    expect(probes.probes).toHaveLength(3);
+    const lighter = await run('baseline_memory', { candidate: production, baseline: { model: heavy, version: '0.9.0' } });
+    expect(lighter.status).toBe('passed');
+  });
+});
+
+describe('baseline_size', () => {
+  it('refuses files much larger than production\'s', async () => {
+    const padded = classifierModel(classifier.weights, { paddingBytes: 4096 });
+    const result = await run('baseline_size', { candidate: { model: padded, version: '1.1.0' }, baseline: production });
+    expect(result).toMatchObject({ status: 'failed', threshold: 1.2 });
+    expect(result.value).toBeCloseTo(padded.bytes.length / classifier.model.bytes.length, 10);
+    expect(result.details?.comparison).toEqual({
+      metric: 'total file size (bytes)',
+      baseline: classifier.model.bytes.length,
+      candidate: padded.bytes.length,
+      ratio: result.value,
+      threshold: 1.2,
+      bound: 'max',
+      verdict: 'failed',
+    });
+    expect((await run('baseline_size', { candidate: { model: padded, version: '1.1.0' }, baseline: production, thresholds: { baseline_size: { maxSizeRatio: 100 } } })).status).toBe('passed');
+  });
+});
+
+describe('contract_compat', () => {
+  const withLogits = classifierWithLogitsModel(classifier.weights);
+
+  it('fails an added output under a minor bump, naming it', async () => {
+    const result = await run('contract_compat', { candidate: { model: withLogits, version: '1.1.0' }, baseline: production });
+    expect(result).toMatchObject({ status: 'failed', value: 1, threshold: 0 });
+    expect(result.message).toBe('the input/output contract changed from production fixture@1.0.0 under a minor bump 1.0.0 → 1.1.0, and a change needs a major version bump: added output "logits"');
+    expect(result.details?.changes).toEqual([expect.objectContaining({ kind: 'output', name: 'logits', change: 'added' })]);
+  });
+
+  it('passes the same change under a major bump, still listing it', async () => {
+    const result = await run('contract_compat', { candidate: { model: withLogits, version: '2.0.0' }, baseline: production });
+    expect(result).toMatchObject({ status: 'passed', value: 1 });
+    expect(result.message).toBe('1 contract change from production fixture@1.0.0, allowed by the major bump 1.0.0 → 2.0.0: added output "logits"');
+  });
+
+  it('names a renamed input as removed and added, and a changed class count as a fixed dimension', async () => {
+    const renamed = await run('contract_compat', { candidate: { model: renamedInputClassifierModel(classifier.weights, 'inputs'), version: '1.0.1' }, baseline: production });
+    expect(renamed.status).toBe('failed');
+    expect(renamed.message).toContain('under a patch bump 1.0.0 → 1.0.1');
+    expect(renamed.message).toContain('removed input "features"; added input "inputs"');
+    const fourClasses = classifierModel({ features: 8, classes: 4, weights: new Float32Array(32), bias: new Float32Array(4) });
+    const wider = await run('contract_compat', { candidate: { model: fourClasses, version: '1.2.0' }, baseline: production });
+    expect(wider.message).toContain('output "probabilities" dimension 1 3 → 4');
+  });
+
+  it('does not take a lower or non-semantic version as a major bump', async () => {
+    expect((await run('contract_compat', { candidate: { model: withLogits, version: '0.9.0' }, baseline: production })).message).toContain('1.0.0 → 0.9.0, not a later version');
+    expect((await run('contract_compat', { candidate: { model: withLogits, version: 'local' }, baseline: production })).message).toContain('which are not both semantic versions');
+    const release = await run('contract_compat', { candidate: { model: withLogits, version: '2.0.0' }, baseline: { ...production, version: '2.0.0-rc.1' } });
+    expect(release).toMatchObject({ status: 'failed', message: expect.stringContaining('under a pre-release bump 2.0.0-rc.1 → 2.0.0, and a change needs a major version bump') });
+  });
+
+  it('compares element types, ranks and fixed dimensions, not the names of symbolic ones', () => {
+    const tensor = (name: string, dtype: string, shape: (number | string | null)[]) => ({ name, dtype, shape });
+    const changes = contractChanges(
+      'input',
+      [tensor('a', 'float32', ['batch', 8]), tensor('b', 'float32', ['batch', 8]), tensor('c', 'int64', ['batch', 'seq']), tensor('d', 'float32', ['n', 16])],
+      [tensor('a', 'float64', ['batch', 8]), tensor('b', 'float32', ['batch', 2, 4]), tensor('c', 'int64', ['n', 'length']), tensor('d', 'float32', ['n', null])],
+    );
+    expect(changes.map((change) => change.description)).toEqual(['input "a" element type float32 → float64', 'input "b" rank 2 → 3 (["batch", 8] → ["batch", 2, 4])', 'input "d" dimension 1 16 → ?']);
+  });
+});

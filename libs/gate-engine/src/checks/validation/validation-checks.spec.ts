@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  classifierModel,
+  jsonLines,
+  nanAtRuntimeModel,
+  refusedModel,
+  standardFixtures,
+  truncated,
+  wrongSchema,
+  type ModelFixture,
+} from '../../../../../test/fixtures/onnx-models';
+import { GATE_CHECKS } from '..';
+import { thresholdsFor, type CheckResult, type GateTask, type Thresholds } from '../../check';
+import { GateContext, type DatasetRole, type DeclaredSchema, type GateDataset } from '../../gate-context';
+import { GateEngine } from '../../gate-engine';
+import { DEFAULT_GATE_SETTINGS, type GateSettings } from '../../gate-policy';
+
+const fixtures = standardFixtures();
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+interface Scenario {
+  model?: ModelFixture;
+  /** Overrides the model's own task. */
+  task?: GateTask;
+  files?: Record<string, Uint8Array>;
+  /** Digests the manifest claims, where they differ from the bytes written. */
+  manifest?: Record<string, string>;
+  datasets?: Partial<Record<DatasetRole, object[] | string>>;
+  schema?: DeclaredSchema | null;
+  metrics?: Record<string, number>;
+  thresholds?: Thresholds;
+  settings?: Partial<GateSettings>;
+}
+
+let workspace: string;
+beforeEach(async () => {
+  workspace = await mkdtemp(join(tmpdir(), 'gatehouse-checks-'));
+});
+afterEach(() => rm(workspace, { recursive: true, force: true }));
+
+/** Runs one check, exactly as the engine would in a gate, on files written to a fresh directory. */
+async function run(id: string, scenario: Scenario): Promise<CheckResult> {
+  const files = scenario.files ?? (scenario.model ? { 'model.onnx': scenario.model.bytes } : {});
+  for (const [path, bytes] of Object.entries(files)) await writeFile(join(workspace, path), bytes);
+  const datasets: GateDataset[] = [];
+  for (const [role, rows] of Object.entries(scenario.datasets ?? {})) {
+    const path = join(workspace, `${role}.jsonl`);
+    await writeFile(path, typeof rows === 'string' ? rows : jsonLines(rows));
+    datasets.push({ role: role as DatasetRole, name: role, path });
+  }
+  const check = GATE_CHECKS.find((candidate) => candidate.id === id)!;
+  const task = scenario.task ?? scenario.model?.task ?? 'other';
+  const context = new GateContext(
+    {
+      model: 'fixture',
+      version: '1.0.0',
+      task,
+      declaredSchema: scenario.schema === undefined ? (scenario.model?.schema ?? null) : scenario.schema,
+      reportedMetrics: scenario.metrics ?? {},
+      files: Object.entries(files).map(([path, bytes]) => ({ path, sha256: scenario.manifest?.[path] ?? sha256(bytes), size: bytes.length })),
+    },
+    workspace,
+    datasets,
+    { ...DEFAULT_GATE_SETTINGS, ...scenario.settings },
+  );
+  const report = await new GateEngine(GATE_CHECKS).run(context, {
+    stage: 'registered',
+    task,
+    settings: { ...DEFAULT_GATE_SETTINGS, ...scenario.settings },
+    checks: [{ id, severity: check.severity, thresholds: thresholdsFor(check, task, scenario.thresholds) }],
+  });
+  return report.results[0];
+}
+
+const classifier = fixtures.classifier;
+const classifierData = { evaluation: classifier.evaluation, training: classifier.training, reference: classifier.reference };
+
+describe('files_intact', () => {
+  it('passes when every file hashes to its manifest digest', async () => {
+    expect(await run('files_intact', { model: classifier.model })).toMatchObject({ status: 'passed', value: 1 });
+  });
+
+  it('fails naming a file whose bytes differ from the manifest', async () => {
+    const result = await run('files_intact', { model: classifier.model, manifest: { 'model.onnx': 'f'.repeat(64) } });
+    expect(result.status).toBe('failed');
+    expect(result.message).toContain(`model.onnx hashes to ${sha256(classifier.model.bytes)}, expected ${'f'.repeat(64)}`);
+  });
+});
+
+describe('size_limit', () => {
+  it('passes under the limit and fails over it, with per-task defaults', async () => {
+    expect((await run('size_limit', { model: classifier.model })).status).toBe('passed');
+    expect((await run('size_limit', { model: classifier.model })).threshold).toBe(100 * 1024 * 1024);
+    expect((await run('size_limit', { model: fixtures.generative.model })).threshold).toBe(150 * 1024 * 1024);
+    const oversize = await run('size_limit', { model: classifierModel(classifier.weights, { paddingBytes: 2_000_000 }), thresholds: { maxMiB: 1 } });
+    expect(oversize).toMatchObject({ status: 'failed', message: expect.stringContaining('over the 1 MiB limit for classification models') });
+  });
+});
+
+describe('onnx_parses', () => {
+  it('passes a real model and reports its opsets', async () => {
+    const result = await run('onnx_parses', { model: classifier.model });
+    expect(result.status).toBe('passed');
+    expect(result.details?.opsets).toEqual([{ domain: '', version: 17 }]);
+  });
+
+  it('fails a truncated file', async () => {
+    const result = await run('onnx_parses', { files: { 'model.onnx': truncated(classifier.model.bytes) } });
+    expect(result).toMatchObject({ status: 'failed', message: expect.stringContaining('not a valid ONNX protobuf') });
+  });
+
+  it('skips a version without an ONNX file, and fails one with two and no model.onnx', async () => {
+    expect((await run('onnx_parses', { files: { 'weights.bin': new Uint8Array(4) } })).status).toBe('skipped');
+    const ambiguous = await run('onnx_parses', { files: { 'a.onnx': classifier.model.bytes, 'b.onnx': classifier.model.bytes } });
+    expect(ambiguous).toMatchObject({ status: 'error', message: expect.stringContaining('2 ONNX files (a.onnx, b.onnx)') });
+  });
+});
+
+describe('weights_finite', () => {
+  it('passes finite weights', async () => {
+    expect(await run('weights_finite', { model: classifier.model })).toMatchObject({ status: 'passed', value: 0 });
+  });
+
+  it.each([
+    ['nan', /dense\.weight \(main\): 1 NaN, first at index 5/],
+    ['inf', /dense\.weight \(main\): 1 Inf, first at index 5/],
+  ] as const)('fails a %s weight, naming the tensor and where', async (poison, message) => {
+    const result = await run('weights_finite', { model: classifierModel(classifier.weights, { poison }) });
+    expect(result).toMatchObject({ status: 'failed', value: 1, message: expect.stringMatching(message) });
+  });
+});
+
+describe('model_loads', () => {
+  it('loads a real model and fails one onnxruntime refuses', async () => {
+    expect((await run('model_loads', { model: classifier.model })).status).toBe('passed');
+    const refused = await run('model_loads', { model: refusedModel() });
+    expect(refused).toMatchObject({ status: 'failed', message: expect.stringContaining('onnxruntime refused the model') });
+  });
+});
+
+describe('schema_match', () => {
+  it('passes the schema the model has', async () => {
+    expect((await run('schema_match', { model: classifier.model })).status).toBe('passed');
+  });
+
+  it('fails a declared schema that differs, naming each difference', async () => {
+    const result = await run('schema_match', { model: classifier.model, schema: wrongSchema(classifier.model.schema) as DeclaredSchema });
+    expect(result.status).toBe('failed');
+    expect(result.message).toMatch(/declared input ".*" is not in the model/);
+    expect(result.message).toMatch(/model input "features" is not declared/);
+    expect(result.message).toMatch(/output "probabilities" dimension 1 is fixed at 3 in the model, declared 4/);
+  });
+
+  it('skips without a declared schema unless the stage requires one', async () => {
+    expect((await run('schema_match', { model: classifier.model, schema: null })).status).toBe('skipped');
+    expect((await run('schema_match', { model: classifier.model, schema: null, thresholds: { required: true } })).status).toBe('failed');
+  });
+});
+
+describe('smoke_run', () => {
+  it('passes finite outputs of the declared shapes', async () => {
+    const result = await run('smoke_run', { model: classifier.model });
+    expect(result.status).toBe('passed');
+    expect(result.details?.outputShapes).toEqual({ probabilities: [2, 3] });
+  });
+
+  it('fails outputs that are NaN at run time', async () => {
+    const result = await run('smoke_run', { model: nanAtRuntimeModel(classifier.weights) });
+    expect(result).toMatchObject({ status: 'failed', message: expect.stringContaining('output "probabilities" has 6 of 6 values NaN or Inf') });
+  });
+
+  it('resolves symbolic dimensions from the policy, then the declared schema', async () => {
+    const model = fixtures.sequenceClassifier.model;
+    const fromPolicy = await run('smoke_run', { model, settings: { dimensions: { seq: 7 } } });
+    expect(fromPolicy.status).toBe('passed');
+    expect(fromPolicy.details?.inputShapes).toEqual({ tokens: [2, 7, 8] });
+    const declared = { ...model.schema, inputs: [{ ...model.schema.inputs[0], shape: ['batch', 5, 8] }] } as DeclaredSchema;
+    const fromSchema = await run('smoke_run', { model, schema: declared });
+    expect(fromSchema.details?.inputShapes).toEqual({ tokens: [2, 5, 8] });
+  });
+
+  it('checks a generative model\'s sample statistics', async () => {
+    const good = await run('smoke_run', { model: fixtures.generative.model });
+    expect(good.status).toBe('passed');
+    expect(good.details?.sampleStatistics).toMatchObject({ count: 64 * 16 });
+    const exploding = await run('smoke_run', { model: fixtures.explodingGenerative.model });
+    expect(exploding).toMatchObject({ status: 'failed', message: expect.stringContaining('outputs are exploding') });
+  });
+});
+
+describe('evaluation', () => {
+  it('measures accuracy and macro-F1 by running the model over the evaluation dataset', async () => {
+    const result = await run('evaluation', { model: classifier.model, datasets: classifierData });
+    expect(result.status).toBe('passed');
+    expect(result.value).toBeCloseTo(classifier.accuracy, 10);
+    expect(result.details?.measured).toMatchObject({ examples: classifier.evaluation.length, batches: Math.ceil(classifier.evaluation.length / 64) });
+  });
+
+  it('fails a degraded model on the accuracy floor', async () => {
+    const result = await run('evaluation', { model: fixtures.degradedClassifier.model, datasets: classifierData });
+    expect(result.status).toBe('failed');
+    expect(result.value).toBeCloseTo(fixtures.degradedClassifier.accuracy, 10);
+    expect(result.message).toMatch(/accuracy 0\.\d{4} is below 0\.85/);
+  });
+
+  it('measures MAE and RMSE for a regressor against its thresholds', async () => {
+    const regressor = fixtures.regressor;
+    const scenario = { model: regressor.model, datasets: { evaluation: regressor.evaluation } };
+    const within = await run('evaluation', { ...scenario, thresholds: { maxMae: regressor.mae * 1.01 } });
+    expect(within.status).toBe('passed');
+    expect(within.value).toBeCloseTo(regressor.mae, 4);
+    const over = await run('evaluation', { ...scenario, thresholds: { maxMae: regressor.mae / 2 } });
+    expect(over).toMatchObject({ status: 'failed', message: expect.stringContaining('is above') });
+  });
+
+  it('fails on a malformed dataset, naming the line', async () => {
+    const rows = `${jsonLines(classifier.evaluation.slice(0, 3))}{"inputs": {"features": [1, 2]}, "label": 0}\n`;
+    const result = await run('evaluation', { model: classifier.model, datasets: { evaluation: rows } });
+    expect(result).toMatchObject({ status: 'error', message: expect.stringContaining('line 4') });
+  });
+
+  it('skips without a dataset unless required', async () => {
+    expect((await run('evaluation', { model: classifier.model })).status).toBe('skipped');
+    expect((await run('evaluation', { model: classifier.model, thresholds: { required: true } })).status).toBe('failed');
+  });
+});
+
+describe('train_accuracy', () => {
+  it('measures on the training dataset when it is stored', async () => {
+    const result = await run('train_accuracy', { model: classifier.model, datasets: classifierData });
+    expect(result).toMatchObject({ status: 'passed', details: { source: 'measured' } });
+    expect((result.details!.measured as { examples: number }).examples).toBe(classifier.training.length);
+  });
+
+  it('measures only the first settings.trainingExamples examples', async () => {
+    const result = await run('train_accuracy', { model: classifier.model, datasets: classifierData, settings: { trainingExamples: 300 } });
+    expect((result.details!.measured as { examples: number }).examples).toBe(300);
+  });
+
+  it('falls back to the reported metric, and fails it under the floor', async () => {
+    const result = await run('train_accuracy', { model: classifier.model, metrics: { train_accuracy: 0.7 } });
+    expect(result).toMatchObject({ status: 'failed', value: 0.7, details: { source: 'reported' } });
+    expect((await run('train_accuracy', { model: classifier.model })).status).toBe('skipped');
+  });
+});
+
+describe('final_loss', () => {
+  it('holds a generative model\'s final loss to the ceiling', async () => {
+    expect((await run('final_loss', { model: fixtures.generative.model, metrics: { final_loss: 0.3 } })).status).toBe('passed');
+    expect(await run('final_loss', { model: fixtures.generative.model, metrics: { final_loss: 0.9 } })).toMatchObject({ status: 'failed', value: 0.9 });
+  });
+});
+
+describe('reported_metrics', () => {
+  it('passes reported metrics that match the measurements', async () => {
+    const result = await run('reported_metrics', { model: classifier.model, datasets: classifierData, metrics: { accuracy: classifier.accuracy } });
+    expect(result.status).toBe('passed');
+  });
+
+  it('warns, naming both numbers, when a reported metric is off', async () => {
+    const result = await run('reported_metrics', { model: fixtures.degradedClassifier.model, datasets: classifierData, metrics: { accuracy: 0.99 } });
+    expect(result.status).toBe('warning');
+    expect(result.message).toMatch(/reported accuracy 0\.99 but measured 0\.\d+/);
+  });
+});
+
+describe('output_consistency', () => {
+  it('passes outputs within 1e-4 of the reference and fails drifted ones', async () => {
+    expect((await run('output_consistency', { model: classifier.model, datasets: classifierData })).status).toBe('passed');
+    const drifted = classifier.reference.map((row, index) =>
+      index === 3 ? { ...row, outputs: { probabilities: row.outputs.probabilities.map((p, i) => (i === 0 ? p + 0.01 : p)) } } : row,
+    );
+    const result = await run('output_consistency', { model: classifier.model, datasets: { reference: drifted } });
+    expect(result.status).toBe('failed');
+    expect(result.message).toContain('line 4, output "probabilities"[0]');
+  });
+});
+
+describe('latency', () => {
+  it('reports percentiles over at least 50 runs and fails over its budget', async () => {
+    const result = await run('latency', { model: classifier.model });
+    expect(result.status).toBe('passed');
+    expect(result.details).toMatchObject({ runs: 50, warmupRuns: 5 });
+    expect(result.details?.p50Ms as number).toBeLessThanOrEqual(result.details?.p95Ms as number);
+    const slow = await run('latency', { model: classifier.model, thresholds: { maxP95Ms: 0.000001 } });
+    expect(slow).toMatchObject({ status: 'failed', message: expect.stringContaining('p95') });
+  });
+});
+
+describe('the engine', () => {
+  it('skips a check whose prerequisite failed instead of failing it twice', async () => {
+    const context = new GateContext(
+      { model: 'm', version: '1', task: 'classification', declaredSchema: null, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: null, size: 10 }] },
+      workspace,
+      [],
+      DEFAULT_GATE_SETTINGS,
+    );
+    await writeFile(join(workspace, 'model.onnx'), truncated(classifier.model.bytes, 0.01));
+    const report = await new GateEngine(GATE_CHECKS).run(context, {
+      stage: 'registered',
+      task: 'classification',
+      settings: DEFAULT_GATE_SETTINGS,
+      checks: ['onnx_parses', 'model_loads', 'smoke_run'].map((id) => ({ id, severity: 'critical' as const, thresholds: {} })),
+    });
+    expect(report.results.map((r) => r.status)).toEqual(['failed', 'skipped', 'skipped']);
+    expect(report.verdict).toBe('failed');
+    expect(report.healthScore).toBe(0);
+  });
+
+  it('ends a run that outlasts its time limit', async () => {
+    const context = new GateContext(
+      { model: 'm', version: '1', task: 'other', declaredSchema: null, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: null, size: classifier.model.bytes.length }] },
+      workspace,
+      [],
+      { ...DEFAULT_GATE_SETTINGS, timeoutSeconds: 1 },
+    );
+    await writeFile(join(workspace, 'model.onnx'), classifier.model.bytes);
+    await expect(
+      new GateEngine(GATE_CHECKS).run(context, {
+        stage: 'registered',
+        task: 'other',
+        settings: { ...DEFAULT_GATE_SETTINGS, timeoutSeconds: 1 },
+        checks: [{ id: 'latency', severity: 'critical', thresholds: { runs: 1_000_000, warmupRuns: 0, batchSize: 1, maxP95Ms: 0, maxMemoryMiB: 0 } }],
+      }),
+    ).rejects.toThrow('the gate run took longer than its 1 s limit');
+  });
+});
