@@ -9,6 +9,8 @@ import { PROMOTION_POLICY, PromotionService } from './promotion.service';
 import { PromotionsController } from './promotions.controller';
 import { ResolveEndpoint } from './resolve-endpoint';
 import { ServingService } from './serving.service';
+import { StagePointerRepository } from './stage-pointer.repository';
+import { StagePointerService } from './stage-pointer.service';
 
 @Module({
   imports: [AuthModule, CatalogModule, GatesModule],
@@ -19,6 +21,8 @@ import { ServingService } from './serving.service';
     PromotionRepository,
     PromotionService,
     ServingService,
+    StagePointerRepository,
+    StagePointerService,
     ResolveEndpoint,
   ],
 })

@@ -2,7 +2,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { StageService, VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
+import { VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
+import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
 import { GateRunEvents, GateRunService, type FinishedGateRun, type GateTask } from '@gatehouse/gates';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
@@ -32,7 +33,7 @@ export class PromotionService implements OnModuleInit {
   constructor(
     private readonly promotions: PromotionRepository,
     private readonly versions: VersionService,
-    private readonly stages: StageService,
+    private readonly stages: StagePointerService,
     private readonly gates: GateRunService,
     private readonly gateEvents: GateRunEvents,
     private readonly transactions: TransactionRunner,

@@ -1,7 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { ModelStagesResponse, StageHistoryResponse, StageService } from '@gatehouse/catalog';
+import { StageHistoryResponse, StageService } from '@gatehouse/catalog';
+import { ModelStagesResponse } from './dto/stage.dto';
+import { StagePointerService } from './stage-pointer.service';
 import { RecentQuery } from '@gatehouse/gates';
 import { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto, ResolveQuery, ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
 import { PromotionService } from './promotion.service';
@@ -14,6 +16,7 @@ export class PromotionsController {
   constructor(
     private readonly promotions: PromotionService,
     private readonly serving: ServingService,
+    private readonly pointers: StagePointerService,
     private readonly stages: StageService,
   ) {}
 
@@ -48,7 +51,7 @@ export class PromotionsController {
   @Get('models/:name/stages')
   @ApiOperation({ summary: 'The version in staging, canary (with its traffic percent) and production' })
   stagesOf(@Param('name') name: string): Promise<ModelStagesResponse> {
-    return this.stages.stagesOf(name);
+    return this.pointers.stagesOf(name);
   }
 
   @Get('models/:name/history')

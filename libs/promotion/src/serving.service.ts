@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { DomainError } from '@gatehouse/errors';
-import { ModelService, StageService, VersionService, type StagePointers } from '@gatehouse/catalog';
+import { ModelService, VersionService, type StagePointers } from '@gatehouse/catalog';
+import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
 import type { ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
 import { NoServingVersionError, NothingToRollBackError } from './errors';
@@ -14,7 +15,7 @@ export class ServingService {
   constructor(
     private readonly models: ModelService,
     private readonly versions: VersionService,
-    private readonly stages: StageService,
+    private readonly stages: StagePointerService,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
   ) {}

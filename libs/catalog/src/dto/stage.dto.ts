@@ -1,20 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SERVING_STAGES, STAGE_ACTIONS, type ServingStage, type StageAction } from '../catalog.types';
 
-export class StageHolderResponse {
-  @ApiProperty() version: string;
-  @ApiProperty({ nullable: true, type: Number, description: 'Canary only: the share of request keys it serves' }) trafficPercent: number | null;
-  @ApiProperty() assignedBy: string;
-  @ApiProperty() assignedAt: string;
-  @ApiProperty({ nullable: true, type: String }) promotionId: string | null;
-}
-
-export class ModelStagesResponse {
-  @ApiProperty() model: string;
-  @ApiProperty({ description: 'The version holding each stage, or null', example: { staging: null, canary: null, production: null } })
-  stages: Record<ServingStage, StageHolderResponse | null>;
-}
-
 export class StageEventResponse {
   @ApiProperty() seq: number;
   @ApiProperty() version: string;
