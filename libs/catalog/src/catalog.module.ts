@@ -12,14 +12,14 @@ import { DatasetService } from './services/dataset.service';
 import { LineageService } from './services/lineage.service';
 import { ModelService } from './services/model.service';
 import { StageService } from './services/stage.service';
-import { VersionEvents } from './services/version-events';
+import { VersionCommitted } from './services/version-events';
 import { VersionService } from './services/version.service';
 import { VersionSecurityService } from './services/version-security.service';
 
 @Module({
   imports: [IntegrityModule],
   controllers: [ModelController, VersionController, DatasetController],
-  providers: [ModelRepository, VersionRepository, DatasetRepository, StageRepository, VersionSecurityRepository, ModelService, VersionService, VersionSecurityService, VersionEvents, StageService, LineageService, DatasetService],
-  exports: [ModelService, VersionService, VersionSecurityService, VersionEvents, StageService, LineageService, DatasetService],
+  providers: [ModelRepository, VersionRepository, DatasetRepository, StageRepository, VersionSecurityRepository, ModelService, VersionService, VersionSecurityService, VersionCommitted, StageService, LineageService, DatasetService],
+  exports: [ModelService, VersionService, VersionSecurityService, VersionCommitted, StageService, LineageService, DatasetService],
 })
 export class CatalogModule {}

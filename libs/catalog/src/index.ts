@@ -5,7 +5,7 @@ export { ModelScanAllowancesResponse } from './dto/model.dto';
 export { VersionService, type GateSubjectRecord } from './services/version.service';
 export { VersionSecurityService } from './services/version-security.service';
 export type { RescanCandidateRow } from './repositories/version-security.repository';
-export { VersionEvents, type CommitListener, type CommittedVersion } from './services/version-events';
+export { VersionCommitted, type CommittedVersion } from './services/version-events';
 export { LineageService } from './services/lineage.service';
 export { StageService, type StagePointers } from './services/stage.service';
 export type { StageAssignmentRow } from './repositories/stage.repository';

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { ModelService, StageService, VersionEvents, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
+import { ModelService, StageService, VersionCommitted, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
@@ -34,7 +34,7 @@ export class GateRunService implements OnModuleInit {
     private readonly versions: VersionService,
     private readonly models: ModelService,
     private readonly stages: StageService,
-    private readonly events: VersionEvents,
+    private readonly versionCommitted: VersionCommitted,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
     private readonly worker: GateWorker,
@@ -43,7 +43,7 @@ export class GateRunService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.events.onCommitted(async (tx, version) => {
+    this.versionCommitted.subscribe(async (tx, version) => {
       await this.enqueue(tx, { versionId: version.id, ref: version, task: version.task, stage: 'registered', trigger: 'commit', actor: version.committedBy });
     });
   }

@@ -9,7 +9,7 @@ import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
 import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport, type GateTask } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
-import { GateRunEvents } from './gate-run-events';
+import { GateRunFinished } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
 import { decideSecurity, scannerVersionOf, scanOutcome, scanPolicyDigest, stampScanResult } from './scan-verdict';
 import { asUnusableArtifact, unusableArtifactReport } from './unusable-artifact';
@@ -48,7 +48,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly workspaces: ArtifactWorkspace,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
-    private readonly events: GateRunEvents,
+    private readonly runFinished: GateRunFinished,
     @Inject(GATE_ENGINE) private readonly engine: GateEngine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -216,7 +216,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           ...(outcome.error ? { error: outcome.error } : {}),
         },
       });
-      await this.events.finished(tx, { runId: run.id, versionId: run.versionId, stage: run.stage, status: outcome.status, report: outcome.report, error: outcome.error, actor: WORKER_ACTOR });
+      await this.runFinished.publish(tx, { runId: run.id, versionId: run.versionId, stage: run.stage, status: outcome.status, report: outcome.report, error: outcome.error, actor: WORKER_ACTOR });
     });
     this.logger.log(`gate run ${run.id}: ${outcome.status}${outcome.report ? ` (health ${outcome.report.healthScore})` : ''}`);
   }

@@ -3,7 +3,7 @@ import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { ArtifactWorkspace } from './artifact-workspace';
 import { GATE_CHECKS, GateEngine, GatePolicy } from '@gatehouse/gate-engine';
-import { GateRunEvents } from './gate-run-events';
+import { GateRunFinished } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
 import { GateRunsController } from './gate-runs.controller';
@@ -20,13 +20,13 @@ import { ScanAllowancesController } from './scan-allowances.controller';
     { provide: GATE_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => GatePolicy.load(config.gates.policyFile, GATE_CHECKS) },
     { provide: GATE_ENGINE, useFactory: () => new GateEngine(GATE_CHECKS) },
     GateRunRepository,
-    GateRunEvents,
+    GateRunFinished,
     ArtifactWorkspace,
     GateWorker,
     GateRunService,
     RescanService,
     ScanAllowanceService,
   ],
-  exports: [GateRunService, GateRunEvents],
+  exports: [GateRunService, GateRunFinished],
 })
 export class GatesModule {}

@@ -1,6 +1,6 @@
 export { GatesModule } from './gates.module';
 export { GateRunService, type GateRequest } from './gate-run.service';
-export { GateRunEvents, type FinishedGateRun, type GateFinishListener } from './gate-run-events';
+export { GateRunFinished, type FinishedGateRun } from './gate-run-events';
 export { GateRunEntity, type GateRunStatus, type GateRunTrigger } from './gate-run.entity';
 export * from './errors';
 export { RecentQuery } from './dto/gate-run.dto';

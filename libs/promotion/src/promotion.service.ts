@@ -5,7 +5,7 @@ import type { Principal } from '@gatehouse/auth';
 import { VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
 import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
-import { GateRunEvents, GateRunService, type FinishedGateRun, type GateTask } from '@gatehouse/gates';
+import { GateRunFinished, GateRunService, type FinishedGateRun, type GateTask } from '@gatehouse/gates';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
 import {
   InvalidTrafficError,
@@ -35,14 +35,14 @@ export class PromotionService implements OnModuleInit {
     private readonly versions: VersionService,
     private readonly stages: StagePointerService,
     private readonly gates: GateRunService,
-    private readonly gateEvents: GateRunEvents,
+    private readonly gateRunFinished: GateRunFinished,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
     @Inject(PROMOTION_POLICY) private readonly policy: PromotionPolicy,
   ) {}
 
   onModuleInit(): void {
-    this.gateEvents.onFinished((tx, run) => this.gateFinished(tx, run));
+    this.gateRunFinished.subscribe((tx, run) => this.gateFinished(tx, run));
   }
 
   async request(actor: Principal, modelName: string, versionName: string, body: RequestPromotionDto): Promise<PromotionResponse> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { TransactionalEvent } from '@gatehouse/database';
 import type { Task, VersionRef } from '../catalog.types';
 
 export interface CommittedVersion extends VersionRef {
@@ -8,22 +8,6 @@ export interface CommittedVersion extends VersionRef {
   committedBy: string;
 }
 
-/** Runs inside the commit's transaction: whatever it writes commits or rolls back with the version. */
-export type CommitListener = (tx: EntityManager, version: CommittedVersion) => Promise<void>;
-
-/**
- * Lets feature libs that depend on the catalog (gates queues the registration
- * gate) act on a commit atomically, without the catalog depending on them.
- */
+/** Published in a version's commit transaction: gates queues the registration gate in it, without the catalog depending on gates. */
 @Injectable()
-export class VersionEvents {
-  private readonly commitListeners: CommitListener[] = [];
-
-  onCommitted(listener: CommitListener): void {
-    this.commitListeners.push(listener);
-  }
-
-  async committed(tx: EntityManager, version: CommittedVersion): Promise<void> {
-    for (const listener of this.commitListeners) await listener(tx, version);
-  }
-}
+export class VersionCommitted extends TransactionalEvent<CommittedVersion> {}

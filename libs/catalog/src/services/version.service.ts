@@ -44,7 +44,7 @@ import { DatasetRepository } from '../repositories/dataset.repository';
 import { ModelRepository } from '../repositories/model.repository';
 import { VersionRepository } from '../repositories/version.repository';
 import { ModelService } from './model.service';
-import { VersionEvents } from './version-events';
+import { VersionCommitted } from './version-events';
 
 const DEFAULT_PAGE_SIZE = 50;
 const DEFAULT_RELATION = 'derived_from';
@@ -73,7 +73,7 @@ export class VersionService {
     private readonly content: ContentAddressedStore,
     private readonly audit: AuditLog,
     private readonly signatures: SignatureVerifier,
-    private readonly events: VersionEvents,
+    private readonly committed: VersionCommitted,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -222,7 +222,7 @@ export class VersionService {
         subject: versionSubject(ref),
         payload: { ...manifest, signer: verified ? { name: verified.signerName, fingerprint: verified.fingerprint } : null },
       });
-      await this.events.committed(tx, { id: version.id, model: modelName, version: versionName, task: version.task, committedBy: actor.name });
+      await this.committed.publish(tx, { id: version.id, model: modelName, version: versionName, task: version.task, committedBy: actor.name });
     });
   }
 
