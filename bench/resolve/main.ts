@@ -13,10 +13,11 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench npm run bench:resolve   # an existing, empty database instead of the embedded one
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
 import { freePort, RegistryProcess, SERVER_NODE_ARGS } from '../support/registry-process';
 import { until } from '../../test/support/wait';
@@ -86,27 +87,40 @@ async function startRegistry(dir: string, port: number): Promise<RegistryProcess
   return server;
 }
 
-/** Registers two trained versions through the API and promotes them with real gates: 1.0.0 to production, 1.1.0 to a canary. Returns a reader token. */
+/**
+ * Registers two trained versions through the API, signed by a signer the registry trusts (production requires it), and
+ * promotes them with real gates: 1.0.0 to production, 1.1.0 to a canary. Returns a reader token.
+ */
 async function servingModel(server: RegistryProcess, dir: string): Promise<string> {
   const training = classificationData({ seed: 7, count: 2_000 }).examples;
   const model = classifierModel(trainClassifier(training, { epochs: 200, learningRate: 0.5 }));
   const evaluation = jsonLines(classificationData({ seed: 8, count: 500 }).examples);
   await writeFile(join(dir, 'model.onnx'), model.bytes);
   await writeFile(join(dir, 'evaluation.jsonl'), evaluation);
+  const releaseKey = await trustedSigningKey(server);
 
   await server.json('POST', '/v1/models', { name: 'bench' });
-  await server.json('POST', '/v1/datasets', { name: 'bench-eval', version: '1', sha256: createHash('sha256').update(evaluation).digest('hex') });
+  await server.json('POST', '/v1/datasets', { name: 'bench-eval', version: '1', sha256: sha256(evaluation) });
   await server.putFile('/v1/datasets/bench-eval/1/file', join(dir, 'evaluation.jsonl'));
+  const files = [{ path: 'model.onnx', sha256: sha256(model.bytes) }];
   for (const version of ['1.0.0', '1.1.0']) {
     const base = `/v1/models/bench/versions/${version}`;
     await server.json('POST', '/v1/models/bench/versions', { version, task: 'classification', schema: model.schema, datasets: [{ name: 'bench-eval', version: '1', role: 'evaluation' }] });
-    await server.putFile(`${base}/files/model.onnx`, join(dir, 'model.onnx'));
-    await server.json('POST', `${base}/commit`, {});
-    await until(async () => ((await server.json<{ status: string }>('GET', base)).status === 'validated' ? true : undefined), 60_000, 100);
+    for (const file of files) await server.putFile(`${base}/files/${file.path}`, join(dir, file.path), file.sha256);
+    await server.json('POST', `${base}/commit`, { signature: signStatement(buildStatement('bench', files), releaseKey) });
+    const validated = await until(async () => {
+      const found = await server.json<{ status: string; gate: unknown }>('GET', base);
+      return ['validated', 'rejected'].includes(found.status) ? found : undefined;
+    }, 60_000, 100);
+    if (validated.status !== 'validated') throw new Error(`bench@${version} was not validated: ${JSON.stringify(validated.gate)}`);
   }
   const promote = async (version: string, stage: string, trafficPercent?: number) => {
     const { id } = await server.json<{ id: string }>('POST', `/v1/models/bench/versions/${version}/promotions`, { stage, trafficPercent });
-    await until(async () => ((await server.json<{ status: string }>('GET', `/v1/promotions/${id}`)).status === 'completed' ? true : undefined), 60_000, 100);
+    const settled = await until(async () => {
+      const promotion = await server.json<{ status: string; outcome: unknown }>('GET', `/v1/promotions/${id}`);
+      return ['completed', 'rejected'].includes(promotion.status) ? promotion : undefined;
+    }, 60_000, 100);
+    if (settled.status !== 'completed') throw new Error(`promoting bench@${version} to ${stage} was rejected: ${JSON.stringify(settled.outcome)}`);
   };
   await promote('1.0.0', 'staging');
   await promote('1.0.0', 'canary', CANARY_PERCENT);
@@ -114,6 +128,17 @@ async function servingModel(server: RegistryProcess, dir: string): Promise<strin
   await promote('1.1.0', 'staging');
   await promote('1.1.0', 'canary', CANARY_PERCENT);
   return (await server.json<{ token: string }>('POST', '/v1/tokens', { name: 'bench-reader', roles: ['reader'] })).token;
+}
+
+/** A fresh Ed25519 key, its public half trusted as a signer by the admin (POST /v1/signers), as a release pipeline would set up. */
+async function trustedSigningKey(server: RegistryProcess) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  await server.json('POST', '/v1/signers', { name: 'bench-release', publicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
+  return privateKey;
+}
+
+function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function expectResolved(body: { model?: string; version?: string }): void {
