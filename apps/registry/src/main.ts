@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
-import { GatePolicyError } from '@gatehouse/gates';
+import { GatePolicyError } from '@gatehouse/gate-engine';
 import { PromotionPolicyError } from '@gatehouse/promotion';
 import { createRegistry } from './create-registry';
 

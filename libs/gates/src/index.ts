@@ -4,4 +4,3 @@ export { GateRunFinished, type FinishedGateRun } from './gate-run-events';
 export { GateRunEntity, type GateRunStatus, type GateRunTrigger } from './gate-run.entity';
 export * from './errors';
 export { RecentQuery } from './dto/gate-run.dto';
-export * from '@gatehouse/gate-engine';

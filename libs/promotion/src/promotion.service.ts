@@ -5,7 +5,8 @@ import type { Principal } from '@gatehouse/auth';
 import { VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
 import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
-import { GateRunFinished, GateRunService, type FinishedGateRun, type GateTask } from '@gatehouse/gates';
+import type { GateTask } from '@gatehouse/gate-engine';
+import { GateRunFinished, GateRunService, type FinishedGateRun } from '@gatehouse/gates';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
 import {
   InvalidTrafficError,
