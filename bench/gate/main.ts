@@ -10,72 +10,68 @@
  *
  *   npm run bench:gate
  *   BENCH_EXAMPLES=50000 BENCH_BATCH=256 npm run bench:gate
+ *   node --expose-gc dist/bench/gate/main.js --quick   # 2,000 examples, one round: does it still run?
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_GATE_SETTINGS, GATE_CHECKS, GateContext, GateEngine, type StagePolicy } from '@gatehouse/gate-engine';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
+import { QUICK, runBench, type BenchRun } from '../support/bench-run';
 
-const EXAMPLES = Number(process.env.BENCH_EXAMPLES ?? 20_000);
+const EXAMPLES = Number(process.env.BENCH_EXAMPLES ?? (QUICK ? 2_000 : 20_000));
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 21));
 const TARGET_RATIO = 1.1;
 
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-gate-'));
-  try {
-    const training = classificationData({ seed: 7, count: 2_000 }).examples;
-    const model = classifierModel(trainClassifier(training, { epochs: 200, learningRate: 0.5 }));
-    const dataset = join(dir, 'evaluation.jsonl');
-    await writeFile(join(dir, 'model.onnx'), model.bytes);
-    await writeFile(dataset, jsonLines(classificationData({ seed: 8, count: EXAMPLES }).examples));
+async function main({ dir }: BenchRun): Promise<void> {
+  const training = classificationData({ seed: 7, count: 2_000 }).examples;
+  const model = classifierModel(trainClassifier(training, { epochs: 200, learningRate: 0.5 }));
+  const dataset = join(dir, 'evaluation.jsonl');
+  await writeFile(join(dir, 'model.onnx'), model.bytes);
+  await writeFile(dataset, jsonLines(classificationData({ seed: 8, count: EXAMPLES }).examples));
 
-    const settings = { ...DEFAULT_GATE_SETTINGS, batchSize: BATCH };
-    const evaluation = GATE_CHECKS.find((check) => check.id === 'evaluation')!;
-    const policy: StagePolicy = { stage: 'registered', task: 'classification', settings, checks: [{ id: 'evaluation', severity: 'critical', thresholds: { ...evaluation.defaults } }] };
-    const engine = new GateEngine(GATE_CHECKS);
-    const throughGate = async () => {
-      const context = new GateContext(
-        { model: 'bench', version: '1.0.0', task: 'classification', declaredSchema: null, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: null, size: model.bytes.length }] },
-        dir,
-        [{ role: 'evaluation', name: 'bench', path: dataset }],
-        settings,
-      );
-      const report = await engine.run(context, policy);
-      if (report.results[0].status !== 'passed') throw new Error(`the gate did not pass: ${report.results[0].message}`);
-      return report.results[0].value as number;
-    };
-    const bare = () => bareLoop(join(dir, 'model.onnx'), dataset, BATCH);
-
-    // Warm-up: page cache, onnxruntime's first session, V8's JIT.
-    const [gateAccuracy, bareAccuracy] = [await throughGate(), await bare()];
-    if (Math.abs(gateAccuracy - bareAccuracy) > 1e-12) throw new Error(`accuracies differ: gate ${gateAccuracy}, bare ${bareAccuracy}`);
-
-    const gateTimes: number[] = [];
-    const bareTimes: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      bareTimes.push(await timed(bare));
-      gateTimes.push(await timed(throughGate));
-    }
-    const gateMs = median(gateTimes);
-    const bareMs = median(bareTimes);
-    const ratio = gateMs / bareMs;
-    process.stdout.write(
-      [
-        `dataset                              ${EXAMPLES} examples, batch ${BATCH}, accuracy ${gateAccuracy.toFixed(4)}`,
-        `bare onnxruntime loop (median of ${ROUNDS})   ${bareMs.toFixed(1)} ms  (${((EXAMPLES / bareMs) * 1000).toFixed(0)} examples/s)`,
-        `through the gate (median of ${ROUNDS})        ${gateMs.toFixed(1)} ms  (${((EXAMPLES / gateMs) * 1000).toFixed(0)} examples/s)`,
-        `ratio gate / bare                    ${ratio.toFixed(3)} (target <= ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'})`,
-        JSON.stringify({ bench: 'gate', examples: EXAMPLES, batch: BATCH, gateMs, bareMs, ratio, gateTimes, bareTimes }),
-      ].join('\n') + '\n',
+  const settings = { ...DEFAULT_GATE_SETTINGS, batchSize: BATCH };
+  const evaluation = GATE_CHECKS.find((check) => check.id === 'evaluation')!;
+  const policy: StagePolicy = { stage: 'registered', task: 'classification', settings, checks: [{ id: 'evaluation', severity: 'critical', thresholds: { ...evaluation.defaults } }] };
+  const engine = new GateEngine(GATE_CHECKS);
+  const throughGate = async () => {
+    const context = new GateContext(
+      { model: 'bench', version: '1.0.0', task: 'classification', declaredSchema: null, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: null, size: model.bytes.length }] },
+      dir,
+      [{ role: 'evaluation', name: 'bench', path: dataset }],
+      settings,
     );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    const report = await engine.run(context, policy);
+    if (report.results[0].status !== 'passed') throw new Error(`the gate did not pass: ${report.results[0].message}`);
+    return report.results[0].value as number;
+  };
+  const bare = () => bareLoop(join(dir, 'model.onnx'), dataset, BATCH);
+
+  // Warm-up: page cache, onnxruntime's first session, V8's JIT.
+  const [gateAccuracy, bareAccuracy] = [await throughGate(), await bare()];
+  if (Math.abs(gateAccuracy - bareAccuracy) > 1e-12) throw new Error(`accuracies differ: gate ${gateAccuracy}, bare ${bareAccuracy}`);
+
+  const gateTimes: number[] = [];
+  const bareTimes: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    bareTimes.push(await timed(bare));
+    gateTimes.push(await timed(throughGate));
   }
+  const gateMs = median(gateTimes);
+  const bareMs = median(bareTimes);
+  const ratio = gateMs / bareMs;
+  process.stdout.write(
+    [
+      `dataset                              ${EXAMPLES} examples, batch ${BATCH}, accuracy ${gateAccuracy.toFixed(4)}`,
+      `bare onnxruntime loop (median of ${ROUNDS})   ${bareMs.toFixed(1)} ms  (${((EXAMPLES / bareMs) * 1000).toFixed(0)} examples/s)`,
+      `through the gate (median of ${ROUNDS})        ${gateMs.toFixed(1)} ms  (${((EXAMPLES / gateMs) * 1000).toFixed(0)} examples/s)`,
+      `ratio gate / bare                    ${ratio.toFixed(3)} (target <= ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'})`,
+      JSON.stringify({ bench: 'gate', examples: EXAMPLES, batch: BATCH, gateMs, bareMs, ratio, gateTimes, bareTimes }),
+    ].join('\n') + '\n',
+  );
 }
 
 /** The baseline: what anyone would write to score a classifier with onnxruntime-node over a JSON Lines file. */
@@ -125,7 +121,4 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runBench('gate', main);

@@ -8,25 +8,26 @@
  * Exits 0 whether or not the target is met, 1 if something broke.
  *
  *   npm run bench:resolve
+ *   node dist/bench/resolve/main.js --quick                                  # runs of 1 s, one round: does it still run?
  *   BENCH_SECONDS=20 BENCH_CONNECTIONS=128 npm run bench:resolve
  *   BENCH_SERVER_NODE_ARGS=--cpu-prof npm run bench:resolve                  # flags for the server's node
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench npm run bench:resolve   # an existing, empty database instead of the embedded one
  */
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
+import { QUICK, runBench, type BenchRun } from '../support/bench-run';
 import { freePort, RegistryProcess, SERVER_NODE_ARGS } from '../support/registry-process';
 import { until } from '../../test/support/wait';
 import { generateLoad, type LoadResult } from './load-generator';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 10));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const ROUNDS = 3;
-const WARM_UP_SECONDS = 3;
+const ROUNDS = QUICK ? 1 : 3;
+const WARM_UP_SECONDS = QUICK ? 0.5 : 3;
 const TARGET_RATIO = 0.5;
 const KEYS = 4096;
 const CANARY_PERCENT = 10;
@@ -42,14 +43,15 @@ require('node:http')
   .listen(Number(process.argv[1]), '127.0.0.1');
 `;
 
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-resolve-'));
-  let registry: RegistryProcess | undefined;
+async function main({ dir, onEnd }: BenchRun): Promise<void> {
   const barePort = await freePort();
   const bare = spawn(process.execPath, ['-e', BARE_SERVER, String(barePort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  onEnd(() => bare.kill());
+  const registryPort = await freePort();
+  const server = await startRegistry(dir, registryPort);
+  onEnd(() => server.stop());
   try {
-    const registryPort = await freePort();
-    const server = (registry = await startRegistry(dir, registryPort));
+    await server.waitForHealth();
     const reader = await servingModel(server, dir);
     const requests = Array.from({ length: KEYS }, (_, i) =>
       Buffer.from(`GET /v1/models/bench/resolve?key=user-${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${reader}\r\n\r\n`),
@@ -67,24 +69,17 @@ async function main(): Promise<void> {
     }
     report(best(bareRuns), best(registryRuns));
   } catch (error) {
-    const death = registry?.exitStatus ? ` (the server exited: ${registry.exitStatus})` : '';
-    process.stderr.write(`bench:resolve failed${death}: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    bare.kill();
-    await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
+    throw server.exitStatus === undefined ? error : new Error(`the registry exited: ${server.exitStatus}`, { cause: error });
   }
 }
 
+/** Spawned, not yet healthy: the caller registers it to be stopped before waiting, so that an interrupted start-up still stops it. */
 async function startRegistry(dir: string, port: number): Promise<RegistryProcess> {
   const policy = join(dir, 'promotion.json');
   // No approvals: the benchmark measures serving, not people.
   await writeFile(policy, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }));
   const database: Record<string, string> = process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {};
-  const server = RegistryProcess.spawn({ dataDir: join(dir, 'data'), port, nodeArgs: SERVER_NODE_ARGS, env: { PROMOTION_POLICY: policy, GATE_POLL_MS: '100', ...database } });
-  await server.waitForHealth();
-  return server;
+  return RegistryProcess.spawn({ dataDir: join(dir, 'data'), port, nodeArgs: SERVER_NODE_ARGS, env: { PROMOTION_POLICY: policy, GATE_POLL_MS: '100', ...database } });
 }
 
 /**
@@ -165,4 +160,4 @@ function report(bareRun: LoadResult, registryRun: LoadResult): void {
   process.stdout.write(`${JSON.stringify({ bench: 'resolve', connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, bare: bareRun, resolve: registryRun, ratio, met })}\n`);
 }
 
-void main();
+runBench('resolve', main);
