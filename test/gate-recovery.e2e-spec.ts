@@ -38,7 +38,7 @@ describe('gate runs across a crash', () => {
   it('finishes a run whose server was killed during it, after a restart', async () => {
     // Only the latency check, with enough runs to take a few seconds: long enough to be killed in the middle.
     const policy = JSON.parse(await readFile(DEFAULT_GATE_POLICY_FILE, 'utf8'));
-    policy.stages.registered.checks = { files_intact: {}, model_loads: {}, latency: { thresholds: { runs: 150_000, warmupRuns: 10 } } };
+    policy.stages = { registered: { checks: { files_intact: {}, model_loads: {}, latency: { thresholds: { runs: 150_000, warmupRuns: 10 } } } } };
     const policyFile = join(dataDir, 'gates.json');
     await writeFile(policyFile, JSON.stringify(policy));
     const port = await freePort();

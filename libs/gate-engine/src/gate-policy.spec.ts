@@ -1,8 +1,11 @@
 import { join } from 'node:path';
+import { GATE_STAGES, GATE_TASKS } from './check';
 import { GATE_CHECKS } from './checks';
 import { GatePolicy, GatePolicyError } from './gate-policy';
 
 const shipped = join(__dirname, '..', '..', '..', 'config', 'gates.json');
+/** The shipped policy as it was written before `extends`: every stage in full. */
+const writtenInFull = join(__dirname, 'fixtures', 'gates-without-extends.json');
 
 function problemsOf(json: unknown): string[] {
   try {
@@ -20,6 +23,99 @@ describe('GatePolicy', () => {
     expect(policy.stageNames.sort()).toEqual(['canary', 'production', 'registered', 'staging']);
     const registered = policy.resolve('registered', 'classification');
     expect(registered.checks.map((check) => check.id)).toEqual(expect.arrayContaining(['files_intact', 'weights_finite', 'model_loads', 'smoke_run', 'evaluation', 'latency']));
+  });
+
+  it('resolves the shipped policy, written with extends, to the policy it was in full: every stage and task, checks in the same order', () => {
+    const policy = GatePolicy.load(shipped, GATE_CHECKS);
+    const before = GatePolicy.load(writtenInFull, GATE_CHECKS);
+    expect(policy.stageNames).toEqual(before.stageNames);
+    for (const stage of GATE_STAGES) {
+      for (const task of GATE_TASKS) expect({ stage, task, policy: policy.resolve(stage, task) }).toEqual({ stage, task, policy: before.resolve(stage, task) });
+    }
+    expect(GATE_STAGES.map((stage) => policy.parentOf(stage))).toEqual([null, 'registered', 'staging', 'canary']);
+    const production = policy.resolve('production', 'classification').checks.map((check) => check.id);
+    expect(production.indexOf('artifact_scan')).toBeLessThan(production.indexOf('model_loads'));
+  });
+
+  describe('extends', () => {
+    const chain = {
+      settings: { timeoutSeconds: 300, dimensions: { seq: 8 } },
+      stages: {
+        registered: {
+          settings: { batchSize: 16, dimensions: { batch: 4 } },
+          checks: {
+            files_intact: {},
+            size_limit: { thresholds: { maxMiB: 50 }, byTask: { generative: { maxMiB: 150 } } },
+            latency: { severity: 'warning', thresholds: { runs: 60, warmupRuns: 6, maxP95Ms: 20 } },
+            reported_metrics: {},
+          },
+        },
+        staging: {
+          extends: 'registered',
+          settings: { dimensions: { seq: 16 } },
+          checks: {
+            latency: { thresholds: { runs: 100 } },
+            size_limit: { byTask: { generative: { maxMiB: 200 }, regression: { maxMiB: 10 } } },
+            reported_metrics: null,
+            signature_trusted: { severity: 'warning' },
+          },
+        },
+        canary: { extends: 'staging', settings: { timeoutSeconds: 900 } },
+        production: {
+          extends: 'canary',
+          checks: { latency: { severity: 'critical' }, onnx_parses: { after: 'files_intact' }, signature_trusted: { thresholds: { required: true } } },
+        },
+      },
+    };
+    const policy = GatePolicy.parse(chain, GATE_CHECKS);
+    const check = (stage: 'staging' | 'canary' | 'production', id: string, task: 'classification' | 'generative' | 'regression' = 'classification') =>
+      policy.resolve(stage, task).checks.find((entry) => entry.id === id);
+
+    it('merges an entry over the parent\'s: thresholds key by key, byTask task by task, severity kept unless set', () => {
+      expect(check('staging', 'latency')).toEqual({ id: 'latency', severity: 'warning', thresholds: { runs: 100, warmupRuns: 6, batchSize: 1, maxP95Ms: 20, maxMemoryMiB: 0 } });
+      expect(check('staging', 'size_limit')?.thresholds).toEqual({ maxMiB: 50 });
+      expect(check('staging', 'size_limit', 'generative')?.thresholds).toEqual({ maxMiB: 200 });
+      expect(check('staging', 'size_limit', 'regression')?.thresholds).toEqual({ maxMiB: 10 });
+      expect(check('production', 'latency')).toEqual({ id: 'latency', severity: 'critical', thresholds: { runs: 100, warmupRuns: 6, batchSize: 1, maxP95Ms: 20, maxMemoryMiB: 0 } });
+      expect(check('production', 'signature_trusted')).toEqual({ id: 'signature_trusted', severity: 'warning', thresholds: { required: true } });
+    });
+
+    it('keeps the parent\'s order, drops what null drops, runs new checks after, or right after the check `after` names', () => {
+      const order = (stage: 'registered' | 'staging' | 'canary' | 'production') => policy.resolve(stage, 'classification').checks.map((entry) => entry.id);
+      expect(order('registered')).toEqual(['files_intact', 'size_limit', 'latency', 'reported_metrics']);
+      expect(order('staging')).toEqual(['files_intact', 'size_limit', 'latency', 'signature_trusted']);
+      expect(order('canary')).toEqual(order('staging'));
+      expect(order('production')).toEqual(['files_intact', 'onnx_parses', 'size_limit', 'latency', 'signature_trusted']);
+    });
+
+    it('merges settings down the chain, named dimensions by name, over the file\'s', () => {
+      expect(policy.resolve('registered', 'other').settings).toMatchObject({ batchSize: 16, timeoutSeconds: 300, dimensions: { seq: 8, batch: 4 } });
+      expect(policy.resolve('canary', 'other').settings).toMatchObject({ batchSize: 16, timeoutSeconds: 900, dimensions: { seq: 16, batch: 4 } });
+      expect(policy.resolve('production', 'other').settings).toMatchObject({ batchSize: 16, timeoutSeconds: 900, dimensions: { seq: 16, batch: 4 } });
+    });
+
+    it('names every broken chain at once, with the other problems: cycles, unknown and absent parents, drops and placements of checks not run', () => {
+      const problems = problemsOf({
+        stages: {
+          registered: { checks: { files_intact: {}, latency: null, model_loads: { after: 'smoke_run' } } },
+          staging: { extends: 'canary', checks: { files_intact: {} } },
+          canary: { extends: 'staging', checks: {} },
+          production: { extends: 'registered', checks: { evaluation: null, schema_match: { after: 'schema_match' }, no_such_check: null } },
+        },
+      });
+      expect(problems).toEqual([
+        expect.stringContaining('stages.production.checks.no_such_check: unknown check "no_such_check"'),
+        'stages.registered.checks.latency: null drops a check the stage extends, but registered extends no stage',
+        'stages.registered.checks.model_loads.after: registered runs no check "smoke_run" (it runs: files_intact, model_loads)',
+        'stages.canary.extends: the stages extend each other in a cycle (staging extends canary extends staging)',
+        'stages.production.checks.evaluation: null drops a check the stage extends, but registered does not run evaluation',
+        'stages.production.checks.schema_match.after: a check cannot run right after itself',
+      ]);
+      expect(problemsOf({ stages: { staging: { extends: 'nightly' }, canary: { extends: 'registered' }, production: { extends: 'staging', checks: { latency: null } } } })).toEqual([
+        'stages.staging.extends: unknown stage "nightly" (expected one of registered, staging, canary, production)',
+        'stages.canary.extends: the policy has no stage "registered" (it has: staging, canary, production)',
+      ]);
+    });
   });
 
   it('resolves thresholds per task: check defaults, then the stage, then byTask', () => {

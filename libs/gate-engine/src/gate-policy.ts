@@ -60,16 +60,30 @@ interface CheckEntry {
   byTask?: Partial<Record<GateTask, Record<string, unknown>>>;
 }
 
+/** A stage as the file writes it: what it changes in the stage it extends (or, extending none, all it runs). */
+interface WrittenStage {
+  parent?: GateStage;
+  settings: Partial<GateSettings>;
+  /** In the order written; null drops the parent's check. */
+  checks: Map<string, CheckEntry | null>;
+  /** Checks the stage moves right after another, in the order written. */
+  placements: { id: string; after: string }[];
+}
+
+/** A stage with what it extends applied: every check it runs, in order. */
 interface StageEntry {
-  settings?: Partial<GateSettings>;
-  checks: Record<string, CheckEntry>;
+  parent: GateStage | null;
+  settings: Partial<GateSettings>;
+  checks: Map<string, CheckEntry>;
 }
 
 /** config/gates.json, validated against the checks the engine knows. */
 export class GatePolicy {
   private constructor(
+    /** The file (or name) it was read from. */
+    readonly source: string,
     private readonly settings: GateSettings,
-    private readonly stages: Partial<Record<GateStage, StageEntry>>,
+    private readonly stages: ReadonlyMap<GateStage, StageEntry>,
     private readonly checks: ReadonlyMap<string, GateCheck>,
   ) {}
 
@@ -96,28 +110,31 @@ export class GatePolicy {
     if (!isObject(json)) throw new GatePolicyError(source, ['the policy must be a JSON object']);
     reportUnknownKeys(json, ['$comment', 'settings', 'stages'], '', problems);
     const settings = { ...DEFAULT_GATE_SETTINGS, ...validateSettings(json.settings, 'settings', problems) };
-    const stages: Partial<Record<GateStage, StageEntry>> = {};
+    const written = new Map<GateStage, WrittenStage>();
+    const defined: GateStage[] = [];
     if (!isObject(json.stages)) problems.push('"stages" must be an object naming stages');
     else {
       for (const [stage, entry] of Object.entries(json.stages)) {
-        if (!(GATE_STAGES as readonly string[]).includes(stage)) {
+        if (!isGateStage(stage)) {
           problems.push(`stages.${stage}: unknown stage (expected one of ${GATE_STAGES.join(', ')})`);
           continue;
         }
+        defined.push(stage);
         const parsed = validateStage(entry, `stages.${stage}`, byId, problems);
-        if (parsed) stages[stage as GateStage] = parsed;
+        if (parsed) written.set(stage, parsed);
       }
     }
+    const stages = applyExtends(written, defined, problems);
     if (problems.length > 0) throw new GatePolicyError(source, problems);
-    return new GatePolicy(settings, stages, byId);
+    return new GatePolicy(source, settings, stages, byId);
   }
 
   /** The checks, severities, thresholds and settings a gate for this stage and task runs with. */
   resolve(stage: GateStage, task: GateTask): StagePolicy {
-    const entry = this.stages[stage];
-    const settings = { ...this.settings, ...entry?.settings, dimensions: { ...this.settings.dimensions, ...entry?.settings?.dimensions } };
+    const entry = this.stages.get(stage);
+    const settings = mergeSettings(this.settings, entry?.settings ?? {});
     const checks: PolicyCheck[] = [];
-    for (const [id, checkEntry] of Object.entries(entry?.checks ?? {})) {
+    for (const [id, checkEntry] of entry?.checks ?? []) {
       const check = this.checks.get(id)!;
       if (check.tasks && !check.tasks.includes(task)) continue;
       checks.push({
@@ -129,35 +146,53 @@ export class GatePolicy {
     return { stage, task, settings, checks };
   }
 
+  /** The stages the policy defines, in promotion order. */
   get stageNames(): GateStage[] {
-    return Object.keys(this.stages) as GateStage[];
+    return GATE_STAGES.filter((stage) => this.stages.has(stage));
+  }
+
+  /** The stage this one extends, null when it is written out in full. */
+  parentOf(stage: GateStage): GateStage | null {
+    return this.stages.get(stage)?.parent ?? null;
   }
 }
 
-function validateStage(entry: unknown, where: string, checks: ReadonlyMap<string, GateCheck>, problems: string[]): StageEntry | undefined {
+function validateStage(entry: unknown, where: string, checks: ReadonlyMap<string, GateCheck>, problems: string[]): WrittenStage | undefined {
   if (!isObject(entry)) {
     problems.push(`${where} must be an object with "checks"`);
     return undefined;
   }
-  reportUnknownKeys(entry, ['$comment', 'settings', 'checks'], where, problems);
+  reportUnknownKeys(entry, ['$comment', 'extends', 'settings', 'checks'], where, problems);
+  const parent = entry.extends === undefined || (typeof entry.extends === 'string' && isGateStage(entry.extends)) ? entry.extends : undefined;
+  const unknownParent = entry.extends !== undefined && parent === undefined;
+  if (unknownParent) problems.push(`${where}.extends: unknown stage ${JSON.stringify(entry.extends)} (expected one of ${GATE_STAGES.join(', ')})`);
   const settings = validateSettings(entry.settings, `${where}.settings`, problems);
-  if (!isObject(entry.checks)) {
+  // A stage that extends another may change only its settings.
+  const written = entry.checks === undefined && entry.extends !== undefined ? {} : entry.checks;
+  if (!isObject(written)) {
     problems.push(`${where}.checks must be an object keyed by check id`);
     return undefined;
   }
-  const parsed: Record<string, CheckEntry> = {};
-  for (const [id, checkEntry] of Object.entries(entry.checks)) {
+  const parsed = new Map<string, CheckEntry | null>();
+  const placements: WrittenStage['placements'] = [];
+  for (const [id, checkEntry] of Object.entries(written)) {
     const at = `${where}.checks.${id}`;
     const check = checks.get(id);
     if (!check) {
       problems.push(`${at}: unknown check "${id}" (known: ${[...checks.keys()].sort().join(', ')})`);
       continue;
     }
-    if (!isObject(checkEntry)) {
-      problems.push(`${at} must be an object (use {} for the defaults)`);
+    if (checkEntry === null) {
+      parsed.set(id, null);
       continue;
     }
-    reportUnknownKeys(checkEntry, ['$comment', 'severity', 'thresholds', 'byTask'], at, problems);
+    if (!isObject(checkEntry)) {
+      problems.push(`${at} must be an object (use {} for the defaults, null to drop a check the stage extends)`);
+      // Still recorded, so a stage extending this one is not also told the check is missing.
+      parsed.set(id, {});
+      continue;
+    }
+    reportUnknownKeys(checkEntry, ['$comment', 'severity', 'thresholds', 'byTask', 'after'], at, problems);
     if (checkEntry.severity !== undefined && checkEntry.severity !== 'critical' && checkEntry.severity !== 'warning') {
       problems.push(`${at}.severity must be "critical" or "warning"`);
     }
@@ -171,9 +206,99 @@ function validateStage(entry: unknown, where: string, checks: ReadonlyMap<string
         }
       }
     }
-    parsed[id] = checkEntry as CheckEntry;
+    if (checkEntry.after !== undefined) {
+      if (typeof checkEntry.after === 'string') placements.push({ id, after: checkEntry.after });
+      else problems.push(`${at}.after must name the check this one runs right after, not ${JSON.stringify(checkEntry.after)}`);
+    }
+    const { severity, thresholds, byTask } = checkEntry as CheckEntry;
+    parsed.set(id, { severity, thresholds, byTask });
   }
-  return { settings, checks: parsed };
+  // Without its parent the stage's nulls and placements mean nothing: checked once the parent is named right.
+  return unknownParent ? undefined : { parent, settings, checks: parsed, placements };
+}
+
+/**
+ * Applies each stage's `extends`, parents first. A stage whose chain is
+ * broken (a missing parent, a cycle, an invalid stage) is left out: the
+ * problem is listed once, where it is, not again for every stage below it.
+ * `defined` are the stages the file names, valid or not.
+ */
+function applyExtends(written: ReadonlyMap<GateStage, WrittenStage>, defined: readonly GateStage[], problems: string[]): Map<GateStage, StageEntry> {
+  const applied = new Map<GateStage, StageEntry | undefined>();
+  const apply = (stage: GateStage, chain: GateStage[]): StageEntry | undefined => {
+    if (applied.has(stage)) return applied.get(stage);
+    const own = written.get(stage)!;
+    const path = [...chain, stage];
+    let parent: StageEntry | undefined;
+    if (own.parent) {
+      if (!defined.includes(own.parent)) {
+        problems.push(`stages.${stage}.extends: the policy has no stage "${own.parent}" (it has: ${defined.join(', ')})`);
+      } else if (path.includes(own.parent)) {
+        const cycle = [...path.slice(path.indexOf(own.parent)), own.parent];
+        problems.push(`stages.${stage}.extends: the stages extend each other in a cycle (${cycle.join(' extends ')})`);
+      } else if (written.has(own.parent)) {
+        parent = apply(own.parent, path);
+      }
+      if (!parent) {
+        applied.set(stage, undefined);
+        return undefined;
+      }
+    }
+    const entry = inherit(stage, own, parent, problems);
+    applied.set(stage, entry);
+    return entry;
+  };
+  const stages = new Map<GateStage, StageEntry>();
+  for (const stage of written.keys()) {
+    const entry = apply(stage, []);
+    if (entry) stages.set(stage, entry);
+  }
+  return stages;
+}
+
+/**
+ * One stage over the one it extends: the parent's checks in the parent's
+ * order, each entry merged key by key over the parent's (thresholds, and
+ * byTask task by task), null dropping one, new checks after them unless
+ * placed with `after`.
+ */
+function inherit(stage: GateStage, own: WrittenStage, parent: StageEntry | undefined, problems: string[]): StageEntry {
+  const checks = new Map(parent?.checks);
+  for (const [id, entry] of own.checks) {
+    const inherited = checks.get(id);
+    if (entry === null) {
+      if (inherited) checks.delete(id);
+      else problems.push(`stages.${stage}.checks.${id}: null drops a check the stage extends, but ${own.parent ? `${own.parent} does not run ${id}` : `${stage} extends no stage`}`);
+    } else {
+      checks.set(id, inherited ? mergeCheck(inherited, entry) : entry);
+    }
+  }
+  const order = [...checks.keys()];
+  for (const { id, after } of own.placements) {
+    const at = `stages.${stage}.checks.${id}.after`;
+    if (after === id) problems.push(`${at}: a check cannot run right after itself`);
+    else if (!checks.has(after)) problems.push(`${at}: ${stage} runs no check "${after}" (it runs: ${order.join(', ')})`);
+    else {
+      order.splice(order.indexOf(id), 1);
+      order.splice(order.indexOf(after) + 1, 0, id);
+    }
+  }
+  return {
+    parent: own.parent ?? null,
+    settings: mergeSettings(parent?.settings ?? {}, own.settings),
+    checks: new Map(order.map((id) => [id, checks.get(id)!])),
+  };
+}
+
+function mergeCheck(parent: CheckEntry, own: CheckEntry): CheckEntry {
+  const byTask = { ...parent.byTask };
+  for (const [task, thresholds] of Object.entries(own.byTask ?? {}) as [GateTask, Record<string, unknown>][]) byTask[task] = { ...byTask[task], ...thresholds };
+  return { severity: own.severity ?? parent.severity, thresholds: { ...parent.thresholds, ...own.thresholds }, byTask };
+}
+
+/** Settings over settings; named dimensions merge by name. */
+function mergeSettings<T extends Partial<GateSettings>>(base: T, over: Partial<GateSettings>): T {
+  return { ...base, ...over, dimensions: { ...base.dimensions, ...over.dimensions } };
 }
 
 function validateThresholds(value: unknown, check: GateCheck, where: string, problems: string[]): void {
@@ -250,6 +375,10 @@ function reportUnknownKeys(value: Record<string, unknown>, known: string[], wher
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) problems.push(`${where ? `${where}.` : ''}${key}: unknown key (expected ${known.filter((k) => k !== '$comment').join(', ')})`);
   }
+}
+
+function isGateStage(value: string): value is GateStage {
+  return (GATE_STAGES as readonly string[]).includes(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
