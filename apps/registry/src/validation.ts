@@ -7,7 +7,7 @@ export interface FieldError {
 }
 
 /** Flattens nested class-validator errors into `parents.0.version`-style fields. */
-export function fieldErrors(errors: ValidationError[], prefix = ''): FieldError[] {
+function fieldErrors(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const own = error.constraints ? [{ field, errors: Object.values(error.constraints) }] : [];

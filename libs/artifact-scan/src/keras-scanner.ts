@@ -24,7 +24,7 @@ export interface KerasScanOptions {
 /** The member of a `.keras` zip that Keras deserialises (saving_lib `_CONFIG_FILENAME`); metadata.json is only read for its version. */
 export const KERAS_ARCHIVE_CONFIG = 'config.json';
 /** Root attributes of a legacy `.h5` that `load_model_from_hdf5` deserialises. */
-export const HDF5_KERAS_ATTRIBUTES = ['model_config', 'training_config'];
+const HDF5_KERAS_ATTRIBUTES = ['model_config', 'training_config'];
 
 export const KERAS_MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 /** A hostile config can repeat a rule a million times; past this many findings per config the rest are counted. */

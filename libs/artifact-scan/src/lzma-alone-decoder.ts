@@ -19,9 +19,9 @@ export interface LzmaAloneHeader {
   uncompressedSize?: number;
 }
 
-export const LZMA_ALONE_HEADER_BYTES = 13;
+const LZMA_ALONE_HEADER_BYTES = 13;
 
-export function readLzmaAloneHeader(bytes: Uint8Array): LzmaAloneHeader {
+function readLzmaAloneHeader(bytes: Uint8Array): LzmaAloneHeader {
   const header = Buffer.from(bytes.buffer, bytes.byteOffset, LZMA_ALONE_HEADER_BYTES);
   const size = header.readBigUInt64LE(5);
   if (size !== 0xffffffffffffffffn && size > BigInt(Number.MAX_SAFE_INTEGER)) throw new LzmaDataError(`the declared size ${size} is beyond 2^53`);

@@ -76,7 +76,7 @@ class PickleLimitError extends PickleFormatError {
 }
 
 /** True when the bytes open with a PROTO opcode CPython accepts. */
-export function declaresProtocol(first: Uint8Array): boolean {
+function declaresProtocol(first: Uint8Array): boolean {
   return first.length >= 2 && first[0] === 0x80 && first[1] <= HIGHEST_PROTOCOL;
 }
 

@@ -34,7 +34,6 @@ const MAX_LONG_NAME_BYTES = 1 << 16;
 /** Links followed from one link to the member whose bytes a reader of it gets. */
 const MAX_LINK_HOPS = 8;
 
-const FILE_FLAGS = new Set(['0', '\0', '7']);
 /** tarfile's SUPPORTED_TYPES that are not files: it skips no data after them. */
 const NON_FILE_TYPES: Record<string, TarMemberType> = { '1': 'hardlink', '2': 'symlink', '3': 'device', '4': 'device', '5': 'directory', '6': 'fifo' };
 const GNU_LONG_FLAGS = new Set(['L', 'K']);

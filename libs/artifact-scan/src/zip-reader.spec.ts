@@ -7,13 +7,12 @@ import { crc32 } from 'node:zlib';
 import { pytorchCheckpointZip, writeZipFile, zipArchive } from '../../../test/fixtures/zip-archives';
 import { bufferSource, fileSource, type ByteSource } from './byte-source';
 import { unsafeArchivePath } from './archive-paths';
-import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError, type ZipEntry } from './zip-reader';
+import { looksLikeZip, openZipEntry, readZipDirectory, ZipBombError, ZipFormatError } from './zip-reader';
 
 const LIMITS = { maxEntries: 100, maxBytes: 1 << 20 };
 const text = (value: string) => Buffer.from(value, 'utf8');
 const readAll = async (source: ByteSource) => source.read(0, source.size);
 const list = (archive: Uint8Array) => readZipDirectory(bufferSource(archive), LIMITS);
-const entryNamed = (entries: ZipEntry[], name: string) => entries.find((entry) => entry.name === name)!;
 
 async function membersOf(source: ByteSource, maxBytes = LIMITS.maxBytes): Promise<Record<string, Buffer>> {
   const entries = await readZipDirectory(source, LIMITS);

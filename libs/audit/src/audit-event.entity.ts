@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '@gatehouse/database';
+import { bigintAsNumber, type EntityList } from '@gatehouse/database';
 
 @Entity('audit_events')
 export class AuditEventEntity {
@@ -27,3 +27,5 @@ export class AuditEventEntity {
   @Column('text')
   hash: string;
 }
+
+export const auditEntities: EntityList = [AuditEventEntity];

@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { Role } from './roles';
+import type { EntityList } from '@gatehouse/database';
 
 @Entity('api_tokens')
 export class ApiTokenEntity {
@@ -28,3 +29,5 @@ export class ApiTokenEntity {
   @Column('timestamptz', { name: 'last_used_at', nullable: true })
   lastUsedAt: Date | null;
 }
+
+export const authEntities: EntityList = [ApiTokenEntity];

@@ -23,7 +23,7 @@ export function parseArtifactPath(rawTail: string): string {
 }
 
 /** Checks an already decoded relative path (as declared in a manifest). */
-export function validateArtifactPath(path: string, segments = path.split('/')): string {
+function validateArtifactPath(path: string, segments = path.split('/')): string {
   if (path.length === 0) throw new UnsafePathError(path, 'it is empty');
   if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) throw new UnsafePathError(path, `it is longer than ${MAX_PATH_BYTES} bytes in UTF-8`);
   for (const segment of segments) {

@@ -71,6 +71,15 @@ export interface SecurityVerdict {
   message?: string;
 }
 
+/** A version as feature libs act on it: its ids and where it stands. */
+export interface VersionRecord {
+  id: string;
+  modelId: string;
+  status: VersionStatus;
+  stage: VersionStage;
+  task: Task;
+}
+
 export interface VersionRef {
   model: string;
   version: string;

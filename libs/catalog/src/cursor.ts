@@ -1,7 +1,7 @@
 import { DomainError } from '@gatehouse/errors';
 
 /** Keyset cursors: the last row's sort key, opaque to clients. */
-export function encodeCursor(key: string | number): string {
+function encodeCursor(key: string | number): string {
   return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
 }
 

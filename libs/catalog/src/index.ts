@@ -6,10 +6,22 @@ export { VersionService, type GateSubjectRecord } from './services/version.servi
 export { VersionSecurityService } from './services/version-security.service';
 export type { RescanCandidateRow } from './repositories/version-security.repository';
 export { VersionCommitted, type CommittedVersion } from './services/version-events';
-export { LineageService } from './services/lineage.service';
 export { StageService, type StagePointers } from './services/stage.service';
 export type { StageAssignmentRow } from './repositories/stage.repository';
 export { StageHistoryResponse } from './dto/stage.dto';
-export { DatasetService } from './services/dataset.service';
-export * from './catalog.types';
-export * from './errors';
+export {
+  SERVING_STAGES,
+  type DatasetRole,
+  type IoSchema,
+  type ScanAllowanceRules,
+  type ScanAllowances,
+  type SecurityVerdict,
+  type ServingStage,
+  type StageAction,
+  type Task,
+  type TensorSpec,
+  type VersionRecord,
+  type VersionRef,
+  type VersionStage,
+  type VersionStatus,
+} from './catalog.types';

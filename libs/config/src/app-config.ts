@@ -16,7 +16,7 @@ import {
 } from 'class-validator';
 
 /** Bounded so that the storage's stale-upload grace (a day) always outlasts it. */
-export const MAX_HTTP_IDLE_TIMEOUT_SECONDS = 3600;
+const MAX_HTTP_IDLE_TIMEOUT_SECONDS = 3600;
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^\d+$/.test(String(value)) ? Number(value) : value;

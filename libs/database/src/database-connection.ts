@@ -4,6 +4,9 @@ import type { DatabaseConfig } from '@gatehouse/config';
 import { EmbeddedPostgres } from './embedded-postgres';
 
 /** What the application's libs contribute to the one schema. */
+/** The entities one lib maps: each lib exports its list for the registry's schema, never the classes. */
+export type EntityList = Extract<NonNullable<DataSourceOptions['entities']>, unknown[]>;
+
 export interface SchemaDefinition {
   entities: NonNullable<DataSourceOptions['entities']>;
   migrations: NonNullable<DataSourceOptions['migrations']>;

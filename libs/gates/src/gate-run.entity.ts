@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { bigintAsNumber } from '@gatehouse/database';
+import { bigintAsNumber, type EntityList } from '@gatehouse/database';
 import type { GateStage, StagePolicy } from '@gatehouse/gate-engine';
 import type { GateReport } from '@gatehouse/gate-engine';
 
@@ -78,3 +78,5 @@ export class GateRunEntity {
   @Column('timestamptz', { name: 'finished_at', nullable: true })
   finishedAt: Date | null;
 }
+
+export const gateEntities: EntityList = [GateRunEntity];

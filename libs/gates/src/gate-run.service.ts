@@ -8,7 +8,7 @@ import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
 import { renderMarkdown, type GatePolicy, type GateStage, type GateTask, type StagePolicy } from '@gatehouse/gate-engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
-import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
+import type { GateRunEntity, GateRunStatus, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';
 import { GateWorker } from './gate-worker';
 import { withScanAllowances } from './scan-allowances';
@@ -44,7 +44,7 @@ export class GateRunService implements OnModuleInit {
 
   onModuleInit(): void {
     this.versionCommitted.subscribe(async (tx, version) => {
-      await this.enqueue(tx, { versionId: version.id, ref: version, task: version.task, stage: 'registered', trigger: 'commit', actor: version.committedBy });
+      await this.enqueueRun(tx, { versionId: version.id, ref: version, task: version.task, stage: 'registered', trigger: 'commit', actor: version.committedBy });
     });
   }
 
@@ -54,7 +54,11 @@ export class GateRunService implements OnModuleInit {
    * read, not locked: a run queued while they change carries the old ones,
    * its verdict the old policy digest, and the next re-scan catches it up.
    */
-  async enqueue(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
+  async enqueue(tx: EntityManager, request: GateRequest): Promise<{ id: string }> {
+    return { id: (await this.enqueueRun(tx, request)).id };
+  }
+
+  private async enqueueRun(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
     if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
     const policy = withScanAllowances(this.policy.resolve(request.stage, request.task as GateTask), await this.models.scanAllowanceRulesOf(tx, request.ref.model));
     const run = await this.queue(tx, request, policy);
@@ -94,13 +98,13 @@ export class GateRunService implements OnModuleInit {
   /** `POST .../gate-runs`: run a stage's gate on a committed version now. */
   async request(actor: Principal, modelName: string, versionName: string, stage: GateStage): Promise<GateRunDetailResponse> {
     const ref = { model: modelName, version: versionName };
-    const version = await this.versions.idOf(modelName, versionName);
+    const version = await this.versions.lookup(modelName, versionName);
     if (version.status === 'pending_upload') throw new VersionNotGateableError(`${modelName}@${versionName}`, version.status);
     const subject = await this.versions.gateSubject(version.id);
     if (stage === 'registered' && subject.stage !== 'none') throw new VersionServingError(`${modelName}@${versionName}`, subject.stage);
     const production = await this.stages.holderOf(modelName, 'production');
     const run = await this.transactions.run((tx) =>
-      this.enqueue(tx, { versionId: version.id, baselineVersionId: production?.versionId ?? null, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }),
+      this.enqueueRun(tx, { versionId: version.id, baselineVersionId: production?.versionId ?? null, ref, task: subject.task, stage, trigger: 'request', actor: actor.name }),
     );
     this.wake();
     return this.detail(run, ref);
@@ -113,12 +117,12 @@ export class GateRunService implements OnModuleInit {
   }
 
   async list(modelName: string, versionName: string, limit = 20): Promise<GateRunList> {
-    const version = await this.versions.idOf(modelName, versionName);
+    const version = await this.versions.lookup(modelName, versionName);
     const rows = await this.runs.listForVersion(version.id, limit);
     return { items: rows.map((run) => this.summary(run, { model: modelName, version: versionName })) };
   }
 
-  async statusOf(id: string): Promise<GateRunEntity['status'] | undefined> {
+  async statusOf(id: string): Promise<GateRunStatus | undefined> {
     return (await this.runs.find(id))?.status;
   }
 

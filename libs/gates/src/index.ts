@@ -1,6 +1,5 @@
 export { GatesModule } from './gates.module';
-export { GateRunService, type GateRequest } from './gate-run.service';
+export { GateRunService } from './gate-run.service';
 export { GateRunFinished, type FinishedGateRun } from './gate-run-events';
-export { GateRunEntity, type GateRunStatus, type GateRunTrigger } from './gate-run.entity';
-export * from './errors';
+export { gateEntities } from './gate-run.entity';
 export { RecentQuery } from './dto/gate-run.dto';

@@ -2,7 +2,7 @@ import { BlobCorruptError, BlobMissingError, BlobNotFoundError } from '@gatehous
 import { summarize, type CheckResult, type GateReport, type StagePolicy } from '@gatehouse/gate-engine';
 
 /** The id of the check-like result a report shows when the gate could not lay out the version at all. */
-export const WORKSPACE_CHECK_ID = 'workspace';
+const WORKSPACE_CHECK_ID = 'workspace';
 
 /**
  * What the filesystem answers when a path itself cannot exist here: a segment

@@ -1,4 +1,4 @@
 export { IntegrityModule } from './integrity.module';
-export { SignatureVerifier, type VerifiedSignature } from './signature-verifier';
+export { SignatureVerifier } from './signature-verifier';
 export { SignatureRejectedError } from './errors';
-export { TrustedSignerEntity } from './trusted-signer.entity';
+export { integrityEntities } from './trusted-signer.entity';

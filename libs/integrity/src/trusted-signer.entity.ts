@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { EntityList } from '@gatehouse/database';
 
 /** An end-entity public key, an end-entity certificate, or a CA root that vouches for certificates it issued. */
 export type SignerKind = 'public_key' | 'certificate' | 'ca';
@@ -37,3 +38,5 @@ export class TrustedSignerEntity {
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
   revokedAt: Date | null;
 }
+
+export const integrityEntities: EntityList = [TrustedSignerEntity];

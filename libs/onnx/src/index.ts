@@ -1,8 +1,8 @@
 export { OnnxModel, OnnxParseError, externalDataOf, findNonFiniteWeights } from './onnx-model';
-export type { ExternalDataReader, ExternalDataRef, GraphLocation, NonFiniteWeight, OpsetImport, TensorSpec, UnreadableWeight } from './onnx-model';
-export { OnnxLoadError, OnnxSession, type Feeds, type Fetches, type SessionOptions } from './onnx-session';
-export { TensorShapeError, resolveShape, stackExamples, synthesizeTensor, tensorValues, type ShapeResolution } from './tensors';
-export { measureLatency, measureLatencyPair, percentile, summarizeLatency, type LatencySummary } from './latency';
-export { MemoryProbeError, measureSessionMemory, type ProbeInput, type SessionMemory } from './memory-probe';
+export type { ExternalDataRef, GraphLocation, TensorSpec } from './onnx-model';
+export { OnnxSession, type Feeds, type SessionOptions } from './onnx-session';
+export { resolveShape, stackExamples, synthesizeTensor, tensorValues } from './tensors';
+export { measureLatency, measureLatencyPair, percentile, type LatencySummary } from './latency';
+export { measureSessionMemory, type ProbeInput, type SessionMemory } from './memory-probe';
 export { SeededRandom } from './seeded-random';
-export { ELEMENT_SIZES, FLOAT_TYPES, elementTypeName } from './tensor-types';
+export { ELEMENT_SIZES } from './tensor-types';

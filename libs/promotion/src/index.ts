@@ -1,4 +1,3 @@
 export { PromotionModule } from './promotion.module';
-export { PromotionPolicy, PromotionPolicyError } from './promotion-policy';
-export { servesCanary } from './traffic-split';
+export { PromotionPolicyError } from './promotion-policy';
 export { ResolveEndpoint } from './resolve-endpoint';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SERVING_STAGES, type ServingStage } from '@gatehouse/catalog';
 
 /** Where a version may be promoted from: 'none' is a validated version not serving at any stage. */
-export const PROMOTION_SOURCES = ['none', 'staging', 'canary'] as const;
+const PROMOTION_SOURCES = ['none', 'staging', 'canary'] as const;
 export type PromotionSource = (typeof PROMOTION_SOURCES)[number];
 
 export interface StageRule {

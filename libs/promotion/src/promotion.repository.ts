@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ServingStage } from '@gatehouse/catalog';
 
-export const PROMOTION_STATUSES = ['gating', 'awaiting_approval', 'completed', 'rejected'] as const;
+const PROMOTION_STATUSES = ['gating', 'awaiting_approval', 'completed', 'rejected'] as const;
 export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
 export interface PromotionOutcome {

@@ -47,18 +47,18 @@ export class PromotionService implements OnModuleInit {
   }
 
   async request(actor: Principal, modelName: string, versionName: string, body: RequestPromotionDto): Promise<PromotionResponse> {
-    const { model, version } = await this.versions.resolve(modelName, versionName);
+    const version = await this.versions.lookup(modelName, versionName);
     const ref = `${modelName}@${versionName}`;
     const rule = this.policy.rule(body.stage);
     if (!rule) throw new PromotionNotAllowedError(ref, body.stage, 'the promotion policy allows no promotions to it');
     if (body.stage === 'canary' && body.trafficPercent === undefined) throw new InvalidTrafficError('a canary needs trafficPercent, from 1 to 100');
     if (body.stage !== 'canary' && body.trafficPercent !== undefined) throw new InvalidTrafficError(`trafficPercent applies to canary only, not ${body.stage}`);
     const id = await this.transactions.run(async (tx) => {
-      const pointers = await this.stages.lock(tx, model.id);
+      const pointers = await this.stages.lock(tx, version.modelId);
       assertPromotable(ref, body.stage, rule, await this.stages.versionState(tx, version.id));
-      if (await this.promotions.openFor(tx, model.id, body.stage)) throw new PromotionInProgressError(modelName, body.stage);
+      if (await this.promotions.openFor(tx, version.modelId, body.stage)) throw new PromotionInProgressError(modelName, body.stage);
       const promotionId = await this.promotions.insert(tx, {
-        modelId: model.id,
+        modelId: version.modelId,
         versionId: version.id,
         stage: body.stage,
         trafficPercent: body.trafficPercent ?? null,
@@ -67,7 +67,7 @@ export class PromotionService implements OnModuleInit {
         requestedByToken: actor.tokenId,
         requiredApprovals: rule.approvals,
       });
-      const gateRunId = await this.queueGate(tx, { id: promotionId, modelId: model.id, versionId: version.id, model: modelName, version: versionName, stage: body.stage }, version.task as GateTask, pointers, actor.name);
+      const gateRunId = await this.queueGate(tx, { id: promotionId, modelId: version.modelId, versionId: version.id, model: modelName, version: versionName, stage: body.stage }, version.task as GateTask, pointers, actor.name);
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'promotion.requested',
@@ -87,7 +87,7 @@ export class PromotionService implements OnModuleInit {
   }
 
   async list(modelName: string, versionName: string, limit = 20): Promise<PromotionList> {
-    const { version } = await this.versions.resolve(modelName, versionName);
+    const version = await this.versions.lookup(modelName, versionName);
     const rows = await this.promotions.listForVersion(version.id, limit);
     return { items: await Promise.all(rows.map((row) => this.view(row))) };
   }

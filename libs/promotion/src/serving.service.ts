@@ -39,26 +39,26 @@ export class ServingService {
   async rollback(actor: Principal, modelName: string, body: RollbackDto): Promise<RollbackResponse> {
     const stage = body.stage ?? 'production';
     if (stage === 'canary' && body.toVersion) throw new DomainError('invalid', 'invalid_rollback', 'toVersion applies to production only: rolling back a canary aborts it');
-    const model = await this.models.require(modelName);
-    const named = body.toVersion ? (await this.versions.resolve(modelName, body.toVersion)).version : undefined;
+    const modelId = await this.models.idOf(modelName);
+    const named = body.toVersion ? await this.versions.lookup(modelName, body.toVersion) : undefined;
     return this.transactions.run(async (tx) => {
-      const pointers = await this.stages.lock(tx, model.id);
+      const pointers = await this.stages.lock(tx, modelId);
       const current = pointers[stage];
       if (!current) throw new NothingToRollBackError(stage === 'canary' ? `model ${modelName} has no canary to abort` : `model ${modelName} has no version in production to roll back`);
       if (stage === 'canary') {
-        await this.stages.retire(tx, model.id, current, 'canary_aborted', actor.name, body.reason);
+        await this.stages.retire(tx, modelId, current, 'canary_aborted', actor.name, body.reason);
         await this.audit.append(tx, { actor: actor.name, action: 'stage.canary_aborted', subject: `version:${modelName}@${current.version}`, payload: { trafficPercent: current.trafficPercent, reason: body.reason } });
         return { model: modelName, stage, rolledBack: current.version, restored: null };
       }
-      const served = await this.stages.servedAt(tx, model.id, 'production');
+      const served = await this.stages.servedAt(tx, modelId, 'production');
       const target = named
         ? served.find((entry) => entry.versionId === named.id)
         : served.find((entry) => entry.versionId !== current.versionId && entry.currentStage !== 'rolled_back');
       if (named && !target) throw new NothingToRollBackError(`${modelName}@${body.toVersion} has never served in production`);
       if (named && target!.versionId === current.versionId) throw new NothingToRollBackError(`${modelName}@${body.toVersion} is the version in production`);
       if (!target) throw new NothingToRollBackError(`model ${modelName} has no earlier production version to return to`);
-      await this.stages.retire(tx, model.id, current, 'rolled_back', actor.name, body.reason);
-      await this.stages.move(tx, { modelId: model.id, versionId: target.versionId, stage: 'production', trafficPercent: null, actor: actor.name, action: 'restored', reason: body.reason });
+      await this.stages.retire(tx, modelId, current, 'rolled_back', actor.name, body.reason);
+      await this.stages.move(tx, { modelId: modelId, versionId: target.versionId, stage: 'production', trafficPercent: null, actor: actor.name, action: 'restored', reason: body.reason });
       await this.audit.append(tx, { actor: actor.name, action: 'stage.rolled_back', subject: `version:${modelName}@${current.version}`, payload: { stage, restored: target.version, reason: body.reason } });
       return { model: modelName, stage, rolledBack: current.version, restored: target.version };
     });

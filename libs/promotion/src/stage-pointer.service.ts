@@ -85,7 +85,7 @@ export class StagePointerService {
 
   /** The stage pointers of a model, by name, for resolving requests: cached for SERVING_CACHE_MS. */
   servingPointers(modelName: string): Promise<StagePointers> {
-    return this.serving.get(modelName, async () => this.stages.pointers((await this.models.require(modelName)).id));
+    return this.serving.get(modelName, async () => this.stages.pointers(await this.models.idOf(modelName)));
   }
 
   /** {@link servingPointers} if they are cached, without waiting. */
@@ -94,7 +94,7 @@ export class StagePointerService {
   }
 
   async stagesOf(modelName: string): Promise<ModelStagesResponse> {
-    const pointers = await this.stages.pointers((await this.models.require(modelName)).id);
+    const pointers = await this.stages.pointers(await this.models.idOf(modelName));
     return {
       model: modelName,
       stages: Object.fromEntries(SERVING_STAGES.map((stage) => [stage, pointers[stage] ? holderResponse(pointers[stage]) : null])) as ModelStagesResponse['stages'],

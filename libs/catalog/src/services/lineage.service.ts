@@ -16,7 +16,7 @@ export class LineageService {
 
   /** Ancestors and/or descendants within `depth` edges, with their edges and datasets: four queries whatever the size. */
   async lineage(modelName: string, versionName: string, direction: 'up' | 'down' | 'both' = 'both', depth = DEFAULT_DEPTH): Promise<LineageResponse> {
-    const { version } = await this.versionService.resolve(modelName, versionName);
+    const version = await this.versionService.lookup(modelName, versionName);
     const nodes = await this.versions.lineageNodes(version.id, direction, depth);
     const ids = nodes.map((node) => node.id);
     const [edges, datasets, histories] = await Promise.all([this.versions.lineageEdges(ids), this.versions.lineageDatasets(ids), this.stages.versionHistories(ids)]);

@@ -95,6 +95,11 @@ export class ModelService {
   }
 
   /** The model row, or a 404 naming it. */
+  /** The id of a model, for feature libs that key their rows by it. */
+  async idOf(name: string): Promise<string> {
+    return (await this.require(name)).id;
+  }
+
   async require(name: string): Promise<ModelEntity> {
     const model = await this.models.findByName(name);
     if (!model) throw new ModelNotFoundError(name);

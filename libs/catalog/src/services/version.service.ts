@@ -22,7 +22,7 @@ import type {
   VersionSummaryResponse,
 } from '../dto/version-response.dto';
 import type { DeclareVersionDto, ListVersionsQuery } from '../dto/version.dto';
-import type { IoSchema, LatestGate, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { IoSchema, LatestGate, Task, VersionRecord, VersionStage, VersionStatus } from '../catalog.types';
 import type { DatasetUseRow } from '../repositories/version.repository';
 import type { ModelEntity, ModelVersionEntity, VersionFileEntity } from '../entities';
 import {
@@ -246,10 +246,10 @@ export class VersionService {
     };
   }
 
-  /** The id of `model@version`, for feature libs that key their rows by it. */
-  async idOf(modelName: string, versionName: string): Promise<{ id: string; status: VersionStatus }> {
-    const { version } = await this.resolve(modelName, versionName);
-    return { id: version.id, status: version.status };
+  /** `model@version` for feature libs that key their rows by it and check where it stands. */
+  async lookup(modelName: string, versionName: string): Promise<VersionRecord> {
+    const { model, version } = await this.resolve(modelName, versionName);
+    return { id: version.id, modelId: model.id, status: version.status, stage: version.stage, task: version.task };
   }
 
   /**
@@ -344,7 +344,7 @@ export class VersionService {
   }
 
   /** The model and version rows for `model@version`, or a 404 naming which is missing. */
-  async resolve(modelName: string, versionName: string): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+  private async resolve(modelName: string, versionName: string): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     const model = await this.modelService.require(modelName);
     const version = await this.versions.find(model.id, versionName);
     if (!version) throw new VersionNotFoundError({ model: modelName, version: versionName });
