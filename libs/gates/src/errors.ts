@@ -37,3 +37,10 @@ export class ScanAllowanceRefusedError extends DomainError {
     super('invalid', 'scan_allowance_refused', `scan allowances refused: ${fields.map((f) => `${f.field}: ${f.errors.join('; ')}`).join(' | ')}`, { fields });
   }
 }
+
+/** A stage the gate policy file leaves out: valid, but no gate is defined for it. */
+export class UnknownStageError extends DomainError {
+  constructor(stage: string, configured: string[]) {
+    super('not_found', 'unknown_stage', `the gate policy has no stage "${stage}" (it has: ${configured.join(', ')})`, { stage, configured });
+  }
+}

@@ -3,6 +3,8 @@ import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { ArtifactWorkspace } from './artifact-workspace';
 import { GATE_CHECKS, GateEngine, GatePolicy } from '@gatehouse/gate-engine';
+import { GatePolicyController } from './gate-policy.controller';
+import { GatePolicyService } from './gate-policy.service';
 import { GateRunFinished } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
@@ -14,7 +16,7 @@ import { ScanAllowancesController } from './scan-allowances.controller';
 
 @Module({
   imports: [CatalogModule],
-  controllers: [GateRunsController, ScanAllowancesController],
+  controllers: [GateRunsController, ScanAllowancesController, GatePolicyController],
   providers: [
     // Loaded while the module is built: a bad policy file stops start-up, naming every problem.
     { provide: GATE_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => GatePolicy.load(config.gates.policyFile, GATE_CHECKS) },
@@ -26,6 +28,7 @@ import { ScanAllowancesController } from './scan-allowances.controller';
     GateRunService,
     RescanService,
     ScanAllowanceService,
+    GatePolicyService,
   ],
   exports: [GateRunService, GateRunFinished],
 })
