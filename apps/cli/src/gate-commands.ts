@@ -5,18 +5,18 @@ import { DEFAULT_GATE_POLICY_FILE } from '@gatehouse/config';
 import {
   GATE_CHECKS,
   GATE_STAGES,
-  GATE_TASKS,
+  TASKS,
   GateContext,
   GateEngine,
   GatePolicy,
   GatePolicyError,
   renderMarkdown,
-  type DeclaredSchema,
+  type IoSchema,
   type GateBaseline,
   type GateDataset,
   type GateReport,
   type GateStage,
-  type GateTask,
+  type Task,
 } from '@gatehouse/gate-engine';
 import type { ClientFactory, Printer } from './cli';
 import { apiPath } from './gatehouse-client';
@@ -28,7 +28,7 @@ import { parseVersionRef, UsageError } from './references';
 export class GateRefused extends Error {}
 
 interface ValidateOptions {
-  task: GateTask;
+  task: Task;
   dataset?: string;
   reference?: string;
   training?: string;
@@ -60,7 +60,7 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
     .command('validate')
     .description('run a stage\'s gate on a local model file or directory, offline; exits 1 when a critical check fails')
     .argument('<file-or-dir>', 'an .onnx file or a directory holding the version\'s files')
-    .addOption(new Option('--task <task>', 'what the model does').choices(GATE_TASKS).default('other'))
+    .addOption(new Option('--task <task>', 'what the model does').choices(TASKS).default('other'))
     .option('--dataset <file>', 'evaluation dataset (JSON Lines: {"inputs": {...}, "label": ...})')
     .option('--reference <file>', 'reference outputs (JSON Lines: {"inputs": {...}, "outputs": {...}})')
     .option('--training <file>', 'training dataset, for train_accuracy')
@@ -93,7 +93,7 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
           model,
           version: options.candidateVersion,
           task: options.task,
-          declaredSchema: options.schema ? await readJson<DeclaredSchema>(at(options.schema), '--schema') : null,
+          declaredSchema: options.schema ? await readJson<IoSchema>(at(options.schema), '--schema') : null,
           reportedMetrics: options.metrics ? await readJson<Record<string, number>>(at(options.metrics), '--metrics') : {},
           files: collected.files.map((file) => ({ path: file.path, sha256: null, size: file.size })),
         },
@@ -131,7 +131,7 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
 }
 
 /** The production model's local files as the regression checks' baseline. */
-async function localBaseline(root: string, given: string, identity: { model: string; version: string; task: GateTask }): Promise<GateBaseline> {
+async function localBaseline(root: string, given: string, identity: { model: string; version: string; task: Task }): Promise<GateBaseline> {
   const collected = await collectFiles(root).catch((error: Error) => {
     throw new UsageError(`cannot read --baseline ${given}: ${error.message}`);
   });

@@ -1,5 +1,4 @@
-export const TASKS = ['classification', 'regression', 'generative', 'other'] as const;
-export type Task = (typeof TASKS)[number];
+import type { Task } from '@gatehouse/gate-engine';
 
 export const VERSION_STATUSES = ['pending_upload', 'registered', 'validating', 'validated', 'rejected'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
@@ -15,32 +14,10 @@ export type ServingStage = (typeof SERVING_STAGES)[number];
 export const STAGE_ACTIONS = ['promoted', 'replaced', 'rolled_back', 'restored', 'canary_aborted'] as const;
 export type StageAction = (typeof STAGE_ACTIONS)[number];
 
-export const DATASET_ROLES = ['training', 'validation', 'evaluation', 'reference'] as const;
-export type DatasetRole = (typeof DATASET_ROLES)[number];
-
-export const TENSOR_DTYPES = [
-  'float16', 'float32', 'float64', 'bfloat16',
-  'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
-  'bool', 'string',
-] as const;
-export type TensorDtype = (typeof TENSOR_DTYPES)[number];
-
 export interface SourceInfo {
   repository?: string;
   commit?: string;
   runId?: string;
-}
-
-/** A tensor as declared by the registrant; symbolic dimensions are names, unknown ones null. */
-export interface TensorSpec {
-  name: string;
-  dtype: TensorDtype;
-  shape: (number | string | null)[];
-}
-
-export interface IoSchema {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
 }
 
 /** The outcome of the latest gate run on a version, kept on the version for quick reads. */

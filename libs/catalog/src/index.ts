@@ -11,15 +11,11 @@ export type { StageAssignmentRow } from './repositories/stage.repository';
 export { StageHistoryResponse } from './dto/stage.dto';
 export {
   SERVING_STAGES,
-  type DatasetRole,
-  type IoSchema,
   type ScanAllowanceRules,
   type ScanAllowances,
   type SecurityVerdict,
   type ServingStage,
   type StageAction,
-  type Task,
-  type TensorSpec,
   type VersionRecord,
   type VersionRef,
   type VersionStage,

@@ -1,12 +1,5 @@
 import type { GateContext } from './gate-context';
-
-export const GATE_STAGES = ['registered', 'staging', 'canary', 'production'] as const;
-export type GateStage = (typeof GATE_STAGES)[number];
-
-export const GATE_TASKS = ['classification', 'regression', 'generative', 'other'] as const;
-export type GateTask = (typeof GATE_TASKS)[number];
-
-export type Severity = 'critical' | 'warning';
+import type { Severity, Task } from './terms';
 export type CheckStatus = 'passed' | 'warning' | 'failed' | 'skipped' | 'error';
 export type CheckValue = number | string | boolean | null;
 
@@ -54,18 +47,18 @@ export interface GateCheck<T extends Thresholds = Thresholds> {
   /** Severity unless the policy says otherwise. */
   readonly severity: Severity;
   /** Tasks the check means something for; others skip it. */
-  readonly tasks?: readonly GateTask[];
+  readonly tasks?: readonly Task[];
   /** Checks whose failure makes this one pointless (it is skipped, not failed twice). */
   readonly requires?: readonly string[];
   readonly thresholds: Record<keyof T & string, ThresholdSpec>;
   readonly defaults: T;
-  readonly taskDefaults?: Partial<Record<GateTask, Partial<T>>>;
+  readonly taskDefaults?: Partial<Record<Task, Partial<T>>>;
   run(context: GateContext, thresholds: T): Promise<CheckOutcome>;
   /** What to do about a failure, for the report. */
   recommend(result: CheckOutcome): string;
 }
 
 /** A check's thresholds for a task: its defaults, the task's defaults, then each override in order. */
-export function thresholdsFor(check: GateCheck, task: GateTask, ...overrides: (Record<string, unknown> | undefined)[]): Thresholds {
+export function thresholdsFor(check: GateCheck, task: Task, ...overrides: (Record<string, unknown> | undefined)[]): Thresholds {
   return <Thresholds>Object.assign({}, check.defaults, check.taskDefaults?.[task], ...overrides);
 }

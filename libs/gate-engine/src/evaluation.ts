@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stackExamples, tensorValues, type Feeds, type OnnxSession, type TensorSpec } from '@gatehouse/onnx';
-import type { GateTask } from './check';
+import type { Task } from './terms';
 
 /** The dataset itself is wrong (bad JSON, a missing input, a label of the wrong kind): the registrant's problem, not ours. */
 export class DatasetFormatError extends Error {}
@@ -123,7 +123,7 @@ export function feedsFor(session: OnnxSession, rows: DatasetRow[]): Feeds {
 }
 
 /** Runs the model over every example and measures the task's metrics from its first output. */
-export async function evaluateDataset(session: OnnxSession, path: string, task: GateTask, options: BatchOptions): Promise<MeasuredMetrics> {
+export async function evaluateDataset(session: OnnxSession, path: string, task: Task, options: BatchOptions): Promise<MeasuredMetrics> {
   const started = performance.now();
   const output = session.outputs[0];
   const accumulator = task === 'classification' ? new ClassificationMetrics() : new RegressionMetrics(task === 'regression');

@@ -1,15 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OnnxModel, OnnxSession, type SessionOptions, type TensorSpec } from '@gatehouse/onnx';
-import type { GateTask } from './check';
+import { OnnxModel, OnnxSession, type SessionOptions } from '@gatehouse/onnx';
 import { evaluateDataset, type MeasuredMetrics } from './evaluation';
-import type { GateSettings } from './gate-policy';
-
-/** The registrant's input/output schema, in the same terms onnxruntime describes the model's. */
-export interface DeclaredSchema {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-}
+import type { GateSettings } from './gate-settings';
+import type { DatasetRole, IoSchema, Task } from './terms';
 
 /** A file the version's manifest lists; the digest is null when validating a directory that has no manifest. */
 export interface ManifestFile {
@@ -17,8 +11,6 @@ export interface ManifestFile {
   sha256: string | null;
   size: number;
 }
-
-export type DatasetRole = 'training' | 'validation' | 'evaluation' | 'reference';
 
 /** A dataset the version names, copied into the workspace. */
 export interface GateDataset {
@@ -34,8 +26,8 @@ export interface GateDataset {
 export interface GateSubject {
   model: string;
   version: string;
-  task: GateTask;
-  declaredSchema: DeclaredSchema | null;
+  task: Task;
+  declaredSchema: IoSchema | null;
   reportedMetrics: Record<string, number>;
   files: ManifestFile[];
   /** The signature as verified for this run against today's trusted signers; absent where nothing can verify it (offline validation). */
@@ -104,7 +96,7 @@ export class GateContext {
     this.baseline?.abort(reason);
   }
 
-  get task(): GateTask {
+  get task(): Task {
     return this.subject.task;
   }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { GATE_STAGES, GATE_TASKS } from './check';
+import { GATE_STAGES, TASKS } from './terms';
 import { GATE_CHECKS } from './checks';
 import { GatePolicy, GatePolicyError } from './gate-policy';
 
@@ -30,7 +30,7 @@ describe('GatePolicy', () => {
     const before = GatePolicy.load(writtenInFull, GATE_CHECKS);
     expect(policy.stageNames).toEqual(before.stageNames);
     for (const stage of GATE_STAGES) {
-      for (const task of GATE_TASKS) expect({ stage, task, policy: policy.resolve(stage, task) }).toEqual({ stage, task, policy: before.resolve(stage, task) });
+      for (const task of TASKS) expect({ stage, task, policy: policy.resolve(stage, task) }).toEqual({ stage, task, policy: before.resolve(stage, task) });
     }
     expect(GATE_STAGES.map((stage) => policy.parentOf(stage))).toEqual([null, 'registered', 'staging', 'canary']);
     const production = policy.resolve('production', 'classification').checks.map((check) => check.id);

@@ -1,36 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { GATE_STAGES, GATE_TASKS, type GateCheck, type GateStage, type GateTask, type Severity, type ThresholdSpec, thresholdsFor, type Thresholds } from './check';
-
-/** How the engine feeds and runs models; the same for every check of a run. */
-export interface GateSettings {
-  /** Examples per batch when evaluating on a dataset. */
-  batchSize: number;
-  /** Batch size of the smoke run on synthesised inputs. */
-  smokeBatchSize: number;
-  /** Size for symbolic dimensions that are neither the batch nor named in `dimensions`. */
-  defaultDimension: number;
-  /** Sizes for named symbolic dimensions, e.g. {"seq": 32}. */
-  dimensions: Record<string, number>;
-  /** Seed for synthesised inputs. */
-  seed: number;
-  /** onnxruntime intra-op threads; 0 leaves onnxruntime's default. */
-  intraOpThreads: number;
-  /** A run taking longer ends in error. */
-  timeoutSeconds: number;
-  /** Training examples evaluated (the first ones; 0 = all): training sets can dwarf the held-out data. */
-  trainingExamples: number;
-}
-
-export const DEFAULT_GATE_SETTINGS: GateSettings = {
-  batchSize: 64,
-  smokeBatchSize: 2,
-  defaultDimension: 1,
-  dimensions: {},
-  seed: 20_26,
-  intraOpThreads: 0,
-  timeoutSeconds: 600,
-  trainingExamples: 10_000,
-};
+import { type GateCheck, type ThresholdSpec, thresholdsFor, type Thresholds } from './check';
+import { DEFAULT_GATE_SETTINGS, type GateSettings } from './gate-settings';
+import { GATE_STAGES, TASKS, type GateStage, type Severity, type Task } from './terms';
 
 /** One check as a stage's policy runs it for one task. */
 export interface PolicyCheck {
@@ -42,7 +13,7 @@ export interface PolicyCheck {
 /** A stage's policy resolved for one task: what a gate run executes, stored with it as a snapshot. */
 export interface StagePolicy {
   stage: GateStage;
-  task: GateTask;
+  task: Task;
   settings: GateSettings;
   checks: PolicyCheck[];
 }
@@ -57,7 +28,7 @@ export class GatePolicyError extends Error {
 interface CheckEntry {
   severity?: Severity;
   thresholds?: Record<string, unknown>;
-  byTask?: Partial<Record<GateTask, Record<string, unknown>>>;
+  byTask?: Partial<Record<Task, Record<string, unknown>>>;
 }
 
 /** A stage as the file writes it: what it changes in the stage it extends (or, extending none, all it runs). */
@@ -130,7 +101,7 @@ export class GatePolicy {
   }
 
   /** The checks, severities, thresholds and settings a gate for this stage and task runs with. */
-  resolve(stage: GateStage, task: GateTask): StagePolicy {
+  resolve(stage: GateStage, task: Task): StagePolicy {
     const entry = this.stages.get(stage);
     const settings = mergeSettings(this.settings, entry?.settings ?? {});
     const checks: PolicyCheck[] = [];
@@ -201,7 +172,7 @@ function validateStage(entry: unknown, where: string, checks: ReadonlyMap<string
       if (!isObject(checkEntry.byTask)) problems.push(`${at}.byTask must be an object keyed by task`);
       else {
         for (const [task, thresholds] of Object.entries(checkEntry.byTask)) {
-          if (!(GATE_TASKS as readonly string[]).includes(task)) problems.push(`${at}.byTask.${task}: unknown task (expected one of ${GATE_TASKS.join(', ')})`);
+          if (!(TASKS as readonly string[]).includes(task)) problems.push(`${at}.byTask.${task}: unknown task (expected one of ${TASKS.join(', ')})`);
           else validateThresholds(thresholds, check, `${at}.byTask.${task}`, problems);
         }
       }
@@ -292,7 +263,7 @@ function inherit(stage: GateStage, own: WrittenStage, parent: StageEntry | undef
 
 function mergeCheck(parent: CheckEntry, own: CheckEntry): CheckEntry {
   const byTask = { ...parent.byTask };
-  for (const [task, thresholds] of Object.entries(own.byTask ?? {}) as [GateTask, Record<string, unknown>][]) byTask[task] = { ...byTask[task], ...thresholds };
+  for (const [task, thresholds] of Object.entries(own.byTask ?? {}) as [Task, Record<string, unknown>][]) byTask[task] = { ...byTask[task], ...thresholds };
   return { severity: own.severity ?? parent.severity, thresholds: { ...parent.thresholds, ...own.thresholds }, byTask };
 }
 

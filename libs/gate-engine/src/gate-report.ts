@@ -1,5 +1,6 @@
 import { FINDING_SEVERITIES, type SecurityFinding } from '@gatehouse/artifact-scan';
-import type { CheckResult, GateStage, GateTask } from './check';
+import type { CheckResult } from './check';
+import type { GateStage, Task } from './terms';
 
 export type GateVerdict = 'passed' | 'failed';
 
@@ -19,7 +20,7 @@ export interface ComparisonRow {
 
 export interface GateReport {
   stage: GateStage;
-  subject: { model: string; version: string; task: GateTask };
+  subject: { model: string; version: string; task: Task };
   /** The production version the regression checks compared with; null when none served (absent in reports from before regression checks). */
   baseline?: { model: string; version: string } | null;
   verdict: GateVerdict;

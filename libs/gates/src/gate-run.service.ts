@@ -2,11 +2,11 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { ModelService, StageService, VersionCommitted, VersionService, type Task, type VersionRef } from '@gatehouse/catalog';
+import { ModelService, StageService, VersionCommitted, VersionService, type VersionRef } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
-import { renderMarkdown, type GatePolicy, type GateStage, type GateTask, type StagePolicy } from '@gatehouse/gate-engine';
+import { renderMarkdown, type GatePolicy, type GateStage, type Task, type StagePolicy } from '@gatehouse/gate-engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
 import type { GateRunEntity, GateRunStatus, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';
@@ -60,7 +60,7 @@ export class GateRunService implements OnModuleInit {
 
   private async enqueueRun(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
     if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
-    const policy = withScanAllowances(this.policy.resolve(request.stage, request.task as GateTask), await this.models.scanAllowanceRulesOf(tx, request.ref.model));
+    const policy = withScanAllowances(this.policy.resolve(request.stage, request.task), await this.models.scanAllowanceRulesOf(tx, request.ref.model));
     const run = await this.queue(tx, request, policy);
     await this.versions.recordGate(tx, request.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
     return run;

@@ -7,7 +7,7 @@ import { VersionSecurityService, VersionService, type GateSubjectRecord, type Ve
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport, type GateTask } from '@gatehouse/gate-engine';
+import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunFinished } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
@@ -124,7 +124,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
       workspace = await this.workspaces.materialize(subject, production && production.id !== subject.id ? production : undefined);
       const context = new GateContext(
-        { model: subject.model, version: subject.version, task: subject.task as GateTask, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files, signature: await this.versions.signatureStatus(subject.id, subject.files) },
+        { model: subject.model, version: subject.version, task: subject.task, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files, signature: await this.versions.signatureStatus(subject.id, subject.files) },
         workspace.filesDirectory,
         workspace.datasets,
         run.policy.settings,
@@ -169,7 +169,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     const unusable = subject && asUnusableArtifact(error);
     if (unusable) {
       this.logger.warn(`gate run ${run.id} cannot lay out ${subject.model}@${subject.version}: ${unusable.message}; it fails without retrying`);
-      const report = unusableArtifactReport(unusable, run.policy, { model: subject.model, version: subject.version, task: subject.task as GateTask }, run.startedAt ?? new Date());
+      const report = unusableArtifactReport(unusable, run.policy, { model: subject.model, version: subject.version, task: subject.task }, run.startedAt ?? new Date());
       await this.finish(run, subject, { status: 'failed', report, error: this.error(unusable.code, unusable.message, run) });
       return;
     }
@@ -280,7 +280,7 @@ function decidesStatus(run: GateRunEntity): boolean {
 
 function gateBaseline(production: GateSubjectRecord, copied: { filesDirectory: string; problem?: string }): GateBaseline {
   return {
-    subject: { model: production.model, version: production.version, task: production.task as GateTask, declaredSchema: production.schema, reportedMetrics: production.metrics, files: production.files },
+    subject: { model: production.model, version: production.version, task: production.task, declaredSchema: production.schema, reportedMetrics: production.metrics, files: production.files },
     workspace: copied.filesDirectory,
     problem: copied.problem,
   };

@@ -3,7 +3,7 @@ import { VersionSecurityService, type RescanCandidateRow } from '@gatehouse/cata
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import type { RescanQueuedResponse, RescanResponse } from './dto/rescan.dto';
-import type { GatePolicy, GateTask } from '@gatehouse/gate-engine';
+import type { GatePolicy } from '@gatehouse/gate-engine';
 import { GateRunRepository } from './gate-run.repository';
 import { GATE_POLICY, GateRunService } from './gate-run.service';
 import { withScanAllowances } from './scan-allowances';
@@ -50,7 +50,7 @@ export class RescanService implements OnApplicationBootstrap {
       const open = await this.runs.openRescans(tx);
       const result: RescanResponse = { scannerVersion, queued: [], alreadyQueued: [], unscannable: [] };
       for (const version of await this.security.rescanCandidates(tx)) {
-        const stagePolicy = rescanPolicy(this.policy, version.stage, version.task as GateTask);
+        const stagePolicy = rescanPolicy(this.policy, version.stage, version.task);
         if (!stagePolicy) {
           result.unscannable.push(`${version.model}@${version.version}`);
           continue;

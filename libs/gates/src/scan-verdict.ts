@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SecurityVerdict, VersionStage } from '@gatehouse/catalog';
 import type { AppConfig } from '@gatehouse/config';
 import { SCANNER_VERSION } from '@gatehouse/artifact-scan';
-import { GATE_STAGES, type CheckResult, type GatePolicy, type GateReport, type GateStage, type GateTask, type StagePolicy } from '@gatehouse/gate-engine';
+import { GATE_STAGES, type CheckResult, type GatePolicy, type GateReport, type GateStage, type Task, type StagePolicy } from '@gatehouse/gate-engine';
 
 /** The check whose verdict a version's security record follows. */
 export const SCAN_CHECK_ID = 'artifact_scan';
@@ -54,7 +54,7 @@ export function compareScannerVersions(a: string, b: string): number {
  * when that stage's gate scans (production does), else the registration
  * gate's scan, which admitted it; only that one check.
  */
-export function rescanPolicy(policy: GatePolicy, stage: VersionStage, task: GateTask): StagePolicy | undefined {
+export function rescanPolicy(policy: GatePolicy, stage: VersionStage, task: Task): StagePolicy | undefined {
   const preferred = new Set<string>([stage, 'registered', ...GATE_STAGES]);
   const stages = [...preferred].filter((candidate): candidate is GateStage => policy.stageNames.includes(candidate as GateStage));
   for (const candidate of stages) {

@@ -5,4 +5,4 @@ export { resolveShape, stackExamples, synthesizeTensor, tensorValues } from './t
 export { measureLatency, measureLatencyPair, percentile, type LatencySummary } from './latency';
 export { measureSessionMemory, type ProbeInput, type SessionMemory } from './memory-probe';
 export { SeededRandom } from './seeded-random';
-export { ELEMENT_SIZES } from './tensor-types';
+export { ELEMENT_SIZES, TENSOR_DTYPES, type TensorDtype } from './tensor-types';

@@ -35,3 +35,11 @@ export const ELEMENT_SIZES: Record<string, number> = {
 };
 
 export const FLOAT_TYPES = new Set(['float32', 'float64', 'float16', 'bfloat16']);
+
+/** The element types a registrant may declare for a tensor. */
+export const TENSOR_DTYPES = [
+  'float16', 'float32', 'float64', 'bfloat16',
+  'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
+  'bool', 'string',
+] as const;
+export type TensorDtype = (typeof TENSOR_DTYPES)[number];

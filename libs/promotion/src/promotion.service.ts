@@ -5,7 +5,7 @@ import type { Principal } from '@gatehouse/auth';
 import { VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
 import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
-import type { GateTask } from '@gatehouse/gate-engine';
+import type { Task } from '@gatehouse/gate-engine';
 import { GateRunFinished, GateRunService, type FinishedGateRun } from '@gatehouse/gates';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
 import {
@@ -67,7 +67,7 @@ export class PromotionService implements OnModuleInit {
         requestedByToken: actor.tokenId,
         requiredApprovals: rule.approvals,
       });
-      const gateRunId = await this.queueGate(tx, { id: promotionId, modelId: version.modelId, versionId: version.id, model: modelName, version: versionName, stage: body.stage }, version.task as GateTask, pointers, actor.name);
+      const gateRunId = await this.queueGate(tx, { id: promotionId, modelId: version.modelId, versionId: version.id, model: modelName, version: versionName, stage: body.stage }, version.task, pointers, actor.name);
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'promotion.requested',
@@ -159,7 +159,7 @@ export class PromotionService implements OnModuleInit {
     const holder = pointers[promotion.stage]?.versionId ?? null;
     const production = pointers.production?.versionId ?? null;
     if (holder !== promotion.expectedStageVersionId || production !== promotion.expectedProductionVersionId) {
-      const gateRunId = await this.queueGate(tx, promotion, state.task as GateTask, pointers, actor);
+      const gateRunId = await this.queueGate(tx, promotion, state.task, pointers, actor);
       await this.audit.append(tx, {
         actor,
         action: 'promotion.regated',
@@ -204,7 +204,7 @@ export class PromotionService implements OnModuleInit {
   private async queueGate(
     tx: EntityManager,
     promotion: Pick<PromotionRow, 'id' | 'modelId' | 'versionId' | 'model' | 'version' | 'stage'>,
-    task: GateTask,
+    task: Task,
     pointers: StagePointers,
     actor: string,
   ): Promise<string> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { SecurityVerdict, ServingStage, StageAction, Task, VersionStage, VersionStatus } from '@gatehouse/catalog';
+import type { SecurityVerdict, ServingStage, StageAction, VersionStage, VersionStatus } from '@gatehouse/catalog';
+import type { Task } from '@gatehouse/gate-engine';
 
 export interface NewStageEvent {
   modelId: string;

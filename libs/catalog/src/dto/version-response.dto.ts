@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DATASET_ROLES, SECURITY_STATUSES, TASKS, VERSION_STAGES, VERSION_STATUSES, type DatasetRole, type IoSchema, type LatestGate, type SecurityStatus, type SecurityVerdict, type SourceInfo, type Task, type VersionStage, type VersionStatus } from '../catalog.types';
+import { DATASET_ROLES, TASKS, type DatasetRole, type IoSchema, type Task } from '@gatehouse/gate-engine';
+import { SECURITY_STATUSES, VERSION_STAGES, VERSION_STATUSES, type LatestGate, type SecurityStatus, type SecurityVerdict, type SourceInfo, type VersionStage, type VersionStatus } from '../catalog.types';
 import { StageEventResponse } from './stage.dto';
 import { IoSchemaDto, SourceDto } from './version.dto';
 

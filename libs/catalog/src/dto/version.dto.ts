@@ -17,18 +17,9 @@ import {
   ValidatorConstraint,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import {
-  DATASET_ROLES,
-  TASKS,
-  TENSOR_DTYPES,
-  VERSION_STAGES,
-  VERSION_STATUSES,
-  type DatasetRole,
-  type Task,
-  type TensorDtype,
-  type VersionStage,
-  type VersionStatus,
-} from '../catalog.types';
+import { DATASET_ROLES, TASKS, type DatasetRole, type Task } from '@gatehouse/gate-engine';
+import { TENSOR_DTYPES, type TensorDtype } from '@gatehouse/onnx';
+import { VERSION_STAGES, VERSION_STATUSES, type VersionStage, type VersionStatus } from '../catalog.types';
 import { NAME_PATTERN, NAME_RULE, PageQuery } from './model.dto';
 
 @ValidatorConstraint({ name: 'numericRecord' })

@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintAsNumber } from '@gatehouse/database';
-import type { IoSchema, LatestGate, SecurityVerdict, SourceInfo, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { IoSchema, Task } from '@gatehouse/gate-engine';
+import type { LatestGate, SecurityVerdict, SourceInfo, VersionStage, VersionStatus } from '../catalog.types';
 
 @Entity('model_versions')
 export class ModelVersionEntity {

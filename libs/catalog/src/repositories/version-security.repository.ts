@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { ScanAllowances, SecurityVerdict, Task, VersionStage, VersionStatus } from '../catalog.types';
+import type { Task } from '@gatehouse/gate-engine';
+import type { ScanAllowances, SecurityVerdict, VersionStage, VersionStatus } from '../catalog.types';
 
 /** A version the re-scan considers: it serves at a stage or is validated. */
 export interface RescanCandidateRow {

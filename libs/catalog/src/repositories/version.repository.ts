@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PG_UNIQUE_VIOLATION, sqlState } from '@gatehouse/database';
-import type { DatasetRole, LatestGate, VersionRef, VersionStage, VersionStatus } from '../catalog.types';
+import type { DatasetRole, Task } from '@gatehouse/gate-engine';
+import type { LatestGate, VersionRef, VersionStage, VersionStatus } from '../catalog.types';
 import { ModelVersionEntity, VersionFileEntity } from '../entities';
 import { VersionExistsError } from '../errors';
 
@@ -48,7 +49,7 @@ export interface LineageNodeRow {
   version: string;
   status: VersionStatus;
   stage: VersionStage;
-  task: string;
+  task: Task;
   createdBy: string;
   createdAt: Date;
   relation: 'self' | 'ancestor' | 'descendant';

@@ -29,7 +29,7 @@ export class LineageService {
         version: node.version,
         status: node.status,
         stage: node.stage,
-        task: node.task as LineageResponse['nodes'][number]['task'],
+        task: node.task,
         relation: node.relation,
         distance: Number(node.distance),
         createdBy: node.createdBy,

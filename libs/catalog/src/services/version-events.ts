@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionalEvent } from '@gatehouse/database';
-import type { Task, VersionRef } from '../catalog.types';
+import type { Task } from '@gatehouse/gate-engine';
+import type { VersionRef } from '../catalog.types';
 
 export interface CommittedVersion extends VersionRef {
   id: string;

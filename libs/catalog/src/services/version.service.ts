@@ -22,7 +22,8 @@ import type {
   VersionSummaryResponse,
 } from '../dto/version-response.dto';
 import type { DeclareVersionDto, ListVersionsQuery } from '../dto/version.dto';
-import type { IoSchema, LatestGate, Task, VersionRecord, VersionStage, VersionStatus } from '../catalog.types';
+import type { IoSchema, Task } from '@gatehouse/gate-engine';
+import type { LatestGate, VersionRecord, VersionStage, VersionStatus } from '../catalog.types';
 import type { DatasetUseRow } from '../repositories/version.repository';
 import type { ModelEntity, ModelVersionEntity, VersionFileEntity } from '../entities';
 import {

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { classifierModel, jsonLines, standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
 import { classifierWithLogitsModel, renamedInputClassifierModel, shiftedRegressorModel, slowClassifierModel } from '../../../../../test/fixtures/regression-models';
 import { GATE_CHECKS } from '..';
-import { thresholdsFor, type CheckResult, type GateTask, type Thresholds } from '../../check';
-import { GateContext, type DatasetRole, type GateDataset, type GateSubject } from '../../gate-context';
+import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
+import { GateContext, type GateDataset, type GateSubject } from '../../gate-context';
+import type { DatasetRole, Task } from '../../terms';
 import { GateEngine } from '../../gate-engine';
-import { DEFAULT_GATE_SETTINGS } from '../../gate-policy';
+import { DEFAULT_GATE_SETTINGS } from '../../gate-settings';
 import { renderMarkdown, type GateReport } from '../../gate-report';
 import { contractChanges } from './contract-compat.check';
 
@@ -55,7 +56,7 @@ async function gate(ids: string[], scenario: Scenario): Promise<GateReport> {
   for (const [role, problem] of Object.entries(scenario.unusable ?? {})) datasets.push({ role: role as DatasetRole, name: `${role}@1`, path: null, problem });
   const candidate = await subjectIn(join(workspace, 'candidate'), scenario.candidate);
   const baseline = scenario.baseline && { subject: await subjectIn(join(workspace, 'baseline'), scenario.baseline), workspace: join(workspace, 'baseline'), problem: scenario.baseline.problem };
-  const task: GateTask = candidate.task;
+  const task: Task = candidate.task;
   const context = new GateContext(candidate, join(workspace, 'candidate'), datasets, DEFAULT_GATE_SETTINGS, baseline);
   return new GateEngine(GATE_CHECKS).run(context, {
     stage: 'canary',

@@ -11,7 +11,8 @@ import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type SignatureStatus } from '../../gate-context';
 import { GateEngine } from '../../gate-engine';
-import { DEFAULT_GATE_SETTINGS, type StagePolicy } from '../../gate-policy';
+import type { StagePolicy } from '../../gate-policy';
+import { DEFAULT_GATE_SETTINGS } from '../../gate-settings';
 import { renderMarkdown } from '../../gate-report';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

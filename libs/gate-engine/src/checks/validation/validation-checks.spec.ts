@@ -13,10 +13,11 @@ import {
   type ModelFixture,
 } from '../../../../../test/fixtures/onnx-models';
 import { GATE_CHECKS } from '..';
-import { thresholdsFor, type CheckResult, type GateTask, type Thresholds } from '../../check';
-import { GateContext, type DatasetRole, type DeclaredSchema, type GateDataset } from '../../gate-context';
+import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
+import { GateContext, type GateDataset } from '../../gate-context';
+import type { DatasetRole, IoSchema, Task } from '../../terms';
 import { GateEngine } from '../../gate-engine';
-import { DEFAULT_GATE_SETTINGS, type GateSettings } from '../../gate-policy';
+import { DEFAULT_GATE_SETTINGS, type GateSettings } from '../../gate-settings';
 
 const fixtures = standardFixtures();
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -24,12 +25,12 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 interface Scenario {
   model?: ModelFixture;
   /** Overrides the model's own task. */
-  task?: GateTask;
+  task?: Task;
   files?: Record<string, Uint8Array>;
   /** Digests the manifest claims, where they differ from the bytes written. */
   manifest?: Record<string, string>;
   datasets?: Partial<Record<DatasetRole, object[] | string>>;
-  schema?: DeclaredSchema | null;
+  schema?: IoSchema | null;
   metrics?: Record<string, number>;
   thresholds?: Thresholds;
   settings?: Partial<GateSettings>;
@@ -147,7 +148,7 @@ describe('schema_match', () => {
   });
 
   it('fails a declared schema that differs, naming each difference', async () => {
-    const result = await run('schema_match', { model: classifier.model, schema: wrongSchema(classifier.model.schema) as DeclaredSchema });
+    const result = await run('schema_match', { model: classifier.model, schema: wrongSchema(classifier.model.schema) as IoSchema });
     expect(result.status).toBe('failed');
     expect(result.message).toMatch(/declared input ".*" is not in the model/);
     expect(result.message).toMatch(/model input "features" is not declared/);
@@ -177,7 +178,7 @@ describe('smoke_run', () => {
     const fromPolicy = await run('smoke_run', { model, settings: { dimensions: { seq: 7 } } });
     expect(fromPolicy.status).toBe('passed');
     expect(fromPolicy.details?.inputShapes).toEqual({ tokens: [2, 7, 8] });
-    const declared = { ...model.schema, inputs: [{ ...model.schema.inputs[0], shape: ['batch', 5, 8] }] } as DeclaredSchema;
+    const declared = { ...model.schema, inputs: [{ ...model.schema.inputs[0], shape: ['batch', 5, 8] }] } as IoSchema;
     const fromSchema = await run('smoke_run', { model, schema: declared });
     expect(fromSchema.details?.inputShapes).toEqual({ tokens: [2, 5, 8] });
   });

@@ -1,0 +1,21 @@
+import type { TensorSpec } from '@gatehouse/onnx';
+
+/** The stages a gate admits a version to: registered (on commit), then the serving stages. */
+export const GATE_STAGES = ['registered', 'staging', 'canary', 'production'] as const;
+export type GateStage = (typeof GATE_STAGES)[number];
+
+/** What a model does: it decides which checks and metrics apply. */
+export const TASKS = ['classification', 'regression', 'generative', 'other'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** What a version uses a dataset for. */
+export const DATASET_ROLES = ['training', 'validation', 'evaluation', 'reference'] as const;
+export type DatasetRole = (typeof DATASET_ROLES)[number];
+
+export type Severity = 'critical' | 'warning';
+
+/** A model's inputs and outputs, as the registrant declares them, in the terms onnxruntime describes the model's. */
+export interface IoSchema {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
