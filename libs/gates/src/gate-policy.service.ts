@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import type { GatePolicy, GateStage, GateTask } from '@gatehouse/gate-engine';
+import type { GatePolicy, GateStage, Task } from '@gatehouse/gate-engine';
 import type { GatePolicyResponse, GatePolicyStageResponse } from './dto/gate-policy.dto';
 import { UnknownStageError } from './errors';
 import { GATE_POLICY } from './gate-run.service';
@@ -10,7 +10,7 @@ import { GATE_POLICY } from './gate-run.service';
 export class GatePolicyService {
   constructor(@Inject(GATE_POLICY) private readonly policy: GatePolicy) {}
 
-  show(query: { stage?: GateStage; task?: GateTask }): GatePolicyResponse {
+  show(query: { stage?: GateStage; task?: Task }): GatePolicyResponse {
     const task = query.task ?? 'classification';
     const stages = this.policy.stageNames;
     if (query.stage && !stages.includes(query.stage)) throw new UnknownStageError(query.stage, stages);
@@ -21,7 +21,7 @@ export class GatePolicyService {
     };
   }
 
-  private map(stage: GateStage, task: GateTask): GatePolicyStageResponse {
+  private map(stage: GateStage, task: Task): GatePolicyStageResponse {
     const { settings, checks } = this.policy.resolve(stage, task);
     return { stage, extends: this.policy.parentOf(stage), task, settings, checks: checks.map(({ id, severity, thresholds }) => ({ id, severity, thresholds })) };
   }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { GATE_STAGES, GATE_TASKS, type GateSettings, type GateStage, type GateTask, type Severity, type Thresholds } from '@gatehouse/gate-engine';
+import { GATE_STAGES, TASKS, type GateSettings, type GateStage, type Task, type Severity, type Thresholds } from '@gatehouse/gate-engine';
 
 /** `?stage=&task=`: one stage's policy or all of them, resolved for one task. */
 export class GatePolicyQuery {
@@ -9,10 +9,10 @@ export class GatePolicyQuery {
   @IsIn(GATE_STAGES)
   stage?: GateStage;
 
-  @ApiPropertyOptional({ enum: GATE_TASKS, default: 'classification', description: 'The task the checks and thresholds are resolved for: some checks apply to some tasks only, and byTask thresholds differ' })
+  @ApiPropertyOptional({ enum: TASKS, default: 'classification', description: 'The task the checks and thresholds are resolved for: some checks apply to some tasks only, and byTask thresholds differ' })
   @IsOptional()
-  @IsIn(GATE_TASKS)
-  task?: GateTask;
+  @IsIn(TASKS)
+  task?: Task;
 }
 
 export class GatePolicyCheckResponse {
@@ -24,7 +24,7 @@ export class GatePolicyCheckResponse {
 export class GatePolicyStageResponse {
   @ApiProperty({ enum: GATE_STAGES }) stage: GateStage;
   @ApiProperty({ enum: GATE_STAGES, nullable: true, type: String, description: 'The stage this one extends, null when written out in full' }) extends: GateStage | null;
-  @ApiProperty({ enum: GATE_TASKS }) task: GateTask;
+  @ApiProperty({ enum: TASKS }) task: Task;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Batch sizes, dimensions, seed, threads, timeout' }) settings: GateSettings;
   @ApiProperty({ type: [GatePolicyCheckResponse], description: 'The checks a gate of this stage runs, in the order it runs them, with extends applied' }) checks: GatePolicyCheckResponse[];
 }
