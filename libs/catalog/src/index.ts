@@ -16,7 +16,6 @@ export {
   type SecurityVerdict,
   type ServingStage,
   type StageAction,
-  type VersionRecord,
   type VersionRef,
   type VersionStage,
   type VersionStatus,
