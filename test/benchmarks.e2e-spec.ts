@@ -22,8 +22,8 @@ function runQuick(args: string[]): Promise<{ status: number | string; stdout: st
   const child = spawn(process.execPath, [...args, '--quick'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => ((stdout += chunk), (output += chunk)));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   // SIGTERM lets the benchmark stop its processes and remove its files; SIGKILL only if that hangs.
   const stop = setTimeout(() => {
     output += `\n[killed after ${RUN_TIMEOUT_MS / 1000} s]\n`;

@@ -105,10 +105,10 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
     const lines = lineage.stdout.split('\n');
     expect(lines[0]).toBe('scorer@1.1.0  [validated · rolled_back · classification]');
     expect(lineage.stdout).toContain('├── source: git@example.com:ml/scorer.git · commit 4f2a9c1');
-    expect(lineage.stdout).toMatch(/├── training config\n│   ├── epochs: 40\n│   └── learning_rate: 0\.05/);
-    expect(lineage.stdout).toMatch(/│   ├── \S+ {2}promoted to staging by engineer · gate run /);
-    expect(lineage.stdout).toMatch(/│   └── \S+ {2}rolled back from production by engineer · "p99 doubled"/);
-    expect(lineage.stdout).toMatch(/├── datasets\n│   └── scorer-eval@1 \(evaluation\) sha256:[0-9a-f]{64}/);
+    expect(lineage.stdout).toMatch(/├── training config\n│ {3}├── epochs: 40\n│ {3}└── learning_rate: 0\.05/);
+    expect(lineage.stdout).toMatch(/│ {3}├── \S+ {2}promoted to staging by engineer · gate run /);
+    expect(lineage.stdout).toMatch(/│ {3}└── \S+ {2}rolled back from production by engineer · "p99 doubled"/);
+    expect(lineage.stdout).toMatch(/├── datasets\n│ {3}└── scorer-eval@1 \(evaluation\) sha256:[0-9a-f]{64}/);
     expect(lineage.stdout).toMatch(/└── parent \(fine_tuned_from\): scorer@1\.0\.0 {2}\[validated · production · classification\]\n {4}├── stage history/);
     expect((await json('engineer', 'lineage', 'scorer@1.1.0')).edges).toEqual([
       { child: { model: 'scorer', version: '1.1.0' }, parent: { model: 'scorer', version: '1.0.0' }, relation: 'fine_tuned_from' },

@@ -57,7 +57,7 @@ async function main({ dir, onEnd }: BenchRun): Promise<void> {
       Buffer.from(`GET /v1/models/bench/resolve?key=user-${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${reader}\r\n\r\n`),
     );
     const load = (port: number, seconds: number) =>
-      generateLoad({ port, connections: CONNECTIONS, seconds, requests, check: (body) => expectResolved(JSON.parse(body.toString())) });
+      generateLoad({ port, connections: CONNECTIONS, seconds, requests, check: (body) => expectResolved(JSON.parse(body.toString()) as { model?: string; version?: string }) });
 
     await load(barePort, WARM_UP_SECONDS);
     await load(registryPort, WARM_UP_SECONDS);

@@ -14,7 +14,7 @@ export interface BenchRun {
   /** A fresh directory under BENCH_DIR (os.tmpdir() by default), removed when the run ends. */
   dir: string;
   /** Something to release when the run ends, however it ends (stop a process); newest first, before `dir` goes. */
-  onEnd(release: () => unknown): void;
+  onEnd: (release: () => unknown) => void;
 }
 
 /**

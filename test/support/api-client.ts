@@ -44,7 +44,7 @@ export class ApiClient {
       headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
       body: body as RequestInit['body'],
       ...(body && typeof body !== 'string' && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}),
-    } as RequestInit);
+    });
     const type = response.headers.get('content-type') ?? '';
     const parsed = type.includes('json') ? await response.json() : Buffer.from(await response.arrayBuffer());
     return { status: response.status, headers: response.headers, body: parsed as T };

@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// s3rver ships no types of its own.
-const S3rver = require('s3rver');
+import S3rver from 's3rver';
 
 export interface TestS3Server {
   endpoint: string;
@@ -21,7 +20,7 @@ export async function startS3Server(): Promise<TestS3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'gatehouse-s3-'));
   const listen = async (port: number) => {
     const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true });
-    return { server, port: ((await server.run()) as { port: number }).port };
+    return { server, port: (await server.run()).port };
   };
   let running: { server: { close(): Promise<void> }; port: number } | undefined = await listen(0);
   const port = running.port;

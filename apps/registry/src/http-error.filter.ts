@@ -83,7 +83,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.status(body.statusCode).json(body);
       return;
     }
-    if (body.statusCode === HttpStatus.PAYLOAD_TOO_LARGE) {
+    if (body.statusCode === (HttpStatus.PAYLOAD_TOO_LARGE as number)) {
       answerThenClose(request, response, body);
       return;
     }
@@ -102,7 +102,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
-      const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
+      const detail = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const message = typeof detail === 'string' ? detail : Array.isArray(detail) ? detail.join(',') : exception.message;
       return { statusCode, error: codeOfStatus(statusCode), message };
     }
     const parserError = exception as { type?: string };

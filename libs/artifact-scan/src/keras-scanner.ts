@@ -174,7 +174,9 @@ export function scanKerasConfig(config: unknown, place: ScanPlace, configName: s
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    const children = Array.isArray(value) ? value.map((item, index) => ({ value: item, path: `${path}[${index}]` })) : Object.entries(value).map(([key, item]) => ({ value: item, path: childPath(path, key) }));
+    const children = Array.isArray(value)
+      ? (value as unknown[]).map((item, index) => ({ value: item, path: `${path}[${index}]` }))
+      : Object.entries(value as Record<string, unknown>).map(([key, item]) => ({ value: item, path: childPath(path, key) }));
     if (!Array.isArray(value)) judgeObject(value as Record<string, unknown>, path, flag);
     for (let index = children.length - 1; index >= 0; index--) stack.push(children[index]);
   }

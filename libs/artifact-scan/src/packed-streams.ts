@@ -368,7 +368,7 @@ function inflate(source: ByteSource, start: number, inflater: Inflate | InflateR
       if (error === undefined) return resolve(consumed!);
       inflater.destroy();
       const zlibCode = (error as { code?: unknown }).code;
-      reject(typeof zlibCode === 'string' && zlibCode.startsWith('Z_') ? new PackedStreamError(kind, `${what} is not a whole ${kind} stream: ${(error as Error).message}`) : error);
+      reject(typeof zlibCode === 'string' && zlibCode.startsWith('Z_') ? new PackedStreamError(kind, `${what} is not a whole ${kind} stream: ${(error as Error).message}`) : (error as Error));
     };
     inflater.on('data', (chunk: Buffer) => {
       try {

@@ -411,12 +411,15 @@ function storageKey(id: Shadow): string | undefined {
 }
 
 /** The opcode at `offset` needs `length` bytes from there, and the window ends first; or it needs the end of the line from `lineFrom` found. */
-class OutsideWindow {
+class OutsideWindow extends Error {
   constructor(
     readonly offset: number,
     readonly length: number,
     readonly lineFrom?: number,
-  ) {}
+  ) {
+    super('the opcode reaches past the window');
+    this.name = 'OutsideWindow';
+  }
 }
 
 /**

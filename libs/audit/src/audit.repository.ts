@@ -25,12 +25,12 @@ export class AuditRepository {
 
   /** Locks the head row until the transaction ends: appends from every replica queue here. */
   async lockHead(tx: EntityManager): Promise<ChainHead> {
-    const [head] = await tx.query('SELECT seq, hash FROM audit_chain_head FOR UPDATE');
+    const [head] = await tx.query<{ seq: string; hash: string }[]>('SELECT seq, hash FROM audit_chain_head FOR UPDATE');
     return { seq: Number(head.seq), hash: head.hash };
   }
 
   async head(): Promise<ChainHead> {
-    const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_chain_head');
+    const [head] = await this.dataSource.query<{ seq: string; hash: string }[]>('SELECT seq, hash FROM audit_chain_head');
     return { seq: Number(head.seq), hash: head.hash };
   }
 

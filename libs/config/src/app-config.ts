@@ -19,7 +19,7 @@ import {
 const MAX_HTTP_IDLE_TIMEOUT_SECONDS = 3600;
 
 const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^\d+$/.test(String(value)) ? Number(value) : value;
+  value === undefined || value === '' ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /** The environment as the registry understands it; every variable is optional. */

@@ -153,7 +153,7 @@ export async function compareWithReference(session: OnnxSession, path: string, o
         const all = tensorValues(tensor);
         const perExample = all.length / rows.length;
         const actual = all.subarray(rowIndex * perExample, (rowIndex + 1) * perExample);
-        const wanted = [expected].flat(Infinity) as unknown[];
+        const wanted: unknown[] = [expected].flat(Infinity);
         if (wanted.length !== actual.length) throw new DatasetFormatError(`line ${row.line}: output "${name}" has ${actual.length} values per example, the reference has ${wanted.length}`);
         wanted.forEach((value, index) => {
           if (typeof value !== 'number') throw new DatasetFormatError(`line ${row.line}: reference output "${name}" holds ${JSON.stringify(value)}, not a number`);
@@ -238,7 +238,7 @@ class RegressionMetrics implements MetricsAccumulator {
   add(row: DatasetRow, values: Float64Array): void {
     this.examples++;
     if (row.label === undefined && !this.labelsRequired) return;
-    const label = [row.label].flat(Infinity) as unknown[];
+    const label: unknown[] = [row.label].flat(Infinity);
     if (label.length !== values.length || label.some((value) => typeof value !== 'number')) {
       throw new DatasetFormatError(`line ${row.line}: the label must be ${values.length === 1 ? 'a number' : `${values.length} numbers`} like the model's output, not ${JSON.stringify(row.label)}`);
     }

@@ -176,7 +176,7 @@ describe('GatePolicy', () => {
   });
 
   it('refuses a file that is not JSON, naming the file', () => {
-    expect(() => GatePolicy.load(__filename, GATE_CHECKS)).toThrow(/gate policy .*gate-policy.spec.ts is invalid:\n  - not valid JSON/);
+    expect(() => GatePolicy.load(__filename, GATE_CHECKS)).toThrow(/gate policy .*gate-policy.spec.ts is invalid:\n {2}- not valid JSON/);
     expect(() => GatePolicy.load('/nonexistent/gates.json', GATE_CHECKS)).toThrow(/cannot read it/);
   });
 });

@@ -279,7 +279,7 @@ function validateThresholds(value: unknown, check: GateCheck, where: string, pro
     return;
   }
   for (const [key, given] of Object.entries(value)) {
-    const spec = (check.thresholds as Record<string, ThresholdSpec>)[key];
+    const spec = (check.thresholds)[key];
     if (!spec) {
       const known = Object.keys(check.thresholds);
       problems.push(`${where}.${key}: "${check.id}" has no threshold "${key}" (${known.length ? `known: ${known.join(', ')}` : 'it takes none'})`);
@@ -339,7 +339,7 @@ function validateSettings(value: unknown, where: string, problems: string[]): Pa
     if (problem) problems.push(`${where}.${key}: ${problem}`);
   }
   const { $comment: _comment, ...settings } = value;
-  return settings as Partial<GateSettings>;
+  return settings;
 }
 
 function reportUnknownKeys(value: Record<string, unknown>, known: string[], where: string, problems: string[]): void {

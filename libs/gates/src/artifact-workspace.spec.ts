@@ -11,7 +11,7 @@ import { ArtifactWorkspace } from './artifact-workspace';
 /** The pid of a process that has really run and exited. */
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '']);
-  return child.pid!;
+  return child.pid;
 }
 
 describe('ArtifactWorkspace start-up cleanup', () => {

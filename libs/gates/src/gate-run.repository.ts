@@ -19,7 +19,7 @@ export class GateRunRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insert(tx: EntityManager, run: NewGateRun): Promise<GateRunEntity> {
-    const [row] = await tx.query(
+    const [row] = await tx.query<{ id: string }[]>(
       `INSERT INTO gate_runs (version_id, baseline_version_id, stage, trigger, requested_by, policy, max_attempts)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
       [run.versionId, run.baselineVersionId, run.stage, run.trigger, run.requestedBy, JSON.stringify(run.policy), run.maxAttempts],
@@ -49,7 +49,7 @@ export class GateRunRepository {
    * side without ever taking the same run.
    */
   async claim(owner: string, leaseSeconds: number): Promise<GateRunEntity | undefined> {
-    const result = await this.dataSource.query(
+    const result = await this.dataSource.query<unknown>(
       `UPDATE gate_runs
           SET status = 'running', attempts = attempts + 1, lease_owner = $1,
               lease_expires_at = now() + make_interval(secs => $2), started_at = COALESCE(started_at, now())
@@ -82,7 +82,7 @@ export class GateRunRepository {
 
   /** Extends the lease; false when the run is no longer this owner's (it expired and someone else took it). */
   async renewLease(id: string, owner: string, leaseSeconds: number): Promise<boolean> {
-    const result = await this.dataSource.query(
+    const result = await this.dataSource.query<unknown>(
       `UPDATE gate_runs SET lease_expires_at = now() + make_interval(secs => $3)
         WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
       [id, owner, leaseSeconds],
@@ -92,7 +92,7 @@ export class GateRunRepository {
 
   /** Finishes a run this owner still holds; false (and nothing written) if it lost the lease. */
   async finish(tx: EntityManager, id: string, owner: string, outcome: { status: 'passed' | 'failed' | 'error'; report: GateReport | null; error?: GateRunError }): Promise<boolean> {
-    const result = await tx.query(
+    const result = await tx.query<unknown>(
       `UPDATE gate_runs
           SET status = $3, report = $4, health_score = $5, last_error = COALESCE($6, last_error),
               finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
@@ -104,7 +104,7 @@ export class GateRunRepository {
 
   /** Puts a run back in the queue after an infrastructure failure, to try again no sooner than `delaySeconds`. */
   async requeue(tx: EntityManager, id: string, owner: string, delaySeconds: number, error: GateRunError): Promise<boolean> {
-    const result = await tx.query(
+    const result = await tx.query<unknown>(
       `UPDATE gate_runs
           SET status = 'queued', run_after = now() + make_interval(secs => $3), last_error = $4,
               lease_owner = NULL, lease_expires_at = NULL

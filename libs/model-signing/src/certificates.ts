@@ -5,6 +5,8 @@ import { SignatureProblem } from './oms-bundle';
 const KEY_USAGE_OID = '2.5.29.15';
 const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
 const MAX_CHAIN_LENGTH = 8;
+/** The [3] EXPLICIT tag around a TBSCertificate's extensions. */
+const EXTENSIONS_TAG = 3;
 
 /** How trusted signers identify a certificate: hex SHA-256 of its DER. */
 export function certificateFingerprint(certificate: X509Certificate): string {
@@ -27,7 +29,7 @@ export function parseCertificate(pemOrDer: string | Buffer): X509Certificate {
 export function grantsDigitalSignature(certificate: X509Certificate): boolean | undefined {
   const root = forge.asn1.fromDer(forge.util.createBuffer(certificate.raw.toString('binary')));
   const tbs = (root.value as forge.asn1.Asn1[])[0];
-  const extensionsTag = (tbs.value as forge.asn1.Asn1[]).find((node) => node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && node.type === 3);
+  const extensionsTag = (tbs.value as forge.asn1.Asn1[]).find((node) => node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && (node.type as number) === EXTENSIONS_TAG);
   if (!extensionsTag) return undefined;
   for (const extension of (extensionsTag.value as forge.asn1.Asn1[])[0].value as forge.asn1.Asn1[]) {
     const parts = extension.value as forge.asn1.Asn1[];

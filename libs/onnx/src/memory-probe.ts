@@ -78,9 +78,9 @@ export function measureSessionMemory(modelPath: string, options: SessionOptions 
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (error) => reject(options.signal?.aborted ? options.signal.reason : new MemoryProbeError(`the memory probe could not start: ${error.message}`)));
+    child.on('error', (error) => reject(options.signal?.aborted ? (options.signal.reason as Error) : new MemoryProbeError(`the memory probe could not start: ${error.message}`)));
     child.on('close', (code) => {
-      if (options.signal?.aborted) return reject(options.signal.reason);
+      if (options.signal?.aborted) return reject(options.signal.reason as Error);
       if (code !== 0) return reject(new MemoryProbeError(`the memory probe failed: ${stderr.trim() || `exit code ${code}`}`));
       try {
         resolve(JSON.parse(stdout) as SessionMemory);

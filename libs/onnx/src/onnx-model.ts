@@ -233,7 +233,8 @@ function tensorSpec(value: onnx.IValueInfoProto): TensorSpec {
   };
 }
 
-function toNumber(value: number | { toNumber(): number } | null | undefined): number {
+/** protobufjs gives 64-bit integers as a number or a Long; `unknown` because the Long type is not installed. */
+function toNumber(value: unknown): number {
   if (value === null || value === undefined) return 0;
-  return typeof value === 'number' ? value : value.toNumber();
+  return typeof value === 'number' ? value : (value as { toNumber(): number }).toNumber();
 }

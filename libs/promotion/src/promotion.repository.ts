@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ServingStage } from '@gatehouse/catalog';
 
-const PROMOTION_STATUSES = ['gating', 'awaiting_approval', 'completed', 'rejected'] as const;
-export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
+export type PromotionStatus = 'gating' | 'awaiting_approval' | 'completed' | 'rejected';
 
 export interface PromotionOutcome {
   code: string;
@@ -62,7 +61,7 @@ export class PromotionRepository {
     tx: EntityManager,
     row: Pick<PromotionRow, 'modelId' | 'versionId' | 'stage' | 'trafficPercent' | 'reason' | 'requestedBy' | 'requestedByToken' | 'requiredApprovals'>,
   ): Promise<string> {
-    const [{ id }] = await tx.query(
+    const [{ id }] = await tx.query<{ id: string }[]>(
       `INSERT INTO promotions (model_id, version_id, stage, traffic_percent, reason, status, requested_by, requested_by_token, required_approvals)
        VALUES ($1, $2, $3, $4, $5, 'gating', $6, $7, $8) RETURNING id`,
       [row.modelId, row.versionId, row.stage, row.trafficPercent, row.reason, row.requestedBy, row.requestedByToken, row.requiredApprovals],
@@ -72,22 +71,22 @@ export class PromotionRepository {
 
   /** The open request for a model's stage, if any. Callers hold the model's lock, so the answer stays true until they commit. */
   async openFor(tx: EntityManager, modelId: string, stage: ServingStage): Promise<string | undefined> {
-    const [row] = await tx.query(`SELECT id FROM promotions WHERE model_id = $1 AND stage = $2 AND status IN ('gating','awaiting_approval')`, [modelId, stage]);
+    const [row] = await tx.query<{ id: string }[]>(`SELECT id FROM promotions WHERE model_id = $1 AND stage = $2 AND status IN ('gating','awaiting_approval')`, [modelId, stage]);
     return row?.id;
   }
 
   async find(id: string, tx: EntityManager = this.dataSource.manager, lock = false): Promise<PromotionRow | undefined> {
-    const [row] = await tx.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.id = $1${lock ? ' FOR UPDATE OF p' : ''}`, [id]);
+    const [row] = await tx.query<PromotionRow[]>(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.id = $1${lock ? ' FOR UPDATE OF p' : ''}`, [id]);
     return row;
   }
 
   async findByGateRun(tx: EntityManager, gateRunId: string): Promise<PromotionRow | undefined> {
-    const [row] = await tx.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.gate_run_id = $1 FOR UPDATE OF p`, [gateRunId]);
+    const [row] = await tx.query<PromotionRow[]>(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.gate_run_id = $1 FOR UPDATE OF p`, [gateRunId]);
     return row;
   }
 
   listForVersion(versionId: string, limit: number): Promise<PromotionRow[]> {
-    return this.dataSource.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.version_id = $1 ORDER BY p.seq DESC LIMIT $2`, [versionId, limit]);
+    return this.dataSource.query<PromotionRow[]>(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.version_id = $1 ORDER BY p.seq DESC LIMIT $2`, [versionId, limit]);
   }
 
   /** Points the request at a (new) gate run and the state that run is judged against. */
@@ -110,7 +109,7 @@ export class PromotionRepository {
 
   /** Records a decision; false when this token has already decided (it counts once). */
   async decide(tx: EntityManager, id: string, decision: Omit<DecisionRow, 'decidedAt'>): Promise<boolean> {
-    const rows = await tx.query(
+    const rows = await tx.query<unknown[]>(
       `INSERT INTO promotion_decisions (promotion_id, token_id, actor, decision, comment) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (promotion_id, token_id) DO NOTHING RETURNING token_id`,
       [id, decision.tokenId, decision.actor, decision.decision, decision.comment],

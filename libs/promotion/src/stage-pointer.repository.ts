@@ -35,7 +35,7 @@ export class StagePointerRepository {
   }
 
   async versionState(tx: EntityManager, versionId: string): Promise<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }> {
-    const [row] = await tx.query('SELECT status, stage, task, security FROM model_versions WHERE id = $1', [versionId]);
+    const [row] = await tx.query<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }[]>('SELECT status, stage, task, security FROM model_versions WHERE id = $1', [versionId]);
     return row;
   }
 

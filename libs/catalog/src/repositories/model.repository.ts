@@ -45,7 +45,7 @@ export class ModelRepository {
 
   /** The model's id and scan allowances, its row locked until the transaction ends: changes to one model's allowances are made one at a time. */
   async lockScanAllowances(tx: EntityManager, name: string): Promise<{ id: string; scanAllowances: ScanAllowances | null } | undefined> {
-    const [row] = await tx.query('SELECT id, scan_allowances FROM models WHERE name = $1 FOR UPDATE', [name]);
+    const [row] = await tx.query<{ id: string; scan_allowances: ScanAllowances | null }[]>('SELECT id, scan_allowances FROM models WHERE name = $1 FOR UPDATE', [name]);
     return row && { id: row.id, scanAllowances: row.scan_allowances };
   }
 
@@ -55,7 +55,7 @@ export class ModelRepository {
 
   /** The model's scan allowances as the caller's transaction sees them; null when it has none or does not exist. */
   async scanAllowancesOf(tx: EntityManager, name: string): Promise<ScanAllowances | null> {
-    const [row] = await tx.query('SELECT scan_allowances FROM models WHERE name = $1', [name]);
+    const [row] = await tx.query<{ scan_allowances: ScanAllowances | null }[]>('SELECT scan_allowances FROM models WHERE name = $1', [name]);
     return row?.scan_allowances ?? null;
   }
 

@@ -20,7 +20,7 @@ export interface RescanCandidateRow {
 export class VersionSecurityRepository {
   /** The version's verdict, its row locked until the transaction ends: verdicts on one version are decided one at a time. */
   async lockVerdict(tx: EntityManager, versionId: string): Promise<SecurityVerdict | null> {
-    const [row] = await tx.query('SELECT security FROM model_versions WHERE id = $1 FOR UPDATE', [versionId]);
+    const [row] = await tx.query<{ security: SecurityVerdict | null }[]>('SELECT security FROM model_versions WHERE id = $1 FOR UPDATE', [versionId]);
     return row?.security ?? null;
   }
 

@@ -173,7 +173,7 @@ export class VersionRepository {
   async findWithModelName(versionId: string, tx: EntityManager): Promise<{ version: ModelVersionEntity; model: string } | undefined> {
     const version = await tx.getRepository(ModelVersionEntity).findOneBy({ id: versionId });
     if (!version) return undefined;
-    const [{ name }] = await tx.query('SELECT name FROM models WHERE id = $1', [version.modelId]);
+    const [{ name }] = await tx.query<{ name: string }[]>('SELECT name FROM models WHERE id = $1', [version.modelId]);
     return { version, model: name };
   }
 
@@ -186,7 +186,7 @@ export class VersionRepository {
   }
 
   async signature(versionId: string, tx: EntityManager = this.dataSource.manager): Promise<SignatureRow | undefined> {
-    const [row] = await tx.query(
+    const [row] = await tx.query<SignatureRow[]>(
       `SELECT s.bundle, s.verified_at AS "verifiedAt", t.name AS signer, t.fingerprint
          FROM version_signatures s JOIN trusted_signers t ON t.id = s.signer_id
         WHERE s.version_id = $1`,

@@ -148,7 +148,7 @@ describe('schema_match', () => {
   });
 
   it('fails a declared schema that differs, naming each difference', async () => {
-    const result = await run('schema_match', { model: classifier.model, schema: wrongSchema(classifier.model.schema) as IoSchema });
+    const result = await run('schema_match', { model: classifier.model, schema: wrongSchema(classifier.model.schema) });
     expect(result.status).toBe('failed');
     expect(result.message).toMatch(/declared input ".*" is not in the model/);
     expect(result.message).toMatch(/model input "features" is not declared/);
