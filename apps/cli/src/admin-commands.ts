@@ -1,15 +1,14 @@
 import { Command } from 'commander';
 import type { GateRunState, RescanResult } from './api-types';
-import type { ClientFactory, Printer } from './cli';
-import { GateRefused } from './gate-commands';
+import { ExitError, POLL_INTERVAL_MS, type CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
 import { formatTable } from './output';
-import { UsageError } from './references';
+import { parseWholeNumber } from './references';
 
 const FINISHED = new Set<GateRunState['status']>(['passed', 'failed', 'error']);
 
 /** admin rescan: re-scan what serves or is validated under the scanner and policy in force. */
-export function addAdminCommands(program: Command, client: ClientFactory, print: Printer, pollMs = 500): void {
+export function addAdminCommands(program: Command, { client, print }: CommandContext): void {
   const admin = program.command('admin').description('registry administration (admin role)');
   admin
     .command('rescan')
@@ -18,12 +17,12 @@ export function addAdminCommands(program: Command, client: ClientFactory, print:
     .option('--wait', 'follow the re-scans until they finish; exit 1 if any version is flagged')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .action(async (options: { all?: boolean; wait?: boolean; timeout: string }) => {
-      if (!/^\d+$/.test(options.timeout)) throw new UsageError(`--timeout takes a whole number, not "${options.timeout}"`);
+      const timeoutMs = parseWholeNumber(options.timeout, '--timeout') * 1000;
       const api = await client();
       const result = await api.post<RescanResult>('/v1/admin/rescan', { all: options.all ?? false });
       const outcomes = new Map<string, GateRunState['status']>();
       if (options.wait) {
-        const deadline = Date.now() + Number(options.timeout) * 1000;
+        const deadline = Date.now() + timeoutMs;
         const pending = new Set([...result.queued, ...result.alreadyQueued].map((entry) => entry.gateRunId));
         while (pending.size > 0 && Date.now() < deadline) {
           for (const id of pending) {
@@ -31,7 +30,7 @@ export function addAdminCommands(program: Command, client: ClientFactory, print:
             outcomes.set(id, run.status);
             if (FINISHED.has(run.status)) pending.delete(id);
           }
-          if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
+          if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
         }
       }
       const runs = [
@@ -40,7 +39,7 @@ export function addAdminCommands(program: Command, client: ClientFactory, print:
       ].map((entry) => ({ ...entry, status: outcomes.get(entry.gateRunId) ?? 'queued' }));
       print({ ...result, ...(options.wait ? { runs } : {}) }, () => describeRescan(result, runs));
       if (!options.wait) return;
-      if (runs.some((run) => run.status === 'failed')) throw new GateRefused();
+      if (runs.some((run) => run.status === 'failed')) throw new ExitError(1);
       if (runs.some((run) => !FINISHED.has(run.status))) throw new Error(`re-scans still unfinished after ${options.timeout} s`);
     });
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import type { ClientFactory, Printer } from './cli';
+import type { CommandContext } from './command-context';
 import { ApiError, apiPath } from './gatehouse-client';
 import { sha256OfFile } from './local-files';
 import { formatBytes, formatFields } from './output';
@@ -21,7 +21,7 @@ interface Dataset {
 }
 
 /** datasets add (hash, declare, upload: what a version's --dataset then names) and datasets show. */
-export function addDatasetCommands(program: Command, client: ClientFactory, print: Printer, cwd: string): void {
+export function addDatasetCommands(program: Command, { client, print, cwd }: CommandContext): void {
   const datasets = program.command('datasets').description('register the datasets versions are trained and evaluated on');
   datasets
     .command('add')

@@ -1,47 +1,11 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_GATE_POLICY_FILE } from '@gatehouse/config';
-import {
-  GATE_CHECKS,
-  GATE_STAGES,
-  TASKS,
-  GateContext,
-  GateEngine,
-  GatePolicy,
-  GatePolicyError,
-  renderMarkdown,
-  type IoSchema,
-  type GateBaseline,
-  type GateDataset,
-  type GateReport,
-  type GateStage,
-  type Task,
-} from '@gatehouse/gate-engine';
-import type { ClientFactory, Printer } from './cli';
+import { GATE_STAGES, renderMarkdown, TASKS, type GateReport } from '@gatehouse/gate-engine';
+import { ExitError, type CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
-import { collectFiles } from './local-files';
+import { validateOffline, type ValidateOptions } from './offline-gate';
 import { formatTable } from './output';
 import { parseVersionRef, UsageError } from './references';
-
-/** Exit code 1 without another message: the report already says why. */
-export class GateRefused extends Error {}
-
-interface ValidateOptions {
-  task: Task;
-  dataset?: string;
-  reference?: string;
-  training?: string;
-  schema?: string;
-  metrics?: string;
-  policy: string;
-  stage: GateStage;
-  output?: string;
-  markdown?: string;
-  baseline?: string;
-  candidateVersion: string;
-  baselineVersion: string;
-}
 
 interface GateRunSummary {
   id: string;
@@ -55,7 +19,7 @@ interface GateRunSummary {
 }
 
 /** validate (offline, the registry's own engine) and gate (the latest report of a registered version). */
-export function addGateCommands(program: Command, client: ClientFactory, print: Printer, cwd: string): void {
+export function addGateCommands(program: Command, { client, print, cwd }: CommandContext): void {
   program
     .command('validate')
     .description('run a stage\'s gate on a local model file or directory, offline; exits 1 when a critical check fails')
@@ -74,39 +38,9 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
     .option('--candidate-version <semver>', 'the candidate\'s version, for contract_compat', 'local')
     .option('--baseline-version <semver>', 'the production model\'s version, for contract_compat', 'production')
     .action(async (target: string, options: ValidateOptions) => {
-      const at = (file: string) => resolve(cwd, file);
-      const policy = loadPolicy(at(options.policy));
-      if (!policy.stageNames.includes(options.stage)) throw new UsageError(`the policy has no stage "${options.stage}" (it has: ${policy.stageNames.join(', ')})`);
-      const root = at(target);
-      const collected = await collectFiles(root).catch((error: Error) => {
-        throw new UsageError(`cannot read ${target}: ${error.message}`);
-      });
-      const workspace = (await stat(root)).isDirectory() ? root : dirname(root);
-      const datasets: GateDataset[] = [];
-      if (options.dataset) datasets.push({ role: 'evaluation', name: options.dataset, path: at(options.dataset) });
-      if (options.reference) datasets.push({ role: 'reference', name: options.reference, path: at(options.reference) });
-      if (options.training) datasets.push({ role: 'training', name: options.training, path: at(options.training) });
-      const stagePolicy = policy.resolve(options.stage, options.task);
-      const model = collected.files.length === 1 ? collected.files[0].path : target;
-      const context = new GateContext(
-        {
-          model,
-          version: options.candidateVersion,
-          task: options.task,
-          declaredSchema: options.schema ? await readJson<IoSchema>(at(options.schema), '--schema') : null,
-          reportedMetrics: options.metrics ? await readJson<Record<string, number>>(at(options.metrics), '--metrics') : {},
-          files: collected.files.map((file) => ({ path: file.path, sha256: null, size: file.size })),
-        },
-        workspace,
-        datasets,
-        stagePolicy.settings,
-        options.baseline ? await localBaseline(at(options.baseline), options.baseline, { model, version: options.baselineVersion, task: options.task }) : undefined,
-      );
-      const report = await new GateEngine(GATE_CHECKS).run(context, stagePolicy);
-      if (options.output) await writeFile(at(options.output), `${JSON.stringify(report, null, 2)}\n`);
-      if (options.markdown) await writeFile(at(options.markdown), renderMarkdown(report));
+      const report = await validateOffline(target, options, cwd);
       print(report, () => humanReport(report));
-      if (report.verdict === 'failed') throw new GateRefused();
+      if (report.verdict === 'failed') throw new ExitError(1);
     });
 
   program
@@ -130,17 +64,6 @@ export function addGateCommands(program: Command, client: ClientFactory, print: 
     });
 }
 
-/** The production model's local files as the regression checks' baseline. */
-async function localBaseline(root: string, given: string, identity: { model: string; version: string; task: Task }): Promise<GateBaseline> {
-  const collected = await collectFiles(root).catch((error: Error) => {
-    throw new UsageError(`cannot read --baseline ${given}: ${error.message}`);
-  });
-  return {
-    subject: { ...identity, declaredSchema: null, reportedMetrics: {}, files: collected.files.map((file) => ({ path: file.path, sha256: null, size: file.size })) },
-    workspace: (await stat(root)).isDirectory() ? root : dirname(root),
-  };
-}
-
 function humanReport(report: GateReport): string {
   const rows = report.results.map((result) => [result.id, result.severity, result.status, formatValue(result.value), formatValue(result.threshold), result.message]);
   const lines = [
@@ -155,22 +78,4 @@ function humanReport(report: GateReport): string {
 function formatValue(value: GateReport['results'][number]['value']): string {
   if (value === null) return '';
   return typeof value === 'number' && !Number.isInteger(value) ? value.toPrecision(4) : String(value);
-}
-
-async function readJson<T>(path: string, option: string): Promise<T> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (error) {
-    throw new UsageError(`${option} ${path}: ${(error as Error).message}`);
-  }
-}
-
-/** A policy that cannot be used is a usage problem: exit 2 with every problem listed. */
-function loadPolicy(path: string): GatePolicy {
-  try {
-    return GatePolicy.load(path, GATE_CHECKS);
-  } catch (error) {
-    if (error instanceof GatePolicyError) throw new UsageError(error.message);
-    throw error;
-  }
 }

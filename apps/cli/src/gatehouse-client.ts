@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Page } from './api-types';
 
 /** URL path segments, each percent-encoded: `apiPath('fraud', 'versions', '1.2.0')`. */
 export const apiPath = (...segments: string[]) => segments.map(encodeURIComponent).join('/');
@@ -34,6 +35,19 @@ export class GatehouseClient {
 
   putJson<T>(path: string, body: unknown): Promise<T> {
     return this.json<T>('PUT', path, body);
+  }
+
+  /** The items of a paged list: its first page, or with `all` every page's. */
+  async list<T>(path: string, query: Record<string, string | undefined>, all: boolean): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const params = new URLSearchParams(Object.entries({ ...query, cursor: cursor ?? undefined }).filter((e): e is [string, string] => e[1] !== undefined));
+      const page: Page<T> = await this.get<Page<T>>(`${path}?${params}`);
+      items.push(...page.items);
+      cursor = all ? page.nextCursor : null;
+    } while (cursor);
+    return items;
   }
 
   /** Streams `body` as a file upload. */

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { comparePathComponents } from '@gatehouse/model-signing';
+import { UsageError } from './references';
 
 export interface LocalFile {
   /** Relative POSIX path: the file's name in the registry. */
@@ -107,4 +108,13 @@ export async function writeVerified(body: ReadableStream<Uint8Array>, destinatio
 /** The URL path of a registry file: each segment encoded on its own. */
 export function encodeFilePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/** A JSON file named on the command line; one that cannot be read or parsed is a usage error, `${label}: why`. */
+export async function readJsonFile<T>(path: string, label: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    throw new UsageError(`${label}: ${(error as Error).message}`);
+  }
 }

@@ -1,14 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
-import type { Lineage, Promotion, StageEvent, StageHolder, Version } from './api-types';
-import type { ClientFactory, Printer } from './cli';
+import type { Promotion, StageEvent, StageHolder } from './api-types';
+import { ExitError, POLL_INTERVAL_MS, type CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
-import { describeStageEvent, lineageTree, renderTree, type TreeNode } from './lineage-tree';
+import { describeStageEvent } from './lineage-tree';
 import { formatFields, formatTable } from './output';
-import { parseVersionRef, UsageError } from './references';
-
-/** Exit code 1 after the request's state was printed: it was rejected, or did not settle in time. */
-export class PromotionRefused extends Error {}
+import { parseVersionRef, parseWholeNumber } from './references';
 
 const SERVING_STAGES = ['staging', 'canary', 'production'];
 const UNSETTLED = new Set<Promotion['status']>(['queued', 'gating']);
@@ -22,8 +19,8 @@ interface PromoteOptions {
   timeout: string;
 }
 
-/** promote, promotion, approve, reject, rollback, stages, history and lineage. */
-export function addPromotionCommands(program: Command, client: ClientFactory, print: Printer, pollMs = 500): void {
+/** promote, promotion, approve, reject, rollback, stages and history. */
+export function addPromotionCommands(program: Command, { client, print }: CommandContext): void {
   program
     .command('promote')
     .description('request promotion to a stage; its gate runs, then approvals where policy asks')
@@ -35,18 +32,19 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .action(async (reference: string, options: PromoteOptions) => {
       const { model, version } = parseVersionRef(reference);
-      const trafficPercent = options.traffic === undefined ? undefined : wholeNumber(options.traffic, '--traffic');
-      const timeoutMs = wholeNumber(options.timeout, '--timeout') * 1000;
+      const trafficPercent = options.traffic === undefined ? undefined : parseWholeNumber(options.traffic, '--traffic');
+      const timeoutMs = parseWholeNumber(options.timeout, '--timeout') * 1000;
       const api = await client();
       let promotion = await api.post<Promotion>(`/v1/models/${apiPath(model, 'versions', version)}/promotions`, { stage: options.to, trafficPercent, reason: options.reason });
       const deadline = Date.now() + timeoutMs;
       while (options.wait && UNSETTLED.has(promotion.status) && Date.now() < deadline) {
-        await sleep(pollMs);
+        await sleep(POLL_INTERVAL_MS);
         promotion = await api.get<Promotion>(`/v1/promotions/${apiPath(promotion.id)}`);
       }
       print(promotion, () => describePromotion(promotion));
-      if (promotion.status === 'rejected') throw new PromotionRefused();
-      if (options.wait && UNSETTLED.has(promotion.status)) throw new PromotionRefused(`still ${promotion.status} after ${options.timeout} s`);
+      // The request's state is printed: a rejection needs no more words.
+      if (promotion.status === 'rejected') throw new ExitError(1);
+      if (options.wait && UNSETTLED.has(promotion.status)) throw new ExitError(1, `still ${promotion.status} after ${options.timeout} s`);
     });
 
   program
@@ -114,27 +112,6 @@ export function addPromotionCommands(program: Command, client: ClientFactory, pr
       const history = await (await client()).get<{ model: string; items: StageEvent[] }>(`/v1/models/${apiPath(model)}/history`);
       print(history, () => formatTable(['TIME', 'VERSION', 'MOVE'], history.items.map((event) => [event.at, event.version, describeStageEvent(event)])));
     });
-
-  program
-    .command('lineage')
-    .description('a version\'s lineage as a tree: where it came from, what it was trained on, its stage history, what derives from it')
-    .argument('<model@version>')
-    .addOption(new Option('--direction <direction>', 'ancestors (up), descendants (down) or both').choices(['up', 'down', 'both']).default('both'))
-    .option('--depth <n>', 'edges to follow (1-50)', '10')
-    .action(async (reference: string, options: { direction: string; depth: string }) => {
-      const { model, version } = parseVersionRef(reference);
-      const api = await client();
-      const base = `/v1/models/${apiPath(model, 'versions', version)}`;
-      const [lineage, shown] = await Promise.all([
-        api.get<Lineage>(`${base}/lineage?direction=${options.direction}&depth=${wholeNumber(options.depth, '--depth')}`),
-        api.get<Version>(base),
-      ]);
-      print(lineage, () => {
-        const tree = lineageTree(lineage);
-        tree.children.unshift(...trainingDetails(shown));
-        return renderTree(tree);
-      });
-    });
 }
 
 function describePromotion(promotion: Promotion): string {
@@ -156,22 +133,4 @@ function describePromotion(promotion: Promotion): string {
   if (promotion.outcome?.failedChecks?.length) lines.push(`failed checks: ${promotion.outcome.failedChecks.join(', ')} (gatehouse gate ${promotion.model}@${promotion.version} --stage ${promotion.stage})`);
   if (promotion.status === 'awaiting_approval') lines.push(`next: an approver runs gatehouse approve ${promotion.id}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Where the queried version came from, ahead of its lineage. */
-function trainingDetails(version: Version): TreeNode[] {
-  const leaf = (label: string): TreeNode => ({ label, children: [] });
-  const details: TreeNode[] = [];
-  const source = [version.source?.repository, version.source?.commit && `commit ${version.source.commit}`, version.source?.runId && `run ${version.source.runId}`].filter(Boolean);
-  if (source.length > 0) details.push(leaf(`source: ${source.join(' · ')}`));
-  for (const [name, values] of [['training config', version.params], ['environment', version.environment]] as const) {
-    const entries = Object.entries(values ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    if (entries.length > 0) details.push({ label: name, children: entries.map(([key, value]) => leaf(`${key}: ${JSON.stringify(value)}`)) });
-  }
-  return details;
-}
-
-function wholeNumber(text: string, option: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${option} takes a whole number, not "${text}"`);
-  return Number(text);
 }

@@ -1,3 +1,5 @@
+import { ExitError } from './command-context';
+
 /** Parses `model@version[:relation]`, as in `--parent base@1.0.0:fine_tuned_from`. */
 export function parseVersionRef(text: string): { model: string; version: string; relation?: string } {
   const match = /^([^@\s:]+)@([^@\s:]+)(?::([a-z][a-z_]*))?$/.exec(text);
@@ -19,10 +21,16 @@ export function parseDatasetVersion(text: string): { name: string; version: stri
   return { name: match[1], version: match[2] };
 }
 
+/** Parses a whole number of a numeric option, as in `--timeout 600`. */
+export function parseWholeNumber(text: string, option: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${option} takes a whole number, not "${text}"`);
+  return Number(text);
+}
+
 /** A mistake in how the command was called: exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends ExitError {
   constructor(message: string) {
-    super(message);
+    super(2, message);
     this.name = 'UsageError';
   }
 }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { ScanAllowances } from './api-types';
-import type { ClientFactory, Printer } from './cli';
+import type { CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
 import { formatFields } from './output';
 import { collect } from './references';
 
 /** models allow / models allowances: what one model's artifact scan allows beyond the gate policy. */
-export function addScanAllowanceCommands(models: Command, client: ClientFactory, print: Printer): void {
+export function addScanAllowanceCommands(models: Command, { client, print }: CommandContext): void {
   models
     .command('allow')
     .description('set the pickle globals and ONNX operator domains this model\'s artifact scan allows beyond the gate policy (admin; replaces the current lists, audited)')

@@ -1,0 +1,92 @@
+/** The gate engine on local files, for `gatehouse validate`. */
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import {
+  GATE_CHECKS,
+  GateContext,
+  GateEngine,
+  GatePolicy,
+  GatePolicyError,
+  renderMarkdown,
+  type GateBaseline,
+  type GateDataset,
+  type GateReport,
+  type GateStage,
+  type IoSchema,
+  type Task,
+} from '@gatehouse/gate-engine';
+import { collectFiles, readJsonFile } from './local-files';
+import { UsageError } from './references';
+
+export interface ValidateOptions {
+  task: Task;
+  dataset?: string;
+  reference?: string;
+  training?: string;
+  schema?: string;
+  metrics?: string;
+  policy: string;
+  stage: GateStage;
+  output?: string;
+  markdown?: string;
+  baseline?: string;
+  candidateVersion: string;
+  baselineVersion: string;
+}
+
+/** Runs a stage's gate on a local file or directory and writes the reports asked for; relative paths start at `cwd`. */
+export async function validateOffline(target: string, options: ValidateOptions, cwd: string): Promise<GateReport> {
+  const at = (file: string) => resolve(cwd, file);
+  const policy = loadPolicy(at(options.policy));
+  if (!policy.stageNames.includes(options.stage)) throw new UsageError(`the policy has no stage "${options.stage}" (it has: ${policy.stageNames.join(', ')})`);
+  const root = at(target);
+  const collected = await collectFiles(root).catch((error: Error) => {
+    throw new UsageError(`cannot read ${target}: ${error.message}`);
+  });
+  const workspace = (await stat(root)).isDirectory() ? root : dirname(root);
+  const datasets: GateDataset[] = [];
+  if (options.dataset) datasets.push({ role: 'evaluation', name: options.dataset, path: at(options.dataset) });
+  if (options.reference) datasets.push({ role: 'reference', name: options.reference, path: at(options.reference) });
+  if (options.training) datasets.push({ role: 'training', name: options.training, path: at(options.training) });
+  const stagePolicy = policy.resolve(options.stage, options.task);
+  const model = collected.files.length === 1 ? collected.files[0].path : target;
+  const context = new GateContext(
+    {
+      model,
+      version: options.candidateVersion,
+      task: options.task,
+      declaredSchema: options.schema ? await readJsonFile<IoSchema>(at(options.schema), `--schema ${at(options.schema)}`) : null,
+      reportedMetrics: options.metrics ? await readJsonFile<Record<string, number>>(at(options.metrics), `--metrics ${at(options.metrics)}`) : {},
+      files: collected.files.map((file) => ({ path: file.path, sha256: null, size: file.size })),
+    },
+    workspace,
+    datasets,
+    stagePolicy.settings,
+    options.baseline ? await localBaseline(at(options.baseline), options.baseline, { model, version: options.baselineVersion, task: options.task }) : undefined,
+  );
+  const report = await new GateEngine(GATE_CHECKS).run(context, stagePolicy);
+  if (options.output) await writeFile(at(options.output), `${JSON.stringify(report, null, 2)}\n`);
+  if (options.markdown) await writeFile(at(options.markdown), renderMarkdown(report));
+  return report;
+}
+
+/** The production model's local files as the regression checks' baseline. */
+async function localBaseline(root: string, given: string, identity: { model: string; version: string; task: Task }): Promise<GateBaseline> {
+  const collected = await collectFiles(root).catch((error: Error) => {
+    throw new UsageError(`cannot read --baseline ${given}: ${error.message}`);
+  });
+  return {
+    subject: { ...identity, declaredSchema: null, reportedMetrics: {}, files: collected.files.map((file) => ({ path: file.path, sha256: null, size: file.size })) },
+    workspace: (await stat(root)).isDirectory() ? root : dirname(root),
+  };
+}
+
+/** A policy that cannot be used is a usage problem: exit 2 with every problem listed. */
+function loadPolicy(path: string): GatePolicy {
+  try {
+    return GatePolicy.load(path, GATE_CHECKS);
+  } catch (error) {
+    if (error instanceof GatePolicyError) throw new UsageError(error.message);
+    throw error;
+  }
+}
