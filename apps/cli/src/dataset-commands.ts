@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { CommandContext } from './command-context';
 import { ApiError, apiPath } from './gatehouse-client';
-import { sha256OfFile } from './local-files';
 import { formatBytes, formatFields } from './output';
 import { parseDatasetVersion, UsageError } from './references';
 
@@ -39,6 +38,7 @@ export function addDatasetCommands(program: Command, { client, print, cwd }: Com
           throw new UsageError(`cannot read ${file}: ${error.message}`);
         },
       );
+      const { sha256OfFile } = await import('./local-files');
       const sha256 = await sha256OfFile(absolute);
       const api = await client();
       const base = `/v1/datasets/${apiPath(options.name, options.version)}`;

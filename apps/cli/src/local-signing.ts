@@ -1,4 +1,8 @@
-/** Keys, certificates, signing and offline verification of files on disk. */
+/**
+ * Keys, certificates, signing and offline verification of files on disk. The
+ * commands that sign or verify load this module when they run: node-forge,
+ * which the certificates need, is too slow to load for every command.
+ */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, relative, resolve, sep } from 'node:path';

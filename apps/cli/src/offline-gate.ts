@@ -1,8 +1,16 @@
-/** The gate engine on local files, for `gatehouse validate`. */
+/**
+ * The gate engine on local files, for `gatehouse validate`, and the Markdown
+ * form of a gate report. The engine loads onnxruntime-node and the config lib
+ * (the default policy file) class-validator: the commands that need them load
+ * this module when they run, so the others start without either.
+ */
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { DEFAULT_GATE_POLICY_FILE } from '@gatehouse/config';
 import {
   GATE_CHECKS,
+  GATE_STAGES,
+  TASKS,
   GateContext,
   GateEngine,
   GatePolicy,
@@ -17,6 +25,8 @@ import {
 } from '@gatehouse/gate-engine';
 import { collectFiles, readJsonFile } from './local-files';
 import { UsageError } from './references';
+
+export { DEFAULT_GATE_POLICY_FILE, GATE_STAGES, renderMarkdown, TASKS };
 
 export interface ValidateOptions {
   task: Task;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ExitError, type CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
-import { signDirectory, verifyOffline, writeKeyFiles, type KeyOptions } from './local-signing';
+import type { KeyOptions } from './local-signing';
 import { formatTable } from './output';
 import { UsageError } from './references';
 
@@ -32,6 +32,7 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
     .option('--issuer-key <private.pem>', 'with --certificate issued: the CA key')
     .option('--issuer-cert <ca.crt>', 'with --certificate issued: the CA certificate')
     .action(async (options: KeyOptions) => {
+      const { writeKeyFiles } = await import('./local-signing');
       const { certificate, fingerprint } = await writeKeyFiles(KEY_TYPES[options.type](), options, cwd);
       print({ privateKey: `${options.out}.pem`, publicKey: `${options.out}.pub.pem`, certificate: certificate ? `${options.out}.crt` : null, fingerprint }, () =>
         `wrote ${options.out}.pem, ${options.out}.pub.pem${certificate ? ` and ${options.out}.crt` : ''} (${options.type}); fingerprint ${fingerprint}\n`,
@@ -47,6 +48,7 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
     .option('--model-name <name>', 'the statement subject (default: the directory name)')
     .option('--certificate <chain.pem>', 'sign as this certificate (then any intermediates), not as a bare key')
     .action(async (target: string, options: { key: string; output?: string; modelName?: string; certificate?: string }) => {
+      const { signDirectory } = await import('./local-signing');
       const output = resolve(cwd, options.output ?? join(target, 'model.sig'));
       const signed = await signDirectory(resolve(cwd, target), output, {
         key: resolve(cwd, options.key),
@@ -69,6 +71,7 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
         const dir = resolve(cwd, options.offline);
         const trust = options.key ? { key: resolve(cwd, options.key) } : options.cert ? { cert: resolve(cwd, options.cert) } : undefined;
         if (!trust) throw new UsageError('--offline needs --key PUBLIC.pem or --cert TRUSTED.crt');
+        const { verifyOffline } = await import('./local-signing');
         const bundlePath = resolve(cwd, options.bundle ?? join(options.offline, 'model.sig'));
         const failures = await verifyOffline(dir, bundlePath, trust);
         print({ ok: failures.length === 0, failures }, () => (failures.length === 0 ? `verified ${dir} against ${bundlePath}\n` : `VERIFICATION FAILED\n${failures.map((f) => `  ${f}`).join('\n')}\n`));

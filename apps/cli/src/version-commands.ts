@@ -4,10 +4,9 @@ import type { Lineage, Version } from './api-types';
 import type { CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
 import { lineageTree, renderTree, type TreeNode } from './lineage-tree';
-import { encodeFilePath, prepareDestination, writeVerified } from './local-files';
 import { formatBytes, formatFields, formatTable } from './output';
 import { collect, parseVersionRef, parseWholeNumber, UsageError } from './references';
-import { register, type RegisterOptions } from './registration';
+import type { RegisterOptions } from './registration';
 
 /** register, versions list and show, download. */
 export function addVersionCommands(program: Command, context: CommandContext): void {
@@ -35,6 +34,7 @@ export function addVersionCommands(program: Command, context: CommandContext): v
     .option('--certificate <chain.pem>', 'with --sign: sign as this certificate (then any intermediates)')
     .option('--resume', 'finish a version an earlier register left in pending_upload')
     .action(async (target: string, options: RegisterOptions) => {
+      const { register } = await import('./registration');
       const version = await register(await client(), target, options, context);
       print(version, () => `registered ${version.model}@${version.version}: ${version.fileCount} files, ${formatBytes(version.size)}, status ${version.status}\n`);
     });
@@ -78,6 +78,7 @@ export function addVersionCommands(program: Command, context: CommandContext): v
       const files = (shown.files ?? []).filter((file) => !options.file || file.path === options.file);
       if (options.file && files.length === 0) throw new UsageError(`${ref} has no file "${options.file}"`);
       const dir = resolve(cwd, options.out ?? `${model}-${version}`);
+      const { encodeFilePath, prepareDestination, writeVerified } = await import('./local-files');
       for (const file of files) {
         const body = await api.download(`/v1/models/${apiPath(model, 'versions', version)}/files/${encodeFilePath(file.path)}`);
         await writeVerified(body, await prepareDestination(dir, file.path), file.sha256);
