@@ -23,11 +23,11 @@ export interface CommandContext {
   io: CliIo;
   /** Where relative paths on the command line start. */
   cwd: string;
-  globals(): GlobalOptions;
+  globals: () => GlobalOptions;
   /** A client for the connection in use: the flags, then $GATEHOUSE_URL and $GATEHOUSE_TOKEN, then the saved file. */
-  client(): Promise<GatehouseClient>;
+  client: () => Promise<GatehouseClient>;
   /** Writes `json` as JSON under --json, else the text `human` renders. */
-  print(json: unknown, human: () => string): void;
+  print: (json: unknown, human: () => string) => void;
 }
 
 /** How often `--wait` asks the registry again. */

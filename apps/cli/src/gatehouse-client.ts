@@ -43,7 +43,7 @@ export class GatehouseClient {
     let cursor: string | null = null;
     do {
       const params = new URLSearchParams(Object.entries({ ...query, cursor: cursor ?? undefined }).filter((e): e is [string, string] => e[1] !== undefined));
-      const page: Page<T> = await this.get<Page<T>>(`${path}?${params}`);
+      const page: Page<T> = await this.get<Page<T>>(`${path}?${params.toString()}`);
       items.push(...page.items);
       cursor = all ? page.nextCursor : null;
     } while (cursor);
@@ -88,7 +88,7 @@ export class GatehouseClient {
         ...init,
         method,
         headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...init.headers },
-      } as RequestInit);
+      });
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
       throw new ApiError(0, 'unreachable', `cannot reach ${this.baseUrl}: ${cause}`);

@@ -18,10 +18,9 @@ export class ProgressBar {
 
   /** A pass-through stream that advances the bar as bytes flow. */
   track(label: string): Transform {
-    const bar = this;
     return new Transform({
-      transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-        bar.advance(label, chunk.length);
+      transform: (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) => {
+        this.advance(label, chunk.length);
         callback(null, chunk);
       },
     });
