@@ -145,3 +145,15 @@ export interface GateRunState {
   status: 'queued' | 'running' | 'passed' | 'failed' | 'error';
   failedChecks: string[];
 }
+
+/** GET /v1/gate-policy: each stage's checks as its gates run them, extends applied, thresholds resolved for one task. */
+export interface EffectiveGatePolicy {
+  source: string;
+  stages: {
+    stage: string;
+    extends: string | null;
+    task: string;
+    settings: Record<string, unknown>;
+    checks: { id: string; severity: string; thresholds: Record<string, unknown> }[];
+  }[];
+}

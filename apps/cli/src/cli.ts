@@ -6,6 +6,7 @@ import { addConnectionCommands } from './connection-commands';
 import { addDatasetCommands } from './dataset-commands';
 import { addGateCommands } from './gate-commands';
 import { addModelCommands } from './model-commands';
+import { addPolicyCommands } from './policy-commands';
 import { addPromotionCommands } from './promotion-commands';
 import { addSigningCommands } from './signing-commands';
 import { addTokenCommands } from './token-commands';
@@ -42,6 +43,7 @@ function buildProgram(io: CliIo): Command {
   addAuditCommands(program, context);
   addSigningCommands(program, context);
   addGateCommands(program, context);
+  addPolicyCommands(program, context);
   addPromotionCommands(program, context);
   addLineageCommand(program, context);
   addAdminCommands(program, context);

@@ -5,6 +5,12 @@ import type { Page } from './api-types';
 /** URL path segments, each percent-encoded: `apiPath('fraud', 'versions', '1.2.0')`. */
 export const apiPath = (...segments: string[]) => segments.map(encodeURIComponent).join('/');
 
+/** `path?key=value&…` with the query's defined values, or `path` when there are none. */
+export function withQuery(path: string, query: Record<string, string | undefined>): string {
+  const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined)).toString();
+  return params ? `${path}?${params}` : path;
+}
+
 /** An error answer from the registry: its status, stable code and message. */
 export class ApiError extends Error {
   constructor(
@@ -42,8 +48,7 @@ export class GatehouseClient {
     const items: T[] = [];
     let cursor: string | null = null;
     do {
-      const params = new URLSearchParams(Object.entries({ ...query, cursor: cursor ?? undefined }).filter((e): e is [string, string] => e[1] !== undefined));
-      const page: Page<T> = await this.get<Page<T>>(`${path}?${params.toString()}`);
+      const page: Page<T> = await this.get<Page<T>>(withQuery(path, { ...query, cursor: cursor ?? undefined }));
       items.push(...page.items);
       cursor = all ? page.nextCursor : null;
     } while (cursor);
