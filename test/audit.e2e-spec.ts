@@ -70,10 +70,16 @@ describe('audit log (postgres+s3)', () => {
     await registry.sql('DELETE FROM audit_events WHERE seq = $1', [seq]);
     const deleted = await registry.admin.get('/v1/audit/verify');
     expect(deleted.body).toMatchObject({ ok: false, firstBrokenSeq: seq, reason: expect.stringContaining('missing') });
-    await registry.sql(
-      'INSERT INTO audit_events (seq, occurred_at, actor, action, subject, payload, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
-      [row.seq, row.occurred_at, row.actor, row.action, row.subject, row.payload, row.prev_hash, row.hash],
-    );
+    await registry.sql('INSERT INTO audit_events (seq, occurred_at, actor, action, subject, payload, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', [
+      row.seq,
+      row.occurred_at,
+      row.actor,
+      row.action,
+      row.subject,
+      row.payload,
+      row.prev_hash,
+      row.hash,
+    ]);
     expect((await registry.admin.get('/v1/audit/verify')).body.ok).toBe(true);
 
     const [last] = await registry.sql<{ seq: string }>('SELECT max(seq) AS seq FROM audit_events');
@@ -101,9 +107,7 @@ describe('audit log across two replicas (postgres+s3)', () => {
       return;
     }
     const before = (await primary.admin.get('/v1/audit/verify')).body.checked;
-    const created = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? primary : replica!).admin.post('/v1/models', { name: `concurrent-${i}` })),
-    );
+    const created = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? primary : replica!).admin.post('/v1/models', { name: `concurrent-${i}` })));
     expect(created.every((r) => r.status === 201)).toBe(true);
     const verification = (await replica.admin.get('/v1/audit/verify')).body;
     expect(verification).toMatchObject({ ok: true, checked: before + 40 });

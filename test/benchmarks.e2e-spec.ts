@@ -41,14 +41,18 @@ function runQuick(args: string[]): Promise<{ status: number | string; stdout: st
 
 /** Every benchmark, small and once, from the build: one that no longer runs fails here rather than rotting. */
 describe('benchmarks (--quick, from dist)', () => {
-  it.each(BENCHMARKS)('bench:%s runs to the end and prints its figures', async (name) => {
-    const args = benchArguments(name);
-    const entry = resolve(ROOT, args[args.length - 1]);
-    if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
+  it.each(BENCHMARKS)(
+    'bench:%s runs to the end and prints its figures',
+    async (name) => {
+      const args = benchArguments(name);
+      const entry = resolve(ROOT, args[args.length - 1]);
+      if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
 
-    const { status, stdout, output } = await runQuick(args);
-    if (status !== 0) throw new Error(`bench:${name} --quick exited with ${status}:\n${output}`);
-    // Every benchmark ends with its figures as one JSON line.
-    expect(stdout).toContain(`{"bench":"${name}"`);
-  }, RUN_TIMEOUT_MS + 30_000);
+      const { status, stdout, output } = await runQuick(args);
+      if (status !== 0) throw new Error(`bench:${name} --quick exited with ${status}:\n${output}`);
+      // Every benchmark ends with its figures as one JSON line.
+      expect(stdout).toContain(`{"bench":"${name}"`);
+    },
+    RUN_TIMEOUT_MS + 30_000,
+  );
 });

@@ -30,10 +30,24 @@ describe('gatehouse validate (offline, no server)', () => {
 
   it('passes a trained classifier directory, exits 0 and writes the JSON and Markdown reports', async () => {
     const result = await gatehouse(
-      'validate', 'good', '--task', 'classification',
-      '--dataset', 'eval.jsonl', '--training', 'train.jsonl', '--reference', 'reference.jsonl',
-      '--schema', 'schema.json', '--metrics', 'metrics.json',
-      '--output', 'report.json', '--markdown', 'report.md',
+      'validate',
+      'good',
+      '--task',
+      'classification',
+      '--dataset',
+      'eval.jsonl',
+      '--training',
+      'train.jsonl',
+      '--reference',
+      'reference.jsonl',
+      '--schema',
+      'schema.json',
+      '--metrics',
+      'metrics.json',
+      '--output',
+      'report.json',
+      '--markdown',
+      'report.md',
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -56,7 +70,7 @@ describe('gatehouse validate (offline, no server)', () => {
     expect(result.stdout).toMatch(/dense\.weight.*NaN/);
   });
 
-  it('runs a stage\'s checks from the policy and prints JSON for scripts', async () => {
+  it("runs a stage's checks from the policy and prints JSON for scripts", async () => {
     const result = await gatehouse('--json', 'validate', 'degraded.onnx', '--task', 'classification', '--dataset', 'eval.jsonl', '--stage', 'staging');
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout);
@@ -74,7 +88,7 @@ describe('gatehouse validate (offline, no server)', () => {
   });
 });
 
-describe('gatehouse gate (a registered version\'s latest report)', () => {
+describe("gatehouse gate (a registered version's latest report)", () => {
   let registry: TestRegistry;
   let workDir: string;
   let env: Record<string, string>;

@@ -14,8 +14,10 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
   let registry: TestRegistry;
   let workDir: string;
   const tokens: Record<string, string> = {};
-  const as = (who: string) => (...argv: string[]) =>
-    runCaptured(argv, { HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: tokens[who] }, workDir);
+  const as =
+    (who: string) =>
+    (...argv: string[]) =>
+      runCaptured(argv, { HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: tokens[who] }, workDir);
   const json = async (who: string, ...argv: string[]) => {
     const result = await as(who)('--json', ...argv);
     expect(result.stderr).toBe('');
@@ -26,7 +28,11 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
   beforeAll(async () => {
     registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
     tokens.admin = registry.adminToken;
-    for (const [name, roles] of [['engineer', ['ml_engineer']], ['approver-a', ['approver']], ['approver-b', ['approver']]] as const) {
+    for (const [name, roles] of [
+      ['engineer', ['ml_engineer']],
+      ['approver-a', ['approver']],
+      ['approver-b', ['approver']],
+    ] as const) {
       tokens[name] = (await registry.admin.post('/v1/tokens', { name, roles })).body.token;
     }
     workDir = await mkdtemp(join(tmpdir(), 'gatehouse-promote-'));
@@ -75,9 +81,28 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
   it('registers with lineage, promotes to production with two approvals, rolls back, and shows it all', async () => {
     await toProduction('1.0.0');
     const registered = await as('engineer')(
-      'register', 'v1.1.0', '--model', 'scorer', '--version', '1.1.0', '--task', 'classification',
-      '--schema', 'schema.json', '--params', 'params.json', '--commit', '4f2a9c1', '--source-repo', 'git@example.com:ml/scorer.git',
-      '--parent', 'scorer@1.0.0:fine_tuned_from', '--dataset', 'scorer-eval@1:evaluation', '--sign', 'release.pem',
+      'register',
+      'v1.1.0',
+      '--model',
+      'scorer',
+      '--version',
+      '1.1.0',
+      '--task',
+      'classification',
+      '--schema',
+      'schema.json',
+      '--params',
+      'params.json',
+      '--commit',
+      '4f2a9c1',
+      '--source-repo',
+      'git@example.com:ml/scorer.git',
+      '--parent',
+      'scorer@1.0.0:fine_tuned_from',
+      '--dataset',
+      'scorer-eval@1:evaluation',
+      '--sign',
+      'release.pem',
     );
     expect(registered.code).toBe(0);
     expect((await finishedGate(registry.admin, 'scorer', '1.1.0')).status).toBe('passed');

@@ -205,7 +205,20 @@ describe('gatehouse CLI against a running registry', () => {
 
   it('issues a CA and a signing certificate, and signs and verifies with the chain', async () => {
     expect((await gatehouse('keys', 'generate', '--out', 'team-ca', '--certificate', 'self-signed', '--ca', '--subject', 'Team CA')).code).toBe(0);
-    const issued = await gatehouse('keys', 'generate', '--type', 'ec-p384', '--out', 'ci-signer', '--certificate', 'issued', '--issuer-key', 'team-ca.pem', '--issuer-cert', 'team-ca.crt');
+    const issued = await gatehouse(
+      'keys',
+      'generate',
+      '--type',
+      'ec-p384',
+      '--out',
+      'ci-signer',
+      '--certificate',
+      'issued',
+      '--issuer-key',
+      'team-ca.pem',
+      '--issuer-cert',
+      'team-ca.crt',
+    );
     expect(issued.code).toBe(0);
     const trusted = JSON.parse((await gatehouse('--json', 'signers', 'add', 'team-ca', '--cert', 'team-ca.crt')).stdout);
     expect(trusted).toMatchObject({ kind: 'ca', subject: 'CN=Team CA' });

@@ -17,7 +17,13 @@ describe('a gate no retry can fix (embedded)', () => {
 
   it('fails a version with a path segment over 255 bytes at once, and rejects it', async () => {
     const { classifier } = standardFixtures();
-    const committed = await registerVersion(registry.admin, { model: 'unlaid', version: '1.0.0', task: 'classification', files: { 'model.onnx': classifier.model.bytes, 'notes.txt': Buffer.from('hello') }, schema: classifier.model.schema });
+    const committed = await registerVersion(registry.admin, {
+      model: 'unlaid',
+      version: '1.0.0',
+      task: 'classification',
+      files: { 'model.onnx': classifier.model.bytes, 'notes.txt': Buffer.from('hello') },
+      schema: classifier.model.schema,
+    });
     expect(committed.status).toBe(200);
     await registry.sql(`UPDATE version_files SET path = $1 WHERE path = 'notes.txt'`, [`${'n'.repeat(300)}.txt`]);
 

@@ -100,14 +100,35 @@ export function describeGates(backend: Backend): void {
     // Object rows: jest passes array rows as positional arguments and, when a row is shorter than the
     // callback's parameter list, treats the last parameter as a `done` callback and waits for it.
     const broken: { name: string; model: () => ModelFixture; check: string; message: RegExp; schema?: unknown }[] = [
-      { name: 'a NaN weight', model: () => classifierModel(fixtures.classifier.weights, { poison: 'nan' }), check: 'weights_finite', message: /dense\.weight.*1 NaN, first at index 5/ },
+      {
+        name: 'a NaN weight',
+        model: () => classifierModel(fixtures.classifier.weights, { poison: 'nan' }),
+        check: 'weights_finite',
+        message: /dense\.weight.*1 NaN, first at index 5/,
+      },
       { name: 'an Inf weight', model: () => classifierModel(fixtures.classifier.weights, { poison: 'inf' }), check: 'weights_finite', message: /dense\.weight.*1 Inf/ },
       { name: 'degraded accuracy', model: () => fixtures.degradedClassifier.model, check: 'evaluation', message: /accuracy 0\.\d+ is below 0\.85/ },
-      { name: 'a wrong declared schema', model: () => fixtures.classifier.model, check: 'schema_match', message: /not in the model/, schema: wrongSchema(fixtures.classifier.model.schema) },
+      {
+        name: 'a wrong declared schema',
+        model: () => fixtures.classifier.model,
+        check: 'schema_match',
+        message: /not in the model/,
+        schema: wrongSchema(fixtures.classifier.model.schema),
+      },
       { name: 'outputs that are NaN at run time', model: () => nanAtRuntimeModel(fixtures.classifier.weights), check: 'smoke_run', message: /NaN or Inf/ },
-      { name: 'an oversize artifact', model: () => classifierModel(fixtures.classifier.weights, { paddingBytes: 2_000_000 }), check: 'size_limit', message: /over the 1 MiB limit/ },
+      {
+        name: 'an oversize artifact',
+        model: () => classifierModel(fixtures.classifier.weights, { paddingBytes: 2_000_000 }),
+        check: 'size_limit',
+        message: /over the 1 MiB limit/,
+      },
       { name: 'a model onnxruntime refuses', model: () => refusedModel(), check: 'model_loads', message: /onnxruntime refused the model/ },
-      { name: 'a truncated file', model: () => ({ ...fixtures.classifier.model, bytes: truncated(fixtures.classifier.model.bytes) }), check: 'onnx_parses', message: /not a valid ONNX protobuf/ },
+      {
+        name: 'a truncated file',
+        model: () => ({ ...fixtures.classifier.model, bytes: truncated(fixtures.classifier.model.bytes) }),
+        check: 'onnx_parses',
+        message: /not a valid ONNX protobuf/,
+      },
     ];
     it.each(broken)('rejects $name, naming the check that refused it', async ({ name, model, check, message, schema }) => {
       const version = `2.${broken.findIndex((row) => row.name === name)}.0`;
@@ -122,7 +143,7 @@ export function describeGates(backend: Backend): void {
       expect(audit.body.items[0].payload).toMatchObject({ gateRunId: run.id, versionStatus: 'rejected', failedChecks: expect.arrayContaining([check]) });
     });
 
-    it('runs a stage\'s gate on demand without touching the version\'s status', async () => {
+    it("runs a stage's gate on demand without touching the version's status", async () => {
       await register('3.0.0', fixtures.classifier.model);
       await finishedGate(reader, 'iris-like', '3.0.0');
       const requested = await engineer.post('/v1/models/iris-like/versions/3.0.0/gate-runs', { stage: 'staging' });

@@ -66,8 +66,7 @@ describe('hostile input to the API (Postgres and S3)', () => {
     if (created.status !== 201 && created.status !== 409) throw new Error(`creating ${model}: ${created.status}`);
     return engineer.post(`/v1/models/${model}/versions`, { version, task: 'classification', ...extra });
   };
-  const upload = (model: string, version: string, path: string, bytes = randomBytes(64)) =>
-    engineer.put(`/v1/models/${model}/versions/${version}/files/${path}`, bytes);
+  const upload = (model: string, version: string, path: string, bytes = randomBytes(64)) => engineer.put(`/v1/models/${model}/versions/${version}/files/${path}`, bytes);
   const filesOf = async (model: string, version: string) =>
     ((await engineer.get(`/v1/models/${model}/versions/${version}`)).body.files as { path: string }[]).map((file) => file.path);
 
@@ -193,7 +192,9 @@ describe('hostile input to the API (Postgres and S3)', () => {
     });
 
     it('refuses JSON in any charset but UTF-8, which is the only one screened', async () => {
-      const response = await engineer.request('POST', '/v1/models', Buffer.from(JSON.stringify({ name: 'utf16' }), 'utf16le'), { 'content-type': 'application/json; charset=utf-16le' });
+      const response = await engineer.request('POST', '/v1/models', Buffer.from(JSON.stringify({ name: 'utf16' }), 'utf16le'), {
+        'content-type': 'application/json; charset=utf-16le',
+      });
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('unsupported_charset');
     });

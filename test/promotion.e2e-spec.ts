@@ -32,15 +32,19 @@ describe('promotion (embedded)', () => {
   afterAll(() => registry?.close());
 
   const register = async (version: string, model: ModelFixture = fixtures.classifier.model) => {
-    expect((await registerVersion(engineer, {
-      model: 'scorer',
-      version,
-      task: model.task,
-      files: { 'model.onnx': model.bytes },
-      schema: model.schema,
-      datasets: [{ role: 'evaluation', name: 'scorer-eval', content: jsonLines(fixtures.classifier.evaluation) }],
-      signWith: releaseKey,
-    })).status).toBe(200);
+    expect(
+      (
+        await registerVersion(engineer, {
+          model: 'scorer',
+          version,
+          task: model.task,
+          files: { 'model.onnx': model.bytes },
+          schema: model.schema,
+          datasets: [{ role: 'evaluation', name: 'scorer-eval', content: jsonLines(fixtures.classifier.evaluation) }],
+          signWith: releaseKey,
+        })
+      ).status,
+    ).toBe(200);
     return (await finishedGate(engineer, 'scorer', version)).status;
   };
   const promote = (client: ApiClient, version: string, body: object) => client.post(`/v1/models/scorer/versions/${version}/promotions`, body);
@@ -50,7 +54,10 @@ describe('promotion (embedded)', () => {
       return statuses.includes(promotion.status) ? promotion : undefined;
     }, 60_000);
   const toProduction = async (version: string) => {
-    for (const [stage, extra] of [['staging', {}], ['canary', { trafficPercent: 10 }]] as const) {
+    for (const [stage, extra] of [
+      ['staging', {}],
+      ['canary', { trafficPercent: 10 }],
+    ] as const) {
       const requested = await promote(engineer, version, { stage, ...extra });
       expect(requested.status).toBe(202);
       expect(['queued', 'gating']).toContain(requested.body.status);
@@ -164,7 +171,10 @@ describe('promotion (embedded)', () => {
 
     // A canary aborted is rolled back; aborting again has nothing to abort.
     expect(await register('1.4.0')).toBe('passed');
-    for (const [stage, extra] of [['staging', {}], ['canary', { trafficPercent: 30 }]] as const) {
+    for (const [stage, extra] of [
+      ['staging', {}],
+      ['canary', { trafficPercent: 30 }],
+    ] as const) {
       expect((await settled((await promote(engineer, '1.4.0', { stage, ...extra })).body.id)).status).toBe('completed');
     }
     const keys = Array.from({ length: 200 }, (_, index) => `user-${index}`);
@@ -219,13 +229,23 @@ describe('promotion across two replicas (postgres+s3)', () => {
   it('lets exactly one of 50 concurrent requests through, and the audit chain verifies', async () => {
     if (!replica) throw new Error('no replica: Postgres is required for this test');
     const { classifier } = fixtures;
-    expect((await registerVersion(primary.admin, {
-      model: 'raced', version: '1.0.0', task: 'classification', files: { 'model.onnx': classifier.model.bytes }, schema: classifier.model.schema,
-      datasets: [{ role: 'evaluation', name: 'raced-eval', content: jsonLines(classifier.evaluation) }],
-    })).status).toBe(200);
+    expect(
+      (
+        await registerVersion(primary.admin, {
+          model: 'raced',
+          version: '1.0.0',
+          task: 'classification',
+          files: { 'model.onnx': classifier.model.bytes },
+          schema: classifier.model.schema,
+          datasets: [{ role: 'evaluation', name: 'raced-eval', content: jsonLines(classifier.evaluation) }],
+        })
+      ).status,
+    ).toBe(200);
     expect((await finishedGate(primary.admin, 'raced', '1.0.0')).status).toBe('passed');
     const servers = [primary, replica];
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => servers[index % 2].admin.post('/v1/models/raced/versions/1.0.0/promotions', { stage: 'staging' })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => servers[index % 2].admin.post('/v1/models/raced/versions/1.0.0/promotions', { stage: 'staging' })),
+    );
     const accepted = responses.filter((response) => response.status === 202);
     expect(accepted).toHaveLength(1);
     expect(responses.filter((response) => response.status === 409).map((response) => response.body.error)).toEqual(Array(49).fill('promotion_in_progress'));
@@ -273,11 +293,18 @@ describe('production and canary moves of one model completing at once (postgres+
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gatehouse-race-'));
     const policy = join(dir, 'promotion.json');
-    await writeFile(policy, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 1 }, production: { from: ['canary'], approvals: 1 } } }));
+    await writeFile(
+      policy,
+      JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 1 }, production: { from: ['canary'], approvals: 1 } } }),
+    );
     const env = { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy };
     primary = await startRegistry('postgres+s3', env);
     replica = await startReplica(primary, env);
-    for (const [name, roles] of [['engineer', ['ml_engineer']], ['approver-a', ['approver']], ['approver-b', ['approver']]] as const) {
+    for (const [name, roles] of [
+      ['engineer', ['ml_engineer']],
+      ['approver-a', ['approver']],
+      ['approver-b', ['approver']],
+    ] as const) {
       clients[name] = primary.admin.withToken((await primary.admin.post('/v1/tokens', { name, roles })).body.token);
     }
     releaseKey = await trustedSigningKey(primary.admin, 'release');
@@ -304,11 +331,19 @@ describe('production and canary moves of one model completing at once (postgres+
     const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0'];
     const { classifier } = fixtures;
     for (const version of versions) {
-      expect((await registerVersion(clients.engineer, {
-        model: 'paired', version, task: 'classification', files: { 'model.onnx': classifier.model.bytes }, schema: classifier.model.schema,
-        datasets: [{ role: 'evaluation', name: 'paired-eval', content: jsonLines(classifier.evaluation) }],
-        signWith: releaseKey,
-      })).status).toBe(200);
+      expect(
+        (
+          await registerVersion(clients.engineer, {
+            model: 'paired',
+            version,
+            task: 'classification',
+            files: { 'model.onnx': classifier.model.bytes },
+            schema: classifier.model.schema,
+            datasets: [{ role: 'evaluation', name: 'paired-eval', content: jsonLines(classifier.evaluation) }],
+            signWith: releaseKey,
+          })
+        ).status,
+      ).toBe(200);
       expect((await finishedGate(clients.engineer, 'paired', version)).status).toBe('passed');
     }
     expect((await request('1.0.0', 'staging')).status).toBe('completed');
@@ -336,7 +371,11 @@ describe('production and canary moves of one model completing at once (postgres+
       expect(stages.canary.version).toBe(next);
       expect(stages.staging).toBeNull();
       if (productionDone.status === 'completed') expect(stages.production.version).toBe(current);
-      const holders = new Map(Object.entries(stages).filter(([, holder]) => holder).map(([stage, holder]) => [(holder as { version: string }).version, stage]));
+      const holders = new Map(
+        Object.entries(stages)
+          .filter(([, holder]) => holder)
+          .map(([stage, holder]) => [(holder as { version: string }).version, stage]),
+      );
       for (const version of versions) {
         const shown = (await primary.admin.get(`/v1/models/paired/versions/${version}`)).body;
         expect([version, shown.stage]).toEqual([version, holders.get(version) ?? expect.stringMatching(/^(none|archived)$/)]);

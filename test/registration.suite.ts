@@ -93,10 +93,12 @@ export function describeRegistration(backend: Backend): void {
       });
       expect(committed.body.files.map((f: { path: string }) => f.path)).toEqual(['config.json', 'weights/model.onnx']);
       expect(committed.body.manifestDigest).toBe(
-        sha256(JSON.stringify([
-          { path: 'config.json', sha256: sha256(config), size: config.length },
-          { path: 'weights/model.onnx', sha256: sha256(weights), size: weights.length },
-        ])),
+        sha256(
+          JSON.stringify([
+            { path: 'config.json', sha256: sha256(config), size: config.length },
+            { path: 'weights/model.onnx', sha256: sha256(weights), size: weights.length },
+          ]),
+        ),
       );
 
       const download = await reader.get('/v1/models/fraud/versions/1.0.0/files/weights/model.onnx');
@@ -218,9 +220,7 @@ export function describeRegistration(backend: Backend): void {
     });
 
     it('enforces roles on every write', async () => {
-      const scientist = registry.admin.withToken(
-        (await registry.admin.post('/v1/tokens', { name: 'scientist', roles: ['data_scientist'] })).body.token,
-      );
+      const scientist = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'scientist', roles: ['data_scientist'] })).body.token);
       expect((await reader.post('/v1/models', { name: 'readers-cannot' })).status).toBe(403);
       expect((await scientist.post('/v1/models', { name: 'scientists-can' })).status).toBe(201);
       expect((await reader.post('/v1/models/scientists-can/versions', { version: '1.0.0', task: 'other' })).status).toBe(403);
@@ -241,26 +241,42 @@ export function describeRegistration(backend: Backend): void {
       await engineer.post('/v1/models', { name: 'base' });
       await engineer.post('/v1/models', { name: 'tuned' });
       await registerVersion('base', '1.0.0', { 'm.bin': Buffer.from('base') }, { datasets: [{ name: 'tx', version: '2024-11', role: 'training' }] });
-      await registerVersion('tuned', '1.0.0', { 'm.bin': Buffer.from('tuned-1') }, {
-        parents: [{ model: 'base', version: '1.0.0', relation: 'fine_tuned_from' }],
-      });
-      await registerVersion('tuned', '1.1.0', { 'm.bin': Buffer.from('tuned-2') }, {
-        parents: [{ model: 'tuned', version: '1.0.0', relation: 'retrained_from' }],
-      });
+      await registerVersion(
+        'tuned',
+        '1.0.0',
+        { 'm.bin': Buffer.from('tuned-1') },
+        {
+          parents: [{ model: 'base', version: '1.0.0', relation: 'fine_tuned_from' }],
+        },
+      );
+      await registerVersion(
+        'tuned',
+        '1.1.0',
+        { 'm.bin': Buffer.from('tuned-2') },
+        {
+          parents: [{ model: 'tuned', version: '1.0.0', relation: 'retrained_from' }],
+        },
+      );
 
       const noChecksum = await engineer.post('/v1/models/tuned/versions', {
-        version: '9.0.0', task: 'other', datasets: [{ name: 'holdout', version: '1', role: 'evaluation' }],
+        version: '9.0.0',
+        task: 'other',
+        datasets: [{ name: 'holdout', version: '1', role: 'evaluation' }],
       });
       expect(noChecksum.status).toBe(409);
       expect(noChecksum.body.error).toBe('dataset_without_checksum');
       const missingParent = await engineer.post('/v1/models/tuned/versions', {
-        version: '9.0.0', task: 'other', parents: [{ model: 'base', version: '7.0.0' }],
+        version: '9.0.0',
+        task: 'other',
+        parents: [{ model: 'base', version: '7.0.0' }],
       });
       expect(missingParent.status).toBe(404);
       expect(missingParent.body.error).toBe('parent_not_found');
       await declare('tuned', '2.0.0-rc.1');
       const pendingParent = await engineer.post('/v1/models/tuned/versions', {
-        version: '9.0.0', task: 'other', parents: [{ model: 'tuned', version: '2.0.0-rc.1' }],
+        version: '9.0.0',
+        task: 'other',
+        parents: [{ model: 'tuned', version: '2.0.0-rc.1' }],
       });
       expect(pendingParent.body.error).toBe('parent_not_committed');
 
@@ -271,10 +287,12 @@ export function describeRegistration(backend: Backend): void {
         ['tuned', '1.0.0', 'ancestor', 1],
         ['tuned', '1.1.0', 'self', 0],
       ]);
-      expect(up.body.edges).toEqual(expect.arrayContaining([
-        { child: { model: 'tuned', version: '1.0.0' }, parent: { model: 'base', version: '1.0.0' }, relation: 'fine_tuned_from' },
-        { child: { model: 'tuned', version: '1.1.0' }, parent: { model: 'tuned', version: '1.0.0' }, relation: 'retrained_from' },
-      ]));
+      expect(up.body.edges).toEqual(
+        expect.arrayContaining([
+          { child: { model: 'tuned', version: '1.0.0' }, parent: { model: 'base', version: '1.0.0' }, relation: 'fine_tuned_from' },
+          { child: { model: 'tuned', version: '1.1.0' }, parent: { model: 'tuned', version: '1.0.0' }, relation: 'retrained_from' },
+        ]),
+      );
       expect(up.body.datasets).toEqual([
         expect.objectContaining({ name: 'tx', version: '2024-11', role: 'training', sha256: sha256(trainingBytes), usedBy: { model: 'base', version: '1.0.0' } }),
       ]);
@@ -319,9 +337,7 @@ export function describeRegistration(backend: Backend): void {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { body: { items: { name: string }[]; nextCursor: string | null } } = await reader.get(
-          `/v1/models?search=page-&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        );
+        const page: { body: { items: { name: string }[]; nextCursor: string | null } } = await reader.get(`/v1/models?search=page-&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
         expect(page.body.items.length).toBeLessThanOrEqual(2);
         seen.push(...page.body.items.map((item) => item.name));
         cursor = page.body.nextCursor;
@@ -343,9 +359,7 @@ export function describeRegistration(backend: Backend): void {
 
     it('lets exactly one of two concurrent declarations of a version win', async () => {
       await engineer.post('/v1/models', { name: 'race' });
-      const results = await Promise.all(
-        Array.from({ length: 6 }, () => engineer.post('/v1/models/race/versions', { version: '1.0.0', task: 'other' })),
-      );
+      const results = await Promise.all(Array.from({ length: 6 }, () => engineer.post('/v1/models/race/versions', { version: '1.0.0', task: 'other' })));
       expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     });
 

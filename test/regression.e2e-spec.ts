@@ -32,15 +32,19 @@ describe('regression against production (embedded)', () => {
   afterAll(() => registry?.close());
 
   const register = async (version: string, model: ModelFixture) => {
-    expect((await registerVersion(engineer, {
-      model: 'ranker',
-      version,
-      task: model.task,
-      files: { 'model.onnx': model.bytes },
-      schema: model.schema,
-      datasets: [{ role: 'evaluation', name: 'ranker-eval', content: jsonLines(fixtures.classifier.evaluation) }],
-      signWith: releaseKey,
-    })).status).toBe(200);
+    expect(
+      (
+        await registerVersion(engineer, {
+          model: 'ranker',
+          version,
+          task: model.task,
+          files: { 'model.onnx': model.bytes },
+          schema: model.schema,
+          datasets: [{ role: 'evaluation', name: 'ranker-eval', content: jsonLines(fixtures.classifier.evaluation) }],
+          signWith: releaseKey,
+        })
+      ).status,
+    ).toBe(200);
     return (await finishedGate(engineer, 'ranker', version)).status;
   };
   /** Requests a promotion and waits for its gate (and approvals, for production) to settle it. */
@@ -68,7 +72,8 @@ describe('regression against production (embedded)', () => {
     expect(firstCanary.status).toBe('completed');
     const first = await gateRun(firstCanary);
     expect(first.report.baseline).toBeNull();
-    for (const id of REGRESSION_CHECKS) expect(checkResult(first, id)).toMatchObject({ status: 'skipped', message: 'there is no production version of ranker yet to compare with' });
+    for (const id of REGRESSION_CHECKS)
+      expect(checkResult(first, id)).toMatchObject({ status: 'skipped', message: 'there is no production version of ranker yet to compare with' });
     expect(await markdown(firstCanary)).toContain('No version of ranker is in production yet');
     expect((await promote('1.0.0', 'production')).status).toBe('completed');
 
@@ -107,11 +112,16 @@ describe('regression against production (embedded)', () => {
     const major = await promote('2.0.0', 'canary');
     expect(major.status).toBe('completed');
     const run = await gateRun(major);
-    expect(checkResult(run, 'contract_compat')).toMatchObject({ status: 'passed', message: expect.stringContaining('allowed by the major bump 1.0.0 → 2.0.0: added output "logits"') });
-    expect(await markdown(major)).toMatch(/\| `contract_compat` \| input\/output contract \| 1\.0\.0: 1 input, 1 output \| 2\.0\.0: 1 change \(major bump 1\.0\.0 → 2\.0\.0\) \| — \| .* \| ✅ passed \|/);
+    expect(checkResult(run, 'contract_compat')).toMatchObject({
+      status: 'passed',
+      message: expect.stringContaining('allowed by the major bump 1.0.0 → 2.0.0: added output "logits"'),
+    });
+    expect(await markdown(major)).toMatch(
+      /\| `contract_compat` \| input\/output contract \| 1\.0\.0: 1 input, 1 output \| 2\.0\.0: 1 change \(major bump 1\.0\.0 → 2\.0\.0\) \| — \| .* \| ✅ passed \|/,
+    );
   });
 
-  it('errors, never passes, when production\'s stored model no longer matches its digest', async () => {
+  it("errors, never passes, when production's stored model no longer matches its digest", async () => {
     const candidate = classifierModel(fixtures.classifier.weights, { paddingBytes: 64 });
     expect(await register('1.3.0', candidate)).toBe('passed');
     expect((await promote('1.3.0', 'staging')).status).toBe('completed');
@@ -121,7 +131,10 @@ describe('regression against production (embedded)', () => {
     expect(refused).toMatchObject({ status: 'rejected', outcome: { code: 'gate_failed' } });
     const run = await gateRun(refused);
     for (const id of REGRESSION_CHECKS) {
-      expect(checkResult(run, id)).toMatchObject({ status: 'error', message: expect.stringContaining('production version ranker@1.0.0 could not be compared with: model.onnx of ranker@1.0.0 is unusable') });
+      expect(checkResult(run, id)).toMatchObject({
+        status: 'error',
+        message: expect.stringContaining('production version ranker@1.0.0 could not be compared with: model.onnx of ranker@1.0.0 is unusable'),
+      });
     }
     expect(run.report.failedChecks).toEqual(expect.arrayContaining(REGRESSION_CHECKS));
   });
@@ -142,7 +155,22 @@ describe('gatehouse validate --baseline (offline)', () => {
   afterAll(() => rm(workDir, { recursive: true, force: true }));
 
   it('runs the regression checks against a local production model, with the versions given', async () => {
-    const common = ['validate', 'candidate.onnx', '--task', 'classification', '--dataset', 'eval.jsonl', '--schema', 'schema.json', '--stage', 'canary', '--baseline', 'production.onnx', '--baseline-version', '1.0.0'];
+    const common = [
+      'validate',
+      'candidate.onnx',
+      '--task',
+      'classification',
+      '--dataset',
+      'eval.jsonl',
+      '--schema',
+      'schema.json',
+      '--stage',
+      'canary',
+      '--baseline',
+      'production.onnx',
+      '--baseline-version',
+      '1.0.0',
+    ];
     const minor = await gatehouse(...common, '--candidate-version', '1.1.0', '--markdown', 'report.md');
     expect(minor.code).toBe(1);
     expect(minor.stdout).toContain('refused by: contract_compat');

@@ -16,13 +16,16 @@ const UPGRADED_SCANNER = '9999.1.0';
 /** A small policy: the registration gate scans; staging and canary only check the files. `maxZipEntries` tightens the scan. */
 async function writePolicy(name: string, scanThresholds: Record<string, unknown>): Promise<string> {
   const path = join(tmpdir(), `gatehouse-rescan-${name}-${process.pid}-${Date.now()}.json`);
-  await writeFile(path, JSON.stringify({
-    stages: {
-      registered: { checks: { files_intact: {}, artifact_scan: { thresholds: scanThresholds } } },
-      staging: { checks: { files_intact: {} } },
-      canary: { checks: { files_intact: {} } },
-    },
-  }));
+  await writeFile(
+    path,
+    JSON.stringify({
+      stages: {
+        registered: { checks: { files_intact: {}, artifact_scan: { thresholds: scanThresholds } } },
+        staging: { checks: { files_intact: {} } },
+        canary: { checks: { files_intact: {} } },
+      },
+    }),
+  );
   return path;
 }
 
@@ -56,10 +59,13 @@ export function describeRescans(backend: Backend): void {
     const promote = async (name: string, body: object) => {
       const requested = await engineer.post(`/v1/models/scanned/versions/${name}/promotions`, body);
       if (requested.status !== 202) return requested;
-      return { status: 202, body: await until(async () => {
-        const promotion = (await engineer.get(`/v1/promotions/${requested.body.id}`)).body;
-        return ['completed', 'rejected', 'awaiting_approval'].includes(promotion.status) ? promotion : undefined;
-      }, 60_000) };
+      return {
+        status: 202,
+        body: await until(async () => {
+          const promotion = (await engineer.get(`/v1/promotions/${requested.body.id}`)).body;
+          return ['completed', 'rejected', 'awaiting_approval'].includes(promotion.status) ? promotion : undefined;
+        }, 60_000),
+      };
     };
 
     beforeAll(async () => {
@@ -81,7 +87,10 @@ export function describeRescans(backend: Backend): void {
     });
 
     it('records the scanner version and policy digest with each scan verdict', async () => {
-      for (const [name, files] of [['1.0.0', { 'model.onnx': classifier.model.bytes, 'checkpoint.pt': checkpoint }], ['2.0.0', { 'model.onnx': classifier.model.bytes }]] as const) {
+      for (const [name, files] of [
+        ['1.0.0', { 'model.onnx': classifier.model.bytes, 'checkpoint.pt': checkpoint }],
+        ['2.0.0', { 'model.onnx': classifier.model.bytes }],
+      ] as const) {
         expect((await registerVersion(engineer, { model: 'scanned', version: name, task: 'classification', files, schema: classifier.model.schema })).status).toBe(200);
         const run = await finishedGate(reader, 'scanned', name);
         expect({ status: run.status, scan: checkResult(run, 'artifact_scan').message }).toMatchObject({ status: 'passed' });
@@ -135,7 +144,12 @@ export function describeRescans(backend: Backend): void {
       expect((await reader.get('/v1/models/scanned/stages')).body.stages.canary).toBeNull();
 
       const events = await actions('1.0.0');
-      expect(events.find((event) => event.action === 'version.flagged')?.payload).toMatchObject({ gateRunId: flagged.gateRunId, trigger: 'rescan', stage: 'staging', wasFlagged: false });
+      expect(events.find((event) => event.action === 'version.flagged')?.payload).toMatchObject({
+        gateRunId: flagged.gateRunId,
+        trigger: 'rescan',
+        stage: 'staging',
+        wasFlagged: false,
+      });
       expect(events.filter((event) => event.action === 'version.rescanned').map((event) => event.payload.verdict)).toEqual(['flagged', 'clean']);
       expect((await reader.get('/v1/audit/verify')).body.ok).toBe(true);
     });
@@ -155,7 +169,7 @@ export function describeRescans(backend: Backend): void {
       expect(result.stdout).toMatch(/scanned\s+2\.0\.0\s+none\s+requested\s+this request\s+\S+\s+passed/);
     });
 
-    it('queues re-scans on an admin\'s request, never two at once for one version', async () => {
+    it("queues re-scans on an admin's request, never two at once for one version", async () => {
       expect((await engineer.post('/v1/admin/rescan', {})).status).toBe(403);
       expect((await registry.admin.post('/v1/admin/rescan', { all: 'yes' })).status).toBe(400);
       expect((await registry.admin.request('POST', '/v1/admin/rescan')).status).toBe(202);
@@ -170,7 +184,9 @@ export function describeRescans(backend: Backend): void {
       expect(first.body.queued.map((entry: { version: string; reason: string }) => `${entry.version}:${entry.reason}`).sort()).toEqual(['1.0.0:requested', '2.0.0:requested']);
       const second = await registry.admin.post('/v1/admin/rescan', { all: true });
       expect(second.body.queued).toEqual([]);
-      expect(second.body.alreadyQueued.map((entry: { gateRunId: string }) => entry.gateRunId).sort()).toEqual(first.body.queued.map((entry: { gateRunId: string }) => entry.gateRunId).sort());
+      expect(second.body.alreadyQueued.map((entry: { gateRunId: string }) => entry.gateRunId).sort()).toEqual(
+        first.body.queued.map((entry: { gateRunId: string }) => entry.gateRunId).sort(),
+      );
 
       await restartWith({ workers: 1 });
       for (const entry of first.body.queued) {
@@ -202,7 +218,10 @@ export function describeRescans(backend: Backend): void {
           Object.assign(registry.config.gates, { scannerVersion: '9999.2.0', workers: 0 });
           Object.assign(replica.config.gates, { scannerVersion: '9999.2.0' });
           await Promise.all([registry.restart(), replica.restart()]);
-          const perVersion = await registry.sql(`SELECT version_id, count(*)::int AS count FROM (SELECT version_id FROM gate_runs WHERE trigger = 'rescan' ORDER BY seq OFFSET $1) AS recent GROUP BY version_id`, [before]);
+          const perVersion = await registry.sql(
+            `SELECT version_id, count(*)::int AS count FROM (SELECT version_id FROM gate_runs WHERE trigger = 'rescan' ORDER BY seq OFFSET $1) AS recent GROUP BY version_id`,
+            [before],
+          );
           expect(perVersion.map((row) => row.count)).toEqual([1, 1]);
         } finally {
           await replica.close();

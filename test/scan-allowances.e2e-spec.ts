@@ -67,10 +67,18 @@ describe('scan allowances (embedded)', () => {
     for (const model of ['lab-model', 'other-model']) {
       const run = await register(model, '1.0.0', { 'model.onnx': classifier.model.bytes, 'config.pkl': configPickle() });
       expect(run).toMatchObject({ status: 'failed', failedChecks: ['artifact_scan'] });
-      expect(checkResult(run, 'artifact_scan').details.findings).toEqual([expect.objectContaining({ severity: 'HIGH', rule: 'unlisted_global', module: 'mylab.config', name: 'TrainConfig' })]);
+      expect(checkResult(run, 'artifact_scan').details.findings).toEqual([
+        expect.objectContaining({ severity: 'HIGH', rule: 'unlisted_global', module: 'mylab.config', name: 'TrainConfig' }),
+      ]);
       expect((await reader.get(`/v1/models/${model}/versions/1.0.0`)).body.status).toBe('rejected');
     }
-    expect((await reader.get('/v1/models/lab-model/scan-allowances')).body).toMatchObject({ model: 'lab-model', allowedGlobals: [], allowedOnnxDomains: [], reason: null, changedBy: null });
+    expect((await reader.get('/v1/models/lab-model/scan-allowances')).body).toMatchObject({
+      model: 'lab-model',
+      allowedGlobals: [],
+      allowedOnnxDomains: [],
+      reason: null,
+      changedBy: null,
+    });
   });
 
   it('lets only an admin change them, and refuses bad input with a 400 that says what to do, leaving nothing changed', async () => {
@@ -81,7 +89,10 @@ describe('scan allowances (embedded)', () => {
 
     const dangerous = await putAllowances(registry.admin, 'lab-model', { allowedGlobals: [TRAIN_CONFIG, 'os.system'], reason: 'no' });
     expect(dangerous.status).toBe(400);
-    expect(dangerous.body).toMatchObject({ error: 'scan_allowance_refused', details: { fields: [{ field: 'allowedGlobals.1', errors: [expect.stringContaining('os.system cannot be allowed')] }] } });
+    expect(dangerous.body).toMatchObject({
+      error: 'scan_allowance_refused',
+      details: { fields: [{ field: 'allowedGlobals.1', errors: [expect.stringContaining('os.system cannot be allowed')] }] },
+    });
     expect(dangerous.body.message).toContain('re-export the weights');
 
     const alias = await putAllowances(registry.admin, 'lab-model', { allowedGlobals: ['random._os.system'], reason: 'no' });
@@ -108,10 +119,20 @@ describe('scan allowances (embedded)', () => {
     expect(await changes('lab-model')).toEqual([]);
   });
 
-  it('audits a change with the old and new lists and the reason, and the model\'s gates then pass what it allows', async () => {
-    const changed = await putAllowances(registry.admin, 'lab-model', { allowedGlobals: [TRAIN_CONFIG, TRAIN_CONFIG], allowedOnnxDomains: ['com.microsoft'], reason: 'TrainConfig is our own dataclass, reviewed in SEC-42' });
+  it("audits a change with the old and new lists and the reason, and the model's gates then pass what it allows", async () => {
+    const changed = await putAllowances(registry.admin, 'lab-model', {
+      allowedGlobals: [TRAIN_CONFIG, TRAIN_CONFIG],
+      allowedOnnxDomains: ['com.microsoft'],
+      reason: 'TrainConfig is our own dataclass, reviewed in SEC-42',
+    });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ model: 'lab-model', allowedGlobals: [TRAIN_CONFIG], allowedOnnxDomains: ['com.microsoft'], reason: 'TrainConfig is our own dataclass, reviewed in SEC-42', changedBy: 'admin' });
+    expect(changed.body).toMatchObject({
+      model: 'lab-model',
+      allowedGlobals: [TRAIN_CONFIG],
+      allowedOnnxDomains: ['com.microsoft'],
+      reason: 'TrainConfig is our own dataclass, reviewed in SEC-42',
+      changedBy: 'admin',
+    });
     expect((await reader.get('/v1/models/lab-model/scan-allowances')).body).toEqual(changed.body);
 
     const [event] = await changes('lab-model');
@@ -128,7 +149,10 @@ describe('scan allowances (embedded)', () => {
     const rerun = await regate('lab-model', '1.0.0');
     expect(rerun.status).toBe('passed');
     expect(scanAllowed(rerun)).toEqual([TRAIN_CONFIG]);
-    expect((await reader.get('/v1/models/lab-model/versions/1.0.0')).body).toMatchObject({ status: 'validated', security: { status: 'clean', policyDigest: checkResult(rerun, 'artifact_scan').details.policyDigest } });
+    expect((await reader.get('/v1/models/lab-model/versions/1.0.0')).body).toMatchObject({
+      status: 'validated',
+      security: { status: 'clean', policyDigest: checkResult(rerun, 'artifact_scan').details.policyDigest },
+    });
     expect((await register('lab-model', '1.1.0', { 'model.onnx': classifier.model.bytes, 'config.pkl': configPickleV2() })).status).toBe('passed');
 
     // Another model is still refused.
@@ -137,14 +161,17 @@ describe('scan allowances (embedded)', () => {
     expect(scanAllowed(other)).toEqual([]);
   });
 
-  it('re-scans the model\'s validated versions once after a change, and flags them when the allowance is revoked', async () => {
+  it("re-scans the model's validated versions once after a change, and flags them when the allowance is revoked", async () => {
     const clean = await registry.admin.post('/v1/admin/rescan', {});
     expect(clean.body.queued).toEqual([]);
 
     // A narrower allowance the versions still need nothing beyond: their digest changes, so they are re-scanned, once.
     expect((await putAllowances(registry.admin, 'lab-model', { allowedGlobals: [TRAIN_CONFIG], reason: 'no custom operators after all' })).status).toBe(200);
     const narrowed = await registry.admin.post('/v1/admin/rescan', {});
-    expect(narrowed.body.queued.map((entry: { model: string; version: string; reason: string }) => `${entry.model}@${entry.version}:${entry.reason}`).sort()).toEqual(['lab-model@1.0.0:policy_changed', 'lab-model@1.1.0:policy_changed']);
+    expect(narrowed.body.queued.map((entry: { model: string; version: string; reason: string }) => `${entry.model}@${entry.version}:${entry.reason}`).sort()).toEqual([
+      'lab-model@1.0.0:policy_changed',
+      'lab-model@1.1.0:policy_changed',
+    ]);
     for (const entry of narrowed.body.queued) expect((await finished(entry.gateRunId)).status).toBe('passed');
     expect((await registry.admin.post('/v1/admin/rescan', {})).body.queued).toEqual([]);
 
@@ -153,23 +180,44 @@ describe('scan allowances (embedded)', () => {
     expect(revoked.body.queued).toHaveLength(2);
     for (const entry of revoked.body.queued) expect((await finished(entry.gateRunId)).status).toBe('failed');
     for (const version of ['1.0.0', '1.1.0']) {
-      expect((await reader.get(`/v1/models/lab-model/versions/${version}`)).body.security).toMatchObject({ status: 'flagged', message: expect.stringContaining('mylab.config.TrainConfig') });
+      expect((await reader.get(`/v1/models/lab-model/versions/${version}`)).body.security).toMatchObject({
+        status: 'flagged',
+        message: expect.stringContaining('mylab.config.TrainConfig'),
+      });
     }
     expect((await registry.admin.post('/v1/admin/rescan', {})).body.queued).toEqual([]);
     expect((await changes('lab-model')).map((event) => event.payload.current.allowedGlobals)).toEqual([[], [TRAIN_CONFIG], [TRAIN_CONFIG]]);
     expect((await reader.get('/v1/audit/verify')).body.ok).toBe(true);
   });
 
-  it('sets and shows them from the CLI, printing the API\'s error code for what it refuses', async () => {
+  it("sets and shows them from the CLI, printing the API's error code for what it refuses", async () => {
     const gatehouse = (token: string, ...argv: string[]) => runCaptured(['--url', registry.url, '--token', token, ...argv], { HOME: tmpdir() }, tmpdir());
-    const allowed = await gatehouse(registry.adminToken, 'models', 'allow', 'lab-model', '--global', TRAIN_CONFIG, '--global', 'pathlib.PosixPath', '--onnx-domain', 'com.microsoft', '--reason', 'SEC-44: fixed TrainConfig');
+    const allowed = await gatehouse(
+      registry.adminToken,
+      'models',
+      'allow',
+      'lab-model',
+      '--global',
+      TRAIN_CONFIG,
+      '--global',
+      'pathlib.PosixPath',
+      '--onnx-domain',
+      'com.microsoft',
+      '--reason',
+      'SEC-44: fixed TrainConfig',
+    );
     expect(allowed.stderr).toBe('');
     expect(allowed.code).toBe(0);
     expect(allowed.stdout).toMatch(/globals:\s+mylab\.config\.TrainConfig, pathlib\.PosixPath/);
     expect(allowed.stdout).toContain('gatehouse admin rescan');
 
     const shown = await gatehouse(reader.token!, '--json', 'models', 'allowances', 'lab-model');
-    expect(JSON.parse(shown.stdout)).toMatchObject({ allowedGlobals: [TRAIN_CONFIG, 'pathlib.PosixPath'], allowedOnnxDomains: ['com.microsoft'], reason: 'SEC-44: fixed TrainConfig', changedBy: 'admin' });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      allowedGlobals: [TRAIN_CONFIG, 'pathlib.PosixPath'],
+      allowedOnnxDomains: ['com.microsoft'],
+      reason: 'SEC-44: fixed TrainConfig',
+      changedBy: 'admin',
+    });
     expect((await gatehouse(reader.token!, 'models', 'allowances', 'other-model')).stdout).toMatch(/globals:\s+none beyond the gate policy/);
 
     const refused = await gatehouse(registry.adminToken, 'models', 'allow', 'lab-model', '--global', 'subprocess.run', '--reason', 'no');

@@ -26,7 +26,10 @@ describe('security gates (embedded)', () => {
     rmSync(PICKLE_SENTINEL, { force: true });
     policyDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-security-policy-'));
     const promotionPolicy = join(policyDirectory, 'promotion.json');
-    await writeFile(promotionPolicy, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }));
+    await writeFile(
+      promotionPolicy,
+      JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }),
+    );
     registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: promotionPolicy });
     engineer = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token);
   });
@@ -62,13 +65,23 @@ describe('security gates (embedded)', () => {
 
     const markdown = String((await engineer.get(`/v1/gate-runs/${run.id}/report.md`)).body);
     expect(markdown).toContain('## Security findings');
-    expect(markdown).toMatch(/### CRITICAL \(1\)\n\n\| file \| location \| global \| rule \| why \|\n\|---\|---\|---\|---\|---\|\n\| checkpoint\.pt \| archive\/data\.pkl › STACK_GLOBAL opcode at byte \d+ \| `posix\.system` \| dangerous_global \|/);
+    expect(markdown).toMatch(
+      /### CRITICAL \(1\)\n\n\| file \| location \| global \| rule \| why \|\n\|---\|---\|---\|---\|---\|\n\| checkpoint\.pt \| archive\/data\.pkl › STACK_GLOBAL opcode at byte \d+ \| `posix\.system` \| dangerous_global \|/,
+    );
   });
 
   it.each([
     { name: 'ONNX external data that escapes the version', files: () => escapingExternalDataModel('/etc/passwd').files, rule: 'external_data_path_traversal' },
-    { name: 'a broken safetensors file', files: () => ({ 'model.onnx': classifier.bytes, 'model.safetensors': safetensorsFile('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}', Buffer.alloc(4)) }), rule: 'safetensors_tensor_size_mismatch' },
-    { name: 'a zip bomb small on disk', files: () => ({ 'model.onnx': classifier.bytes, 'extras.zip': zipArchive([{ name: 'zeros.bin', data: Buffer.alloc(16 * 1024 * 1024), method: 'deflate' }]) }), rule: 'zip_bomb' },
+    {
+      name: 'a broken safetensors file',
+      files: () => ({ 'model.onnx': classifier.bytes, 'model.safetensors': safetensorsFile('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}', Buffer.alloc(4)) }),
+      rule: 'safetensors_tensor_size_mismatch',
+    },
+    {
+      name: 'a zip bomb small on disk',
+      files: () => ({ 'model.onnx': classifier.bytes, 'extras.zip': zipArchive([{ name: 'zeros.bin', data: Buffer.alloc(16 * 1024 * 1024), method: 'deflate' }]) }),
+      rule: 'zip_bomb',
+    },
   ])('rejects $name', async ({ files, rule }) => {
     const version = `1.1.${rule.length}`;
     const run = await register(version, files());
@@ -81,11 +94,23 @@ describe('security gates (embedded)', () => {
     const key = await trustedSigningKey(registry.admin, 'release');
     const unsigned = await register('2.0.0', benign);
     expect(unsigned.status).toBe('passed');
-    expect(checkResult(unsigned, 'artifact_scan')).toMatchObject({ status: 'passed', details: { files: [{ path: 'checkpoint.pt', format: 'zip' }, { path: 'model.onnx', format: 'onnx' }] } });
+    expect(checkResult(unsigned, 'artifact_scan')).toMatchObject({
+      status: 'passed',
+      details: {
+        files: [
+          { path: 'checkpoint.pt', format: 'zip' },
+          { path: 'model.onnx', format: 'onnx' },
+        ],
+      },
+    });
     expect((await register('2.1.0', benign, key)).status).toBe('passed');
 
     const toProduction = async (version: string) => {
-      for (const [stage, extra] of [['staging', {}], ['canary', { trafficPercent: 10 }], ['production', {}]] as const) {
+      for (const [stage, extra] of [
+        ['staging', {}],
+        ['canary', { trafficPercent: 10 }],
+        ['production', {}],
+      ] as const) {
         const requested = await engineer.post(`/v1/models/scanned/versions/${version}/promotions`, { stage, ...extra });
         expect(requested.status).toBe(202);
         const promotion = await until(async () => {

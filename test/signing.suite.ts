@@ -54,34 +54,54 @@ export function describeSigning(backend: Backend): void {
 
     it.each([
       ['unknown_signer', 'a key nobody trusts', async () => signStatement(buildStatement('signed', digests), generateKeyPairSync('ed25519').privateKey)],
-      ['files_differ', 'a manifest of other files', async () => {
-        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        await trust(publicKey);
-        return signStatement(buildStatement('signed', [...digests, { path: 'extra.bin', sha256: sha256(Buffer.from('x')) }]), privateKey);
-      }],
-      ['bad_signature', 'a payload changed after signing', async () => {
-        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        await trust(publicKey);
-        const bundle = signStatement(buildStatement('signed', digests), privateKey);
-        const other = signStatement(buildStatement('other-model', digests), privateKey);
-        return { ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope, payload: other.dsseEnvelope.payload } };
-      }],
-      ['signer_revoked', 'a revoked signer', async () => {
-        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        const signer = await trust(publicKey);
-        expect((await registry.admin.post(`/v1/signers/${signer.id}/revoke`)).status).toBe(200);
-        return signStatement(buildStatement('signed', digests), privateKey);
-      }],
-      ['signer_expired', 'an expired signer', async () => {
-        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        await trust(publicKey, { expiresAt: new Date(Date.now() - 1000).toISOString() });
-        return signStatement(buildStatement('signed', digests), privateKey);
-      }],
-      ['ignore_paths_not_allowed', 'ignore_paths outside the allow-list', async () => {
-        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        await trust(publicKey);
-        return signStatement(buildStatement('signed', digests, ['weights']), privateKey);
-      }],
+      [
+        'files_differ',
+        'a manifest of other files',
+        async () => {
+          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+          await trust(publicKey);
+          return signStatement(buildStatement('signed', [...digests, { path: 'extra.bin', sha256: sha256(Buffer.from('x')) }]), privateKey);
+        },
+      ],
+      [
+        'bad_signature',
+        'a payload changed after signing',
+        async () => {
+          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+          await trust(publicKey);
+          const bundle = signStatement(buildStatement('signed', digests), privateKey);
+          const other = signStatement(buildStatement('other-model', digests), privateKey);
+          return { ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope, payload: other.dsseEnvelope.payload } };
+        },
+      ],
+      [
+        'signer_revoked',
+        'a revoked signer',
+        async () => {
+          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+          const signer = await trust(publicKey);
+          expect((await registry.admin.post(`/v1/signers/${signer.id}/revoke`)).status).toBe(200);
+          return signStatement(buildStatement('signed', digests), privateKey);
+        },
+      ],
+      [
+        'signer_expired',
+        'an expired signer',
+        async () => {
+          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+          await trust(publicKey, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+          return signStatement(buildStatement('signed', digests), privateKey);
+        },
+      ],
+      [
+        'ignore_paths_not_allowed',
+        'ignore_paths outside the allow-list',
+        async () => {
+          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+          await trust(publicKey);
+          return signStatement(buildStatement('signed', digests, ['weights']), privateKey);
+        },
+      ],
       ['malformed_signature', 'something that is not a bundle', async () => ({ mediaType: 'text/plain' })],
     ])('rejects %s (%s) with 422 and leaves the version uncommitted', async (reason, _what, makeSignature) => {
       const { version, response } = await commitWith(await makeSignature());
@@ -115,31 +135,47 @@ export function describeSigning(backend: Backend): void {
       });
 
       it.each([
-        ['untrusted_chain', 'a CA nobody trusts', async () => {
-          const root = issueCertificate({ subject: 'Stranger Root', ca: true });
-          const leaf = issueCertificate({ subject: 'stranger', issuer: root });
-          return signStatement(statement(), leaf.privateKey, [leaf.certificate]);
-        }],
-        ['key_usage', 'a certificate not meant for signing', async () => {
-          const root = issueCertificate({ subject: 'Usage Root', ca: true });
-          await registry.admin.post('/v1/signers', { name: `usage-root-${++counter}`, certificate: root.pem });
-          const leaf = issueCertificate({ subject: 'encryption-only', issuer: root, signingUsage: false });
-          return signStatement(statement(), leaf.privateKey, [leaf.certificate]);
-        }],
-        ['certificate_expired', 'an intermediate that had expired when the signing certificate was issued', async () => {
-          const root = issueCertificate({ subject: 'Old Root', ca: true, notBefore: new Date('2020-01-01'), notAfter: new Date('2040-01-01') });
-          await registry.admin.post('/v1/signers', { name: `old-root-${++counter}`, certificate: root.pem });
-          const intermediate = issueCertificate({ subject: 'Lapsed Intermediate', ca: true, issuer: root, notBefore: new Date('2020-01-01'), notAfter: new Date('2021-01-01') });
-          const leaf = issueCertificate({ subject: 'late-signer', issuer: intermediate });
-          return signStatement(statement(), leaf.privateKey, [leaf.certificate, intermediate.certificate]);
-        }],
-        ['signer_revoked', 'a revoked CA', async () => {
-          const root = issueCertificate({ subject: 'Revoked Root', ca: true });
-          const added = await registry.admin.post('/v1/signers', { name: `revoked-root-${++counter}`, certificate: root.pem });
-          await registry.admin.post(`/v1/signers/${added.body.id}/revoke`);
-          const leaf = issueCertificate({ subject: 'orphan', issuer: root });
-          return signStatement(statement(), leaf.privateKey, [leaf.certificate, root.certificate]);
-        }],
+        [
+          'untrusted_chain',
+          'a CA nobody trusts',
+          async () => {
+            const root = issueCertificate({ subject: 'Stranger Root', ca: true });
+            const leaf = issueCertificate({ subject: 'stranger', issuer: root });
+            return signStatement(statement(), leaf.privateKey, [leaf.certificate]);
+          },
+        ],
+        [
+          'key_usage',
+          'a certificate not meant for signing',
+          async () => {
+            const root = issueCertificate({ subject: 'Usage Root', ca: true });
+            await registry.admin.post('/v1/signers', { name: `usage-root-${++counter}`, certificate: root.pem });
+            const leaf = issueCertificate({ subject: 'encryption-only', issuer: root, signingUsage: false });
+            return signStatement(statement(), leaf.privateKey, [leaf.certificate]);
+          },
+        ],
+        [
+          'certificate_expired',
+          'an intermediate that had expired when the signing certificate was issued',
+          async () => {
+            const root = issueCertificate({ subject: 'Old Root', ca: true, notBefore: new Date('2020-01-01'), notAfter: new Date('2040-01-01') });
+            await registry.admin.post('/v1/signers', { name: `old-root-${++counter}`, certificate: root.pem });
+            const intermediate = issueCertificate({ subject: 'Lapsed Intermediate', ca: true, issuer: root, notBefore: new Date('2020-01-01'), notAfter: new Date('2021-01-01') });
+            const leaf = issueCertificate({ subject: 'late-signer', issuer: intermediate });
+            return signStatement(statement(), leaf.privateKey, [leaf.certificate, intermediate.certificate]);
+          },
+        ],
+        [
+          'signer_revoked',
+          'a revoked CA',
+          async () => {
+            const root = issueCertificate({ subject: 'Revoked Root', ca: true });
+            const added = await registry.admin.post('/v1/signers', { name: `revoked-root-${++counter}`, certificate: root.pem });
+            await registry.admin.post(`/v1/signers/${added.body.id}/revoke`);
+            const leaf = issueCertificate({ subject: 'orphan', issuer: root });
+            return signStatement(statement(), leaf.privateKey, [leaf.certificate, root.certificate]);
+          },
+        ],
       ])('rejects %s (%s)', async (reason, _what, makeSignature) => {
         const { response } = await commitWith(await makeSignature());
         expect(response.status).toBe(422);

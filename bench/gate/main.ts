@@ -35,11 +35,23 @@ async function main({ dir }: BenchRun): Promise<void> {
 
   const settings = { ...DEFAULT_GATE_SETTINGS, batchSize: BATCH };
   const evaluation = GATE_CHECKS.find((check) => check.id === 'evaluation')!;
-  const policy: StagePolicy = { stage: 'registered', task: 'classification', settings, checks: [{ id: 'evaluation', severity: 'critical', thresholds: { ...evaluation.defaults } }] };
+  const policy: StagePolicy = {
+    stage: 'registered',
+    task: 'classification',
+    settings,
+    checks: [{ id: 'evaluation', severity: 'critical', thresholds: { ...evaluation.defaults } }],
+  };
   const engine = new GateEngine(GATE_CHECKS);
   const throughGate = async () => {
     const context = new GateContext(
-      { model: 'bench', version: '1.0.0', task: 'classification', declaredSchema: null, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: null, size: model.bytes.length }] },
+      {
+        model: 'bench',
+        version: '1.0.0',
+        task: 'classification',
+        declaredSchema: null,
+        reportedMetrics: {},
+        files: [{ path: 'model.onnx', sha256: null, size: model.bytes.length }],
+      },
       dir,
       [{ role: 'evaluation', name: 'bench', path: dataset }],
       settings,

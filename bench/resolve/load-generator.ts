@@ -33,32 +33,34 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const stopAt = started + BigInt(Math.round(options.seconds * 1e9));
   let lastResponse = started;
   await Promise.all(
-    Array.from({ length: options.connections }, (_, connection) =>
-      new Promise<void>((resolve, reject) => {
-        const socket = connect(options.port, '127.0.0.1');
-        socket.setNoDelay(true);
-        let next = connection;
-        let sentAt = 0n;
-        let checked = false;
-        const send = () => {
-          sentAt = process.hrtime.bigint();
-          socket.write(options.requests[next++ % options.requests.length]);
-        };
-        readResponses(socket, (status, body) => {
-          const now = process.hrtime.bigint();
-          latencies.push(Number(now - sentAt) / 1e6);
-          lastResponse = now;
-          if (status !== 200) errors++;
-          else if (!checked) {
-            options.check(body);
-            checked = true;
-          }
-          if (now < stopAt) send();
-          else socket.end(resolve);
-        });
-        socket.once('connect', send);
-        socket.once('error', reject);
-      }),
+    Array.from(
+      { length: options.connections },
+      (_, connection) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = connect(options.port, '127.0.0.1');
+          socket.setNoDelay(true);
+          let next = connection;
+          let sentAt = 0n;
+          let checked = false;
+          const send = () => {
+            sentAt = process.hrtime.bigint();
+            socket.write(options.requests[next++ % options.requests.length]);
+          };
+          readResponses(socket, (status, body) => {
+            const now = process.hrtime.bigint();
+            latencies.push(Number(now - sentAt) / 1e6);
+            lastResponse = now;
+            if (status !== 200) errors++;
+            else if (!checked) {
+              options.check(body);
+              checked = true;
+            }
+            if (now < stopAt) send();
+            else socket.end(resolve);
+          });
+          socket.once('connect', send);
+          socket.once('error', reject);
+        }),
     ),
   );
   latencies.sort((a, b) => a - b);
@@ -95,4 +97,3 @@ function readResponses(socket: Socket, onResponse: (status: number, body: Buffer
     }
   });
 }
-

@@ -77,7 +77,10 @@ async function main({ dir, onEnd }: BenchRun): Promise<void> {
 async function startRegistry(dir: string, port: number): Promise<RegistryProcess> {
   const policy = join(dir, 'promotion.json');
   // No approvals: the benchmark measures serving, not people.
-  await writeFile(policy, JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }));
+  await writeFile(
+    policy,
+    JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }),
+  );
   const database: Record<string, string> = process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {};
   return RegistryProcess.spawn({ dataDir: join(dir, 'data'), port, nodeArgs: SERVER_NODE_ARGS, env: { PROMOTION_POLICY: policy, GATE_POLL_MS: '100', ...database } });
 }
@@ -100,21 +103,34 @@ async function servingModel(server: RegistryProcess, dir: string): Promise<strin
   const files = [{ path: 'model.onnx', sha256: sha256(model.bytes) }];
   for (const version of ['1.0.0', '1.1.0']) {
     const base = `/v1/models/bench/versions/${version}`;
-    await server.json('POST', '/v1/models/bench/versions', { version, task: 'classification', schema: model.schema, datasets: [{ name: 'bench-eval', version: '1', role: 'evaluation' }] });
+    await server.json('POST', '/v1/models/bench/versions', {
+      version,
+      task: 'classification',
+      schema: model.schema,
+      datasets: [{ name: 'bench-eval', version: '1', role: 'evaluation' }],
+    });
     for (const file of files) await server.putFile(`${base}/files/${file.path}`, join(dir, file.path), file.sha256);
     await server.json('POST', `${base}/commit`, { signature: signStatement(buildStatement('bench', files), releaseKey) });
-    const validated = await until(async () => {
-      const found = await server.json<{ status: string; gate: unknown }>('GET', base);
-      return ['validated', 'rejected'].includes(found.status) ? found : undefined;
-    }, 60_000, 100);
+    const validated = await until(
+      async () => {
+        const found = await server.json<{ status: string; gate: unknown }>('GET', base);
+        return ['validated', 'rejected'].includes(found.status) ? found : undefined;
+      },
+      60_000,
+      100,
+    );
     if (validated.status !== 'validated') throw new Error(`bench@${version} was not validated: ${JSON.stringify(validated.gate)}`);
   }
   const promote = async (version: string, stage: string, trafficPercent?: number) => {
     const { id } = await server.json<{ id: string }>('POST', `/v1/models/bench/versions/${version}/promotions`, { stage, trafficPercent });
-    const settled = await until(async () => {
-      const promotion = await server.json<{ status: string; outcome: unknown }>('GET', `/v1/promotions/${id}`);
-      return ['completed', 'rejected'].includes(promotion.status) ? promotion : undefined;
-    }, 60_000, 100);
+    const settled = await until(
+      async () => {
+        const promotion = await server.json<{ status: string; outcome: unknown }>('GET', `/v1/promotions/${id}`);
+        return ['completed', 'rejected'].includes(promotion.status) ? promotion : undefined;
+      },
+      60_000,
+      100,
+    );
     if (settled.status !== 'completed') throw new Error(`promoting bench@${version} to ${stage} was rejected: ${JSON.stringify(settled.outcome)}`);
   };
   await promote('1.0.0', 'staging');
@@ -147,7 +163,8 @@ function best(runs: LoadResult[]): LoadResult {
 function report(bareRun: LoadResult, registryRun: LoadResult): void {
   const ratio = registryRun.rps / bareRun.rps;
   const met = ratio >= TARGET_RATIO;
-  const line = (run: LoadResult) => `${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms (${run.responses} responses, ${run.errors} errors)`;
+  const line = (run: LoadResult) =>
+    `${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms (${run.responses} responses, ${run.errors} errors)`;
   const rows: [string, string][] = [
     ['load', `${CONNECTIONS} keep-alive connections on loopback, ${SECONDS} s per run, best of ${ROUNDS} alternating rounds`],
     ['database', process.env.BENCH_DATABASE_URL ? 'Postgres (BENCH_DATABASE_URL)' : 'embedded (PGlite)'],

@@ -121,7 +121,9 @@ async function main({ dir }: BenchRun): Promise<void> {
   lines.push(bomb.line);
   const tensors = await tensorFalsePositives(dir);
   lines.push(tensors.line);
-  process.stdout.write([`best of ${ROUNDS} rounds each, warm page cache`, ...lines, JSON.stringify({ bench: 'scan', results, bomb: bomb.result, tensors: tensors.result })].join('\n') + '\n');
+  process.stdout.write(
+    [`best of ${ROUNDS} rounds each, warm page cache`, ...lines, JSON.stringify({ bench: 'scan', results, bomb: bomb.result, tensors: tensors.result })].join('\n') + '\n',
+  );
 }
 
 const BOMB_ENTRIES = 80;

@@ -38,7 +38,10 @@ export function runBench(name: string, work: (run: BenchRun) => Promise<void>): 
       }
     })());
   let interrupted = false;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       interrupted = true;
       void end().finally(() => process.exit(code));

@@ -58,7 +58,13 @@ export class RegistryProcess {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.exitStatus !== undefined) throw new Error(`the registry exited while starting: ${this.exitStatus}`);
-      if (await fetch(`${this.base}/health`).then((response) => response.ok, () => false)) return;
+      if (
+        await fetch(`${this.base}/health`).then(
+          (response) => response.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((wake) => setTimeout(wake, 100));
     }
     throw new Error('the registry did not become healthy within 60 s');

@@ -29,12 +29,16 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'gatehouse-bench-'));
   let registry: RegistryProcess | undefined;
   let cleaning: Promise<void> | undefined;
-  const cleanUp = () => (cleaning ??= (async () => {
-    await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
-  })());
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      await registry?.stop();
+      await rm(dir, { recursive: true, force: true });
+    })());
   let interrupted = false;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       interrupted = true;
       void cleanUp().finally(() => process.exit(code));
@@ -156,9 +160,7 @@ function report(figures: Figures): void {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   process.stdout.write(`${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);
-  process.stdout.write(
-    `${JSON.stringify({ bench: 'upload', bytes: SIZE, rounds: ROUNDS, serverNodeArgs: SERVER_NODE_ARGS, ...figures, ratio, ratioMet, rssMet })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ bench: 'upload', bytes: SIZE, rounds: ROUNDS, serverNodeArgs: SERVER_NODE_ARGS, ...figures, ratio, ratioMet, rssMet })}\n`);
 }
 
 void main();

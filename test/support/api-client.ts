@@ -33,12 +33,7 @@ export class ApiClient {
   }
 
   /** Raw request: for bodies a well-behaved client would never send. */
-  async request<T = any>(
-    method: string,
-    path: string,
-    body?: Buffer | Readable | string,
-    headers: Record<string, string> = {},
-  ): Promise<ApiResponse<T>> {
+  async request<T = any>(method: string, path: string, body?: Buffer | Readable | string, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const response = await fetch(this.baseUrl + path, {
       method,
       headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
@@ -97,10 +92,12 @@ export class ApiClient {
         },
       });
       request.on('error', () => resolve());
-      request.write(sent, () => setTimeout(() => {
-        request.destroy();
-        resolve();
-      }, 100));
+      request.write(sent, () =>
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 100),
+      );
     });
   }
 }

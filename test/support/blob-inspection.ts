@@ -48,9 +48,7 @@ export class BlobInspection {
 async function walk(root: string, dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const nested = await Promise.all(
-    entries.map((entry) =>
-      entry.isDirectory() ? walk(root, join(dir, entry.name)) : Promise.resolve([relative(root, join(dir, entry.name)).split(sep).join('/')]),
-    ),
+    entries.map((entry) => (entry.isDirectory() ? walk(root, join(dir, entry.name)) : Promise.resolve([relative(root, join(dir, entry.name)).split(sep).join('/')]))),
   );
   return nested.flat().sort();
 }

@@ -37,18 +37,23 @@ export async function startRegistry(backend: Backend, env: Record<string, string
   const adminToken = `gh_test_${randomBytes(24).toString('hex')}`;
   const database = backend === 'postgres+s3' ? await createTestDatabase() : undefined;
   const s3 = backend === 'postgres+s3' ? await startS3Server() : undefined;
-  return launch(backend, adminToken, {
-    ...(database ? { DATABASE_URL: database.url } : {}),
-    ...(s3
-      ? {
-          S3_BUCKET: `gatehouse-test-${randomBytes(4).toString('hex')}`,
-          S3_ENDPOINT: s3.endpoint,
-          AWS_ACCESS_KEY_ID: s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        }
-      : {}),
-    ...env,
-  }, { database, s3 });
+  return launch(
+    backend,
+    adminToken,
+    {
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...(s3
+        ? {
+            S3_BUCKET: `gatehouse-test-${randomBytes(4).toString('hex')}`,
+            S3_ENDPOINT: s3.endpoint,
+            AWS_ACCESS_KEY_ID: s3.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          }
+        : {}),
+      ...env,
+    },
+    { database, s3 },
+  );
 }
 
 /**
@@ -60,26 +65,26 @@ export async function startRegistry(backend: Backend, env: Record<string, string
 export async function startReplica(primary: TestRegistry, env: Record<string, string> = {}): Promise<TestRegistry | undefined> {
   if (primary.config.database.kind !== 'postgres') return undefined;
   const store = primary.config.blobStore;
-  return launch(primary.backend, primary.adminToken, {
-    DATABASE_URL: primary.config.database.url,
-    ...(store.kind === 's3'
-      ? {
-          S3_BUCKET: store.bucket,
-          S3_ENDPOINT: store.endpoint!,
-          AWS_ACCESS_KEY_ID: store.credentials!.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: store.credentials!.secretAccessKey,
-        }
-      : {}),
-    ...env,
-  }, {});
+  return launch(
+    primary.backend,
+    primary.adminToken,
+    {
+      DATABASE_URL: primary.config.database.url,
+      ...(store.kind === 's3'
+        ? {
+            S3_BUCKET: store.bucket,
+            S3_ENDPOINT: store.endpoint!,
+            AWS_ACCESS_KEY_ID: store.credentials!.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: store.credentials!.secretAccessKey,
+          }
+        : {}),
+      ...env,
+    },
+    {},
+  );
 }
 
-async function launch(
-  backend: Backend,
-  adminToken: string,
-  env: Record<string, string>,
-  owned: { database?: TestDatabase; s3?: TestS3Server },
-): Promise<TestRegistry> {
+async function launch(backend: Backend, adminToken: string, env: Record<string, string>, owned: { database?: TestDatabase; s3?: TestS3Server }): Promise<TestRegistry> {
   const { database, s3 } = owned;
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
   const config = loadConfig({

@@ -23,7 +23,13 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
 export async function waitForHealth(url: string, server: ServerProcess): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
     if (server.process.exitCode !== null) throw new Error(`server exited: ${server.output()}`);
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server never became healthy: ${server.output()}`);

@@ -44,10 +44,18 @@ export function addAdminCommands(program: Command, { client, print }: CommandCon
     });
 }
 
-function describeRescan(result: RescanResult, runs: { model: string; version: string; stage: string; reason: string; gateRunId: string; status: string; queuedBy: string }[]): string {
+function describeRescan(
+  result: RescanResult,
+  runs: { model: string; version: string; stage: string; reason: string; gateRunId: string; status: string; queuedBy: string }[],
+): string {
   const lines = [`scanner ${result.scannerVersion}: ${result.queued.length} re-scan(s) queued, ${result.alreadyQueued.length} already queued`];
   if (runs.length > 0) {
-    lines.push(formatTable(['MODEL', 'VERSION', 'STAGE', 'REASON', 'QUEUED BY', 'GATE RUN', 'STATUS'], runs.map((run) => [run.model, run.version, run.stage, run.reason, run.queuedBy, run.gateRunId, run.status === 'failed' ? 'failed (flagged)' : run.status])).trimEnd());
+    lines.push(
+      formatTable(
+        ['MODEL', 'VERSION', 'STAGE', 'REASON', 'QUEUED BY', 'GATE RUN', 'STATUS'],
+        runs.map((run) => [run.model, run.version, run.stage, run.reason, run.queuedBy, run.gateRunId, run.status === 'failed' ? 'failed (flagged)' : run.status]),
+      ).trimEnd(),
+    );
   }
   if (result.unscannable.length > 0) lines.push(`no stage policy scans, not re-scanned: ${result.unscannable.join(', ')}`);
   return `${lines.join('\n')}\n`;

@@ -19,7 +19,10 @@ export function addAuditCommands(program: Command, { client, print }: CommandCon
       const { all, ...query } = options;
       const events = await (await client()).list<AuditEvent>('/v1/audit', query, !!all);
       print(events, () =>
-        formatTable(['SEQ', 'TIME', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e) => [e.seq, e.occurredAt, e.actor, e.action, e.subject])),
+        formatTable(
+          ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'SUBJECT'],
+          events.map((e) => [e.seq, e.occurredAt, e.actor, e.action, e.subject]),
+        ),
       );
     });
   audit

@@ -30,11 +30,7 @@ export async function writeCliConfig(path: string, config: CliConfig): Promise<v
 }
 
 /** Flags beat environment, environment beats the saved file. */
-export function resolveConnection(
-  flags: { url?: string; token?: string },
-  env: Record<string, string | undefined>,
-  saved: CliConfig,
-): { url: string; token?: string } {
+export function resolveConnection(flags: { url?: string; token?: string }, env: Record<string, string | undefined>, saved: CliConfig): { url: string; token?: string } {
   return {
     url: flags.url ?? env.GATEHOUSE_URL ?? saved.url ?? DEFAULT_URL,
     token: flags.token ?? env.GATEHOUSE_TOKEN ?? saved.token,

@@ -27,7 +27,11 @@ export function addConnectionCommands(program: Command, { io, globals, print }: 
       const connection = resolveConnection(globals(), io.env, await readCliConfig(configPath(io.env)));
       const masked = connection.token ? maskToken(connection.token) : null;
       print({ url: connection.url, token: masked, file: configPath(io.env) }, () =>
-        formatFields([['url', connection.url], ['token', masked], ['file', configPath(io.env)]]),
+        formatFields([
+          ['url', connection.url],
+          ['token', masked],
+          ['file', configPath(io.env)],
+        ]),
       );
     });
 }

@@ -56,7 +56,10 @@ export function addDatasetCommands(program: Command, { client, print, cwd }: Com
       const dataset = existing?.stored
         ? existing
         : await api.upload<Dataset>(`${base}/file`, createReadStream(absolute), { 'x-content-sha256': sha256, 'content-length': String(size) });
-      print(dataset, () => `${existing?.stored ? 'already registered' : 'registered'} ${dataset.name}@${dataset.version}: ${formatBytes(dataset.size)}, sha256:${dataset.sha256}\n`);
+      print(
+        dataset,
+        () => `${existing?.stored ? 'already registered' : 'registered'} ${dataset.name}@${dataset.version}: ${formatBytes(dataset.size)}, sha256:${dataset.sha256}\n`,
+      );
     });
 
   datasets

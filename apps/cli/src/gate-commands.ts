@@ -24,8 +24,8 @@ export function addGateCommands(program: Command, { client, print, cwd }: Comman
   const stage = new Option('--stage <stage>', 'whose checks to run');
   const validate = program
     .command('validate')
-    .description('run a stage\'s gate on a local model file or directory, offline; exits 1 when a critical check fails')
-    .argument('<file-or-dir>', 'an .onnx file or a directory holding the version\'s files')
+    .description("run a stage's gate on a local model file or directory, offline; exits 1 when a critical check fails")
+    .argument('<file-or-dir>', "an .onnx file or a directory holding the version's files")
     .addOption(task)
     .option('--dataset <file>', 'evaluation dataset (JSON Lines: {"inputs": {...}, "label": ...})')
     .option('--reference <file>', 'reference outputs (JSON Lines: {"inputs": {...}, "outputs": {...}})')
@@ -37,8 +37,8 @@ export function addGateCommands(program: Command, { client, print, cwd }: Comman
     .option('--output <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write the Markdown report here')
     .option('--baseline <file-or-dir>', 'the model in production, for the regression checks (the canary and production stages run them)')
-    .option('--candidate-version <semver>', 'the candidate\'s version, for contract_compat', 'local')
-    .option('--baseline-version <semver>', 'the production model\'s version, for contract_compat', 'production')
+    .option('--candidate-version <semver>', "the candidate's version, for contract_compat", 'local')
+    .option('--baseline-version <semver>', "the production model's version, for contract_compat", 'production')
     .action(async (target: string, options: ValidateOptions) => {
       const { validateOffline } = await import('./offline-gate');
       const report = await validateOffline(target, options, cwd);

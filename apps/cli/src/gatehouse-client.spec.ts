@@ -27,7 +27,7 @@ describe('GatehouseClient', () => {
     await expect(client.post('/conflict', {})).rejects.toMatchObject({ status: 409, code: 'model_exists', message: 'model "m" already exists' });
   });
 
-  it('names the status when the body is not the registry\'s JSON', async () => {
+  it("names the status when the body is not the registry's JSON", async () => {
     await expect(client.get('/proxy')).rejects.toMatchObject({ status: 502, code: 'http_502', message: 'Bad Gateway' });
   });
 

@@ -27,7 +27,13 @@ const event = (overrides: Partial<StageEvent>): StageEvent => ({
 
 describe('renderTree', () => {
   it('draws branches, continuing the bar only below siblings that follow', () => {
-    const tree = { label: 'root', children: [{ label: 'a', children: [{ label: 'a1', children: [] }] }, { label: 'b', children: [{ label: 'b1', children: [] }] }] };
+    const tree = {
+      label: 'root',
+      children: [
+        { label: 'a', children: [{ label: 'a1', children: [] }] },
+        { label: 'b', children: [{ label: 'b1', children: [] }] },
+      ],
+    };
     expect(renderTree(tree)).toBe(['root', '├── a', '│   └── a1', '└── b', '    └── b1', ''].join('\n'));
   });
 });

@@ -29,7 +29,11 @@ describe('collectFiles', () => {
 
   it('walks a directory in manifest order, skipping symlinks to files and directories', async () => {
     const { files, skippedSymlinks } = await collectFiles(tree);
-    expect(files.map((f) => [f.path, f.size])).toEqual([['a/b/c.bin', 2], ['a-b.txt', 1], ['a.txt', 1]]);
+    expect(files.map((f) => [f.path, f.size])).toEqual([
+      ['a/b/c.bin', 2],
+      ['a-b.txt', 1],
+      ['a.txt', 1],
+    ]);
     expect(skippedSymlinks.sort()).toEqual(['a/etc', 'link.txt']);
   });
 
@@ -97,9 +101,7 @@ describe('writeVerified', () => {
 
   it('leaves nothing behind when the bytes do not match the manifest', async () => {
     await mkdir(join(dir, 'mismatch'));
-    await expect(writeVerified(await fetchBody('/whole'), join(dir, 'mismatch', 'model.onnx'), sha256(Buffer.from('other')))).rejects.toThrow(
-      /does not match the manifest/,
-    );
+    await expect(writeVerified(await fetchBody('/whole'), join(dir, 'mismatch', 'model.onnx'), sha256(Buffer.from('other')))).rejects.toThrow(/does not match the manifest/);
     expect(await readdir(join(dir, 'mismatch'))).toEqual([]);
   });
 

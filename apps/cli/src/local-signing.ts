@@ -59,7 +59,11 @@ export function insideDir(dir: string, file: string): string | undefined {
 }
 
 /** Writes PREFIX.pem (mode 0600), PREFIX.pub.pem and, when asked for, PREFIX.crt; returns the fingerprint to print. */
-export async function writeKeyFiles(keys: { privateKey: KeyObject; publicKey: KeyObject }, options: KeyOptions, cwd: string): Promise<{ certificate: boolean; fingerprint: string }> {
+export async function writeKeyFiles(
+  keys: { privateKey: KeyObject; publicKey: KeyObject },
+  options: KeyOptions,
+  cwd: string,
+): Promise<{ certificate: boolean; fingerprint: string }> {
   const prefix = resolve(cwd, options.out);
   const certificate = options.certificate ? await certify(keys.privateKey, options, prefix, cwd) : undefined;
   await writeFile(`${prefix}.pem`, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
@@ -119,11 +123,7 @@ export async function verifyOffline(dir: string, bundlePath: string, trust: { ke
     const statement = readStatement(bundle);
     const { digests } = await digestsForSigning(dir, inside ? [inside] : []);
     const comparison = compareWithFiles(statement, digests, [...DEFAULT_SIGNATURE_IGNORE_PATHS, ...(inside ? [inside] : [])]);
-    failures.push(
-      ...comparison.changed.map((c) => `changed: ${c.path}`),
-      ...comparison.missing.map((p) => `missing: ${p}`),
-      ...comparison.extra.map((p) => `not signed: ${p}`),
-    );
+    failures.push(...comparison.changed.map((c) => `changed: ${c.path}`), ...comparison.missing.map((p) => `missing: ${p}`), ...comparison.extra.map((p) => `not signed: ${p}`));
   } catch (error) {
     if (!(error instanceof SignatureProblem)) throw error;
     failures.push(`${error.code}: ${error.message}`);

@@ -16,7 +16,9 @@ export function addModelCommands(program: Command, context: CommandContext): voi
     .option('--owner <owner>')
     .option('--tag <tag>', 'a tag (repeatable)', collect, [])
     .action(async (name: string, options: { description?: string; owner?: string; tag: string[] }) => {
-      const model = await (await client()).post<Model>('/v1/models', {
+      const model = await (
+        await client()
+      ).post<Model>('/v1/models', {
         name,
         description: options.description,
         owner: options.owner,
@@ -34,7 +36,10 @@ export function addModelCommands(program: Command, context: CommandContext): voi
     .action(async (options: { search?: string; tag?: string; limit: string; all?: boolean }) => {
       const items = await (await client()).list<Model>('/v1/models', { search: options.search, tag: options.tag, limit: options.limit }, !!options.all);
       print(items, () =>
-        formatTable(['NAME', 'OWNER', 'TAGS', 'CREATED BY', 'CREATED'], items.map((m) => [m.name, m.owner, m.tags.join(','), m.createdBy, m.createdAt])),
+        formatTable(
+          ['NAME', 'OWNER', 'TAGS', 'CREATED BY', 'CREATED'],
+          items.map((m) => [m.name, m.owner, m.tags.join(','), m.createdBy, m.createdAt]),
+        ),
       );
     });
 

@@ -2,7 +2,15 @@ import { formatBytes, formatFields, formatTable } from './output';
 
 describe('formatTable', () => {
   it('aligns columns to the widest cell and shows missing cells as "-"', () => {
-    expect(formatTable(['NAME', 'SIZE'], [['a', 1], ['longer', null]])).toBe('NAME    SIZE\n------  ----\na       1\nlonger  -\n');
+    expect(
+      formatTable(
+        ['NAME', 'SIZE'],
+        [
+          ['a', 1],
+          ['longer', null],
+        ],
+      ),
+    ).toBe('NAME    SIZE\n------  ----\na       1\nlonger  -\n');
   });
 
   it('prints only the header for no rows', () => {
@@ -12,7 +20,12 @@ describe('formatTable', () => {
 
 describe('formatFields', () => {
   it('aligns values after their keys', () => {
-    expect(formatFields([['status', 'registered'], ['committed', null]])).toBe('status:    registered\ncommitted: -\n');
+    expect(
+      formatFields([
+        ['status', 'registered'],
+        ['committed', null],
+      ]),
+    ).toBe('status:    registered\ncommitted: -\n');
   });
 });
 

@@ -76,10 +76,13 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
     .addOption(new Option('--stage <stage>', 'canary aborts the canary').choices(['production', 'canary']).default('production'))
     .requiredOption('--reason <text>', 'why, for the audit log')
     .action(async (model: string, options: { to?: string; stage: 'production' | 'canary'; reason: string }) => {
-      const result = await (await client()).post<{ model: string; stage: string; rolledBack: string; restored: string | null }>(
-        `/v1/models/${apiPath(model)}/rollback`,
-        { stage: options.stage, toVersion: options.to, reason: options.reason },
-      );
+      const result = await (
+        await client()
+      ).post<{ model: string; stage: string; rolledBack: string; restored: string | null }>(`/v1/models/${apiPath(model)}/rollback`, {
+        stage: options.stage,
+        toVersion: options.to,
+        reason: options.reason,
+      });
       print(result, () =>
         result.restored
           ? `${model} ${result.stage}: ${result.rolledBack} rolled back, ${result.restored} serves again\n`
@@ -98,7 +101,14 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
           ['STAGE', 'VERSION', 'TRAFFIC', 'BY', 'SINCE', 'PROMOTION'],
           SERVING_STAGES.map((stage) => {
             const holder = stages[stage];
-            return [stage, holder?.version, holder?.trafficPercent === null || !holder ? null : `${holder.trafficPercent}%`, holder?.assignedBy, holder?.assignedAt, holder?.promotionId];
+            return [
+              stage,
+              holder?.version,
+              holder?.trafficPercent === null || !holder ? null : `${holder.trafficPercent}%`,
+              holder?.assignedBy,
+              holder?.assignedAt,
+              holder?.promotionId,
+            ];
           }),
         ),
       );
@@ -106,11 +116,16 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
 
   program
     .command('history')
-    .description('every stage move of a model\'s versions, newest first')
+    .description("every stage move of a model's versions, newest first")
     .argument('<model>')
     .action(async (model: string) => {
       const history = await (await client()).get<{ model: string; items: StageEvent[] }>(`/v1/models/${apiPath(model)}/history`);
-      print(history, () => formatTable(['TIME', 'VERSION', 'MOVE'], history.items.map((event) => [event.at, event.version, describeStageEvent(event)])));
+      print(history, () =>
+        formatTable(
+          ['TIME', 'VERSION', 'MOVE'],
+          history.items.map((event) => [event.at, event.version, describeStageEvent(event)]),
+        ),
+      );
     });
 }
 
@@ -128,9 +143,11 @@ function describePromotion(promotion: Promotion): string {
     ['closed', promotion.completedAt],
   ]);
   const lines = [fields.trimEnd()];
-  for (const decision of promotion.decisions) lines.push(`  ${DECIDED[decision.decision]} by ${decision.actor} at ${decision.decidedAt}${decision.comment ? `: "${decision.comment}"` : ''}`);
+  for (const decision of promotion.decisions)
+    lines.push(`  ${DECIDED[decision.decision]} by ${decision.actor} at ${decision.decidedAt}${decision.comment ? `: "${decision.comment}"` : ''}`);
   if (promotion.outcome) lines.push(`outcome: ${promotion.outcome.message}`);
-  if (promotion.outcome?.failedChecks?.length) lines.push(`failed checks: ${promotion.outcome.failedChecks.join(', ')} (gatehouse gate ${promotion.model}@${promotion.version} --stage ${promotion.stage})`);
+  if (promotion.outcome?.failedChecks?.length)
+    lines.push(`failed checks: ${promotion.outcome.failedChecks.join(', ')} (gatehouse gate ${promotion.model}@${promotion.version} --stage ${promotion.stage})`);
   if (promotion.status === 'awaiting_approval') lines.push(`next: an approver runs gatehouse approve ${promotion.id}`);
   return `${lines.join('\n')}\n`;
 }

@@ -106,7 +106,10 @@ async function uploadFiles(
   uploadedEarlier: Map<string, string>,
   stderr: CliIo['stderr'],
 ): Promise<{ path: string; sha256: string }[]> {
-  const progress = new ProgressBar(stderr, files.reduce((sum, file) => sum + file.size, 0));
+  const progress = new ProgressBar(
+    stderr,
+    files.reduce((sum, file) => sum + file.size, 0),
+  );
   const digests: { path: string; sha256: string }[] = [];
   try {
     for (const file of files) {

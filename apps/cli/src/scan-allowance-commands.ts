@@ -9,7 +9,7 @@ import { collect } from './references';
 export function addScanAllowanceCommands(models: Command, { client, print }: CommandContext): void {
   models
     .command('allow')
-    .description('set the pickle globals and ONNX operator domains this model\'s artifact scan allows beyond the gate policy (admin; replaces the current lists, audited)')
+    .description("set the pickle globals and ONNX operator domains this model's artifact scan allows beyond the gate policy (admin; replaces the current lists, audited)")
     .argument('<model>')
     .option('--global <module.name>', 'a pickle global to allow, as module.name or module.* (repeatable; none revokes them all)', collect, [])
     .option('--onnx-domain <domain>', 'an ONNX operator domain to allow, e.g. com.microsoft (repeatable)', collect, [])
@@ -26,7 +26,7 @@ export function addScanAllowanceCommands(models: Command, { client, print }: Com
 
   models
     .command('allowances')
-    .description('show what this model\'s artifact scan allows beyond the gate policy, and why')
+    .description("show what this model's artifact scan allows beyond the gate policy, and why")
     .argument('<model>')
     .action(async (model: string) => {
       const allowances = await (await client()).get<ScanAllowances>(`/v1/models/${apiPath(model)}/scan-allowances`);

@@ -34,8 +34,9 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
     .action(async (options: KeyOptions) => {
       const { writeKeyFiles } = await import('./local-signing');
       const { certificate, fingerprint } = await writeKeyFiles(KEY_TYPES[options.type](), options, cwd);
-      print({ privateKey: `${options.out}.pem`, publicKey: `${options.out}.pub.pem`, certificate: certificate ? `${options.out}.crt` : null, fingerprint }, () =>
-        `wrote ${options.out}.pem, ${options.out}.pub.pem${certificate ? ` and ${options.out}.crt` : ''} (${options.type}); fingerprint ${fingerprint}\n`,
+      print(
+        { privateKey: `${options.out}.pem`, publicKey: `${options.out}.pub.pem`, certificate: certificate ? `${options.out}.crt` : null, fingerprint },
+        () => `wrote ${options.out}.pem, ${options.out}.pub.pem${certificate ? ` and ${options.out}.crt` : ''} (${options.type}); fingerprint ${fingerprint}\n`,
       );
     });
 
@@ -64,7 +65,7 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
     .argument('[model@version]')
     .option('--offline <dir>', 'verify this directory locally instead')
     .option('--bundle <file>', 'with --offline: the signature bundle (default: DIR/model.sig)')
-    .option('--key <public.pem>', 'with --offline: the signer\'s public key')
+    .option('--key <public.pem>', "with --offline: the signer's public key")
     .option('--cert <trusted.crt>', 'with --offline: the certificate or CA root to trust, for certificate-signed bundles')
     .action(async (ref: string | undefined, options: { offline?: string; bundle?: string; key?: string; cert?: string }) => {
       if (options.offline) {
@@ -74,7 +75,9 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
         const { verifyOffline } = await import('./local-signing');
         const bundlePath = resolve(cwd, options.bundle ?? join(options.offline, 'model.sig'));
         const failures = await verifyOffline(dir, bundlePath, trust);
-        print({ ok: failures.length === 0, failures }, () => (failures.length === 0 ? `verified ${dir} against ${bundlePath}\n` : `VERIFICATION FAILED\n${failures.map((f) => `  ${f}`).join('\n')}\n`));
+        print({ ok: failures.length === 0, failures }, () =>
+          failures.length === 0 ? `verified ${dir} against ${bundlePath}\n` : `VERIFICATION FAILED\n${failures.map((f) => `  ${f}`).join('\n')}\n`,
+        );
         if (failures.length > 0) throw new ExitError(1);
         return;
       }
@@ -87,7 +90,10 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
           : report.signature.ok
             ? `signature: valid, by ${report.signature.signer}`
             : `signature: INVALID (${report.signature.reason}): ${report.signature.message}`;
-        const table = formatTable(['PATH', 'STATUS', 'SHA-256'], report.files.map((f) => [f.path, f.status, f.actualSha256 ?? f.sha256]));
+        const table = formatTable(
+          ['PATH', 'STATUS', 'SHA-256'],
+          report.files.map((f) => [f.path, f.status, f.actualSha256 ?? f.sha256]),
+        );
         return `${table}${signature}\n${report.ok ? 'verified' : 'VERIFICATION FAILED'}\n`;
       });
       if (!report.ok) throw new ExitError(1);
@@ -102,15 +108,18 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
     .option('--expires <iso-time>')
     .action(async (name: string, options: { key?: string; cert?: string; expires?: string }) => {
       if (!options.key === !options.cert) throw new UsageError('signers add needs exactly one of --key and --cert');
-      const material = options.key
-        ? { publicKey: await readFile(resolve(cwd, options.key), 'utf8') }
-        : { certificate: await readFile(resolve(cwd, options.cert!), 'utf8') };
+      const material = options.key ? { publicKey: await readFile(resolve(cwd, options.key), 'utf8') } : { certificate: await readFile(resolve(cwd, options.cert!), 'utf8') };
       const signer = await (await client()).post<Signer>('/v1/signers', { name, ...material, expiresAt: options.expires });
       print(signer, () => `trusted ${signer.name} (${signer.fingerprint})\n`);
     });
   signers.command('list').action(async () => {
     const list = await (await client()).get<Signer[]>('/v1/signers');
-    print(list, () => formatTable(['ID', 'NAME', 'FINGERPRINT', 'EXPIRES', 'REVOKED'], list.map((s) => [s.id, s.name, s.fingerprint, s.expiresAt, s.revokedAt])));
+    print(list, () =>
+      formatTable(
+        ['ID', 'NAME', 'FINGERPRINT', 'EXPIRES', 'REVOKED'],
+        list.map((s) => [s.id, s.name, s.fingerprint, s.expiresAt, s.revokedAt]),
+      ),
+    );
   });
   signers
     .command('revoke')

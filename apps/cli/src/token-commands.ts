@@ -19,7 +19,10 @@ export function addTokenCommands(program: Command, { client, print }: CommandCon
   tokens.command('list').action(async () => {
     const list = await (await client()).get<Token[]>('/v1/tokens');
     print(list, () =>
-      formatTable(['ID', 'NAME', 'ROLES', 'CREATED', 'LAST USED', 'REVOKED'], list.map((t) => [t.id, t.name, t.roles.join(','), t.createdAt, t.lastUsedAt, t.revokedAt])),
+      formatTable(
+        ['ID', 'NAME', 'ROLES', 'CREATED', 'LAST USED', 'REVOKED'],
+        list.map((t) => [t.id, t.name, t.roles.join(','), t.createdAt, t.lastUsedAt, t.revokedAt]),
+      ),
     );
   });
   tokens

@@ -92,7 +92,7 @@ export function addVersionCommands(program: Command, context: CommandContext): v
 export function addLineageCommand(program: Command, { client, print }: CommandContext): void {
   program
     .command('lineage')
-    .description('a version\'s lineage as a tree: where it came from, what it was trained on, its stage history, what derives from it')
+    .description("a version's lineage as a tree: where it came from, what it was trained on, its stage history, what derives from it")
     .argument('<model@version>')
     .addOption(new Option('--direction <direction>', 'ancestors (up), descendants (down) or both').choices(['up', 'down', 'both']).default('both'))
     .option('--depth <n>', 'edges to follow (1-50)', '10')
@@ -123,13 +123,26 @@ function describeVersion(version: Version): string {
     ['manifest', version.manifestDigest],
     ['created', `${version.createdAt} by ${version.createdBy}`],
     ['committed', version.committedAt],
-    ['security', version.security ? `${version.security.status.toUpperCase()} under scanner ${version.security.scannerVersion} (gate run ${version.security.gateRunId})${version.security.message ? `: ${version.security.message}` : ''}` : null],
+    [
+      'security',
+      version.security
+        ? `${version.security.status.toUpperCase()} under scanner ${version.security.scannerVersion} (gate run ${version.security.gateRunId})${version.security.message ? `: ${version.security.message}` : ''}`
+        : null,
+    ],
     ['source', [version.source?.repository, version.source?.commit, version.source?.runId].filter(Boolean).join(' ') || null],
-    ['metrics', Object.entries(version.metrics).map(([k, v]) => `${k}=${v}`).join(', ') || null],
+    [
+      'metrics',
+      Object.entries(version.metrics)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || null,
+    ],
     ['parents', (version.parents ?? []).map((p) => `${p.model}@${p.version} (${p.relation})`).join(', ') || null],
     ['datasets', (version.datasets ?? []).map((d) => `${d.name}@${d.version} [${d.role}]`).join(', ') || null],
   ]);
-  const files = formatTable(['PATH', 'SIZE', 'SHA-256'], (version.files ?? []).map((f) => [f.path, formatBytes(f.size), f.sha256]));
+  const files = formatTable(
+    ['PATH', 'SIZE', 'SHA-256'],
+    (version.files ?? []).map((f) => [f.path, formatBytes(f.size), f.sha256]),
+  );
   return `${fields}\n${files}`;
 }
 
@@ -139,7 +152,10 @@ function trainingDetails(version: Version): TreeNode[] {
   const details: TreeNode[] = [];
   const source = [version.source?.repository, version.source?.commit && `commit ${version.source.commit}`, version.source?.runId && `run ${version.source.runId}`].filter(Boolean);
   if (source.length > 0) details.push(leaf(`source: ${source.join(' · ')}`));
-  for (const [name, values] of [['training config', version.params], ['environment', version.environment]] as const) {
+  for (const [name, values] of [
+    ['training config', version.params],
+    ['environment', version.environment],
+  ] as const) {
     const entries = Object.entries(values ?? {}).sort(([a], [b]) => a.localeCompare(b));
     if (entries.length > 0) details.push({ label: name, children: entries.map(([key, value]) => leaf(`${key}: ${JSON.stringify(value)}`)) });
   }

@@ -27,11 +27,7 @@ function jsonBodyParser(): RequestHandler {
   const parse = json({ limit: '1mb', type: parsesAsJson, verify: verifyJsonBody });
   return (request, response, next) =>
     parse(request, response, (error?: { type?: string; message?: string }) =>
-      next(
-        error?.type === 'entity.parse.failed'
-          ? new DomainError('invalid', 'invalid_json', `request body is not valid JSON: ${error.message}`)
-          : error,
-      ),
+      next(error?.type === 'entity.parse.failed' ? new DomainError('invalid', 'invalid_json', `request body is not valid JSON: ${error.message}`) : error),
     );
 }
 
@@ -60,12 +56,7 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
 
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder()
-      .setTitle('Gatehouse')
-      .setDescription('Model registry with promotion gates')
-      .setVersion('v1')
-      .addBearerAuth()
-      .build(),
+    new DocumentBuilder().setTitle('Gatehouse').setDescription('Model registry with promotion gates').setVersion('v1').addBearerAuth().build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   answerResolveFirst(app);

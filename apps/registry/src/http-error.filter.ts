@@ -114,9 +114,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       this.logger.error(`database unavailable: ${(exception as Error).message}`);
       return { statusCode: 503, error: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
     }
-    this.logger.error(
-      `${request.method} ${request.originalUrl}: ${(exception as Error)?.stack ?? String(exception)}`,
-    );
+    this.logger.error(`${request.method} ${request.originalUrl}: ${(exception as Error)?.stack ?? String(exception)}`);
     return { statusCode: 500, error: 'internal_error', message: 'internal server error' };
   }
 }

@@ -9,9 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createRegistry(config);
   await app.listen(config.port, config.host);
-  new Logger('Registry').log(
-    `listening on http://${config.host}:${config.port} (database: ${config.database.kind}, blobs: ${config.blobStore.kind})`,
-  );
+  new Logger('Registry').log(`listening on http://${config.host}:${config.port} (database: ${config.database.kind}, blobs: ${config.blobStore.kind})`);
 }
 
 main().catch((error: unknown) => {

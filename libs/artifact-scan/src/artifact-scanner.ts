@@ -69,7 +69,13 @@ export async function scanArtifact(
     try {
       model = await (parsedOnnx(file.path) ?? readFile(posix.join(directory, file.path)).then((bytes) => OnnxModel.parse(bytes)));
     } catch (error) {
-      findings.push({ severity: 'HIGH', rule: 'onnx_unreadable', file: file.path, location: '(whole file)', why: `it does not parse as ONNX (${(error as Error).message}), so it cannot be scanned` });
+      findings.push({
+        severity: 'HIGH',
+        rule: 'onnx_unreadable',
+        file: file.path,
+        location: '(whole file)',
+        why: `it does not parse as ONNX (${(error as Error).message}), so it cannot be scanned`,
+      });
       continue;
     }
     formats.set(file.path, 'onnx');
@@ -88,7 +94,13 @@ export async function scanArtifact(
       }
     } catch (error) {
       formats.set(file.path, 'not scanned');
-      findings.push({ severity: 'HIGH', rule: 'scan_error', file: file.path, location: '(whole file)', why: `the scan could not finish (${(error as Error).message}), so the file is not known to be safe` });
+      findings.push({
+        severity: 'HIGH',
+        rule: 'scan_error',
+        file: file.path,
+        location: '(whole file)',
+        why: `the scan could not finish (${(error as Error).message}), so the file is not known to be safe`,
+      });
     }
   }
   return { findings: sortFindings(findings), files: files.map((file) => ({ path: file.path, format: formats.get(file.path)! })) };
@@ -158,7 +170,13 @@ class StreamScan {
     } else {
       const prefix = await prependedZipLength(source);
       if (prefix !== null) {
-        this.flag(place, [], 'HIGH', 'zip_with_prefix', `it is a zip after ${prefix} bytes of other data, which CPython's zipfile (and so Keras) reads and PyTorch and numpy do not, so what it holds is refused rather than read one way`);
+        this.flag(
+          place,
+          [],
+          'HIGH',
+          'zip_with_prefix',
+          `it is a zip after ${prefix} bytes of other data, which CPython's zipfile (and so Keras) reads and PyTorch and numpy do not, so what it holds is refused rather than read one way`,
+        );
         formats.push('zip');
       }
     }
@@ -203,7 +221,13 @@ class StreamScan {
       else if (SAME_DECODER_AS_PYTHON.includes(kind)) {
         // Python's gzip and zlib run the same zlib, so they break where this one does, after yielding what it yielded: that much is
         // what a loader unpickles, and it is scanned. Random bytes that merely open like zlib (1 file in 16,384) yield nothing.
-        this.flag(place, [], 'MEDIUM', 'packed_stream_broken', `the ${kind} stream breaks (${error.message}); loaders fail there too, and what they unpack before the break was scanned`);
+        this.flag(
+          place,
+          [],
+          'MEDIUM',
+          'packed_stream_broken',
+          `the ${kind} stream breaks (${error.message}); loaders fail there too, and what they unpack before the break was scanned`,
+        );
         const before = error.unpackedBeforeBreak;
         try {
           if (before?.size) await this.stream(before, inner, innerName, depth + 1);
@@ -213,7 +237,13 @@ class StreamScan {
       } else {
         // The other decoders are ports: where one breaks, Python's may read on, so the file is refused.
         error.unpackedBeforeBreak?.release();
-        this.flag(place, [], 'HIGH', 'packed_unreadable', `the ${kind} stream cannot be read exactly as Python reads it (${error.message}), so what it holds is not known to be safe`);
+        this.flag(
+          place,
+          [],
+          'HIGH',
+          'packed_unreadable',
+          `the ${kind} stream cannot be read exactly as Python reads it (${error.message}), so what it holds is not known to be safe`,
+        );
       }
       return 'compressed';
     }
@@ -241,7 +271,8 @@ class StreamScan {
       const target = member.type === 'symlink' || member.type === 'hardlink' ? resolveTarLink(members, member) : member;
       if (target?.type !== 'file') continue;
       const inner = { ...place, path: [...place.path, member.name] };
-      if (legacyTorch && target === member && (member.name === 'storages' || member.name === 'tensors')) this.findings.push(...(await scanLegacyTorchMember(member, inner, this.pickleOptions)));
+      if (legacyTorch && target === member && (member.name === 'storages' || member.name === 'tensors'))
+        this.findings.push(...(await scanLegacyTorchMember(member, inner, this.pickleOptions)));
       else await this.stream(target.data, inner, member.name, depth + 1);
     }
   }
@@ -261,7 +292,8 @@ class StreamScan {
       const data = sliceSource(source, header.dataOffset, source.size - header.dataOffset);
       const objects = await scanPickles(data, { ...place, path: [...place.path, 'object array data'] }, this.pickleOptions);
       this.findings.push(...objects.findings);
-      if (!objects.isPickle) this.flag(place, ['object array data'], 'HIGH', 'npy_unreadable', 'its dtype holds Python objects, yet the data after the header does not read as the pickle numpy writes');
+      if (!objects.isPickle)
+        this.flag(place, ['object array data'], 'HIGH', 'npy_unreadable', 'its dtype holds Python objects, yet the data after the header does not read as the pickle numpy writes');
     } catch (error) {
       if (!(error instanceof NpyFormatError)) throw error;
       this.flag(place, [], 'HIGH', 'npy_unreadable', `it is not a readable .npy array (${error.message})`);
@@ -296,11 +328,23 @@ class StreamScan {
       if (unsafe) this.flag(place, [entry.name], 'CRITICAL', 'zip_path_traversal', `extracting it would write outside the target directory: ${unsafe}`);
       const ratio = entry.compressedSize === 0 ? (entry.uncompressedSize === 0 ? 0 : Infinity) : entry.uncompressedSize / entry.compressedSize;
       if (ratio > this.policy.maxZipRatio) {
-        this.flag(place, [entry.name], 'HIGH', 'zip_bomb', `it inflates ${ratio === Infinity ? 'from nothing' : `${Math.round(ratio)}×`} (${entry.compressedSize} → ${entry.uncompressedSize} bytes), over the policy's ${this.policy.maxZipRatio}× (maxZipRatio)`);
+        this.flag(
+          place,
+          [entry.name],
+          'HIGH',
+          'zip_bomb',
+          `it inflates ${ratio === Infinity ? 'from nothing' : `${Math.round(ratio)}×`} (${entry.compressedSize} → ${entry.uncompressedSize} bytes), over the policy's ${this.policy.maxZipRatio}× (maxZipRatio)`,
+        );
         continue;
       }
       if (entry.method !== 0 && entry.uncompressedSize > this.policy.maxMemberBytes) {
-        this.flag(place, [entry.name], 'HIGH', 'member_too_large', `it is compressed and unpacks to ${entry.uncompressedSize} bytes, more than the ${this.policy.maxMemberBytes} the scanner may inflate (maxMemberMiB)`);
+        this.flag(
+          place,
+          [entry.name],
+          'HIGH',
+          'member_too_large',
+          `it is compressed and unpacks to ${entry.uncompressedSize} bytes, more than the ${this.policy.maxMemberBytes} the scanner may inflate (maxMemberMiB)`,
+        );
         continue;
       }
       try {
@@ -308,7 +352,14 @@ class StreamScan {
         const inner = { ...place, path: [...place.path, entry.name] };
         if (storages.has(entry.name) && entry.method === 0 && !isNpy(await member.read(0, Math.min(member.size, 6)))) continue;
         if (keras && entry.name === KERAS_ARCHIVE_CONFIG) {
-          if (member.size > KERAS_MAX_CONFIG_BYTES) this.flag(inner, [], 'HIGH', 'keras_unreadable', `the config is ${member.size} bytes, over the ${KERAS_MAX_CONFIG_BYTES} the scan reads, so it is not known to be safe`);
+          if (member.size > KERAS_MAX_CONFIG_BYTES)
+            this.flag(
+              inner,
+              [],
+              'HIGH',
+              'keras_unreadable',
+              `the config is ${member.size} bytes, over the ${KERAS_MAX_CONFIG_BYTES} the scan reads, so it is not known to be safe`,
+            );
           else this.findings.push(...scanKerasArchiveConfig(await member.read(0, member.size), inner));
           continue;
         }

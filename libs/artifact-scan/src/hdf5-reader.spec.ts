@@ -2,12 +2,15 @@ import { bufferSource } from './byte-source';
 import { findSuperblock, Hdf5FormatError, readRootAttributes } from './hdf5-reader';
 import { hdf5File } from '../../../test/fixtures/keras-files';
 
-const values = async (bytes: Buffer) =>
-  Promise.all((await readRootAttributes(bufferSource(bytes))).map(async (attribute) => [attribute.name, await attribute.read(1 << 20)]));
+const values = async (bytes: Buffer) => Promise.all((await readRootAttributes(bufferSource(bytes))).map(async (attribute) => [attribute.name, await attribute.read(1 << 20)]));
 
 describe('readRootAttributes', () => {
   it('reads variable-length and fixed-length string attributes in header order', async () => {
-    const file = hdf5File([{ name: 'backend', value: 'tensorflow' }, { name: 'model_config', value: '{"ü": 1}', storage: 'fixed' }, { name: 'empty', value: '' }]);
+    const file = hdf5File([
+      { name: 'backend', value: 'tensorflow' },
+      { name: 'model_config', value: '{"ü": 1}', storage: 'fixed' },
+      { name: 'empty', value: '' },
+    ]);
     expect(await values(file)).toEqual([
       ['backend', { kind: 'string', bytes: Buffer.from('tensorflow') }],
       ['model_config', { kind: 'string', bytes: Buffer.from('{"ü": 1}') }],

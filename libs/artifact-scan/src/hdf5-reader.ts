@@ -176,12 +176,14 @@ class HdfFile {
       if (seen.has(chunk.address)) throw new Hdf5FormatError(`object header continuation at ${chunk.address} is reached twice`);
       seen.add(chunk.address);
       total += chunk.length;
-      if (chunks.length > MAX_HEADER_CHUNKS || total > MAX_HEADER_BYTES) throw new Hdf5FormatError(`the root object header runs past ${MAX_HEADER_CHUNKS} blocks or ${MAX_HEADER_BYTES} bytes`);
+      if (chunks.length > MAX_HEADER_CHUNKS || total > MAX_HEADER_BYTES)
+        throw new Hdf5FormatError(`the root object header runs past ${MAX_HEADER_CHUNKS} blocks or ${MAX_HEADER_BYTES} bytes`);
       let bytes = await this.bytes(chunk.address, chunk.length, 'an object header block');
       let dataAddress = chunk.address;
       // Chunk 0's size counts only its messages; a version 2 continuation block also holds its signature and checksum.
       if (version === 2 && index > 0) {
-        if (bytes.length < 8 || bytes.subarray(0, 4).toString('latin1') !== 'OCHK') throw new Hdf5FormatError(`object header continuation at ${chunk.address} has no OCHK signature`);
+        if (bytes.length < 8 || bytes.subarray(0, 4).toString('latin1') !== 'OCHK')
+          throw new Hdf5FormatError(`object header continuation at ${chunk.address} has no OCHK signature`);
         bytes = bytes.subarray(4, bytes.length - 4);
         dataAddress += 4;
       }

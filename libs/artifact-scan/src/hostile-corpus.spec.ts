@@ -8,7 +8,16 @@ import { scanArtifact, type ScanPolicy } from './artifact-scanner';
 
 const MIB = 1024 * 1024;
 /** The artifact_scan check's defaults (config/gates.json leaves them as they are). */
-const POLICY: ScanPolicy = { maxZipEntries: 100_000, maxZipRatio: 250, maxZipTotalBytes: 16_384 * MIB, maxZipDepth: 2, maxMemberBytes: 1024 * MIB, maxInflateBytes: 4096 * MIB, allowedGlobals: [], allowedOnnxDomains: [] };
+const POLICY: ScanPolicy = {
+  maxZipEntries: 100_000,
+  maxZipRatio: 250,
+  maxZipTotalBytes: 16_384 * MIB,
+  maxZipDepth: 2,
+  maxMemberBytes: 1024 * MIB,
+  maxInflateBytes: 4096 * MIB,
+  allowedGlobals: [],
+  allowedOnnxDomains: [],
+};
 const BLOCKING = ['CRITICAL', 'HIGH'];
 
 let directory: string;
@@ -28,7 +37,11 @@ async function scanCase(corpusCase: CorpusCase) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), bytes);
   }
-  return scanArtifact(root, Object.entries(corpusCase.files).map(([path, bytes]) => ({ path, size: bytes.length })), POLICY);
+  return scanArtifact(
+    root,
+    Object.entries(corpusCase.files).map(([path, bytes]) => ({ path, size: bytes.length })),
+    POLICY,
+  );
 }
 
 describe('the hostile corpus', () => {

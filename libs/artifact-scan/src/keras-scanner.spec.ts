@@ -1,7 +1,17 @@
 import { bufferSource } from './byte-source';
 import { readZipDirectory, openZipEntry } from './zip-reader';
 import { isKerasArchive, KERAS_ARCHIVE_CONFIG, looksLikeHdf5, scanHdf5, scanKerasArchiveConfig, scanKerasConfig, scanKerasConfigBytes } from './keras-scanner';
-import { hdf5File, hostileKerasLayers, keras2Sequential, keras2TrainingConfig, keras3Functional, keras3Sequential, kerasArchive, kerasHdf5, utf8 } from '../../../test/fixtures/keras-files';
+import {
+  hdf5File,
+  hostileKerasLayers,
+  keras2Sequential,
+  keras2TrainingConfig,
+  keras3Functional,
+  keras3Sequential,
+  kerasArchive,
+  kerasHdf5,
+  utf8,
+} from '../../../test/fixtures/keras-files';
 
 const place = { file: 'model.keras', path: [] };
 const rules = (findings: { severity: string; rule: string; location: string }[]) => findings.map((finding) => `${finding.severity} ${finding.rule} @ ${finding.location}`);
@@ -57,14 +67,19 @@ describe('scanKerasConfig', () => {
     ['keras.ops', 'convert_to_numpy'],
     ['keras.src.activations.activations', 'get'],
   ])('flags the function %s.%s', (module, name) => {
-    expect(scan(keras3Sequential([{ module: 'keras.layers', class_name: 'Activation', config: { activation: hostileKerasLayers.functionReference(module, name) }, registered_name: null }]))).toEqual([
-      'HIGH keras_unsafe_object @ config.json › $.config.layers[3].config.activation',
-    ]);
+    expect(
+      scan(
+        keras3Sequential([{ module: 'keras.layers', class_name: 'Activation', config: { activation: hostileKerasLayers.functionReference(module, name) }, registered_name: null }]),
+      ),
+    ).toEqual(['HIGH keras_unsafe_object @ config.json › $.config.layers[3].config.activation']);
   });
 
   it('flags keras.config.enable_unsafe_deserialization (CVE-2025-9906) and keras.utils.get_file as non-modelling APIs', () => {
     const findings = scanKerasConfig(keras3Sequential([hostileKerasLayers.unsafeDeserializationSwitch(), hostileKerasLayers.getFile()]), place, 'config.json');
-    expect(findings.map((finding) => [finding.module, finding.name])).toEqual([['keras.config', 'enable_unsafe_deserialization'], ['keras.utils', 'get_file']]);
+    expect(findings.map((finding) => [finding.module, finding.name])).toEqual([
+      ['keras.config', 'enable_unsafe_deserialization'],
+      ['keras.utils', 'get_file'],
+    ]);
     for (const finding of findings) expect(finding.why).toContain('non-modelling');
   });
 
@@ -130,7 +145,11 @@ describe('scanKerasArchiveConfig', () => {
     const source = bufferSource(archive);
     const entries = await readZipDirectory(source, { maxEntries: 10 });
     expect(isKerasArchive(entries.map((entry) => entry.name))).toBe(true);
-    const member = await openZipEntry(source, entries.find((entry) => entry.name === KERAS_ARCHIVE_CONFIG)!, { maxBytes: 1 << 20 });
+    const member = await openZipEntry(
+      source,
+      entries.find((entry) => entry.name === KERAS_ARCHIVE_CONFIG)!,
+      { maxBytes: 1 << 20 },
+    );
     return member.read(0, member.size);
   }
   const archivePlace = { file: 'model.keras', path: ['config.json'] };
@@ -172,7 +191,10 @@ describe('scanHdf5', () => {
 
   it('fails closed on a model_config that is malformed or named twice', async () => {
     expect(await scanH5(kerasHdf5('{"class_name": "Seq'))).toEqual(['HIGH keras_unreadable @ model_config attribute']);
-    const twice = hdf5File([{ name: 'model_config', value: '{}' }, { name: 'model_config', value: JSON.stringify(keras2Sequential()) }]);
+    const twice = hdf5File([
+      { name: 'model_config', value: '{}' },
+      { name: 'model_config', value: JSON.stringify(keras2Sequential()) },
+    ]);
     expect(await scanH5(twice)).toEqual(['HIGH hdf5_unreadable @ model_config attribute']);
   });
 

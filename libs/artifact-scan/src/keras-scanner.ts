@@ -105,13 +105,32 @@ const VOCABULARY_LAYERS = new Set(['StringLookup', 'IntegerLookup', 'TextVectori
 
 /** Keras' own deny list (serialization_lib NON_MODELING_APIS): public names that are no part of a model. */
 const NON_MODELING_APIS = new Set([
-  'keras.backend.clear_session', 'keras.config.enable_unsafe_deserialization', 'keras.models.load_model', 'keras.models.model_from_json',
-  'keras.models.save_model', 'keras.preprocessing.image_dataset_from_directory', 'keras.preprocessing.image.load_img', 'keras.preprocessing.image.save_img',
-  'keras.preprocessing.text_dataset_from_directory', 'keras.saving.deserialize_keras_object', 'keras.saving.load_model', 'keras.saving.load_weights',
-  'keras.saving.register_keras_serializable', 'keras.saving.save_model', 'keras.saving.save_weights', 'keras.saving.serialize_keras_object',
-  'keras.utils.audio_dataset_from_directory', 'keras.utils.clear_session', 'keras.utils.deserialize_keras_object', 'keras.utils.get_file',
-  'keras.utils.image_dataset_from_directory', 'keras.utils.load_img', 'keras.utils.register_keras_serializable', 'keras.utils.save_img',
-  'keras.utils.serialize_keras_object', 'keras.utils.text_dataset_from_directory',
+  'keras.backend.clear_session',
+  'keras.config.enable_unsafe_deserialization',
+  'keras.models.load_model',
+  'keras.models.model_from_json',
+  'keras.models.save_model',
+  'keras.preprocessing.image_dataset_from_directory',
+  'keras.preprocessing.image.load_img',
+  'keras.preprocessing.image.save_img',
+  'keras.preprocessing.text_dataset_from_directory',
+  'keras.saving.deserialize_keras_object',
+  'keras.saving.load_model',
+  'keras.saving.load_weights',
+  'keras.saving.register_keras_serializable',
+  'keras.saving.save_model',
+  'keras.saving.save_weights',
+  'keras.saving.serialize_keras_object',
+  'keras.utils.audio_dataset_from_directory',
+  'keras.utils.clear_session',
+  'keras.utils.deserialize_keras_object',
+  'keras.utils.get_file',
+  'keras.utils.image_dataset_from_directory',
+  'keras.utils.load_img',
+  'keras.utils.register_keras_serializable',
+  'keras.utils.save_img',
+  'keras.utils.serialize_keras_object',
+  'keras.utils.text_dataset_from_directory',
 ]);
 
 /**
@@ -128,9 +147,22 @@ const NON_MODELING_APIS = new Set([
  * get_file, load_model and enable_unsafe_deserialization live.
  */
 const MODELING_MODULES = new Set([
-  'keras', 'keras.layers', 'keras.models', 'keras.activations', 'keras.initializers', 'keras.regularizers', 'keras.constraints', 'keras.losses',
-  'keras.metrics', 'keras.optimizers', 'keras.optimizers.schedules', 'keras.optimizers.legacy', 'keras.mixed_precision', 'keras.dtype_policies',
-  'keras.quantizers', 'keras.random',
+  'keras',
+  'keras.layers',
+  'keras.models',
+  'keras.activations',
+  'keras.initializers',
+  'keras.regularizers',
+  'keras.constraints',
+  'keras.losses',
+  'keras.metrics',
+  'keras.optimizers',
+  'keras.optimizers.schedules',
+  'keras.optimizers.legacy',
+  'keras.mixed_precision',
+  'keras.dtype_policies',
+  'keras.quantizers',
+  'keras.random',
 ]);
 const MODELING_SOURCE_MODULE =
   /^keras\.(src\.)?(models|layers|activations|initializers|regularizers|constraints|losses|metrics|optimizers|dtype_policies|quantizers|random|ops|trainers|engine)(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -170,7 +202,8 @@ export function scanKerasConfig(config: unknown, place: ScanPlace, configName: s
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
-      if (isMarshalledCode(value)) flag(path, 'keras_lambda', 'the string is base64-encoded marshalled Python bytecode, which Keras turns back into a function (func_load) and runs');
+      if (isMarshalledCode(value))
+        flag(path, 'keras_lambda', 'the string is base64-encoded marshalled Python bytecode, which Keras turns back into a function (func_load) and runs');
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -180,7 +213,14 @@ export function scanKerasConfig(config: unknown, place: ScanPlace, configName: s
     if (!Array.isArray(value)) judgeObject(value as Record<string, unknown>, path, flag);
     for (let index = children.length - 1; index >= 0; index--) stack.push(children[index]);
   }
-  if (unlisted > 0) findings.push({ severity: 'HIGH', rule: 'keras_findings_truncated', file: place.file, location: locate(place, configName, '$'), why: `${unlisted} more findings after the first ${MAX_FINDINGS} are not listed` });
+  if (unlisted > 0)
+    findings.push({
+      severity: 'HIGH',
+      rule: 'keras_findings_truncated',
+      file: place.file,
+      location: locate(place, configName, '$'),
+      why: `${unlisted} more findings after the first ${MAX_FINDINGS} are not listed`,
+    });
   return findings;
 }
 
@@ -289,7 +329,12 @@ function judgeObject(object: Record<string, unknown>, path: string, flag: Flag):
   }
   judgeClass(name, module ?? undefined, registered ?? undefined, path, flag);
   if (VOCABULARY_LAYERS.has(name) && isRecord(object.config) && typeof object.config.vocabulary === 'string') {
-    flag(path, 'keras_unsafe_object', `its vocabulary is the path ${JSON.stringify(object.config.vocabulary)}, which Keras reads (a local file or a URL) when it builds the layer`, { module: module ?? undefined, name });
+    flag(
+      path,
+      'keras_unsafe_object',
+      `its vocabulary is the path ${JSON.stringify(object.config.vocabulary)}, which Keras reads (a local file or a URL) when it builds the layer`,
+      { module: module ?? undefined, name },
+    );
   }
 }
 
@@ -308,8 +353,10 @@ function judgeClass(name: string, module: string | undefined, registered: string
   if (module !== undefined) {
     const unsafe = unsafeModuleReference(module, name, MODELING_MODULES.has(module) || MODELING_SOURCE_MODULE.test(module));
     if (unsafe) flag(path, 'keras_unsafe_object', unsafe, reference);
-    else if (!CLASS_NAME.test(name)) flag(path, 'keras_unsafe_object', `${module}.${name} is not a class name; Keras returns a function found this way as it is, to be called later`, reference);
-    else if (registered !== undefined && registered !== name) flag(path, 'keras_unsafe_object', `its registered_name ${registered} names a custom object, code from outside the file`, reference);
+    else if (!CLASS_NAME.test(name))
+      flag(path, 'keras_unsafe_object', `${module}.${name} is not a class name; Keras returns a function found this way as it is, to be called later`, reference);
+    else if (registered !== undefined && registered !== name)
+      flag(path, 'keras_unsafe_object', `its registered_name ${registered} names a custom object, code from outside the file`, reference);
     return;
   }
   if (registered !== undefined && registered !== name) {

@@ -16,8 +16,23 @@ const MEMBERS = ['storages', 'tensors', 'pickle'];
 
 /** Bytes per element of each storage class torch writes (torch._utils._element_size). */
 const ELEMENT_SIZES: Record<string, number> = {
-  DoubleStorage: 8, FloatStorage: 4, HalfStorage: 2, BFloat16Storage: 2, LongStorage: 8, IntStorage: 4, ShortStorage: 2, CharStorage: 1, ByteStorage: 1, BoolStorage: 1,
-  ComplexDoubleStorage: 16, ComplexFloatStorage: 8, QUInt8Storage: 1, QInt8Storage: 1, QInt32Storage: 4, QUInt4x2Storage: 1, QUInt2x4Storage: 1,
+  DoubleStorage: 8,
+  FloatStorage: 4,
+  HalfStorage: 2,
+  BFloat16Storage: 2,
+  LongStorage: 8,
+  IntStorage: 4,
+  ShortStorage: 2,
+  CharStorage: 1,
+  ByteStorage: 1,
+  BoolStorage: 1,
+  ComplexDoubleStorage: 16,
+  ComplexFloatStorage: 8,
+  QUInt8Storage: 1,
+  QInt8Storage: 1,
+  QInt32Storage: 4,
+  QUInt4x2Storage: 1,
+  QUInt2x4Storage: 1,
 };
 
 export function isLegacyTorchTar(members: readonly TarMember[]): boolean {
@@ -122,15 +137,20 @@ function pickledInt(bytes: Buffer): number | null {
   if (body[body.length - 1] !== 0x2e) return null;
   const argument = body.subarray(1, -1);
   switch (body[0]) {
-    case 0x4b: return argument.length === 1 ? argument[0] : null;
-    case 0x4d: return argument.length === 2 ? argument.readUInt16LE(0) : null;
-    case 0x4a: return argument.length === 4 ? argument.readInt32LE(0) : null;
+    case 0x4b:
+      return argument.length === 1 ? argument[0] : null;
+    case 0x4d:
+      return argument.length === 2 ? argument.readUInt16LE(0) : null;
+    case 0x4a:
+      return argument.length === 4 ? argument.readInt32LE(0) : null;
     case 0x8a: {
       const length = argument[0];
       if (argument.length !== length + 1 || length > 6) return null;
       return length === 0 ? 0 : argument.subarray(1).readIntLE(0, length);
     }
-    case 0x49: return /^\d+\n$/.test(argument.toString('latin1')) ? Number(argument.toString('latin1')) : null;
-    default: return null;
+    case 0x49:
+      return /^\d+\n$/.test(argument.toString('latin1')) ? Number(argument.toString('latin1')) : null;
+    default:
+      return null;
   }
 }

@@ -14,7 +14,10 @@ function decode(stream: Uint8Array, start = 0): { output: Buffer; end: number } 
 /** CPython's lzma, FORMAT_ALONE, with the given LZMA1 options. */
 function compress(data: Uint8Array, options: { lc: number; lp: number; pb: number; preset: number }): Buffer {
   const filters = `[{"id": lzma.FILTER_LZMA1, "preset": ${options.preset}, "lc": ${options.lc}, "lp": ${options.lp}, "pb": ${options.pb}}]`;
-  return execFileSync('python3', ['-c', `import lzma, sys; sys.stdout.buffer.write(lzma.compress(sys.stdin.buffer.read(), format=lzma.FORMAT_ALONE, filters=${filters}))`], { input: data, maxBuffer: 1 << 28 });
+  return execFileSync('python3', ['-c', `import lzma, sys; sys.stdout.buffer.write(lzma.compress(sys.stdin.buffer.read(), format=lzma.FORMAT_ALONE, filters=${filters}))`], {
+    input: data,
+    maxBuffer: 1 << 28,
+  });
 }
 
 describe('decodeLzmaAlone', () => {

@@ -36,7 +36,13 @@ describe('readNpyHeader', () => {
 
   it('reads a version 3.0 header as UTF-8', async () => {
     const result = await read(npyBytes(npyHeader("[('température', '<f4'), ('π', '|O')]", '(2,)'), { version: [3, 0] }));
-    expect(result).toMatchObject({ descr: [['température', '<f4'], ['π', '|O']], holdsObjects: true });
+    expect(result).toMatchObject({
+      descr: [
+        ['température', '<f4'],
+        ['π', '|O'],
+      ],
+      holdsObjects: true,
+    });
   });
 
   it.each([
@@ -44,7 +50,7 @@ describe('readNpyHeader', () => {
     { name: "bare 'O'", descr: "'O'", holdsObjects: true },
     { name: "'<O8', with byte order and item size", descr: "'<O8'", holdsObjects: true },
     { name: "the name 'object'", descr: "'object'", holdsObjects: true },
-    { name: "a comma-separated type string with an object part", descr: "'<i4, O'", holdsObjects: true },
+    { name: 'a comma-separated type string with an object part', descr: "'<i4, O'", holdsObjects: true },
     { name: 'a subarray type string of objects', descr: "'(2,3)O'", holdsObjects: true },
     { name: "the repeat form '2O'", descr: "'2O'", holdsObjects: true },
     { name: "'|(2,)O'", descr: "'|(2,)O'", holdsObjects: true },
@@ -69,9 +75,17 @@ describe('readNpyHeader', () => {
     { name: 'an unknown version', bytes: npyBytes(npyHeader("'<f4'"), { version: [4, 0] }), reason: 'format version 4.0' },
     { name: 'a minor version other than 0', bytes: npyBytes(npyHeader("'<f4'"), { version: [1, 1] }), reason: 'format version 1.1' },
     { name: 'a 2.0 file cut inside the length field', bytes: Buffer.from('\x93NUMPY\x02\x00\x10\x00', 'latin1'), reason: 'shorter than the 12-byte preamble' },
-    { name: 'a header past the end of the file', bytes: npyBytes(npyHeader("'<f4'"), { declaredLength: 200 }), reason: 'the header claims 200 bytes but only 118 follow the preamble' },
+    {
+      name: 'a header past the end of the file',
+      bytes: npyBytes(npyHeader("'<f4'"), { declaredLength: 200 }),
+      reason: 'the header claims 200 bytes but only 118 follow the preamble',
+    },
     { name: 'a huge declared header', bytes: npyBytes(npyHeader("'<f4'"), { version: [2, 0], declaredLength: 0xffffffff }), reason: 'more than' },
-    { name: 'an unterminated string', bytes: npyBytes(`{'descr': "<f4', 'fortran_order': False, 'shape': (3,)}`, { pad: false }), reason: 'header character 10: unterminated string' },
+    {
+      name: 'an unterminated string',
+      bytes: npyBytes(`{'descr': "<f4', 'fortran_order': False, 'shape': (3,)}`, { pad: false }),
+      reason: 'header character 10: unterminated string',
+    },
     { name: 'a string broken by the padding newline', bytes: npyBytes("{'descr': '<f4"), reason: 'header character 10: unterminated string' },
     { name: 'a function call', bytes: npyBytes(npyHeader("__import__('os').system('id')")), reason: 'header character 10: unsupported literal starting "__import__(\'"' },
     { name: 'a float in the shape', bytes: npyBytes(npyHeader("'<f4'", '(1.5,)')), reason: 'unsupported literal' },
@@ -91,7 +105,11 @@ describe('readNpyHeader', () => {
     { name: 'a subarray tuple without a shape', bytes: npyBytes(npyHeader("('<f4', 'x')")), reason: 'not (type, shape)' },
     { name: 'an invalid escape', bytes: npyBytes(npyHeader("'<f\\q'")), reason: 'unsupported escape \\q' },
     { name: 'a Python 2 long in a 3.0 header', bytes: npyBytes(npyHeader("'<f4'", '(3L,)'), { version: [3, 0] }), reason: 'unsupported literal' },
-    { name: 'a 3.0 header that is not UTF-8', bytes: npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} \xff`, { version: [2, 0] }).fill(3, 6, 7), reason: 'not valid UTF-8' },
+    {
+      name: 'a 3.0 header that is not UTF-8',
+      bytes: npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} \xff`, { version: [2, 0] }).fill(3, 6, 7),
+      reason: 'not valid UTF-8',
+    },
     { name: 'brackets nested past the limit', bytes: npyBytes(npyHeader(`${'['.repeat(150)}${']'.repeat(150)}`)), reason: 'nested deeper than 100 levels' },
   ])('refuses $name', async ({ bytes, reason }) => {
     const error = await read(bytes).then(

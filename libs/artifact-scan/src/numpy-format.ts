@@ -96,7 +96,8 @@ function holdsObjects(descr: PyValue, depth: number): boolean {
     case 'list':
       return descr.items
         .map((field) => {
-          if (field.kind !== 'tuple' || field.items.length < 2 || field.items.length > 3) throw new NpyFormatError('a structured descr field is not a (name, type) or (name, type, shape) tuple');
+          if (field.kind !== 'tuple' || field.items.length < 2 || field.items.length > 3)
+            throw new NpyFormatError('a structured descr field is not a (name, type) or (name, type, shape) tuple');
           const [name, type, shape] = field.items;
           const titled = name.kind === 'tuple' && name.items.length === 2 && name.items.every((part) => part.kind === 'str');
           if (name.kind !== 'str' && !titled) throw new NpyFormatError('a structured descr field name is neither a string nor a (title, name) pair');
@@ -124,22 +125,34 @@ const isShape = (value: PyValue) => isDimension(value) || (value.kind === 'tuple
 
 function plain(value: PyValue): unknown {
   switch (value.kind) {
-    case 'dict': return Object.fromEntries([...value.entries].map(([key, item]) => [key, plain(item)]));
-    case 'tuple': case 'list': return value.items.map(plain);
-    case 'none': return null;
-    default: return value.value;
+    case 'dict':
+      return Object.fromEntries([...value.entries].map(([key, item]) => [key, plain(item)]));
+    case 'tuple':
+    case 'list':
+      return value.items.map(plain);
+    case 'none':
+      return null;
+    default:
+      return value.value;
   }
 }
 
 function describe(value: PyValue): string {
   switch (value.kind) {
-    case 'dict': return 'a dict';
-    case 'tuple': return 'a tuple';
-    case 'list': return 'a list';
-    case 'str': return 'a string';
-    case 'int': return `the int ${value.value}`;
-    case 'bool': return value.value ? 'True' : 'False';
-    case 'none': return 'None';
+    case 'dict':
+      return 'a dict';
+    case 'tuple':
+      return 'a tuple';
+    case 'list':
+      return 'a list';
+    case 'str':
+      return 'a string';
+    case 'int':
+      return `the int ${value.value}`;
+    case 'bool':
+      return value.value ? 'True' : 'False';
+    case 'none':
+      return 'None';
   }
 }
 
@@ -158,10 +171,23 @@ type PyValue =
 const MAX_DEPTH = 100;
 
 const SIMPLE_ESCAPES = new Map([
-  ['\\', '\\'], ["'", "'"], ['"', '"'], ['a', '\x07'], ['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t'], ['v', '\v'],
+  ['\\', '\\'],
+  ["'", "'"],
+  ['"', '"'],
+  ['a', '\x07'],
+  ['b', '\b'],
+  ['f', '\f'],
+  ['n', '\n'],
+  ['r', '\r'],
+  ['t', '\t'],
+  ['v', '\v'],
 ]);
 /** `\xhh`, `\uhhhh`, `\Uhhhhhhhh`. */
-const HEX_ESCAPE_DIGITS = new Map([['x', 2], ['u', 4], ['U', 8]]);
+const HEX_ESCAPE_DIGITS = new Map([
+  ['x', 2],
+  ['u', 4],
+  ['U', 8],
+]);
 
 function parsePythonLiteral(text: string, allowLongSuffix: boolean): PyValue {
   let at = 0;

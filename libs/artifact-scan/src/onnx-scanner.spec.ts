@@ -19,12 +19,9 @@ import {
 } from '../../../test/fixtures/hostile-onnx';
 
 const scan = (artifact: OnnxArtifact, allowedDomains: string[] = []) =>
-  scanOnnxModel(
-    OnnxModel.parse(artifact.files[artifact.model]),
-    artifact.model,
-    new Map(Object.entries(artifact.files).map(([path, bytes]) => [path, bytes.length])),
-    { allowedDomains },
-  );
+  scanOnnxModel(OnnxModel.parse(artifact.files[artifact.model]), artifact.model, new Map(Object.entries(artifact.files).map(([path, bytes]) => [path, bytes.length])), {
+    allowedDomains,
+  });
 const summary = (artifact: OnnxArtifact, allowedDomains: string[] = []) => scan(artifact, allowedDomains).map(({ severity, rule, location }) => ({ severity, rule, location }));
 const WEIGHT = 'main › initializer dense.weight';
 
@@ -32,15 +29,36 @@ describe('scanOnnxModel', () => {
   it.each([
     { name: 'beside the model', artifact: benignExternalDataModel() },
     { name: 'both under models/', artifact: benignExternalDataModel({ directory: 'models' }) },
-    { name: 'without a length, from an offset inside the file', artifact: externalWeightModel([['location', 'weights.bin'], ['offset', '60']]) },
-    { name: 'with a checksum and ./ in the location', artifact: externalWeightModel([['location', './weights.bin'], ['length', '48'], ['checksum', 'abc']]) },
+    {
+      name: 'without a length, from an offset inside the file',
+      artifact: externalWeightModel([
+        ['location', 'weights.bin'],
+        ['offset', '60'],
+      ]),
+    },
+    {
+      name: 'with a checksum and ./ in the location',
+      artifact: externalWeightModel([
+        ['location', './weights.bin'],
+        ['length', '48'],
+        ['checksum', 'abc'],
+      ]),
+    },
   ])('finds nothing in valid external data $name', ({ artifact }) => {
     expect(scan(artifact)).toEqual([]);
   });
 
   it('finds nothing in the standard fixtures: no false positives on ordinary models', () => {
     const fixtures = standardFixtures();
-    const models = [fixtures.classifier, fixtures.degradedClassifier, fixtures.slightlyWorseClassifier, fixtures.regressor, fixtures.generative, fixtures.explodingGenerative, fixtures.sequenceClassifier];
+    const models = [
+      fixtures.classifier,
+      fixtures.degradedClassifier,
+      fixtures.slightlyWorseClassifier,
+      fixtures.regressor,
+      fixtures.generative,
+      fixtures.explodingGenerative,
+      fixtures.sequenceClassifier,
+    ];
     for (const { model } of models) expect(scan({ model: 'model.onnx', files: { 'model.onnx': model.bytes } })).toEqual([]);
   });
 
@@ -68,16 +86,65 @@ describe('scanOnnxModel', () => {
     { name: 'a Windows drive path', artifact: escapingExternalDataModel('C:\\Windows\\win.ini'), severity: 'CRITICAL', rule: 'external_data_path_traversal' },
     { name: 'a Windows share', artifact: escapingExternalDataModel('\\\\server\\share\\weights.bin'), severity: 'CRITICAL', rule: 'external_data_path_traversal' },
     { name: '`..` inside a segment', artifact: escapingExternalDataModel('weights..bin'), severity: 'CRITICAL', rule: 'external_data_path_traversal' },
-    { name: 'an absolute basepath', artifact: externalWeightModel([['basepath', '/etc'], ['location', 'weights.bin']]), severity: 'CRITICAL', rule: 'external_data_path_traversal' },
+    {
+      name: 'an absolute basepath',
+      artifact: externalWeightModel([
+        ['basepath', '/etc'],
+        ['location', 'weights.bin'],
+      ]),
+      severity: 'CRITICAL',
+      rule: 'external_data_path_traversal',
+    },
     { name: "onnxruntime's in-memory marker", artifact: escapingExternalDataModel('*/_ORT_MEM_ADDR_/*'), severity: 'CRITICAL', rule: 'external_data_memory_address' },
-    { name: 'no location', artifact: externalWeightModel([['offset', '0'], ['length', '48']]), severity: 'HIGH', rule: 'external_data_no_location' },
+    {
+      name: 'no location',
+      artifact: externalWeightModel([
+        ['offset', '0'],
+        ['length', '48'],
+      ]),
+      severity: 'HIGH',
+      rule: 'external_data_no_location',
+    },
     { name: 'a file the version lacks', artifact: missingExternalFileModel(), severity: 'HIGH', rule: 'external_data_missing_file' },
     { name: 'an unknown key', artifact: unknownExternalDataKeyModel(), severity: 'HIGH', rule: 'external_data_unknown_key' },
     { name: 'offset + length past the file', artifact: externalDataPastEndModel(), severity: 'HIGH', rule: 'external_data_out_of_bounds' },
-    { name: 'an offset past the file and no length', artifact: externalWeightModel([['location', 'weights.bin'], ['offset', '61']]), severity: 'HIGH', rule: 'external_data_out_of_bounds' },
-    { name: 'a negative offset', artifact: externalWeightModel([['location', 'weights.bin'], ['offset', '-4'], ['length', '48']]), severity: 'HIGH', rule: 'external_data_invalid_range' },
-    { name: 'a length in exponent notation', artifact: externalWeightModel([['location', 'weights.bin'], ['length', '4.8e1']]), severity: 'HIGH', rule: 'external_data_invalid_range' },
-    { name: 'an empty offset', artifact: externalWeightModel([['location', 'weights.bin'], ['offset', '']]), severity: 'HIGH', rule: 'external_data_invalid_range' },
+    {
+      name: 'an offset past the file and no length',
+      artifact: externalWeightModel([
+        ['location', 'weights.bin'],
+        ['offset', '61'],
+      ]),
+      severity: 'HIGH',
+      rule: 'external_data_out_of_bounds',
+    },
+    {
+      name: 'a negative offset',
+      artifact: externalWeightModel([
+        ['location', 'weights.bin'],
+        ['offset', '-4'],
+        ['length', '48'],
+      ]),
+      severity: 'HIGH',
+      rule: 'external_data_invalid_range',
+    },
+    {
+      name: 'a length in exponent notation',
+      artifact: externalWeightModel([
+        ['location', 'weights.bin'],
+        ['length', '4.8e1'],
+      ]),
+      severity: 'HIGH',
+      rule: 'external_data_invalid_range',
+    },
+    {
+      name: 'an empty offset',
+      artifact: externalWeightModel([
+        ['location', 'weights.bin'],
+        ['offset', ''],
+      ]),
+      severity: 'HIGH',
+      rule: 'external_data_invalid_range',
+    },
   ])('flags external data with $name', ({ artifact, severity, rule }) => {
     expect(summary(artifact)).toEqual([{ severity, rule, location: WEIGHT }]);
   });
@@ -93,13 +160,22 @@ describe('scanOnnxModel', () => {
     const { files } = benignExternalDataModel();
     const misplaced = { model: 'models/model.onnx', files: { 'models/model.onnx': files['model.onnx'], 'weights.bin': files['weights.bin'] } };
     expect(scan(misplaced)).toEqual([
-      expect.objectContaining({ rule: 'external_data_missing_file', file: 'models/model.onnx', location: 'main › initializer dense.bias', why: expect.stringContaining('models/weights.bin') }),
+      expect.objectContaining({
+        rule: 'external_data_missing_file',
+        file: 'models/model.onnx',
+        location: 'main › initializer dense.bias',
+        why: expect.stringContaining('models/weights.bin'),
+      }),
       expect.objectContaining({ rule: 'external_data_missing_file', file: 'models/model.onnx', location: WEIGHT }),
     ]);
   });
 
   it('checks every location of a repeated key, not only the one a loader keeps', () => {
-    const artifact = externalWeightModel([['location', '../../etc/shadow'], ['location', 'weights.bin'], ['length', '48']]);
+    const artifact = externalWeightModel([
+      ['location', '../../etc/shadow'],
+      ['location', 'weights.bin'],
+      ['length', '48'],
+    ]);
     expect(summary(artifact)).toEqual([
       { severity: 'CRITICAL', rule: 'external_data_path_traversal', location: WEIGHT },
       { severity: 'HIGH', rule: 'external_data_duplicate_key', location: WEIGHT },

@@ -52,7 +52,12 @@ export function scanOnnxModel(model: OnnxModel, file: string, versionFiles: Read
   const declared = new Set(functions.map((fn) => fn.domain ?? ''));
   for (const { domain } of model.opsets) {
     if (provided.has(domain) || usedDomains.has(domain) || declared.has(domain)) continue;
-    findings.push({ severity: 'LOW', rule: 'unused_custom_domain', location: `opset_import ${domain}`, why: `the model imports operator domain ${domain} but no node uses it: harmless to load, yet it was exported for a runtime extended with that domain's custom ops` });
+    findings.push({
+      severity: 'LOW',
+      rule: 'unused_custom_domain',
+      location: `opset_import ${domain}`,
+      why: `the model imports operator domain ${domain} but no node uses it: harmless to load, yet it was exported for a runtime extended with that domain's custom ops`,
+    });
   }
   return sortFindings(findings.map((finding) => ({ ...finding, file })));
 }
@@ -105,15 +110,28 @@ function externalDataFindings(tensor: onnx.ITensorProto, location: string, file:
   const found = (severity: FindingSeverity, rule: string, why: string) => findings.push({ severity, rule, location, why });
   const keys = (tensor.externalData ?? []).map((entry) => entry.key ?? '');
   const unknown = [...new Set(keys.filter((key) => !EXTERNAL_DATA_KEYS.has(key)))];
-  if (unknown.length > 0) found('HIGH', 'external_data_unknown_key', `external data key(s) ${unknown.join(', ')} are not in the ONNX spec; loaders differ on them (onnxruntime refuses, others ignore or honour them)`);
+  if (unknown.length > 0)
+    found(
+      'HIGH',
+      'external_data_unknown_key',
+      `external data key(s) ${unknown.join(', ')} are not in the ONNX spec; loaders differ on them (onnxruntime refuses, others ignore or honour them)`,
+    );
   const repeated = [...new Set(keys.filter((key, index) => keys.indexOf(key) !== index))];
   if (repeated.length > 0) found('HIGH', 'external_data_duplicate_key', `external data key(s) ${repeated.join(', ')} appear more than once; loaders disagree on which value wins`);
   // Every location and basepath value, not only the one that wins here: another loader may take a different one.
   for (const { key, value } of tensor.externalData ?? []) {
     if (key === 'location' && value === ORT_MEMORY_ADDRESS) {
-      found('CRITICAL', 'external_data_memory_address', `external data location is onnxruntime's in-memory marker ${value}: its offset would be used as a pointer, reading arbitrary process memory`);
+      found(
+        'CRITICAL',
+        'external_data_memory_address',
+        `external data location is onnxruntime's in-memory marker ${value}: its offset would be used as a pointer, reading arbitrary process memory`,
+      );
     } else if ((key === 'location' || key === 'basepath') && escapesVersion(value ?? '')) {
-      found('CRITICAL', 'external_data_path_traversal', `external data ${key} ${value} points outside the model's directory: the runtime would read that host file into the tensor`);
+      found(
+        'CRITICAL',
+        'external_data_path_traversal',
+        `external data ${key} ${value} points outside the model's directory: the runtime would read that host file into the tensor`,
+      );
     }
   }
   if (findings.some((finding) => finding.severity === 'CRITICAL')) return findings;
@@ -125,7 +143,11 @@ function externalDataFindings(tensor: onnx.ITensorProto, location: string, file:
   const offset = ref.entries.offset === undefined ? 0 : byteCount(ref.entries.offset);
   const length = ref.entries.length === undefined ? undefined : byteCount(ref.entries.length);
   if (offset === null || length === null) {
-    found('HIGH', 'external_data_invalid_range', `external data offset and length must be absent or non-negative decimal integers, not offset ${JSON.stringify(ref.entries.offset ?? null)}, length ${JSON.stringify(ref.entries.length ?? null)}`);
+    found(
+      'HIGH',
+      'external_data_invalid_range',
+      `external data offset and length must be absent or non-negative decimal integers, not offset ${JSON.stringify(ref.entries.offset ?? null)}, length ${JSON.stringify(ref.entries.length ?? null)}`,
+    );
   }
   // Resolved as onnxruntime does: relative to the directory holding the .onnx file.
   const target = posix.normalize(posix.join(posix.dirname(file), ref.location));

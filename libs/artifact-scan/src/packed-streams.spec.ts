@@ -97,16 +97,20 @@ describe('sniffPacked', () => {
     ].join('\n');
     const python = execFileSync('python3', ['-c', script], { input: Buffer.concat(headers), encoding: 'utf8' }).trim();
     // FORMAT_AUTO also takes xz (0xfd) and, past liblzma 5.4, lzip; only the headers that open as no other kind are compared.
-    const compared = headers.map((header, index) => ({ header, python: python[index] === '1' })).filter(({ header }) => !['xz', 'gzip', 'zlib', 'zstd', 'lz4-frame', 'bzip2', '7z'].includes(sniff(header) ?? ''));
+    const compared = headers
+      .map((header, index) => ({ header, python: python[index] === '1' }))
+      .filter(({ header }) => !['xz', 'gzip', 'zlib', 'zstd', 'lz4-frame', 'bzip2', '7z'].includes(sniff(header) ?? ''));
     // Zeros pass liblzma's test too, so only joblib's prefix is taken for lzma-alone: a zero-filled tensor file is data.
     const joblibPrefix = (header: Buffer) => header[0] === 0x5d && header[1] === 0x00;
-    const disagreements = compared.filter(({ header, python: accepted }) => (sniff(header) === 'lzma-alone') !== (accepted && joblibPrefix(header))).map(({ header }) => header.toString('hex'));
+    const disagreements = compared
+      .filter(({ header, python: accepted }) => (sniff(header) === 'lzma-alone') !== (accepted && joblibPrefix(header)))
+      .map(({ header }) => header.toString('hex'));
     expect(disagreements).toEqual([]);
     expect(compared.filter(({ header, python: accepted }) => accepted && joblibPrefix(header)).length).toBeGreaterThan(10);
     expect(sniff(Buffer.alloc(PACKED_MAGIC_BYTES))).toBeUndefined();
   });
 
-  it('takes almost no random data for a stream: only a zlib header, at joblib\'s own rate', () => {
+  it("takes almost no random data for a stream: only a zlib header, at joblib's own rate", () => {
     const samples = 200_000;
     const random = randomBytes(samples * PACKED_MAGIC_BYTES);
     const hits = new Map<string, number>();
@@ -222,7 +226,7 @@ describe('unpack', () => {
     expect(fingerprint(await unpacked(stream, 'xz'))).toEqual(fingerprint(pickleLike));
   });
 
-  it('reads lzma-alone streams as Python lzma does: joblib\'s, then any after it (of any lc/lp/pb, as LZMAFile goes on), and one of known size', async () => {
+  it("reads lzma-alone streams as Python lzma does: joblib's, then any after it (of any lc/lp/pb, as LZMAFile goes on), and one of known size", async () => {
     const structured = Buffer.concat(Array.from({ length: 2000 }, (_, index) => text(`tensor_${index % 97}:${'ab'.repeat(index % 13)};`)));
     for (const parts of [[pickleLike], [Buffer.alloc(0)], [text('x')], [structured, text('tail')]]) {
       const streams = Buffer.concat([pythonCompressed('lzma-alone', ...parts), pythonCompressed('lzma-alone-lc0-lp4-pb4', pickleLike)]);
@@ -239,7 +243,7 @@ describe('unpack', () => {
     for (let trial = 0; trial < 40; trial++) {
       const damaged = Buffer.from(stream);
       const at = 14 + ((trial * 7919) % (stream.length - 14));
-      damaged[at] ^= 1 << trial % 8;
+      damaged[at] ^= 1 << (trial % 8);
       const python = pythonDecompressed('lzma', damaged);
       const ours = await unpacked(damaged, 'lzma-alone').catch((error) => {
         expect(error).toBeInstanceOf(PackedStreamError);
@@ -270,7 +274,7 @@ describe('unpack', () => {
     expect(await unpacked(Buffer.concat([skippable, handMade, skippable, ZSTD_CLI_FRAME]), 'zstd')).toEqual(Buffer.concat([text('raw AAAAA end'), ZSTD_CLI_CONTENT]));
   });
 
-  it('refuses zstd that is truncated, followed by junk, needs a dictionary or a window past libzstd\'s limit', async () => {
+  it("refuses zstd that is truncated, followed by junk, needs a dictionary or a window past libzstd's limit", async () => {
     const dictionary = Buffer.from(ZSTD_CLI_FRAME);
     dictionary[4] |= 0x01;
     const wideWindow = zstdFrame([text('x')], 1 << 28);
@@ -306,7 +310,14 @@ describe('unpack', () => {
     const output = await unpack(bufferSource(gzipMembers(data.subarray(0, 100_000), data.subarray(100_000))), 'gzip', budget, 'model.bin');
     expect(budget.used).toBe(1000 + data.length);
     expect(output.size).toBe(data.length);
-    for (const [offset, length] of [[0, 0], [0, 10], [65_530, 20], [99_990, 20], [1, 299_999], [299_999, 1]]) {
+    for (const [offset, length] of [
+      [0, 0],
+      [0, 10],
+      [65_530, 20],
+      [99_990, 20],
+      [1, 299_999],
+      [299_999, 1],
+    ]) {
       expect(fingerprint(await output.read(offset, length))).toEqual(fingerprint(data.subarray(offset, offset + length)));
     }
     await expect(output.read(299_999, 2)).rejects.toThrow(/outside/);

@@ -121,7 +121,7 @@ function isLzmaAloneHeader(magic: Uint8Array): boolean {
     rounded |= rounded >>> 4;
     rounded |= rounded >>> 8;
     rounded |= rounded >>> 16;
-    if (((rounded + 1) >>> 0) !== dictionary) return false;
+    if ((rounded + 1) >>> 0 !== dictionary) return false;
   }
   const size = header.readBigUInt64LE(5);
   if (size !== 0xffffffffffffffffn && size >= LZMA_ALONE_MAX_SIZE) return false;
@@ -228,7 +228,7 @@ class Output {
         async read(offset, length) {
           inRange(offset, length);
           const buffer = Buffer.allocUnsafe(length);
-          for (let filled = 0; filled < length; ) filled += readSync(spill.fd, buffer, filled, length - filled, offset + filled);
+          for (let filled = 0; filled < length;) filled += readSync(spill.fd, buffer, filled, length - filled, offset + filled);
           return buffer;
         },
         release() {
@@ -260,7 +260,7 @@ class Output {
 }
 
 function writeAll(fd: number, chunk: Buffer): void {
-  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written);
+  for (let written = 0; written < chunk.length;) written += writeSync(fd, chunk, written, chunk.length - written);
 }
 
 /** Index of the chunk holding byte `offset`: the last start at or before it. */
@@ -308,11 +308,18 @@ async function gunzipMembers(source: ByteSource, output: Output, what: string): 
 
     let crc = 0;
     let size = 0;
-    const consumed = await inflate(source, dataStart, createInflateRaw({ chunkSize: OUTPUT_CHUNK }), (chunk) => {
-      output.push(chunk);
-      crc = crc32(chunk, crc);
-      size += chunk.length;
-    }, 'gzip', `${what} (member ${member})`);
+    const consumed = await inflate(
+      source,
+      dataStart,
+      createInflateRaw({ chunkSize: OUTPUT_CHUNK }),
+      (chunk) => {
+        output.push(chunk);
+        crc = crc32(chunk, crc);
+        size += chunk.length;
+      },
+      'gzip',
+      `${what} (member ${member})`,
+    );
     const trailer = await exact(dataStart + consumed, 8, `trailer of member ${member}`);
     if (trailer.readUInt32LE(0) !== crc >>> 0) throw fail(`member ${member}'s CRC32 does not match its data`);
     if (trailer.readUInt32LE(4) !== size % 2 ** 32) throw fail(`member ${member}'s recorded length does not match its data`);
@@ -368,7 +375,11 @@ function inflate(source: ByteSource, start: number, inflater: Inflate | InflateR
       if (error === undefined) return resolve(consumed!);
       inflater.destroy();
       const zlibCode = (error as { code?: unknown }).code;
-      reject(typeof zlibCode === 'string' && zlibCode.startsWith('Z_') ? new PackedStreamError(kind, `${what} is not a whole ${kind} stream: ${(error as Error).message}`) : (error as Error));
+      reject(
+        typeof zlibCode === 'string' && zlibCode.startsWith('Z_')
+          ? new PackedStreamError(kind, `${what} is not a whole ${kind} stream: ${(error as Error).message}`)
+          : (error as Error),
+      );
     };
     inflater.on('data', (chunk: Buffer) => {
       try {
@@ -381,7 +392,7 @@ function inflate(source: ByteSource, start: number, inflater: Inflate | InflateR
     inflater.on('end', () => settle(undefined, inflater.bytesWritten));
     const feed = async () => {
       let fed = 0;
-      for (let at = start; at < source.size && !settled; ) {
+      for (let at = start; at < source.size && !settled;) {
         const chunk = await source.read(at, Math.min(READ_CHUNK, source.size - at));
         at += chunk.length;
         fed += chunk.length;
@@ -403,7 +414,9 @@ async function wholeInput(source: ByteSource, output: Output, kind: PackedKind, 
   const remaining = output.remaining;
   // bzip2 and LZMA grow incompressible data by well under 1%, plus a few hundred bytes a block.
   if (source.size > remaining + remaining / 50 + READ_CHUNK) {
-    throw new InflateBudgetError(`${what} holds ${source.size} bytes of ${kind} data, more than could decompress within the ${remaining} bytes left of what the scan may inflate for one version (maxInflateMiB)`);
+    throw new InflateBudgetError(
+      `${what} holds ${source.size} bytes of ${kind} data, more than could decompress within the ${remaining} bytes left of what the scan may inflate for one version (maxInflateMiB)`,
+    );
   }
   return source.read(0, source.size);
 }
@@ -470,7 +483,7 @@ const LZMA_MAX_DICTIONARY = 1 << 26;
  */
 async function unlzmaStreams(source: ByteSource, output: Output, what: string): Promise<void> {
   const input = await wholeInput(source, output, 'lzma-alone', what);
-  for (let at = 0; at < input.length; ) {
+  for (let at = 0; at < input.length;) {
     try {
       at = decodeLzmaAlone(input, at, { maxDictionary: LZMA_MAX_DICTIONARY, chunkBytes: OUTPUT_CHUNK, emit: (chunk) => output.push(chunk) });
     } catch (error) {
@@ -537,7 +550,7 @@ async function unzstdFrames(source: ByteSource, output: Output, what: string): P
   await checkZstdFrames(source, what);
   const decoder = new ZstdDecompress((chunk) => output.push(Buffer.from(chunk)));
   try {
-    for (let at = 0; at < source.size; ) {
+    for (let at = 0; at < source.size;) {
       const chunk = await source.read(at, Math.min(READ_CHUNK, source.size - at));
       at += chunk.length;
       decoder.push(chunk, at === source.size);
@@ -554,7 +567,7 @@ async function checkZstdFrames(source: ByteSource, what: string): Promise<void> 
     if (offset + length > source.size) throw fail(`the zstd data ends inside the frame at offset ${offset}`);
     return source.read(offset, length);
   };
-  for (let at = 0; at < source.size; ) {
+  for (let at = 0; at < source.size;) {
     const magic = (await bytes(at, 4)).readUInt32LE(0);
     if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
       at += 8 + (await bytes(at + 4, 4)).readUInt32LE(0);
@@ -582,7 +595,7 @@ async function checkZstdFrames(source: ByteSource, what: string): Promise<void> 
     }
     position += contentSizeBytes;
     if (window > ZSTD_MAX_WINDOW) throw fail(`the zstd frame at offset ${at} needs a ${window}-byte window, more than the ${ZSTD_MAX_WINDOW} zstd decoders allow by default`);
-    for (let last = 0; !last; ) {
+    for (let last = 0; !last;) {
       const header = (await bytes(position, 3)).readUIntLE(0, 3);
       last = header & 1;
       const type = (header >> 1) & 3;

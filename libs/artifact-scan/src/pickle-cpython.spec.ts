@@ -14,9 +14,28 @@ const oracle = <T>(command: object): T => JSON.parse(execFileSync('python3', [OR
 
 /** Values CPython pickles as references to globals (functions, classes, reducers) and as data in every opcode family. */
 const EXPRESSIONS = [
-  'os.system', 'eval', 'getattr', 'print', 'sys.intern', 'os.path.join', 'io.BytesIO', 'collections.OrderedDict', 'collections.OrderedDict.fromkeys', 'collections.abc.Mapping',
-  'functools.partial(print, 1)', 'datetime.datetime(2020, 1, 2, 3, 4, 5)', 'fractions.Fraction(1, 3)', 'collections.OrderedDict(a=1)', 'collections.Counter("abca")',
-  'range(3)', 'set([1, 2])', 'frozenset([3])', 'complex(1, 2)', 'bytearray(b"x\\x00")', 'slice(1, 2, 3)', 'ValueError("x")',
+  'os.system',
+  'eval',
+  'getattr',
+  'print',
+  'sys.intern',
+  'os.path.join',
+  'io.BytesIO',
+  'collections.OrderedDict',
+  'collections.OrderedDict.fromkeys',
+  'collections.abc.Mapping',
+  'functools.partial(print, 1)',
+  'datetime.datetime(2020, 1, 2, 3, 4, 5)',
+  'fractions.Fraction(1, 3)',
+  'collections.OrderedDict(a=1)',
+  'collections.Counter("abca")',
+  'range(3)',
+  'set([1, 2])',
+  'frozenset([3])',
+  'complex(1, 2)',
+  'bytearray(b"x\\x00")',
+  'slice(1, 2, 3)',
+  'ValueError("x")',
   '[1, -1, 255, 65536, 2**40, -2**70, 1.5, -0.0, None, True, False]',
   '{"k\\n": "v\'\\"", "é": "\\u20ac\\U0001f600", "\\\\x73": b"\\x00\\xff"}',
   '("a" * 300, b"b" * 300, ("nested", ("deeper",)))',
@@ -60,7 +79,12 @@ describe('the pickle reader against CPython', () => {
       const mutation = pick(['flip', 'truncate', 'insert', 'frame'] as const);
       if (mutation === 'flip') bytes[at] = Math.floor(random.next() * 256);
       if (mutation === 'frame' && bytes[2] === 0x95) bytes.writeUInt32LE(Math.max(0, bytes.readUInt32LE(3) + Math.floor(random.next() * 9) - 4), 3);
-      const mutant = mutation === 'truncate' ? bytes.subarray(0, at) : mutation === 'insert' ? Buffer.concat([bytes.subarray(0, at), Buffer.from([Math.floor(random.next() * 256)]), bytes.subarray(at)]) : bytes;
+      const mutant =
+        mutation === 'truncate'
+          ? bytes.subarray(0, at)
+          : mutation === 'insert'
+            ? Buffer.concat([bytes.subarray(0, at), Buffer.from([Math.floor(random.next() * 256)]), bytes.subarray(at)])
+            : bytes;
       mutants.push(mutant);
     }
     const disassembled = oracle<Disassembly[]>({ disassemble: mutants.map((mutant) => mutant.toString('hex')) });

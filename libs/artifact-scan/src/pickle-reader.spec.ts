@@ -64,12 +64,43 @@ describe('readPickles', () => {
 
   it('skips over bytes, numbers and frames without mistaking them for opcodes', () => {
     // The payloads hold byte values that are opcodes ("c" GLOBAL, 0x93 STACK_GLOBAL).
-    const data = bytes('\x80\x03', 'C', [3], 'cos', 'B', [2, 0, 0, 0], [0x93, 0x93], 'J', [0x63, 0x63, 0x63, 0x63], 'K', [0x63], 'M', [0x63, 0x63], 'G', [0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63], '\x8a', [2, 0x63, 0x63], '(t.');
+    const data = bytes(
+      '\x80\x03',
+      'C',
+      [3],
+      'cos',
+      'B',
+      [2, 0, 0, 0],
+      [0x93, 0x93],
+      'J',
+      [0x63, 0x63, 0x63, 0x63],
+      'K',
+      [0x63],
+      'M',
+      [0x63, 0x63],
+      'G',
+      [0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63],
+      '\x8a',
+      [2, 0x63, 0x63],
+      '(t.',
+    );
     expect(readPickles(data)).toMatchObject({ pickles: 1, error: null, globals: [] });
   });
 
   it('decodes protocol 0 STRING and UNICODE arguments exactly as CPython does, so escapes cannot hide a module', () => {
-    const arguments_ = ["S'o\\x73'", "S'o\\163'", "S\"o\\x73\"", "S'a\\qb'", "S'\\\\x73'", "S'\\n\\t\\''", 'Vo\\u0073', 'Vo\\\\u0073', 'Vo\\\\\\u0073', 'Vo\\U00000073', 'V\\u00e9t\\xe9'];
+    const arguments_ = [
+      "S'o\\x73'",
+      "S'o\\163'",
+      'S"o\\x73"',
+      "S'a\\qb'",
+      "S'\\\\x73'",
+      "S'\\n\\t\\''",
+      'Vo\\u0073',
+      'Vo\\\\u0073',
+      'Vo\\\\\\u0073',
+      'Vo\\U00000073',
+      'V\\u00e9t\\xe9',
+    ];
     const pickles = arguments_.map((argument) => bytes(argument, '\n', "S'system'\n\x93."));
     // pickletools decodes each argument with the unpickler's own codecs, and imports nothing.
     const script = 'import io, json, pickletools, sys\nprint(json.dumps([next(pickletools.genops(io.BytesIO(bytes.fromhex(h))))[1] for h in json.load(sys.stdin)]))';
@@ -103,7 +134,11 @@ describe('readPickles', () => {
   });
 
   it('records frames that CPython reads differently from a file and from bytes, and reads on as C does', () => {
-    const length = (n: number) => { const field = Buffer.alloc(8); field.writeBigUInt64LE(BigInt(n)); return field; };
+    const length = (n: number) => {
+      const field = Buffer.alloc(8);
+      field.writeBigUInt64LE(BigInt(n));
+      return field;
+    };
     const body = bytes(shortUnicode('torch'), shortUnicode('Size'), [0x93, 0x29, 0x52, 0x2e]);
     // Well framed: one frame holding the whole pickle, or two frames split between opcodes.
     expect(readPickles(bytes('\x80\x04\x95', length(body.length), body))).toMatchObject({ pickles: 1, error: null });
@@ -148,7 +183,11 @@ describe('readPickles', () => {
     const source = bufferSource(stream);
     const counted = { size: source.size, read: (offset: number, length: number) => (reads.push(length), source.read(offset, length)) };
     const { reading, tooLarge } = await readPickleSource(counted, { maxBytes: 64 * 1024 * 1024 });
-    expect({ tooLarge, globals: reading.globals.map((global) => `${global.module}.${global.name}`), error: reading.error }).toEqual({ tooLarge: false, globals: ['os.system'], error: null });
+    expect({ tooLarge, globals: reading.globals.map((global) => `${global.module}.${global.name}`), error: reading.error }).toEqual({
+      tooLarge: false,
+      globals: ['os.system'],
+      error: null,
+    });
     expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThan(payload);
     // What is bounded is reading: 3 MiB of opcodes take more than a MiB of reads.
     expect((await readPickleSource(bufferSource(stream), { maxBytes: 2 * 1024 * 1024 })).tooLarge).toBe(false);
@@ -165,9 +204,13 @@ describe('readPickles', () => {
 
   it('steps over numeric and long text lines without holding them, however long', async () => {
     const long = Buffer.alloc(3 * 1024 * 1024, 0x31);
-    const stream = bytes('I', long, "\n0F", long, '\n0S\'', long, "'\n0cos\nsystem\n.");
+    const stream = bytes('I', long, '\n0F', long, "\n0S'", long, "'\n0cos\nsystem\n.");
     const { reading, tooLarge } = await readPickleSource(bufferSource(stream), { maxBytes: 64 * 1024 * 1024 });
-    expect({ tooLarge, error: reading.error, globals: reading.globals.map((global) => `${global.module}.${global.name}`) }).toEqual({ tooLarge: false, error: null, globals: ['os.system'] });
+    expect({ tooLarge, error: reading.error, globals: reading.globals.map((global) => `${global.module}.${global.name}`) }).toEqual({
+      tooLarge: false,
+      error: null,
+      globals: ['os.system'],
+    });
     // A memo index on a line longer than the reader reads is where it gives up while CPython may not: a limit, not a break.
     const index = await readPickleSource(bufferSource(bytes('Ng', Buffer.alloc(3 * 1024 * 1024, 0x20), '0\n.')), { maxBytes: 64 * 1024 * 1024 });
     expect(index.reading.error?.kind).toBe('limit');

@@ -143,7 +143,11 @@ export async function readPickleSource(
 }
 
 /** The offset of the first newline at or after `from` (-1 when the input ends first), reading at most `budget` bytes; undefined past it. */
-async function findNewline(source: { size: number; read(offset: number, length: number): Promise<Uint8Array> }, from: number, budget: number): Promise<{ newline: number; read: number } | undefined> {
+async function findNewline(
+  source: { size: number; read(offset: number, length: number): Promise<Uint8Array> },
+  from: number,
+  budget: number,
+): Promise<{ newline: number; read: number } | undefined> {
   let read = 0;
   for (let at = from; at < source.size; at += WINDOW_BYTES) {
     const length = Math.min(WINDOW_BYTES, source.size - at);
@@ -263,6 +267,8 @@ class PickleMachine {
   private step(): boolean {
     const { reader, stack, memo } = this;
     const code = reader.opcode();
+    // One opcode per line, as pickletools lists them.
+    // prettier-ignore
     switch (code) {
       case 0x80: { // PROTO
         const protocol = reader.uint(1);
@@ -623,7 +629,7 @@ function unescapeString(text: string): string {
  */
 function unescapeRawUnicode(text: string): string {
   let decoded = '';
-  for (let at = 0; at < text.length; ) {
+  for (let at = 0; at < text.length;) {
     const char = text[at++];
     if (char !== '\\' || at >= text.length) {
       decoded += char;

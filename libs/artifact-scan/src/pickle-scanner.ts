@@ -63,13 +63,23 @@ export async function scanPickles(source: ByteSource, place: ScanPlace, options:
   const findings = judgeAll(reading, place, options, isPickle ? () => true : runsOnImport);
   const flag = (rule: string, where: string[], why: string) => findings.push({ severity: 'HIGH', rule, file: place.file, location: locate(place, ...where), why });
   // Where the reader gives up while CPython may read on, the file fails, pickle-like or not.
-  if (tooLarge) flag('pickle_too_large', [], `reading its pickles takes more than the ${options.maxBytes} bytes the policy lets the scanner read (maxMemberMiB), so what follows is unchecked`);
-  else if (reading.error?.kind === 'limit') flag('pickle_unreadable', [`byte ${reading.error.offset}`], `${reading.error.message}; CPython may read on past it, so it fails closed`);
+  if (tooLarge)
+    flag('pickle_too_large', [], `reading its pickles takes more than the ${options.maxBytes} bytes the policy lets the scanner read (maxMemberMiB), so what follows is unchecked`);
+  else if (reading.error?.kind === 'limit')
+    flag('pickle_unreadable', [`byte ${reading.error.offset}`], `${reading.error.message}; CPython may read on past it, so it fails closed`);
   else if (reading.error && isPickle) {
-    flag('pickle_unreadable', [`byte ${reading.error.offset}`], `the pickle breaks here (${reading.error.message}) after ${reading.pickles} complete pickle(s); it fails closed rather than trust what a loader might make of it`);
+    flag(
+      'pickle_unreadable',
+      [`byte ${reading.error.offset}`],
+      `the pickle breaks here (${reading.error.message}) after ${reading.pickles} complete pickle(s); it fails closed rather than trust what a loader might make of it`,
+    );
   }
   if (reading.frameAnomaly && isPickle) {
-    flag('pickle_frames_inconsistent', [`byte ${reading.frameAnomaly.offset}`], `${reading.frameAnomaly.message}: pickle.load on a file and pickle.loads read such a stream differently, so it is refused (every import was still read, as C's unpickler would)`);
+    flag(
+      'pickle_frames_inconsistent',
+      [`byte ${reading.frameAnomaly.offset}`],
+      `${reading.frameAnomaly.message}: pickle.load on a file and pickle.loads read such a stream differently, so it is refused (every import was still read, as C's unpickler would)`,
+    );
   }
   return { findings, isPickle, storageKeys: reading.storageKeys, end: reading.pickles > 0 ? reading.end : null, imports: reading.globals.map(importedGlobal) };
 }

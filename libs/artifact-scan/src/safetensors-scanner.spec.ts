@@ -1,17 +1,6 @@
 import { bufferSource, sliceSource, type ByteSource } from './byte-source';
 import { SAFETENSORS_MAX_FINDINGS, scanSafetensors } from './safetensors-scanner';
-import {
-  BF16_BITS,
-  F16_BITS,
-  brokenSafetensors,
-  f32,
-  f64,
-  halfBits,
-  headerLength,
-  packTensors,
-  safetensorsFile,
-  validSafetensors,
-} from '../../../test/fixtures/safetensors-files';
+import { BF16_BITS, F16_BITS, brokenSafetensors, f32, f64, halfBits, headerLength, packTensors, safetensorsFile, validSafetensors } from '../../../test/fixtures/safetensors-files';
 
 const FILE = 'weights/model.safetensors';
 const scan = (bytes: Uint8Array, chunkBytes?: number) => scanSafetensors(bufferSource(bytes), FILE, undefined, { chunkBytes });
@@ -47,18 +36,48 @@ describe('scanSafetensors', () => {
   it.each([
     { name: 'a file shorter than the length field', bytes: Buffer.from([1, 2, 3, 4, 5]), rule: 'safetensors_truncated', location: 'header length (bytes 0-7)' },
     { name: 'a header longer than 100,000,000 bytes', bytes: brokenSafetensors.headerTooLong(), rule: 'safetensors_header_too_large', location: 'header length (bytes 0-7)' },
-    { name: 'a header length of 2^64 - 1', bytes: Buffer.concat([headerLength(2n ** 64n - 1n), Buffer.from('{}')]), rule: 'safetensors_header_too_large', location: 'header length (bytes 0-7)' },
-    { name: 'a header running past the end of the file', bytes: brokenSafetensors.headerPastEof(), rule: 'safetensors_header_out_of_bounds', location: 'header length (bytes 0-7)' },
+    {
+      name: 'a header length of 2^64 - 1',
+      bytes: Buffer.concat([headerLength(2n ** 64n - 1n), Buffer.from('{}')]),
+      rule: 'safetensors_header_too_large',
+      location: 'header length (bytes 0-7)',
+    },
+    {
+      name: 'a header running past the end of the file',
+      bytes: brokenSafetensors.headerPastEof(),
+      rule: 'safetensors_header_out_of_bounds',
+      location: 'header length (bytes 0-7)',
+    },
     { name: 'a header that is not UTF-8', bytes: brokenSafetensors.invalidUtf8(), rule: 'safetensors_header_not_utf8', location: 'header byte 10' },
-    { name: 'a UTF-8 surrogate in the header', bytes: safetensorsFile(Buffer.from([0x7b, 0x7d, 0x20, 0xed, 0xa0, 0x80])), rule: 'safetensors_header_not_utf8', location: 'header byte 11' },
+    {
+      name: 'a UTF-8 surrogate in the header',
+      bytes: safetensorsFile(Buffer.from([0x7b, 0x7d, 0x20, 0xed, 0xa0, 0x80])),
+      rule: 'safetensors_header_not_utf8',
+      location: 'header byte 11',
+    },
     { name: 'an overlong encoding in the header', bytes: safetensorsFile(Buffer.from([0x7b, 0xc0, 0xaf, 0x7d])), rule: 'safetensors_header_not_utf8', location: 'header byte 9' },
-    { name: 'a code point above U+10FFFF in the header', bytes: safetensorsFile(Buffer.from([0x7b, 0x7d, 0xf4, 0x90, 0x80, 0x80])), rule: 'safetensors_header_not_utf8', location: 'header byte 10' },
-    { name: 'a header cut inside a multi-byte character', bytes: safetensorsFile(Buffer.from([0x7b, 0x7d, 0xe2, 0x82])), rule: 'safetensors_header_not_utf8', location: 'header byte 10' },
+    {
+      name: 'a code point above U+10FFFF in the header',
+      bytes: safetensorsFile(Buffer.from([0x7b, 0x7d, 0xf4, 0x90, 0x80, 0x80])),
+      rule: 'safetensors_header_not_utf8',
+      location: 'header byte 10',
+    },
+    {
+      name: 'a header cut inside a multi-byte character',
+      bytes: safetensorsFile(Buffer.from([0x7b, 0x7d, 0xe2, 0x82])),
+      rule: 'safetensors_header_not_utf8',
+      location: 'header byte 10',
+    },
     { name: 'a trailing comma', bytes: safetensorsFile('{"__metadata__":{"a":"b"},}'), rule: 'safetensors_header_invalid_json', location: 'header byte 34' },
     { name: 'a byte-order mark before the JSON', bytes: safetensorsFile('\ufeff{}'), rule: 'safetensors_header_invalid_json', location: 'header byte 8' },
     { name: 'a lone surrogate escape', bytes: safetensorsFile('{"\\ud800":{}}'), rule: 'safetensors_header_invalid_json', location: 'header byte 10' },
     { name: 'an unterminated string', bytes: safetensorsFile('{"w'), rule: 'safetensors_header_invalid_json', location: 'header byte 11' },
-    { name: 'nesting past serde_json’s limit', bytes: safetensorsFile(`{"__metadata__":${'['.repeat(200)}`), rule: 'safetensors_header_invalid_json', location: `header byte ${8 + 16 + 126}` },
+    {
+      name: 'nesting past serde_json’s limit',
+      bytes: safetensorsFile(`{"__metadata__":${'['.repeat(200)}`),
+      rule: 'safetensors_header_invalid_json',
+      location: `header byte ${8 + 16 + 126}`,
+    },
     { name: 'a JSON array header', bytes: safetensorsFile('[]'), rule: 'safetensors_header_invalid_json', location: 'header' },
   ])('reports $name and stops', async ({ bytes, rule, location }) => {
     const findings = await scan(bytes);
@@ -88,7 +107,11 @@ describe('scanSafetensors', () => {
 
   it.each([
     { name: 'a non-string metadata value', bytes: brokenSafetensors.nonStringMetadata(), found: ['HIGH safetensors_bad_metadata @ header key /__metadata__/epoch'] },
-    { name: 'metadata that is not an object', bytes: safetensorsFile({ __metadata__: ['pt'] as unknown as Record<string, unknown> }), found: ['HIGH safetensors_bad_metadata @ header key /__metadata__'] },
+    {
+      name: 'metadata that is not an object',
+      bytes: safetensorsFile({ __metadata__: ['pt'] as unknown as Record<string, unknown> }),
+      found: ['HIGH safetensors_bad_metadata @ header key /__metadata__'],
+    },
     { name: 'an unknown dtype', bytes: brokenSafetensors.unknownDtype(), found: ['HIGH safetensors_unknown_dtype @ header key /w/dtype'] },
     {
       name: 'a dtype named like an Object.prototype member',
@@ -104,8 +127,14 @@ describe('scanSafetensors', () => {
     },
     {
       name: 'a negative, a fractional and an exponent dimension',
-      bytes: safetensorsFile('{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[1.0],"data_offsets":[0,0]},"c":{"dtype":"U8","shape":[1e0],"data_offsets":[0,0]}}'),
-      found: ['HIGH safetensors_bad_tensor_entry @ header key /a/shape', 'HIGH safetensors_bad_tensor_entry @ header key /b/shape', 'HIGH safetensors_bad_tensor_entry @ header key /c/shape'],
+      bytes: safetensorsFile(
+        '{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[1.0],"data_offsets":[0,0]},"c":{"dtype":"U8","shape":[1e0],"data_offsets":[0,0]}}',
+      ),
+      found: [
+        'HIGH safetensors_bad_tensor_entry @ header key /a/shape',
+        'HIGH safetensors_bad_tensor_entry @ header key /b/shape',
+        'HIGH safetensors_bad_tensor_entry @ header key /c/shape',
+      ],
     },
     {
       name: 'data_offsets with begin after end, and with three numbers',
@@ -151,10 +180,7 @@ describe('scanSafetensors', () => {
   });
 
   it('reports every problem in one file, not only the first', async () => {
-    const bytes = safetensorsFile(
-      { __metadata__: { epoch: 1 }, a: tensor('F32', [1], 0, 4), b: tensor('Q4', [1], 8, 9), c: tensor('F32', [1], 12, 20) },
-      Buffer.alloc(24),
-    );
+    const bytes = safetensorsFile({ __metadata__: { epoch: 1 }, a: tensor('F32', [1], 0, 4), b: tensor('Q4', [1], 8, 9), c: tensor('F32', [1], 12, 20) }, Buffer.alloc(24));
     expect(await rules(bytes)).toEqual([
       'HIGH safetensors_bad_metadata @ header key /__metadata__/epoch',
       'HIGH safetensors_unknown_dtype @ header key /b/dtype',
@@ -198,9 +224,19 @@ describe('scanSafetensors', () => {
     it.each([
       { name: 'F32', dtype: 'F32', bytes: f32(1, -2, Infinity, NaN, -Infinity, 0), counts: '1 NaN, 2 Inf, first at index 2' },
       { name: 'F32 with a negative signalling NaN', dtype: 'F32', bytes: Buffer.from([0, 0, 0x80, 0x3f, 1, 0, 0x80, 0xff]), counts: '1 NaN, first at index 1' },
-      { name: 'F16', dtype: 'F16', bytes: halfBits(F16_BITS.one, F16_BITS.two, F16_BITS.nan, F16_BITS.inf, F16_BITS.negativeInf, 0x7bff), counts: '1 NaN, 2 Inf, first at index 2' },
+      {
+        name: 'F16',
+        dtype: 'F16',
+        bytes: halfBits(F16_BITS.one, F16_BITS.two, F16_BITS.nan, F16_BITS.inf, F16_BITS.negativeInf, 0x7bff),
+        counts: '1 NaN, 2 Inf, first at index 2',
+      },
       { name: 'BF16', dtype: 'BF16', bytes: halfBits(BF16_BITS.one, BF16_BITS.inf, BF16_BITS.one, BF16_BITS.nan), counts: '1 NaN, 1 Inf, first at index 1' },
-      { name: 'F64 with a NaN whose payload sits in the low word', dtype: 'F64', bytes: Buffer.concat([f64(1, 2), Buffer.from([1, 0, 0, 0, 0, 0, 0xf0, 0x7f])]), counts: '1 NaN, first at index 2' },
+      {
+        name: 'F64 with a NaN whose payload sits in the low word',
+        dtype: 'F64',
+        bytes: Buffer.concat([f64(1, 2), Buffer.from([1, 0, 0, 0, 0, 0, 0xf0, 0x7f])]),
+        counts: '1 NaN, first at index 2',
+      },
       { name: 'F64', dtype: 'F64', bytes: f64(Infinity, 1e308, NaN), counts: '1 NaN, 1 Inf, first at index 0' },
     ])('counts them in $name with the first flat index', async ({ dtype, bytes, counts }) => {
       const size = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype]!;
@@ -209,7 +245,9 @@ describe('scanSafetensors', () => {
         { name: 'w', dtype, shape: [bytes.length / size], bytes },
       ]);
       const findings = await scan(safetensorsFile(header, data));
-      expect(findings).toEqual([{ severity: 'MEDIUM', rule: 'safetensors_non_finite', file: FILE, location: 'tensor "w"', why: expect.stringContaining(`w (${dtype}): ${counts}`) }]);
+      expect(findings).toEqual([
+        { severity: 'MEDIUM', rule: 'safetensors_non_finite', file: FILE, location: 'tensor "w"', why: expect.stringContaining(`w (${dtype}): ${counts}`) },
+      ]);
     });
 
     it('ignores integer tensors and finite extremes', async () => {
@@ -234,7 +272,12 @@ describe('scanSafetensors', () => {
     ])('counts across chunk boundaries with $name', async ({ dtype, chunkBytes }) => {
       // NaN at 3 and 7, Inf at 8: the first element of a chunk, the last of one, and the next.
       const values = [1, 2, 3, NaN, 5, 6, 7, NaN, Infinity, 10, 11];
-      const bytes = dtype === 'F32' ? f32(...values) : dtype === 'F64' ? f64(...values) : halfBits(...values.map((value) => (Number.isNaN(value) ? F16_BITS.nan : value === Infinity ? F16_BITS.inf : F16_BITS.one)));
+      const bytes =
+        dtype === 'F32'
+          ? f32(...values)
+          : dtype === 'F64'
+            ? f64(...values)
+            : halfBits(...values.map((value) => (Number.isNaN(value) ? F16_BITS.nan : value === Infinity ? F16_BITS.inf : F16_BITS.one)));
       const { header, data } = packTensors([
         { name: 'pad', dtype: 'U8', shape: [3], bytes: Buffer.from([0, 0, 0]) },
         { name: 'w', dtype, shape: [values.length], bytes },

@@ -30,10 +30,28 @@ const TENSOR_KEYS = ['dtype', 'shape', 'data_offsets'];
 
 /** Bits per element of every dtype the safetensors crate (0.6 and later) knows. A Map, so a name like `constructor` is not found on a prototype. */
 const DTYPE_BITS = new Map<string, number>([
-  ['BOOL', 8], ['F4', 4], ['F6_E2M3', 6], ['F6_E3M2', 6], ['U8', 8], ['I8', 8],
-  ['F8_E5M2', 8], ['F8_E4M3', 8], ['F8_E8M0', 8], ['F8_E4M3FNUZ', 8], ['F8_E5M2FNUZ', 8],
-  ['I16', 16], ['U16', 16], ['F16', 16], ['BF16', 16], ['I32', 32], ['U32', 32], ['F32', 32],
-  ['C64', 64], ['F64', 64], ['I64', 64], ['U64', 64],
+  ['BOOL', 8],
+  ['F4', 4],
+  ['F6_E2M3', 6],
+  ['F6_E3M2', 6],
+  ['U8', 8],
+  ['I8', 8],
+  ['F8_E5M2', 8],
+  ['F8_E4M3', 8],
+  ['F8_E8M0', 8],
+  ['F8_E4M3FNUZ', 8],
+  ['F8_E5M2FNUZ', 8],
+  ['I16', 16],
+  ['U16', 16],
+  ['F16', 16],
+  ['BF16', 16],
+  ['I32', 32],
+  ['U32', 32],
+  ['F32', 32],
+  ['C64', 64],
+  ['F64', 64],
+  ['I64', 64],
+  ['U64', 64],
 ]);
 
 /**
@@ -71,7 +89,13 @@ export async function scanSafetensors(source: ByteSource, file: string, where?: 
   };
   await scanInto(source, report, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   if (unlisted > 0) {
-    findings.push({ severity: 'HIGH', rule: 'safetensors_findings_truncated', file, location: place('header'), why: `${unlisted} more findings after the first ${SAFETENSORS_MAX_FINDINGS} are not listed` });
+    findings.push({
+      severity: 'HIGH',
+      rule: 'safetensors_findings_truncated',
+      file,
+      location: place('header'),
+      why: `${unlisted} more findings after the first ${SAFETENSORS_MAX_FINDINGS} are not listed`,
+    });
   }
   return findings;
 }
@@ -91,8 +115,12 @@ async function scanInto(source: ByteSource, report: Report, chunkBytes: number):
     const count = await countNonFinite(source, dataStart + begin, end - begin, format, chunkBytes);
     if (count.nan + count.inf > 0) {
       const counts = [count.nan && `${count.nan} NaN`, count.inf && `${count.inf} Inf`].filter(Boolean).join(', ');
-      report('MEDIUM', 'safetensors_non_finite', `tensor ${quoted(tensor.name)}`,
-        `${clipped(tensor.name)} (${tensor.dtype}): ${counts}, first at index ${count.first}; a non-finite weight turns every output it reaches into NaN or Inf`);
+      report(
+        'MEDIUM',
+        'safetensors_non_finite',
+        `tensor ${quoted(tensor.name)}`,
+        `${clipped(tensor.name)} (${tensor.dtype}): ${counts}, first at index ${count.first}; a non-finite weight turns every output it reaches into NaN or Inf`,
+      );
     }
   }
 }
@@ -134,8 +162,12 @@ async function readHeader(source: ByteSource, report: Report): Promise<{ length:
   }
   // In text order, so utf8Offsets walks the header once however many there are.
   for (const duplicate of [...parsed.duplicates].sort((a, b) => a.at - b.at)) {
-    report('HIGH', 'safetensors_duplicate_key', `header key ${duplicate.pointer} at byte ${byteAt(duplicate.at)}`,
-      'the key appears more than once in its object; JSON readers disagree on which value wins, so a scanner and a loader can see different tensors');
+    report(
+      'HIGH',
+      'safetensors_duplicate_key',
+      `header key ${duplicate.pointer} at byte ${byteAt(duplicate.at)}`,
+      'the key appears more than once in its object; JSON readers disagree on which value wins, so a scanner and a loader can see different tensors',
+    );
   }
   if (!(parsed.value instanceof Map)) {
     report('HIGH', 'safetensors_header_invalid_json', 'header', `the header is ${describe(parsed.value)}, not a JSON object`);
@@ -156,7 +188,12 @@ function checkEntries(root: JsonObject, report: Report): TensorEntry[] {
       }
       for (const [key, entry] of value) {
         if (typeof entry !== 'string') {
-          report('HIGH', 'safetensors_bad_metadata', `header key ${jsonPointer([name, key])}`, `${METADATA_KEY} values must be strings and this one is ${describe(entry)}; loaders refuse the file`);
+          report(
+            'HIGH',
+            'safetensors_bad_metadata',
+            `header key ${jsonPointer([name, key])}`,
+            `${METADATA_KEY} values must be strings and this one is ${describe(entry)}; loaders refuse the file`,
+          );
         }
       }
       continue;
@@ -171,13 +208,24 @@ function checkEntries(root: JsonObject, report: Report): TensorEntry[] {
     if (missing.length > 0) report('HIGH', 'safetensors_bad_tensor_entry', pointer, `the tensor entry lacks ${missing.join(', ')}`);
     for (const key of value.keys()) {
       if (!TENSOR_KEYS.includes(key)) {
-        report('HIGH', 'safetensors_bad_tensor_entry', `header key ${jsonPointer([name, key])}`, `a tensor entry holds only ${TENSOR_KEYS.join(', ')}; an extra key is data no loader reads`);
+        report(
+          'HIGH',
+          'safetensors_bad_tensor_entry',
+          `header key ${jsonPointer([name, key])}`,
+          `a tensor entry holds only ${TENSOR_KEYS.join(', ')}; an extra key is data no loader reads`,
+        );
       }
     }
     const dtype = value.get('dtype');
     if (dtype !== undefined) {
       if (typeof dtype === 'string' && DTYPE_BITS.has(dtype)) tensor.dtype = dtype;
-      else report('HIGH', 'safetensors_unknown_dtype', `header key ${jsonPointer([name, 'dtype'])}`, `the dtype is ${typeof dtype === 'string' ? quoted(dtype) : describe(dtype)}, not one loaders know (${[...DTYPE_BITS.keys()].join(', ')})`);
+      else
+        report(
+          'HIGH',
+          'safetensors_unknown_dtype',
+          `header key ${jsonPointer([name, 'dtype'])}`,
+          `the dtype is ${typeof dtype === 'string' ? quoted(dtype) : describe(dtype)}, not one loaders know (${[...DTYPE_BITS.keys()].join(', ')})`,
+        );
     }
     const shape = value.get('shape');
     if (shape !== undefined) {
@@ -188,7 +236,13 @@ function checkEntries(root: JsonObject, report: Report): TensorEntry[] {
     if (offsets !== undefined) {
       const [begin, end] = Array.isArray(offsets) && offsets.length === 2 ? offsets : [];
       if (isUsize(begin) && isUsize(end) && begin <= end) tensor.offsets = { begin, end };
-      else report('HIGH', 'safetensors_bad_tensor_entry', `header key ${jsonPointer([name, 'data_offsets'])}`, 'data_offsets must be two non-negative integers [begin, end] with begin ≤ end');
+      else
+        report(
+          'HIGH',
+          'safetensors_bad_tensor_entry',
+          `header key ${jsonPointer([name, 'data_offsets'])}`,
+          'data_offsets must be two non-negative integers [begin, end] with begin ≤ end',
+        );
     }
   }
   return tensors;
@@ -212,7 +266,12 @@ function checkSizes(tensors: TensorEntry[], report: Report): void {
       report('HIGH', 'safetensors_tensor_size_mismatch', `tensor ${quoted(tensor.name)}`, `${declared} is ${bits} bits, not a whole number of bytes`);
     } else if (bits / 8n !== BigInt(end - begin)) {
       tensor.sized = false;
-      report('HIGH', 'safetensors_tensor_size_mismatch', `tensor ${quoted(tensor.name)}`, `${declared} needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      report(
+        'HIGH',
+        'safetensors_tensor_size_mismatch',
+        `tensor ${quoted(tensor.name)}`,
+        `${declared} needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
   }
 }
@@ -246,26 +305,48 @@ function checkLayout(tensors: TensorEntry[], dataLength: number, dataStart: numb
     const name = quoted(tensor.name);
     if (begin > covered) {
       const between = last ? `between tensor ${quoted(last.name)} and tensor ${name}` : `before tensor ${name}`;
-      report('HIGH', 'safetensors_offsets_gap', `data buffer bytes [${covered}, ${begin})`,
-        `no tensor covers these ${begin - covered} bytes (${fileBytes(covered, begin)}), ${between}; the safetensors crate refuses the file, and readers that accept it skip these bytes, so they can carry hidden data`);
+      report(
+        'HIGH',
+        'safetensors_offsets_gap',
+        `data buffer bytes [${covered}, ${begin})`,
+        `no tensor covers these ${begin - covered} bytes (${fileBytes(covered, begin)}), ${between}; the safetensors crate refuses the file, and readers that accept it skip these bytes, so they can carry hidden data`,
+      );
     } else if (begin < covered && last) {
-      report('HIGH', 'safetensors_offsets_overlap', `tensor ${name}`,
-        `its data_offsets [${begin}, ${end}] overlap tensor ${quoted(last.name)} [${last.offsets.begin}, ${last.offsets.end}]; loaders refuse overlapping tensors`);
+      report(
+        'HIGH',
+        'safetensors_offsets_overlap',
+        `tensor ${name}`,
+        `its data_offsets [${begin}, ${end}] overlap tensor ${quoted(last.name)} [${last.offsets.begin}, ${last.offsets.end}]; loaders refuse overlapping tensors`,
+      );
     }
     if (!last || end >= covered) last = tensor;
     covered = Math.max(covered, end);
   }
   if (covered < dataLength) {
-    report('HIGH', 'safetensors_trailing_bytes', `data buffer bytes [${covered}, ${dataLength})`,
-      `${dataLength - covered} bytes (${fileBytes(covered, dataLength)}) follow the last tensor; loaders refuse them, and they can carry hidden data`);
+    report(
+      'HIGH',
+      'safetensors_trailing_bytes',
+      `data buffer bytes [${covered}, ${dataLength})`,
+      `${dataLength - covered} bytes (${fileBytes(covered, dataLength)}) follow the last tensor; loaders refuse them, and they can carry hidden data`,
+    );
   } else if (covered > dataLength) {
-    report('HIGH', 'safetensors_missing_bytes', `data buffer bytes [${dataLength}, ${covered})`,
-      `the tensors reach byte ${covered} of the data buffer but the file holds only ${dataLength}; it is truncated`);
+    report(
+      'HIGH',
+      'safetensors_missing_bytes',
+      `data buffer bytes [${dataLength}, ${covered})`,
+      `the tensors reach byte ${covered} of the data buffer but the file holds only ${dataLength}; it is truncated`,
+    );
   }
 }
 
 /** Counts NaN and Inf among `length` bytes of elements from `start`, reading at most `chunkBytes` at a time. */
-async function countNonFinite(source: ByteSource, start: number, length: number, format: { size: 2 | 4 | 8; exponent: number; mantissa: number }, chunkBytes: number): Promise<{ nan: number; inf: number; first: number }> {
+async function countNonFinite(
+  source: ByteSource,
+  start: number,
+  length: number,
+  format: { size: 2 | 4 | 8; exponent: number; mantissa: number },
+  chunkBytes: number,
+): Promise<{ nan: number; inf: number; first: number }> {
   const { size, exponent, mantissa } = format;
   const chunk = Math.max(size, Math.floor(chunkBytes / size) * size);
   let nan = 0;
@@ -292,7 +373,8 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   while (index < bytes.length) {
     const lead = bytes[index];
     // Sequence length and the least code point it may encode; 0x80-0xc1 and 0xf5-0xff never lead.
-    const [length, min] = lead < 0x80 ? [1, 0] : lead >= 0xc2 && lead <= 0xdf ? [2, 0x80] : lead >= 0xe0 && lead <= 0xef ? [3, 0x800] : lead >= 0xf0 && lead <= 0xf4 ? [4, 0x10000] : [0, 0];
+    const [length, min] =
+      lead < 0x80 ? [1, 0] : lead >= 0xc2 && lead <= 0xdf ? [2, 0x80] : lead >= 0xe0 && lead <= 0xef ? [3, 0x800] : lead >= 0xf0 && lead <= 0xf4 ? [4, 0x10000] : [0, 0];
     if (length === 0) return index;
     let code = length === 1 ? lead : lead & (0xff >> (length + 1));
     for (let k = 1; k < length; k++) {
@@ -369,14 +451,30 @@ interface DuplicateKey {
 }
 
 class JsonSyntaxError extends Error {
-  constructor(message: string, readonly at: number) {
+  constructor(
+    message: string,
+    readonly at: number,
+  ) {
     super(message);
   }
 }
 
-const SIMPLE_ESCAPES = new Map([['"', '"'], ['\\', '\\'], ['/', '/'], ['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t']]);
+const SIMPLE_ESCAPES = new Map([
+  ['"', '"'],
+  ['\\', '\\'],
+  ['/', '/'],
+  ['b', '\b'],
+  ['f', '\f'],
+  ['n', '\n'],
+  ['r', '\r'],
+  ['t', '\t'],
+]);
 
-const LITERALS = [['true', true], ['false', false], ['null', null]] as const;
+const LITERALS = [
+  ['true', true],
+  ['false', false],
+  ['null', null],
+] as const;
 
 /** Nesting serde_json allows: its recursion limit of 128 counts down and fails on reaching 0. */
 const MAX_DEPTH = 127;

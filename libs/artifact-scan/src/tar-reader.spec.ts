@@ -64,7 +64,10 @@ describe('readTarMembers', () => {
 
   it('gives each member a window of the archive, at its data offset, without copying it', async () => {
     const data = randomBytes(5000);
-    const archive = tarArchive([{ name: 'sys_info', data: text('{}') }, { name: 'pickle', data }]);
+    const archive = tarArchive([
+      { name: 'sys_info', data: text('{}') },
+      { name: 'pickle', data },
+    ]);
     const [sysInfo, pickle] = await list(archive);
     expect(sysInfo).toMatchObject({ name: 'sys_info', type: 'file', size: 2, headerOffset: 0, dataOffset: 512 });
     expect(pickle).toMatchObject({ name: 'pickle', type: 'file', size: 5000, headerOffset: 1024, dataOffset: 1536 });
@@ -92,12 +95,19 @@ describe('readTarMembers', () => {
   });
 
   it('reads a global pax path into every later member, as tarfile does', async () => {
-    const archive = tarArchive([{ name: 'GlobalHead', type: 'g', data: paxData({ path: 'everyone' }) }, { name: 'a', data: text('1') }, { name: 'b', data: text('2') }]);
+    const archive = tarArchive([
+      { name: 'GlobalHead', type: 'g', data: paxData({ path: 'everyone' }) },
+      { name: 'a', data: text('1') },
+      { name: 'b', data: text('2') },
+    ]);
     expect(await listing(archive)).toEqual(pythonTarListing(archive));
   });
 
   it('takes a type flag tarfile does not know for a file with data, and a V7 name ending in / for a directory', async () => {
-    const archive = tarArchive([{ name: 'odd', type: 'Z', data: text('unknown type') }, { name: 'v7dir/', type: '\0' }]);
+    const archive = tarArchive([
+      { name: 'odd', type: 'Z', data: text('unknown type') },
+      { name: 'v7dir/', type: '\0' },
+    ]);
     const members = await list(archive);
     expect(members.map((member) => [member.name, member.type, member.size])).toEqual([
       ['odd', 'file', 12],
@@ -119,26 +129,65 @@ describe('readTarMembers', () => {
     ['a segment Windows trims to ..', [{ name: '.. /x', data: text('x') }], /only dots and spaces/],
     ['a segment of four dots', [{ name: '..../x', data: text('x') }], /only dots and spaces/],
     ['a drive letter', [{ name: 'C:x', data: text('x') }], /drive letter/],
-    ['a pax path that climbs out', [{ name: 'PaxHeader', type: 'x', data: paxData({ path: '../evil.pkl' }) }, { name: 'fine', data: text('x') }], /'\.\.' segment/],
+    [
+      'a pax path that climbs out',
+      [
+        { name: 'PaxHeader', type: 'x', data: paxData({ path: '../evil.pkl' }) },
+        { name: 'fine', data: text('x') },
+      ],
+      /'\.\.' segment/,
+    ],
     ['a symlink out of the archive', [{ name: 'a/link', type: '2', linkName: '../../etc/passwd' }], /leaves the directory/],
     ['an absolute symlink', [{ name: 'pickle', type: '2', linkName: '/etc/passwd' }], /points to "\/etc\/passwd", which is an absolute path/],
     ['a symlink through a Windows-trimmed segment', [{ name: 'link', type: '2', linkName: '.. /x' }], /leaves the directory/],
     ['a hardlink out of the archive', [{ name: 'pickle', type: '1', linkName: '../x' }], /leaves the directory/],
-    ['a bad checksum', [{ name: 'a', data: text('1') }, { name: 'b', data: text('2'), badChecksum: true }], /bad checksum/],
+    [
+      'a bad checksum',
+      [
+        { name: 'a', data: text('1') },
+        { name: 'b', data: text('2'), badChecksum: true },
+      ],
+      /bad checksum/,
+    ],
     ['a size past the end', [{ name: 'a', data: text('1'), declaredSize: 4096 }], /lies past the end/],
     ['a directory with data', [{ name: 'dir', type: '5', data: text('hidden'), declaredSize: 6 }], /directory that declares 6 bytes/],
     ['a GNU sparse member', [{ name: 'sparse', type: 'S', data: text('x') }], /GNU sparse member/],
-    ['a pax GNU sparse map', [{ name: 'PaxHeader', type: 'x', data: paxData({ 'GNU.sparse.map': '0,1' }) }, { name: 'x', data: text('1') }], /GNU sparse/],
-    ['a global pax size', [{ name: 'GlobalHead', type: 'g', data: paxData({ size: '1' }) }, { name: 'x', data: text('1') }], /global pax header .* sets a size/],
+    [
+      'a pax GNU sparse map',
+      [
+        { name: 'PaxHeader', type: 'x', data: paxData({ 'GNU.sparse.map': '0,1' }) },
+        { name: 'x', data: text('1') },
+      ],
+      /GNU sparse/,
+    ],
+    [
+      'a global pax size',
+      [
+        { name: 'GlobalHead', type: 'g', data: paxData({ size: '1' }) },
+        { name: 'x', data: text('1') },
+      ],
+      /global pax header .* sets a size/,
+    ],
     ['a pax header with nothing after it', [{ name: 'PaxHeader', type: 'x', data: paxData({ path: 'x' }) }], /is empty/],
-    ['a malformed pax record', [{ name: 'PaxHeader', type: 'x', data: text('99 path=x\n') }, { name: 'x', data: text('1') }], /pax record .* is malformed/],
-    ['too many headers in a row', [...Array.from({ length: 9 }, () => ({ name: 'PaxHeader', type: 'x', data: paxData({ comment: 'x' }) })), { name: 'x', data: text('1') }], /more than 8 pax or long-name headers/],
+    [
+      'a malformed pax record',
+      [
+        { name: 'PaxHeader', type: 'x', data: text('99 path=x\n') },
+        { name: 'x', data: text('1') },
+      ],
+      /pax record .* is malformed/,
+    ],
+    [
+      'too many headers in a row',
+      [...Array.from({ length: 9 }, () => ({ name: 'PaxHeader', type: 'x', data: paxData({ comment: 'x' }) })), { name: 'x', data: text('1') }],
+      /more than 8 pax or long-name headers/,
+    ],
   ])('refuses %s', async (_case, entries, message) => {
     await expect(list(tarArchive(entries))).rejects.toThrow(message);
     await expect(list(tarArchive(entries))).rejects.toBeInstanceOf(TarFormatError);
   });
 
-  it('refuses an archive cut inside its last member\'s padding or inside a header block', async () => {
+  it("refuses an archive cut inside its last member's padding or inside a header block", async () => {
     const archive = tarArchive([{ name: 'a', data: text('12345') }], { endBlocks: 0 });
     await expect(list(archive.subarray(0, 512 + 100))).rejects.toThrow(/not padded to a whole block/);
     // tarfile refuses it too, and torch.load then reads the file as a bare pickle.
@@ -153,7 +202,12 @@ describe('readTarMembers', () => {
   });
 
   it('lets links that stay inside through, "..", Windows-trimmed or not', async () => {
-    const members = await list(tarArchive([{ name: 'a/b/link', type: '2', linkName: '../../c' }, { name: 'hard', type: '1', linkName: 'a/../c' }]));
+    const members = await list(
+      tarArchive([
+        { name: 'a/b/link', type: '2', linkName: '../../c' },
+        { name: 'hard', type: '1', linkName: 'a/../c' },
+      ]),
+    );
     expect(members.map((member) => [member.name, member.type, member.linkName])).toEqual([
       ['a/b/link', 'symlink', '../../c'],
       ['hard', 'hardlink', 'a/../c'],
@@ -164,7 +218,7 @@ describe('readTarMembers', () => {
 describe('resolveTarLink', () => {
   const byName = (members: TarMember[], name: string) => members.find((member) => member.name === name)!;
 
-  it('finds what a reader of a link gets: a symlink\'s target anywhere, a hardlink\'s before it, the last of that name', async () => {
+  it("finds what a reader of a link gets: a symlink's target anywhere, a hardlink's before it, the last of that name", async () => {
     const members = await list(
       tarArchive([
         { name: 'storages', data: text('first') },
@@ -193,7 +247,15 @@ describe('looksLikeTar', () => {
     const v7 = tarHeader({ name: 'pickle', data: text('x') });
     v7.fill(0, 257, 265);
     v7.fill(0x20, 148, 156);
-    v7.write(`${(v7.reduce((total, byte) => total + byte, 0)).toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    v7.write(
+      `${v7
+        .reduce((total, byte) => total + byte, 0)
+        .toString(8)
+        .padStart(6, '0')}\0 `,
+      148,
+      8,
+      'latin1',
+    );
     expect(looksLikeTar(Buffer.concat([v7, Buffer.alloc(1024)]))).toBe(true);
     expect(looksLikeTar(Buffer.alloc(1024))).toBe(false);
     expect(looksLikeTar(randomBytes(1024))).toBe(false);
@@ -231,6 +293,14 @@ function withSize(field: Buffer): Buffer {
   header.fill(0, 124, 136);
   field.copy(header, 124, 0, 12);
   header.fill(0x20, 148, 156);
-  header.write(`${header.reduce((total, byte) => total + byte, 0).toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  header.write(
+    `${header
+      .reduce((total, byte) => total + byte, 0)
+      .toString(8)
+      .padStart(6, '0')}\0 `,
+    148,
+    8,
+    'latin1',
+  );
   return header;
 }

@@ -164,8 +164,10 @@ async function readMember(source: ByteSource, offset: number, globalPax: Map<str
 
   const pax = flag === 'g' ? globalPax : new Map(globalPax);
   for (const [key, value] of paxRecords(data, offset)) pax.set(key, value);
-  if (flag === 'g' && pax.has('size')) throw new TarFormatError(`the global pax header at offset ${offset} sets a size, which tarfile applies to later members without moving past their data`);
-  if ([...pax.keys()].some((key) => key.startsWith('GNU.sparse.'))) throw new TarFormatError(`the pax header at offset ${offset} describes a GNU sparse member, which the scan does not reassemble`);
+  if (flag === 'g' && pax.has('size'))
+    throw new TarFormatError(`the global pax header at offset ${offset} sets a size, which tarfile applies to later members without moving past their data`);
+  if ([...pax.keys()].some((key) => key.startsWith('GNU.sparse.')))
+    throw new TarFormatError(`the pax header at offset ${offset} describes a GNU sparse member, which the scan does not reassemble`);
   const inner = await readMember(source, nextHeader, globalPax, depth + 1);
   if (!inner) throw new TarFormatError(`the pax header at offset ${offset} is followed by no member`);
   if (flag !== 'g') {
@@ -200,7 +202,9 @@ function withData(source: ByteSource, member: TarMember, next: number): TarMembe
   // tarfile reads the next header right after a non-file's header, whatever size it declares; GNU tar skips that size.
   if (member.type !== 'file') {
     if (member.size > 0) {
-      throw new TarFormatError(`${member.name} (header at offset ${member.headerOffset}) is a ${member.type} that declares ${member.size} bytes of data, which tarfile and GNU tar read differently`);
+      throw new TarFormatError(
+        `${member.name} (header at offset ${member.headerOffset}) is a ${member.type} that declares ${member.size} bytes of data, which tarfile and GNU tar read differently`,
+      );
     }
     return { ...member, data: EMPTY };
   }
@@ -221,7 +225,8 @@ function applyPax(member: TarMember, pax: Map<string, string>, offset: number): 
   if (linkPath !== undefined && applied.linkName !== undefined) applied.linkName = linkPath;
   const size = pax.get('size');
   if (size !== undefined) {
-    if (!/^[0-9]+$/.test(size) || !Number.isSafeInteger(Number(size))) throw new TarFormatError(`the pax header at offset ${offset} gives the size '${size}', not a whole number of bytes`);
+    if (!/^[0-9]+$/.test(size) || !Number.isSafeInteger(Number(size)))
+      throw new TarFormatError(`the pax header at offset ${offset} gives the size '${size}', not a whole number of bytes`);
     applied.size = Number(size);
   }
   return applied;
@@ -301,7 +306,10 @@ function checkSafe(member: TarMember): void {
   if (member.linkName === undefined) return;
   const base = member.type === 'symlink' ? posix.dirname(member.name) : '';
   const escape = linkEscape(member.linkName, base);
-  if (escape) throw new TarFormatError(`the ${member.type} ${JSON.stringify(member.name)} (header at offset ${member.headerOffset}) points to ${JSON.stringify(member.linkName)}, which ${escape}`);
+  if (escape)
+    throw new TarFormatError(
+      `the ${member.type} ${JSON.stringify(member.name)} (header at offset ${member.headerOffset}) points to ${JSON.stringify(member.linkName)}, which ${escape}`,
+    );
 }
 
 /** Why following `linkName` from directory `base` leaves the extraction directory, or null if it stays inside. */

@@ -96,7 +96,10 @@ describe('readZipDirectory and openZipEntry', () => {
   });
 
   it('reads only the directory and the local headers to list it, never the members', async () => {
-    const archive = zipArchive([{ name: 'big', data: Buffer.alloc(8 << 20, 7) }, { name: 'small', data: text('x') }]);
+    const archive = zipArchive([
+      { name: 'big', data: Buffer.alloc(8 << 20, 7) },
+      { name: 'small', data: text('x') },
+    ]);
     const source = bufferSource(archive);
     let bytesRead = 0;
     const counting: ByteSource = { size: source.size, read: (offset, length) => ((bytesRead += length), source.read(offset, length)) };
@@ -137,7 +140,10 @@ describe('readZipDirectory and openZipEntry', () => {
   });
 
   it('refuses a central directory holding more entries than its end record declares', async () => {
-    const archive = zipArchive([{ name: 'shown', data: text('1') }, { name: 'hidden', data: text('2') }]);
+    const archive = zipArchive([
+      { name: 'shown', data: text('1') },
+      { name: 'hidden', data: text('2') },
+    ]);
     const end = archive.length - 22;
     archive.writeUInt16LE(1, end + 8);
     archive.writeUInt16LE(1, end + 10);
@@ -178,7 +184,9 @@ describe('readZipDirectory and openZipEntry', () => {
     const archive = zipArchive([{ name: 'bomb', data: Buffer.alloc(50 << 20), method: 'deflate' }]);
     const [entry] = await list(archive);
     expect(entry.uncompressedSize).toBe(50 << 20);
-    await expect(openZipEntry(bufferSource(archive), entry, { maxBytes: 1 << 20 })).rejects.toThrow(new ZipBombError('bomb (local header at offset 0) inflates past the 1048576-byte limit'));
+    await expect(openZipEntry(bufferSource(archive), entry, { maxBytes: 1 << 20 })).rejects.toThrow(
+      new ZipBombError('bomb (local header at offset 0) inflates past the 1048576-byte limit'),
+    );
     expect((await openZipEntry(bufferSource(archive), entry, { maxBytes: 50 << 20 })).size).toBe(50 << 20);
   });
 
@@ -225,7 +233,11 @@ describe('readZipDirectory and openZipEntry', () => {
           { comment: 'comment' },
         ),
       );
-      await writeZipFile(streamed, Object.entries(data).map(([name, bytes]) => ({ name, data: bytes })), { zip64: true, alignData: 64 });
+      await writeZipFile(
+        streamed,
+        Object.entries(data).map(([name, bytes]) => ({ name, data: bytes })),
+        { zip64: true, alignData: 64 },
+      );
       const script = [
         'import hashlib, json, sys, zipfile',
         'for path in sys.argv[1:]:',

@@ -49,8 +49,7 @@ const LOCAL_HEADERS_CHUNK = 16 << 10;
 const METHOD_NAMES: Record<number, string> = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 99: 'AES' };
 
 /** Names without flag bit 11 are CP437 (appendix D); bytes below 0x80 are ASCII. */
-const CP437_HIGH =
-  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
 
 /** True when the bytes open like a zip: a local file header, or the end record of an empty archive. */
 export function looksLikeZip(firstBytes: Uint8Array): boolean {
@@ -104,7 +103,9 @@ async function refuseOverlaps(source: ByteSource, entries: ZipEntry[], directory
   let previous: { name: string; end: number } | undefined;
   for (const entry of byOffset) {
     if (previous && entry.localHeaderOffset < previous.end) {
-      throw new ZipFormatError(`${entry.name} (local header at offset ${entry.localHeaderOffset}) overlaps ${previous.name}, which runs to offset ${previous.end}: entries may not share bytes`);
+      throw new ZipFormatError(
+        `${entry.name} (local header at offset ${entry.localHeaderOffset}) overlaps ${previous.name}, which runs to offset ${previous.end}: entries may not share bytes`,
+      );
     }
     const header = await reader.bytes(entry.localHeaderOffset, LOCAL_HEADER.size, `the local header of ${entry.name}`);
     if (header.readUInt32LE(0) !== LOCAL_HEADER.signature) throw new ZipFormatError(`no local header for ${entry.name} at offset ${entry.localHeaderOffset}`);
@@ -244,7 +245,7 @@ function centralEntry(header: Buffer, name: Buffer, extra: Buffer, at: number): 
 
 /** The data of extra field `id` (4.5.1), or null if absent. */
 function extraField(extra: Buffer, id: number): Buffer | null {
-  for (let at = 0; at + 4 <= extra.length; ) {
+  for (let at = 0; at + 4 <= extra.length;) {
     const size = extra.readUInt16LE(at + 2);
     if (extra.readUInt16LE(at) === id) return extra.subarray(at + 4, Math.min(extra.length, at + 4 + size));
     at += 4 + size;

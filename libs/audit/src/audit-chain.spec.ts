@@ -16,7 +16,11 @@ describe('chainHash', () => {
 
   it('is SHA-256 over the previous hash and the canonical event', () => {
     const canonical = '{"action":"model.created","actor":"eve","occurredAt":"2026-01-02T03:04:05.678Z","payload":{"tags":["a"]},"seq":1,"subject":"model:m"}';
-    expect(chainHash(GENESIS_HASH, event)).toBe(createHash('sha256').update(GENESIS_HASH + canonical).digest('hex'));
+    expect(chainHash(GENESIS_HASH, event)).toBe(
+      createHash('sha256')
+        .update(GENESIS_HASH + canonical)
+        .digest('hex'),
+    );
   });
 
   it('changes with any field and with the previous hash', () => {

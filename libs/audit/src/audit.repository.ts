@@ -63,12 +63,6 @@ export class AuditRepository {
 
   /** A batch of the chain in order, for verification. */
   batchAfter(seq: number, limit: number): Promise<AuditEventEntity[]> {
-    return this.dataSource
-      .getRepository(AuditEventEntity)
-      .createQueryBuilder('e')
-      .where('e.seq > :seq', { seq })
-      .orderBy('e.seq', 'ASC')
-      .limit(limit)
-      .getMany();
+    return this.dataSource.getRepository(AuditEventEntity).createQueryBuilder('e').where('e.seq > :seq', { seq }).orderBy('e.seq', 'ASC').limit(limit).getMany();
   }
 }

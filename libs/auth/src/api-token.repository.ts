@@ -45,12 +45,7 @@ export class ApiTokenRepository {
   }
 
   hasActiveAdmin(tx: EntityManager): Promise<boolean> {
-    return tx
-      .getRepository(ApiTokenEntity)
-      .createQueryBuilder('t')
-      .where('t.revoked_at IS NULL')
-      .andWhere(`'admin' = ANY(t.roles)`)
-      .getExists();
+    return tx.getRepository(ApiTokenEntity).createQueryBuilder('t').where('t.revoked_at IS NULL').andWhere(`'admin' = ANY(t.roles)`).getExists();
   }
 
   findByHash(tx: EntityManager, tokenHash: string): Promise<ApiTokenEntity | null> {

@@ -11,6 +11,5 @@ export const Allow = (...roles: Role[]) => SetMetadata(ALLOWED_ROLES, roles);
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
 export const CurrentPrincipal = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): Principal =>
-    context.switchToHttp().getRequest<{ principal: Principal }>().principal,
+  (_data: unknown, context: ExecutionContext): Principal => context.switchToHttp().getRequest<{ principal: Principal }>().principal,
 );

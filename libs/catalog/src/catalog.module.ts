@@ -19,7 +19,20 @@ import { VersionSecurityService } from './services/version-security.service';
 @Module({
   imports: [IntegrityModule],
   controllers: [ModelController, VersionController, DatasetController],
-  providers: [ModelRepository, VersionRepository, DatasetRepository, StageRepository, VersionSecurityRepository, ModelService, VersionService, VersionSecurityService, VersionCommitted, StageService, LineageService, DatasetService],
+  providers: [
+    ModelRepository,
+    VersionRepository,
+    DatasetRepository,
+    StageRepository,
+    VersionSecurityRepository,
+    ModelService,
+    VersionService,
+    VersionSecurityService,
+    VersionCommitted,
+    StageService,
+    LineageService,
+    DatasetService,
+  ],
   exports: [ModelService, VersionService, VersionSecurityService, VersionCommitted, StageService, LineageService, DatasetService],
 })
 export class CatalogModule {}

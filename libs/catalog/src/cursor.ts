@@ -21,12 +21,7 @@ export function decodeCursor<T extends string | number>(cursor: string, type: 's
  * Cuts a page from `limit + 1` fetched rows: the extra row only tells that
  * another page exists, and the last returned row's key becomes its cursor.
  */
-export function keysetPage<Row, Item>(
-  rows: Row[],
-  limit: number,
-  keyOf: (row: Row) => string | number,
-  map: (row: Row) => Item,
-): { items: Item[]; nextCursor: string | null } {
+export function keysetPage<Row, Item>(rows: Row[], limit: number, keyOf: (row: Row) => string | number, map: (row: Row) => Item): { items: Item[]; nextCursor: string | null } {
   const page = rows.slice(0, limit);
   return {
     items: page.map(map),

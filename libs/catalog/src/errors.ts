@@ -107,11 +107,7 @@ export class DatasetExistsError extends DomainError {
 
 export class DatasetWithoutChecksumError extends DomainError {
   constructor(name: string, version: string) {
-    super(
-      'conflict',
-      'dataset_without_checksum',
-      `dataset ${name}@${version} has no checksum yet: declare its sha256 or upload its file first`,
-    );
+    super('conflict', 'dataset_without_checksum', `dataset ${name}@${version} has no checksum yet: declare its sha256 or upload its file first`);
   }
 }
 

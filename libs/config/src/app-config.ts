@@ -2,24 +2,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_SIGNATURE_IGNORE_PATHS } from '@gatehouse/model-signing';
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-  validateSync,
-} from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 /** Bounded so that the storage's stale-upload grace (a day) always outlasts it. */
 const MAX_HTTP_IDLE_TIMEOUT_SECONDS = 3600;
 
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /** The environment as the registry understands it; every variable is optional. */
@@ -166,9 +154,7 @@ class Environment {
   PROMOTION_POLICY?: string;
 }
 
-export type DatabaseConfig =
-  | { kind: 'embedded'; dataDir: string }
-  | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string; poolSize: number };
 
 export type BlobStoreConfig =
   | { kind: 'filesystem'; root: string }
@@ -237,9 +223,7 @@ const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const parsed = plainToInstance(Environment, { ...env }, { excludeExtraneousValues: false });
   const problems = validateSync(parsed, { stopAtFirstError: true }).flatMap((error) =>
-    Object.values(error.constraints ?? {}).map((message) =>
-      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
-    ),
+    Object.values(error.constraints ?? {}).map((message) => (message.startsWith(error.property) ? message : `${error.property}: ${message}`)),
   );
   if (!!parsed.AWS_ACCESS_KEY_ID !== !!parsed.AWS_SECRET_ACCESS_KEY) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');

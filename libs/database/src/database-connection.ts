@@ -28,9 +28,7 @@ export class DatabaseConnection {
     const embedded = config.kind === 'embedded' ? await EmbeddedPostgres.start(config.dataDir) : undefined;
     const dataSource = new DataSource({
       type: 'postgres',
-      ...(config.kind === 'postgres'
-        ? { url: config.url, poolSize: config.poolSize }
-        : { ...embedded!.connection, poolSize: 1 }),
+      ...(config.kind === 'postgres' ? { url: config.url, poolSize: config.poolSize } : { ...embedded!.connection, poolSize: 1 }),
       applicationName: 'gatehouse',
       entities: schema.entities,
       migrations: schema.migrations,

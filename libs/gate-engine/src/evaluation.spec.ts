@@ -21,7 +21,10 @@ describe('readBatches', () => {
   it('batches rows with their line numbers, skipping blank lines and accepting CRLF and no final newline', async () => {
     const batches = await batchesOf('{"inputs":{"x":1},"label":0}\r\n\n   \r\n{"inputs":{"x":2},"label":1}\n{"inputs":{"x":3}}', 2);
     expect(batches.map((batch) => batch.map((row) => [row.line, row.inputs.x, row.label]))).toEqual([
-      [[1, 1, 0], [4, 2, 1]],
+      [
+        [1, 1, 0],
+        [4, 2, 1],
+      ],
       [[5, 3, undefined]],
     ]);
   });

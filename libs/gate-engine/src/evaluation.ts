@@ -110,7 +110,8 @@ export function feedsFor(session: OnnxSession, rows: DatasetRow[]): Feeds {
   for (const spec of session.inputs) {
     const values = rows.map((row) => {
       const value = row.inputs[spec.name];
-      if (value === undefined) throw new DatasetFormatError(`line ${row.line} has no input "${spec.name}" (the model's inputs: ${session.inputs.map((input) => input.name).join(', ')})`);
+      if (value === undefined)
+        throw new DatasetFormatError(`line ${row.line} has no input "${spec.name}" (the model's inputs: ${session.inputs.map((input) => input.name).join(', ')})`);
       return value;
     });
     try {
@@ -149,12 +150,14 @@ export async function compareWithReference(session: OnnxSession, path: string, o
       if (!row.outputs || Object.keys(row.outputs).length === 0) throw new DatasetFormatError(`line ${row.line} has no "outputs" to compare with`);
       for (const [name, expected] of Object.entries(row.outputs)) {
         const tensor = fetched[name];
-        if (!tensor) throw new DatasetFormatError(`line ${row.line} names output "${name}", which the model does not have (it has: ${session.outputs.map((o) => o.name).join(', ')})`);
+        if (!tensor)
+          throw new DatasetFormatError(`line ${row.line} names output "${name}", which the model does not have (it has: ${session.outputs.map((o) => o.name).join(', ')})`);
         const all = tensorValues(tensor);
         const perExample = all.length / rows.length;
         const actual = all.subarray(rowIndex * perExample, (rowIndex + 1) * perExample);
         const wanted: unknown[] = [expected].flat(Infinity);
-        if (wanted.length !== actual.length) throw new DatasetFormatError(`line ${row.line}: output "${name}" has ${actual.length} values per example, the reference has ${wanted.length}`);
+        if (wanted.length !== actual.length)
+          throw new DatasetFormatError(`line ${row.line}: output "${name}" has ${actual.length} values per example, the reference has ${wanted.length}`);
         wanted.forEach((value, index) => {
           if (typeof value !== 'number') throw new DatasetFormatError(`line ${row.line}: reference output "${name}" holds ${JSON.stringify(value)}, not a number`);
           // NaN compares false with everything: count it as an infinite difference so it cannot pass.
@@ -240,7 +243,9 @@ class RegressionMetrics implements MetricsAccumulator {
     if (row.label === undefined && !this.labelsRequired) return;
     const label: unknown[] = [row.label].flat(Infinity);
     if (label.length !== values.length || label.some((value) => typeof value !== 'number')) {
-      throw new DatasetFormatError(`line ${row.line}: the label must be ${values.length === 1 ? 'a number' : `${values.length} numbers`} like the model's output, not ${JSON.stringify(row.label)}`);
+      throw new DatasetFormatError(
+        `line ${row.line}: the label must be ${values.length === 1 ? 'a number' : `${values.length} numbers`} like the model's output, not ${JSON.stringify(row.label)}`,
+      );
     }
     label.forEach((expected, index) => {
       const error = values[index] - (expected as number);

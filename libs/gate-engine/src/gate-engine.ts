@@ -42,7 +42,9 @@ export class GateEngine {
         const check = this.checks.get(entry.id);
         if (!check) throw new Error(`the policy names check "${entry.id}", which this engine does not have`);
         const started = performance.now();
-        const blocker = check.requires?.map((id) => results.find((result) => result.id === id)).find((result) => result && result.status !== 'passed' && result.status !== 'warning');
+        const blocker = check.requires
+          ?.map((id) => results.find((result) => result.id === id))
+          .find((result) => result && result.status !== 'passed' && result.status !== 'warning');
         const outcome: CheckOutcome = blocker
           ? { status: 'skipped', message: `not run: ${blocker.id} did not pass` }
           : await withDeadline(runCheck(check, context, entry.thresholds), deadline, policy.settings.timeoutSeconds, context);
@@ -93,11 +95,14 @@ async function runCheck(check: GateCheck, context: GateContext, thresholds: Stag
 function withDeadline<T>(work: Promise<T>, deadline: number, timeoutSeconds: number, context: GateContext): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const timeout = new GateTimeoutError(timeoutSeconds);
-      context.abort(timeout);
-      reject(timeout);
-    }, Math.max(0, deadline - Date.now()));
+    timer = setTimeout(
+      () => {
+        const timeout = new GateTimeoutError(timeoutSeconds);
+        context.abort(timeout);
+        reject(timeout);
+      },
+      Math.max(0, deadline - Date.now()),
+    );
   });
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -71,16 +71,20 @@ describe('GatePolicy', () => {
     const check = (stage: 'staging' | 'canary' | 'production', id: string, task: 'classification' | 'generative' | 'regression' = 'classification') =>
       policy.resolve(stage, task).checks.find((entry) => entry.id === id);
 
-    it('merges an entry over the parent\'s: thresholds key by key, byTask task by task, severity kept unless set', () => {
+    it("merges an entry over the parent's: thresholds key by key, byTask task by task, severity kept unless set", () => {
       expect(check('staging', 'latency')).toEqual({ id: 'latency', severity: 'warning', thresholds: { runs: 100, warmupRuns: 6, batchSize: 1, maxP95Ms: 20, maxMemoryMiB: 0 } });
       expect(check('staging', 'size_limit')?.thresholds).toEqual({ maxMiB: 50 });
       expect(check('staging', 'size_limit', 'generative')?.thresholds).toEqual({ maxMiB: 200 });
       expect(check('staging', 'size_limit', 'regression')?.thresholds).toEqual({ maxMiB: 10 });
-      expect(check('production', 'latency')).toEqual({ id: 'latency', severity: 'critical', thresholds: { runs: 100, warmupRuns: 6, batchSize: 1, maxP95Ms: 20, maxMemoryMiB: 0 } });
+      expect(check('production', 'latency')).toEqual({
+        id: 'latency',
+        severity: 'critical',
+        thresholds: { runs: 100, warmupRuns: 6, batchSize: 1, maxP95Ms: 20, maxMemoryMiB: 0 },
+      });
       expect(check('production', 'signature_trusted')).toEqual({ id: 'signature_trusted', severity: 'warning', thresholds: { required: true } });
     });
 
-    it('keeps the parent\'s order, drops what null drops, runs new checks after, or right after the check `after` names', () => {
+    it("keeps the parent's order, drops what null drops, runs new checks after, or right after the check `after` names", () => {
       const order = (stage: 'registered' | 'staging' | 'canary' | 'production') => policy.resolve(stage, 'classification').checks.map((entry) => entry.id);
       expect(order('registered')).toEqual(['files_intact', 'size_limit', 'latency', 'reported_metrics']);
       expect(order('staging')).toEqual(['files_intact', 'size_limit', 'latency', 'signature_trusted']);
@@ -88,7 +92,7 @@ describe('GatePolicy', () => {
       expect(order('production')).toEqual(['files_intact', 'onnx_parses', 'size_limit', 'latency', 'signature_trusted']);
     });
 
-    it('merges settings down the chain, named dimensions by name, over the file\'s', () => {
+    it("merges settings down the chain, named dimensions by name, over the file's", () => {
       expect(policy.resolve('registered', 'other').settings).toMatchObject({ batchSize: 16, timeoutSeconds: 300, dimensions: { seq: 8, batch: 4 } });
       expect(policy.resolve('canary', 'other').settings).toMatchObject({ batchSize: 16, timeoutSeconds: 900, dimensions: { seq: 16, batch: 4 } });
       expect(policy.resolve('production', 'other').settings).toMatchObject({ batchSize: 16, timeoutSeconds: 900, dimensions: { seq: 16, batch: 4 } });
@@ -111,16 +115,18 @@ describe('GatePolicy', () => {
         'stages.production.checks.evaluation: null drops a check the stage extends, but registered does not run evaluation',
         'stages.production.checks.schema_match.after: a check cannot run right after itself',
       ]);
-      expect(problemsOf({ stages: { staging: { extends: 'nightly' }, canary: { extends: 'registered' }, production: { extends: 'staging', checks: { latency: null } } } })).toEqual([
-        'stages.staging.extends: unknown stage "nightly" (expected one of registered, staging, canary, production)',
-        'stages.canary.extends: the policy has no stage "registered" (it has: staging, canary, production)',
-      ]);
+      expect(problemsOf({ stages: { staging: { extends: 'nightly' }, canary: { extends: 'registered' }, production: { extends: 'staging', checks: { latency: null } } } })).toEqual(
+        [
+          'stages.staging.extends: unknown stage "nightly" (expected one of registered, staging, canary, production)',
+          'stages.canary.extends: the policy has no stage "registered" (it has: staging, canary, production)',
+        ],
+      );
     });
   });
 
   it('resolves thresholds per task: check defaults, then the stage, then byTask', () => {
     const policy = GatePolicy.parse(
-      { stages: { registered: { checks: { size_limit: { thresholds: { maxMiB: 10 } , byTask: { generative: { maxMiB: 20 } } }, evaluation: {} } } } },
+      { stages: { registered: { checks: { size_limit: { thresholds: { maxMiB: 10 }, byTask: { generative: { maxMiB: 20 } } }, evaluation: {} } } } },
       GATE_CHECKS,
     );
     expect(policy.resolve('registered', 'classification').checks.find((c) => c.id === 'size_limit')?.thresholds).toEqual({ maxMiB: 10 });

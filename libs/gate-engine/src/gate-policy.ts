@@ -19,7 +19,10 @@ export interface StagePolicy {
 }
 
 export class GatePolicyError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`gate policy ${source} is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'GatePolicyError';
   }
@@ -239,7 +242,8 @@ function inherit(stage: GateStage, own: WrittenStage, parent: StageEntry | undef
     const inherited = checks.get(id);
     if (entry === null) {
       if (inherited) checks.delete(id);
-      else problems.push(`stages.${stage}.checks.${id}: null drops a check the stage extends, but ${own.parent ? `${own.parent} does not run ${id}` : `${stage} extends no stage`}`);
+      else
+        problems.push(`stages.${stage}.checks.${id}: null drops a check the stage extends, but ${own.parent ? `${own.parent} does not run ${id}` : `${stage} extends no stage`}`);
     } else {
       checks.set(id, inherited ? mergeCheck(inherited, entry) : entry);
     }
@@ -279,7 +283,7 @@ function validateThresholds(value: unknown, check: GateCheck, where: string, pro
     return;
   }
   for (const [key, given] of Object.entries(value)) {
-    const spec = (check.thresholds)[key];
+    const spec = check.thresholds[key];
     if (!spec) {
       const known = Object.keys(check.thresholds);
       problems.push(`${where}.${key}: "${check.id}" has no threshold "${key}" (${known.length ? `known: ${known.join(', ')}` : 'it takes none'})`);
@@ -293,7 +297,9 @@ function validateThresholds(value: unknown, check: GateCheck, where: string, pro
 function thresholdProblem(spec: ThresholdSpec, value: unknown): string | undefined {
   if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false, not ${JSON.stringify(value)}`;
   if (spec.type === 'names') {
-    return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.trim() !== '') ? undefined : `must be a list of non-empty strings, not ${JSON.stringify(value)}`;
+    return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.trim() !== '')
+      ? undefined
+      : `must be a list of non-empty strings, not ${JSON.stringify(value)}`;
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a number, not ${JSON.stringify(value)}`;
   if (spec.type === 'integer' && !Number.isInteger(value)) return `must be a whole number, not ${value}`;

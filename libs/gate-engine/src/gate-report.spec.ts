@@ -2,7 +2,17 @@ import type { CheckResult } from './check';
 import { renderMarkdown, summarize, type GateReport } from './gate-report';
 
 function result(id: string, status: CheckResult['status'], severity: CheckResult['severity'] = 'critical'): CheckResult {
-  return { id, family: 'validation', severity, status, value: null, threshold: null, message: `${id} ${status}`, durationMs: 1, ...(status === 'failed' ? { recommendation: `fix ${id}` } : {}) };
+  return {
+    id,
+    family: 'validation',
+    severity,
+    status,
+    value: null,
+    threshold: null,
+    message: `${id} ${status}`,
+    durationMs: 1,
+    ...(status === 'failed' ? { recommendation: `fix ${id}` } : {}),
+  };
 }
 
 describe('gate report', () => {

@@ -72,7 +72,9 @@ export function renderMarkdown(report: GateReport): string {
   if (report.failedChecks.length > 0) lines.push(`Refused by: ${report.failedChecks.map((id) => `\`${id}\``).join(', ')}`, '');
   lines.push('| check | severity | status | value | threshold | message | time |', '|---|---|---|---|---|---|---|');
   for (const result of report.results) {
-    lines.push(`| \`${result.id}\` | ${result.severity} | ${STATUS_MARKS[result.status]} | ${cell(result.value)} | ${cell(result.threshold)} | ${escapeCell(result.message)} | ${result.durationMs.toFixed(0)} ms |`);
+    lines.push(
+      `| \`${result.id}\` | ${result.severity} | ${STATUS_MARKS[result.status]} | ${cell(result.value)} | ${cell(result.threshold)} | ${escapeCell(result.message)} | ${result.durationMs.toFixed(0)} ms |`,
+    );
   }
   if (report.recommendations.length > 0) {
     lines.push('', '## Recommendations', '');
@@ -109,7 +111,9 @@ function renderComparison(report: GateReport): string[] {
     for (const row of rows) {
       const threshold = typeof row.threshold === 'number' ? `${row.bound === 'min' ? '≥' : '≤'} ${row.threshold}×` : cell(row.threshold);
       const verdict = row.verdict === 'failed' && result.status === 'warning' ? 'warning' : row.verdict;
-      lines.push(`| \`${result.id}\` | ${escapeCell(row.metric)} | ${cell(row.baseline)} | ${cell(row.candidate)} | ${row.ratio === null ? '—' : `${row.ratio.toFixed(3)}×`} | ${escapeCell(threshold)} | ${STATUS_MARKS[verdict]} |`);
+      lines.push(
+        `| \`${result.id}\` | ${escapeCell(row.metric)} | ${cell(row.baseline)} | ${cell(row.candidate)} | ${row.ratio === null ? '—' : `${row.ratio.toFixed(3)}×`} | ${escapeCell(threshold)} | ${STATUS_MARKS[verdict]} |`,
+      );
     }
   }
   if (unmeasured.length > 0) lines.push('', ...unmeasured);

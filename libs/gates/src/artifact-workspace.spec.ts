@@ -54,7 +54,7 @@ describe('ArtifactWorkspace start-up cleanup', () => {
     return directory;
   };
 
-  it('removes the workspaces of dead processes on this host, and keeps live ones, other hosts\' and unknown directories', async () => {
+  it("removes the workspaces of dead processes on this host, and keeps live ones, other hosts' and unknown directories", async () => {
     const live = await workspaces.materialize(subject);
     expect(await readFile(join(live.filesDirectory, 'w', 'weights.bin'), 'utf8')).toBe('weights');
     const hostTag = /^gatehouse-gate-([0-9a-f]{8})-/.exec(basename(live.directory))![1];

@@ -10,7 +10,10 @@ export class GatePolicyController {
   constructor(private readonly gatePolicy: GatePolicyService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The gate policy in force: each stage\'s checks, in the order a gate runs them, with severities and thresholds resolved for one task and extends applied (before any model\'s scan allowances)' })
+  @ApiOperation({
+    summary:
+      "The gate policy in force: each stage's checks, in the order a gate runs them, with severities and thresholds resolved for one task and extends applied (before any model's scan allowances)",
+  })
   show(@Query() query: GatePolicyQuery): GatePolicyResponse {
     return this.gatePolicy.show(query);
   }

@@ -33,12 +33,7 @@ export class GateRunRepository {
 
   /** Newest first, keyset-paginated by seq. */
   listForVersion(versionId: string, limit: number, beforeSeq?: number): Promise<GateRunEntity[]> {
-    const query = this.dataSource
-      .getRepository(GateRunEntity)
-      .createQueryBuilder('r')
-      .where('r.version_id = :versionId', { versionId })
-      .orderBy('r.seq', 'DESC')
-      .limit(limit);
+    const query = this.dataSource.getRepository(GateRunEntity).createQueryBuilder('r').where('r.version_id = :versionId', { versionId }).orderBy('r.seq', 'DESC').limit(limit);
     if (beforeSeq !== undefined) query.andWhere('r.seq < :beforeSeq', { beforeSeq });
     return query.getMany();
   }
@@ -76,7 +71,9 @@ export class GateRunRepository {
 
   /** Versions with a re-scan queued or running, and that run. */
   async openRescans(tx: EntityManager): Promise<Map<string, string>> {
-    const rows: { id: string; versionId: string }[] = await tx.query(`SELECT id, version_id AS "versionId" FROM gate_runs WHERE trigger = 'rescan' AND status IN ('queued','running')`);
+    const rows: { id: string; versionId: string }[] = await tx.query(
+      `SELECT id, version_id AS "versionId" FROM gate_runs WHERE trigger = 'rescan' AND status IN ('queued','running')`,
+    );
     return new Map(rows.map((row) => [row.versionId, row.id]));
   }
 
@@ -91,13 +88,25 @@ export class GateRunRepository {
   }
 
   /** Finishes a run this owner still holds; false (and nothing written) if it lost the lease. */
-  async finish(tx: EntityManager, id: string, owner: string, outcome: { status: 'passed' | 'failed' | 'error'; report: GateReport | null; error?: GateRunError }): Promise<boolean> {
+  async finish(
+    tx: EntityManager,
+    id: string,
+    owner: string,
+    outcome: { status: 'passed' | 'failed' | 'error'; report: GateReport | null; error?: GateRunError },
+  ): Promise<boolean> {
     const result = await tx.query<unknown>(
       `UPDATE gate_runs
           SET status = $3, report = $4, health_score = $5, last_error = COALESCE($6, last_error),
               finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
         WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
-      [id, owner, outcome.status, outcome.report ? JSON.stringify(outcome.report) : null, outcome.report?.healthScore ?? null, outcome.error ? JSON.stringify(outcome.error) : null],
+      [
+        id,
+        owner,
+        outcome.status,
+        outcome.report ? JSON.stringify(outcome.report) : null,
+        outcome.report?.healthScore ?? null,
+        outcome.error ? JSON.stringify(outcome.error) : null,
+      ],
     );
     return affected(result) === 1;
   }

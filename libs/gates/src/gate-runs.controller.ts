@@ -24,7 +24,7 @@ export class GateRunsController {
   @Post('models/:name/versions/:version/gate-runs')
   @HttpCode(202)
   @Allow('ml_engineer', 'data_scientist')
-  @ApiOperation({ summary: 'Queue a stage\'s gate on a committed version; follow it at links.self' })
+  @ApiOperation({ summary: "Queue a stage's gate on a committed version; follow it at links.self" })
   request(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: RequestGateRunDto): Promise<GateRunDetailResponse> {
     return this.gateRuns.request(actor, name, version, body.stage);
   }
@@ -38,7 +38,7 @@ export class GateRunsController {
   @Get('gate-runs/:id/report.md')
   @Header('content-type', 'text/markdown; charset=utf-8')
   @ApiProduces('text/markdown')
-  @ApiOperation({ summary: 'A finished run\'s report as Markdown' })
+  @ApiOperation({ summary: "A finished run's report as Markdown" })
   markdown(@Param('id') id: string): Promise<string> {
     return this.gateRuns.markdown(id);
   }
@@ -46,7 +46,9 @@ export class GateRunsController {
   @Post('admin/rescan')
   @HttpCode(202)
   @Allow('admin')
-  @ApiOperation({ summary: 'Re-scan the versions that serve or are validated whose scan verdict predates the scanner or policy in force (all of them with `all`); returns what was queued' })
+  @ApiOperation({
+    summary: 'Re-scan the versions that serve or are validated whose scan verdict predates the scanner or policy in force (all of them with `all`); returns what was queued',
+  })
   rescan(@CurrentPrincipal() actor: Principal, @Body() body: RequestRescanDto): Promise<RescanResponse> {
     return this.rescans.queue(actor.name, { all: body?.all ?? false });
   }

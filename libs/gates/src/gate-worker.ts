@@ -100,23 +100,35 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
 
   private async execute(run: GateRunEntity): Promise<void> {
     let leaseLost = false;
-    const heartbeat = setInterval(() => {
-      this.runs.renewLease(run.id, this.owner, this.config.gates.leaseSeconds).then(
-        (held) => (leaseLost ||= !held),
-        (error: Error) => this.logger.warn(`could not renew the lease of gate run ${run.id}: ${error.message}`),
-      );
-    }, (this.config.gates.leaseSeconds * 1000) / 3);
+    const heartbeat = setInterval(
+      () => {
+        this.runs.renewLease(run.id, this.owner, this.config.gates.leaseSeconds).then(
+          (held) => (leaseLost ||= !held),
+          (error: Error) => this.logger.warn(`could not renew the lease of gate run ${run.id}: ${error.message}`),
+        );
+      },
+      (this.config.gates.leaseSeconds * 1000) / 3,
+    );
     let workspace: Workspace | undefined;
     let subject: GateSubjectRecord | undefined;
     try {
       subject = await this.versions.gateSubject(run.versionId);
       if (run.attempts > run.maxAttempts) {
-        await this.finish(run, subject, { status: 'error', report: null, error: this.error('attempts_exhausted', `the run was started ${run.maxAttempts} times and never finished; its worker may be crashing on this model`, run) });
+        await this.finish(run, subject, {
+          status: 'error',
+          report: null,
+          error: this.error('attempts_exhausted', `the run was started ${run.maxAttempts} times and never finished; its worker may be crashing on this model`, run),
+        });
         return;
       }
       if (run.trigger !== 'rescan') {
         await this.transactions.run((tx) =>
-          this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null }, decidesStatus(run) ? 'validating' : undefined),
+          this.versions.recordGate(
+            tx,
+            run.versionId,
+            { runId: run.id, stage: run.stage, status: 'running', healthScore: null, finishedAt: null },
+            decidesStatus(run) ? 'validating' : undefined,
+          ),
         );
       }
       this.logger.log(`gate run ${run.id}: ${run.stage} gate on ${subject.model}@${subject.version}, attempt ${run.attempts}`);
@@ -124,7 +136,15 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
       workspace = await this.workspaces.materialize(subject, production && production.id !== subject.id ? production : undefined);
       const context = new GateContext(
-        { model: subject.model, version: subject.version, task: subject.task, declaredSchema: subject.schema, reportedMetrics: subject.metrics, files: subject.files, signature: await this.versions.signatureStatus(subject.id, subject.files) },
+        {
+          model: subject.model,
+          version: subject.version,
+          task: subject.task,
+          declaredSchema: subject.schema,
+          reportedMetrics: subject.metrics,
+          files: subject.files,
+          signature: await this.versions.signatureStatus(subject.id, subject.files),
+        },
         workspace.filesDirectory,
         workspace.datasets,
         run.policy.settings,
@@ -196,9 +216,20 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   private async finish(run: GateRunEntity, subject: GateSubjectRecord | undefined, outcome: Finish): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.runs.finish(tx, run.id, this.owner, outcome))) return;
-      const versionStatus: VersionStatus | undefined = !decidesStatus(run) ? undefined : outcome.status === 'passed' ? 'validated' : outcome.status === 'failed' ? 'rejected' : 'registered';
+      const versionStatus: VersionStatus | undefined = !decidesStatus(run)
+        ? undefined
+        : outcome.status === 'passed'
+          ? 'validated'
+          : outcome.status === 'failed'
+            ? 'rejected'
+            : 'registered';
       if (run.trigger !== 'rescan') {
-        await this.versions.recordGate(tx, run.versionId, { runId: run.id, stage: run.stage, status: outcome.status, healthScore: outcome.report?.healthScore ?? null, finishedAt: new Date().toISOString() }, versionStatus);
+        await this.versions.recordGate(
+          tx,
+          run.versionId,
+          { runId: run.id, stage: run.stage, status: outcome.status, healthScore: outcome.report?.healthScore ?? null, finishedAt: new Date().toISOString() },
+          versionStatus,
+        );
       }
       await this.recordSecurity(tx, run, subject, outcome);
       await this.audit.append(tx, {
@@ -216,7 +247,15 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           ...(outcome.error ? { error: outcome.error } : {}),
         },
       });
-      await this.runFinished.publish(tx, { runId: run.id, versionId: run.versionId, stage: run.stage, status: outcome.status, report: outcome.report, error: outcome.error, actor: WORKER_ACTOR });
+      await this.runFinished.publish(tx, {
+        runId: run.id,
+        versionId: run.versionId,
+        stage: run.stage,
+        status: outcome.status,
+        report: outcome.report,
+        error: outcome.error,
+        actor: WORKER_ACTOR,
+      });
     });
     this.logger.log(`gate run ${run.id}: ${outcome.status}${outcome.report ? ` (health ${outcome.report.healthScore})` : ''}`);
   }
@@ -236,7 +275,15 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     const standing = previous ? await this.runs.find(previous.gateRunId, tx) : null;
     const decision =
       scan && policyDigest
-        ? decideSecurity(previous, { ...scan, scannerVersion, policyDigest, gateRunId: run.id, at: new Date().toISOString(), runSeq: run.seq, standingRunSeq: standing?.seq ?? null })
+        ? decideSecurity(previous, {
+            ...scan,
+            scannerVersion,
+            policyDigest,
+            gateRunId: run.id,
+            at: new Date().toISOString(),
+            runSeq: run.seq,
+            standingRunSeq: standing?.seq ?? null,
+          })
         : { flagged: false, cleared: false };
     if (decision.verdict) await this.security.record(tx, run.versionId, decision.verdict);
     const auditSubject = subject ? `version:${subject.model}@${subject.version}` : `gate-run:${run.id}`;
@@ -280,7 +327,14 @@ function decidesStatus(run: GateRunEntity): boolean {
 
 function gateBaseline(production: GateSubjectRecord, copied: { filesDirectory: string; problem?: string }): GateBaseline {
   return {
-    subject: { model: production.model, version: production.version, task: production.task, declaredSchema: production.schema, reportedMetrics: production.metrics, files: production.files },
+    subject: {
+      model: production.model,
+      version: production.version,
+      task: production.task,
+      declaredSchema: production.schema,
+      reportedMetrics: production.metrics,
+      files: production.files,
+    },
     workspace: copied.filesDirectory,
     problem: copied.problem,
   };

@@ -12,7 +12,7 @@ export class ScanAllowancesController {
   constructor(private readonly allowances: ScanAllowanceService) {}
 
   @Get()
-  @ApiOperation({ summary: 'What this model\'s artifact scan allows beyond the gate policy, and why' })
+  @ApiOperation({ summary: "What this model's artifact scan allows beyond the gate policy, and why" })
   get(@Param('name') name: string): Promise<ModelScanAllowancesResponse> {
     return this.allowances.get(name);
   }
@@ -20,7 +20,10 @@ export class ScanAllowancesController {
   /** Admin only: it weakens a security gate, so the registrants whose artifacts it admits cannot grant it to themselves. */
   @Put()
   @Allow('admin')
-  @ApiOperation({ summary: 'Replace what this model\'s artifact scan allows beyond the gate policy (audited with the old and new lists and the reason); takes effect for gate runs queued from now, and re-scans what serves or is validated at the next start or POST /v1/admin/rescan' })
+  @ApiOperation({
+    summary:
+      "Replace what this model's artifact scan allows beyond the gate policy (audited with the old and new lists and the reason); takes effect for gate runs queued from now, and re-scans what serves or is validated at the next start or POST /v1/admin/rescan",
+  })
   change(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Body() body: ChangeScanAllowancesDto): Promise<ModelScanAllowancesResponse> {
     return this.allowances.change(actor, name, body);
   }

@@ -7,18 +7,39 @@ const problemsOf = (allowedGlobals: string[], allowedOnnxDomains?: string[]) => 
 
 describe('checkScanAllowances', () => {
   it('accepts module.name, dotted class paths and module.* and returns them sorted without repeats', () => {
-    expect(checkScanAllowances({ allowedGlobals: ['pathlib.PosixPath', 'mylab.config.TrainConfig', 'mylab.schedules.*', 'mylab.config.TrainConfig', 'mylab.Outer.Inner'], allowedOnnxDomains: ['com.microsoft', 'ai.onnx.contrib', 'com.microsoft'] })).toEqual({
-      rules: { allowedGlobals: ['mylab.Outer.Inner', 'mylab.config.TrainConfig', 'mylab.schedules.*', 'pathlib.PosixPath'], allowedOnnxDomains: ['ai.onnx.contrib', 'com.microsoft'] },
+    expect(
+      checkScanAllowances({
+        allowedGlobals: ['pathlib.PosixPath', 'mylab.config.TrainConfig', 'mylab.schedules.*', 'mylab.config.TrainConfig', 'mylab.Outer.Inner'],
+        allowedOnnxDomains: ['com.microsoft', 'ai.onnx.contrib', 'com.microsoft'],
+      }),
+    ).toEqual({
+      rules: {
+        allowedGlobals: ['mylab.Outer.Inner', 'mylab.config.TrainConfig', 'mylab.schedules.*', 'pathlib.PosixPath'],
+        allowedOnnxDomains: ['ai.onnx.contrib', 'com.microsoft'],
+      },
     });
     expect(checkScanAllowances({ allowedGlobals: [] })).toEqual({ rules: { allowedGlobals: [], allowedOnnxDomains: [] } });
   });
 
-  it.each(['TrainConfig', 'mylab.', '.TrainConfig', 'mylab..TrainConfig', 'mylab.config.Train Config', 'mylab.*.TrainConfig', 'mylab.**', '*', 'my-lab.Config', '1lab.Config', 'mylab.Config\n', `mylab.${'x'.repeat(200)}`, ''])(
-    'refuses %j as malformed, saying how to write it',
-    (pattern) => {
-      expect(problemsOf([pattern])).toEqual([{ field: 'allowedGlobals.0', errors: [expect.stringContaining('write it as module.name (e.g. mylab.config.TrainConfig) or module.*')] }]);
-    },
-  );
+  it.each([
+    'TrainConfig',
+    'mylab.',
+    '.TrainConfig',
+    'mylab..TrainConfig',
+    'mylab.config.Train Config',
+    'mylab.*.TrainConfig',
+    'mylab.**',
+    '*',
+    'my-lab.Config',
+    '1lab.Config',
+    'mylab.Config\n',
+    `mylab.${'x'.repeat(200)}`,
+    '',
+  ])('refuses %j as malformed, saying how to write it', (pattern) => {
+    expect(problemsOf([pattern])).toEqual([
+      { field: 'allowedGlobals.0', errors: [expect.stringContaining('write it as module.name (e.g. mylab.config.TrainConfig) or module.*')] },
+    ]);
+  });
 
   it.each([
     ['os.system', 'os is a module that can run commands'],
@@ -58,7 +79,13 @@ describe('checkScanAllowances', () => {
   it('accepts only what the pickle policy then allows, so an accepted allowance always takes effect', () => {
     const accepted = ['mylab.config.TrainConfig', 'pathlib.PosixPath', 'mylab.schedules.*', 'collections.defaultdict', 'datetime.datetime'];
     expect(checkScanAllowances({ allowedGlobals: accepted }).rules).toBeDefined();
-    for (const [module, name] of [['mylab.config', 'TrainConfig'], ['pathlib', 'PosixPath'], ['mylab.schedules', 'Cosine'], ['collections', 'defaultdict'], ['datetime', 'datetime']]) {
+    for (const [module, name] of [
+      ['mylab.config', 'TrainConfig'],
+      ['pathlib', 'PosixPath'],
+      ['mylab.schedules', 'Cosine'],
+      ['collections', 'defaultdict'],
+      ['datetime', 'datetime'],
+    ]) {
       expect(judgeGlobal({ module, name, unknown: false, protocol: 4 }, accepted)).toEqual({ verdict: 'allowed' });
       expect(judgeGlobal({ module, name, unknown: false, protocol: 4 })).toMatchObject({ verdict: 'flagged', rule: 'unlisted_global' });
     }
@@ -78,7 +105,7 @@ describe('withScanAllowances', () => {
   const registered = policy.resolve('registered', 'classification');
   const rules = { allowedGlobals: ['mylab.config.TrainConfig', 'shared.Config'], allowedOnnxDomains: ['ai.onnx.contrib'] };
 
-  it('adds the model\'s allowances after the policy\'s own in the scan\'s thresholds, leaving every other check alone', () => {
+  it("adds the model's allowances after the policy's own in the scan's thresholds, leaving every other check alone", () => {
     const merged = withScanAllowances(registered, rules);
     const scan = merged.checks.find((check) => check.id === 'artifact_scan')!;
     expect(scan.thresholds.allowedGlobals).toEqual(['shared.Config', 'mylab.config.TrainConfig']);
@@ -98,7 +125,7 @@ describe('withScanAllowances', () => {
     expect(scanPolicyDigest(withScanAllowances(registered, { allowedGlobals: ['shared.Config'], allowedOnnxDomains: ['com.microsoft'] }))).toBe(base);
   });
 
-  it('gives a re-scan the digest the registration gate recorded, so a model\'s verdicts are current once re-scanned', () => {
+  it("gives a re-scan the digest the registration gate recorded, so a model's verdicts are current once re-scanned", () => {
     const recorded = scanPolicyDigest(withScanAllowances(registered, rules));
     for (const stage of ['none', 'staging'] as const) {
       expect(scanPolicyDigest(withScanAllowances(rescanPolicy(policy, stage, 'classification')!, rules))).toBe(recorded);

@@ -37,7 +37,10 @@ export function checkScanAllowances(request: { allowedGlobals: readonly string[]
   });
   (request.allowedOnnxDomains ?? []).forEach((domain, index) => {
     if (domain.length > MAX_NAME_LENGTH || !ONNX_DOMAIN_PATTERN.test(domain)) {
-      problems.push({ field: `allowedOnnxDomains.${index}`, errors: [`${JSON.stringify(domain)} is not an operator domain: write it as dotted words of letters, digits, "_" or "-", e.g. com.microsoft`] });
+      problems.push({
+        field: `allowedOnnxDomains.${index}`,
+        errors: [`${JSON.stringify(domain)} is not an operator domain: write it as dotted words of letters, digits, "_" or "-", e.g. com.microsoft`],
+      });
     }
   });
   if (problems.length > 0) return { problems };
@@ -48,7 +51,8 @@ function globalProblem(pattern: string): string | undefined {
   if (pattern.length > MAX_NAME_LENGTH || !GLOBAL_PATTERN.test(pattern)) {
     return `${JSON.stringify(pattern)} is not a global: write it as module.name (e.g. mylab.config.TrainConfig) or module.* for every plain name of one module, each part a Python identifier`;
   }
-  const refusal = (why: string) => `${pattern} cannot be allowed: ${why}. The scan refuses it whatever a model allows; re-export the weights as safetensors, ONNX or a state_dict instead`;
+  const refusal = (why: string) =>
+    `${pattern} cannot be allowed: ${why}. The scan refuses it whatever a model allows; re-export the weights as safetensors, ONNX or a state_dict instead`;
   for (const global of readings(pattern)) {
     const why = unallowable(global, pattern);
     if (why) return refusal(why);

@@ -3,8 +3,16 @@ import { GATE_CHECKS, GatePolicy, type GateReport, type StagePolicy } from '@gat
 import { canonicalJson, compareScannerVersions, decideSecurity, rescanPolicy, rescanReason, scanOutcome, scanPolicyDigest, stampScanResult } from './scan-verdict';
 
 const policy = (stages: Record<string, unknown>) => GatePolicy.parse({ stages }, GATE_CHECKS);
-const scanOf = (thresholds: Record<string, unknown> = {}, severity?: string) => policy({ registered: { checks: { files_intact: {}, artifact_scan: { thresholds, ...(severity ? { severity } : {}) } } } }).resolve('registered', 'classification');
-const verdict = (overrides: Partial<SecurityVerdict> = {}): SecurityVerdict => ({ status: 'clean', scannerVersion: '2026.12.1', policyDigest: 'a'.repeat(64), gateRunId: 'run-1', at: '2026-12-01T00:00:00.000Z', ...overrides });
+const scanOf = (thresholds: Record<string, unknown> = {}, severity?: string) =>
+  policy({ registered: { checks: { files_intact: {}, artifact_scan: { thresholds, ...(severity ? { severity } : {}) } } } }).resolve('registered', 'classification');
+const verdict = (overrides: Partial<SecurityVerdict> = {}): SecurityVerdict => ({
+  status: 'clean',
+  scannerVersion: '2026.12.1',
+  policyDigest: 'a'.repeat(64),
+  gateRunId: 'run-1',
+  at: '2026-12-01T00:00:00.000Z',
+  ...overrides,
+});
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps array order', () => {
@@ -14,7 +22,7 @@ describe('canonicalJson', () => {
 });
 
 describe('scanPolicyDigest', () => {
-  it('is the SHA-256 of the scan\'s severity and resolved thresholds, whatever order the policy wrote them in', () => {
+  it("is the SHA-256 of the scan's severity and resolved thresholds, whatever order the policy wrote them in", () => {
     const digest = scanPolicyDigest(scanOf({ maxZipEntries: 10, maxZipDepth: 1 }));
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
     expect(scanPolicyDigest(scanOf({ maxZipDepth: 1, maxZipEntries: 10 }))).toBe(digest);
@@ -49,7 +57,7 @@ describe('rescanPolicy', () => {
     production: { checks: { artifact_scan: { thresholds: { maxZipDepth: 0 } } } },
   });
 
-  it('runs only the scan: production\'s for a production version, the registration gate\'s for the rest', () => {
+  it("runs only the scan: production's for a production version, the registration gate's for the rest", () => {
     const production = rescanPolicy(shipped, 'production', 'classification')!;
     expect(production.stage).toBe('production');
     expect(production.checks.map((check) => check.id)).toEqual(['artifact_scan']);
@@ -74,20 +82,22 @@ describe('rescanReason', () => {
     expect(rescanReason(verdict({ status: 'flagged' }), '2026.12.1', 'a'.repeat(64))).toBeUndefined();
   });
 
-  it('leaves a newer scanner\'s verdict alone (a replica not yet upgraded)', () => {
+  it("leaves a newer scanner's verdict alone (a replica not yet upgraded)", () => {
     expect(rescanReason(verdict({ scannerVersion: '2027.1.1' }), '2026.12.1', 'b'.repeat(64))).toBeUndefined();
   });
 });
 
 function report(results: { id: string; status: 'passed' | 'warning' | 'failed' | 'error' | 'skipped'; message?: string }[]): GateReport {
-  return { results: results.map((result) => ({ family: 'security', severity: 'critical', value: null, threshold: null, durationMs: 1, message: '', ...result })) } as unknown as GateReport;
+  return {
+    results: results.map((result) => ({ family: 'security', severity: 'critical', value: null, threshold: null, durationMs: 1, message: '', ...result })),
+  } as unknown as GateReport;
 }
 
 describe('scanOutcome', () => {
   const scanning = scanOf();
   const notScanning: StagePolicy = { ...scanning, checks: scanning.checks.filter((check) => check.id !== 'artifact_scan') };
 
-  it('follows the scan\'s result: passed or warning is clean, failed or error flags', () => {
+  it("follows the scan's result: passed or warning is clean, failed or error flags", () => {
     expect(scanOutcome(scanning, 'passed', report([{ id: 'artifact_scan', status: 'passed' }]))).toEqual({ status: 'clean' });
     expect(scanOutcome(scanning, 'passed', report([{ id: 'artifact_scan', status: 'warning' }]))).toEqual({ status: 'clean' });
     expect(scanOutcome(scanning, 'failed', report([{ id: 'artifact_scan', status: 'failed', message: '1 HIGH' }]))).toEqual({ status: 'flagged', message: '1 HIGH' });
@@ -95,14 +105,24 @@ describe('scanOutcome', () => {
   });
 
   it('flags a run that failed before it could scan, and says nothing of a run that ended in error', () => {
-    expect(scanOutcome(scanning, 'failed', report([{ id: 'workspace', status: 'failed', message: 'ENAMETOOLONG' }]))).toEqual({ status: 'flagged', message: 'the scan could not run: ENAMETOOLONG' });
+    expect(scanOutcome(scanning, 'failed', report([{ id: 'workspace', status: 'failed', message: 'ENAMETOOLONG' }]))).toEqual({
+      status: 'flagged',
+      message: 'the scan could not run: ENAMETOOLONG',
+    });
     expect(scanOutcome(scanning, 'error', null)).toBeUndefined();
     expect(scanOutcome(notScanning, 'failed', report([{ id: 'files_intact', status: 'failed' }]))).toBeUndefined();
   });
 });
 
 describe('decideSecurity', () => {
-  const verdictOf = (status: 'clean' | 'flagged', scannerVersion = '2026.12.2') => ({ status, scannerVersion, policyDigest: 'c'.repeat(64), gateRunId: 'run-2', at: '2026-12-02T00:00:00.000Z', ...(status === 'flagged' ? { message: 'found' } : {}) });
+  const verdictOf = (status: 'clean' | 'flagged', scannerVersion = '2026.12.2') => ({
+    status,
+    scannerVersion,
+    policyDigest: 'c'.repeat(64),
+    gateRunId: 'run-2',
+    at: '2026-12-02T00:00:00.000Z',
+    ...(status === 'flagged' ? { message: 'found' } : {}),
+  });
   const scan = (status: 'clean' | 'flagged', scannerVersion = '2026.12.2', runSeq = 2) => ({ ...verdictOf(status, scannerVersion), runSeq, standingRunSeq: 1 });
 
   it('flags a version whose scan fails, and records the first verdict of one never scanned', () => {
@@ -116,19 +136,26 @@ describe('decideSecurity', () => {
     expect(decideSecurity(flagged, scan('flagged'))).toMatchObject({ verdict: { status: 'flagged', gateRunId: 'run-2' }, flagged: true, cleared: false });
   });
 
-  it('lets no run queued before the verdict\'s own (an older policy snapshot) lift its flag', () => {
+  it("lets no run queued before the verdict's own (an older policy snapshot) lift its flag", () => {
     expect(decideSecurity(verdict({ status: 'flagged' }), scan('clean', '2026.12.2', 0))).toEqual({ flagged: false, cleared: false });
   });
 
-  it('lets no older scanner overrule a newer one\'s verdict, either way', () => {
+  it("lets no older scanner overrule a newer one's verdict, either way", () => {
     expect(decideSecurity(verdict({ status: 'flagged', scannerVersion: '2027.1.1' }), scan('clean'))).toEqual({ flagged: false, cleared: false });
     expect(decideSecurity(verdict({ scannerVersion: '2027.1.1' }), scan('flagged'))).toEqual({ flagged: false, cleared: false });
   });
 });
 
 describe('stampScanResult', () => {
-  it('adds the scanner version and digest to the scan result\'s details only', () => {
-    const stamped = stampScanResult(report([{ id: 'files_intact', status: 'passed' }, { id: 'artifact_scan', status: 'passed' }]), '2026.12.1', 'd'.repeat(64));
+  it("adds the scanner version and digest to the scan result's details only", () => {
+    const stamped = stampScanResult(
+      report([
+        { id: 'files_intact', status: 'passed' },
+        { id: 'artifact_scan', status: 'passed' },
+      ]),
+      '2026.12.1',
+      'd'.repeat(64),
+    );
     expect(stamped.results[1].details).toEqual({ scannerVersion: '2026.12.1', policyDigest: 'd'.repeat(64) });
     expect(stamped.results[0].details).toBeUndefined();
   });

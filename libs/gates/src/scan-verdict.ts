@@ -32,7 +32,9 @@ export function canonicalJson(value: unknown): string {
 export function scanPolicyDigest(policy: StagePolicy): string | null {
   const scan = policy.checks.find((check) => check.id === SCAN_CHECK_ID);
   if (!scan) return null;
-  return createHash('sha256').update(canonicalJson({ check: scan.id, severity: scan.severity, thresholds: scan.thresholds })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ check: scan.id, severity: scan.severity, thresholds: scan.thresholds }))
+    .digest('hex');
 }
 
 /** Orders dotted versions numerically segment by segment ('2026.12.10' > '2026.12.9'); non-numeric segments compare as text. */
@@ -114,11 +116,12 @@ export interface SecurityDecision {
 }
 
 /** A finished scan, with the queue position of its run and of the run behind the current verdict. */
-export type FinishedScan = ScanOutcome & Omit<SecurityVerdict, 'status' | 'message'> & {
-  runSeq: number;
-  /** Null when there is no current verdict or its run is gone. */
-  standingRunSeq: number | null;
-};
+export type FinishedScan = ScanOutcome &
+  Omit<SecurityVerdict, 'status' | 'message'> & {
+    runSeq: number;
+    /** Null when there is no current verdict or its run is gone. */
+    standingRunSeq: number | null;
+  };
 
 /**
  * Folds a new scan into the version's verdict. A scan that is older than the

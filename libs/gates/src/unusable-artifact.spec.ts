@@ -6,7 +6,13 @@ import { BlobMissingError, BlobNotFoundError, BlobStoreUnavailableError } from '
 import { GATE_CHECKS, GatePolicy } from '@gatehouse/gate-engine';
 import { asUnusableArtifact, unusableArtifactReport, UnusableArtifactError } from './unusable-artifact';
 
-const failure = (work: Promise<unknown>) => work.then(() => { throw new Error('expected a failure'); }, (error: unknown) => error);
+const failure = (work: Promise<unknown>) =>
+  work.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
 
 describe('asUnusableArtifact', () => {
   let root: string;
@@ -41,7 +47,12 @@ describe('asUnusableArtifact', () => {
 describe('unusableArtifactReport', () => {
   it('is a failed report whose one critical result names the cause and what to do', () => {
     const policy = GatePolicy.parse({ stages: { registered: { checks: { files_intact: {}, artifact_scan: {} } } } }, GATE_CHECKS).resolve('registered', 'other');
-    const report = unusableArtifactReport(new UnusableArtifactError('ENAMETOOLONG: name too long', 'unmaterializable_path'), policy, { model: 'm', version: '1.0.0', task: 'other' }, new Date());
+    const report = unusableArtifactReport(
+      new UnusableArtifactError('ENAMETOOLONG: name too long', 'unmaterializable_path'),
+      policy,
+      { model: 'm', version: '1.0.0', task: 'other' },
+      new Date(),
+    );
     expect(report).toMatchObject({ stage: 'registered', verdict: 'failed', healthScore: 0, failedChecks: ['workspace'], summary: { total: 1, failed: 1 } });
     expect(report.results[0].message).toContain('none of its 2 check(s) ran: ENAMETOOLONG');
     expect(report.recommendations[0].recommendation).toMatch(/255 bytes/);

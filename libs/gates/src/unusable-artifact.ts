@@ -38,7 +38,10 @@ export function asUnusableArtifact(error: unknown): UnusableArtifactError | unde
   // Duck-typed: system errors need not share this realm's Error prototype.
   const system = (error ?? {}) as NodeJS.ErrnoException;
   if (typeof system.code === 'string' && PATH_ERROR_CODES.has(system.code) && typeof system.path === 'string') {
-    return new UnusableArtifactError(`a file path cannot be laid out on the gate's filesystem (${system.code}): ${system.message}`, 'unmaterializable_path', { errno: system.code, syscall: system.syscall });
+    return new UnusableArtifactError(`a file path cannot be laid out on the gate's filesystem (${system.code}): ${system.message}`, 'unmaterializable_path', {
+      errno: system.code,
+      syscall: system.syscall,
+    });
   }
   return undefined;
 }

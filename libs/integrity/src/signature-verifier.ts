@@ -2,7 +2,20 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
-import { certificateFingerprint, checkSigningUsage, compareWithFiles, type FileDigest, type OmsBundle, parseBundle, parseCertificate, parsePublicKey, readStatement, SignatureProblem, verifyChain, verifyEnvelope } from '@gatehouse/model-signing';
+import {
+  certificateFingerprint,
+  checkSigningUsage,
+  compareWithFiles,
+  type FileDigest,
+  type OmsBundle,
+  parseBundle,
+  parseCertificate,
+  parsePublicKey,
+  readStatement,
+  SignatureProblem,
+  verifyChain,
+  verifyEnvelope,
+} from '@gatehouse/model-signing';
 import { SignatureRejectedError } from './errors';
 import type { TrustedSignerEntity } from './trusted-signer.entity';
 import { TrustedSignerRepository } from './trusted-signer.repository';
@@ -45,7 +58,12 @@ export class SignatureVerifier {
   private async identifySigner(bundle: OmsBundle, tx: EntityManager | undefined, now: Date): Promise<{ signer: TrustedSignerEntity; key: KeyObject }> {
     const material = bundle.verificationMaterial;
     const chain = material.x509CertificateChain?.certificates ?? (material.certificate ? [material.certificate] : []);
-    if (chain.length > 0) return this.identifyByCertificate(chain.map((c) => parseCertificate(Buffer.from(c.rawBytes ?? '', 'base64'))), tx, now);
+    if (chain.length > 0)
+      return this.identifyByCertificate(
+        chain.map((c) => parseCertificate(Buffer.from(c.rawBytes ?? '', 'base64'))),
+        tx,
+        now,
+      );
     const hint = material.publicKey?.hint;
     if (!hint) throw new SignatureProblem('unsupported_verification_material', 'the bundle names neither a public key hint nor a certificate');
     const signer = await this.signers.findByFingerprint(hint, tx);

@@ -8,7 +8,10 @@ import { TrustedSignerEntity } from './trusted-signer.entity';
 export class TrustedSignerRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(tx: EntityManager, signer: Pick<TrustedSignerEntity, 'name' | 'kind' | 'publicKeyPem' | 'certificatePem' | 'fingerprint' | 'expiresAt' | 'createdBy'>): Promise<TrustedSignerEntity> {
+  async insert(
+    tx: EntityManager,
+    signer: Pick<TrustedSignerEntity, 'name' | 'kind' | 'publicKeyPem' | 'certificatePem' | 'fingerprint' | 'expiresAt' | 'createdBy'>,
+  ): Promise<TrustedSignerEntity> {
     const repository = tx.getRepository(TrustedSignerEntity);
     try {
       return await repository.save(repository.create(signer));

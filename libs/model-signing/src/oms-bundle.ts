@@ -73,7 +73,7 @@ export function verifyEnvelope(bundle: OmsBundle, publicKey: KeyObject): void {
   const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
   const signature = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
   if (!verifyBytes(publicKey, pae(bundle.dsseEnvelope.payloadType, payload), signature)) {
-    throw new SignatureProblem('bad_signature', 'the signature does not verify with the signer\'s key');
+    throw new SignatureProblem('bad_signature', "the signature does not verify with the signer's key");
   }
 }
 
@@ -107,11 +107,7 @@ export interface ManifestComparison {
  * Compares the signed resources with the version's files. Files under the
  * statement's ignore_paths are skipped only where `allowedIgnorePaths` permits.
  */
-export function compareWithFiles(
-  statement: OmsStatement,
-  files: { path: string; sha256: string }[],
-  allowedIgnorePaths: readonly string[],
-): ManifestComparison {
+export function compareWithFiles(statement: OmsStatement, files: { path: string; sha256: string }[], allowedIgnorePaths: readonly string[]): ManifestComparison {
   const ignored = statement.predicate.serialization?.ignore_paths ?? [];
   const refused = ignored.filter((path) => !allowedIgnorePaths.includes(path));
   if (refused.length > 0) {

@@ -68,9 +68,7 @@ export function rootDigest(resources: { digest: string }[]): string {
 
 /** The statement a signer signs for `files` of the model named `modelName`. */
 export function buildStatement(modelName: string, files: FileDigest[], ignorePaths: string[] = []): OmsStatement {
-  const resources = [...files]
-    .sort((a, b) => comparePathComponents(a.path, b.path))
-    .map((file) => ({ name: file.path, algorithm: 'sha256', digest: file.sha256 }));
+  const resources = [...files].sort((a, b) => comparePathComponents(a.path, b.path)).map((file) => ({ name: file.path, algorithm: 'sha256', digest: file.sha256 }));
   return {
     _type: IN_TOTO_STATEMENT_TYPE,
     subject: [{ name: modelName, digest: { sha256: rootDigest(resources) } }],

@@ -3,7 +3,9 @@ import { createHash, createPublicKey, sign, verify, constants, type KeyObject } 
 /** The key hint `model_signing` records: hex SHA-256 of the public key's SPKI PEM text. */
 export function publicKeyHint(key: KeyObject): string {
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'pem' }) as string, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'pem' }) as string, 'utf8')
+    .digest('hex');
 }
 
 const EC_HASH: Record<string, string> = { prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' };

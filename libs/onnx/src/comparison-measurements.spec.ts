@@ -8,7 +8,11 @@ import { MemoryProbeError, measureSessionMemory } from './memory-probe';
 describe('measureLatencyPair', () => {
   it('times both the same number of times, swapping which goes first every round', async () => {
     const calls: string[] = [];
-    const [first, second] = await measureLatencyPair(async () => calls.push('a'), async () => calls.push('b'), { runs: 3, warmupRuns: 1 });
+    const [first, second] = await measureLatencyPair(
+      async () => calls.push('a'),
+      async () => calls.push('b'),
+      { runs: 3, warmupRuns: 1 },
+    );
     expect(calls.join('')).toBe('ab' + 'ab' + 'ba' + 'ab');
     expect(first).toMatchObject({ runs: 3, warmupRuns: 1 });
     expect(second).toMatchObject({ runs: 3, warmupRuns: 1 });
@@ -31,7 +35,7 @@ describe('measureSessionMemory', () => {
     expect(measured.peakRssBytes).toBe(measured.rssBeforeBytes + measured.growthBytes);
   });
 
-  it('reports onnxruntime\'s refusal, and stops when aborted', async () => {
+  it("reports onnxruntime's refusal, and stops when aborted", async () => {
     await expect(measureSessionMemory(join(directory, 'refused.onnx'), { inputs, runs: 1 })).rejects.toThrow(MemoryProbeError);
     await expect(measureSessionMemory(join(directory, 'refused.onnx'), { inputs, runs: 1 })).rejects.toThrow(/the memory probe failed: .*NoSuchOperator/);
     const controller = new AbortController();

@@ -157,9 +157,7 @@ export function findNonFiniteWeights(model: OnnxModel, readExternal?: ExternalDa
   return { nonFinite, unreadable, checked };
 }
 
-type FloatValues =
-  | { kind: 'float'; data: ArrayLike<number> }
-  | { kind: 'half'; data: ArrayLike<number>; exponentMask: number };
+type FloatValues = { kind: 'float'; data: ArrayLike<number> } | { kind: 'half'; data: ArrayLike<number>; exponentMask: number };
 
 function floatValues(tensor: onnx.ITensorProto, dtype: string, readExternal?: ExternalDataReader): FloatValues {
   const external = externalDataOf(tensor);

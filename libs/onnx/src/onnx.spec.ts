@@ -16,7 +16,9 @@ function modelWithInitializers(main: onnx.ITensorProto[], branch: onnx.ITensorPr
   const graph = {
     name: 'weights',
     initializer: main,
-    node: branch.length ? [{ opType: 'If', name: 'choose', input: ['cond'], output: ['out'], attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: thenBranch }] }] : [],
+    node: branch.length
+      ? [{ opType: 'If', name: 'choose', input: ['cond'], output: ['out'], attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: thenBranch }] }]
+      : [],
   };
   return OnnxModel.parse(onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph }).finish());
 }
@@ -70,7 +72,7 @@ describe('OnnxSession', () => {
     }
   });
 
-  it('turns onnxruntime\'s refusal into an OnnxLoadError', async () => {
+  it("turns onnxruntime's refusal into an OnnxLoadError", async () => {
     await expect(OnnxSession.load(Buffer.from('nope'))).rejects.toThrow(OnnxLoadError);
   });
 });
@@ -87,8 +89,17 @@ describe('resolveShape', () => {
 describe('stackExamples', () => {
   const spec = { name: 'features', dtype: 'float32', shape: [null, 2, 2] };
 
-  it('stacks nested examples into one batch tensor of the model\'s type', () => {
-    const tensor = stackExamples(spec, [[[1, 2], [3, 4]], [[5, 6], [7, true]]]);
+  it("stacks nested examples into one batch tensor of the model's type", () => {
+    const tensor = stackExamples(spec, [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [5, 6],
+        [7, true],
+      ],
+    ]);
     expect(tensor.dims).toEqual([2, 2, 2]);
     expect(Array.from(tensor.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6, 7, 1]);
     const ids = stackExamples({ name: 'ids', dtype: 'int64', shape: [null, 3] }, [[1, 2, 3]]);
@@ -97,9 +108,35 @@ describe('stackExamples', () => {
 
   it('names the example and what is wrong with it', () => {
     expect(() => stackExamples(spec, [[1, 2, 3, 4]], 10)).toThrow('example 10: input "features" has rank 1, the model expects rank 2');
-    expect(() => stackExamples(spec, [[[1, 2, 3], [4, 5, 6]]])).toThrow('has size 3 in dimension 2, the model expects 2');
-    expect(() => stackExamples(spec, [[[1, 2], [3, 4]], [[1, 2, 3], [4]]], 3)).toThrow('example 4: input "features" has shape [2,3]');
-    expect(() => stackExamples(spec, [[[1, 'two'], [3, 4]]])).toThrow(TensorShapeError);
+    expect(() =>
+      stackExamples(spec, [
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ]),
+    ).toThrow('has size 3 in dimension 2, the model expects 2');
+    expect(() =>
+      stackExamples(
+        spec,
+        [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [[1, 2, 3], [4]],
+        ],
+        3,
+      ),
+    ).toThrow('example 4: input "features" has shape [2,3]');
+    expect(() =>
+      stackExamples(spec, [
+        [
+          [1, 'two'],
+          [3, 4],
+        ],
+      ]),
+    ).toThrow(TensorShapeError);
     expect(() => stackExamples({ name: 'text', dtype: 'string', shape: [null, 1] }, [[1]])).toThrow('cannot build inputs of type string');
   });
 });
@@ -121,7 +158,10 @@ describe('latency', () => {
     const measured = await measureLatency(async () => void calls++, { runs: 50, warmupRuns: 5 });
     expect(calls).toBe(55);
     expect(measured).toMatchObject({ runs: 50, warmupRuns: 5 });
-    const summary = summarizeLatency(Array.from({ length: 100 }, (_, index) => 100 - index), 5);
+    const summary = summarizeLatency(
+      Array.from({ length: 100 }, (_, index) => 100 - index),
+      5,
+    );
     expect(summary).toEqual({ runs: 100, warmupRuns: 5, p50Ms: 50, p95Ms: 95, p99Ms: 99, meanMs: 50.5, maxMs: 100 });
     expect(percentile([], 50)).toBeNaN();
   });

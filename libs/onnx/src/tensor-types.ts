@@ -28,18 +28,25 @@ export function elementTypeName(dataType: number | null | undefined): string {
 
 /** Bytes per element, for the types whose size is fixed. */
 export const ELEMENT_SIZES: Record<string, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2,
-  int8: 1, int16: 2, int32: 4, int64: 8,
-  uint8: 1, uint16: 2, uint32: 4, uint64: 8,
-  bool: 1, complex64: 8, complex128: 16,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  bool: 1,
+  complex64: 8,
+  complex128: 16,
 };
 
 export const FLOAT_TYPES = new Set(['float32', 'float64', 'float16', 'bfloat16']);
 
 /** The element types a registrant may declare for a tensor. */
-export const TENSOR_DTYPES = [
-  'float16', 'float32', 'float64', 'bfloat16',
-  'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
-  'bool', 'string',
-] as const;
+export const TENSOR_DTYPES = ['float16', 'float32', 'float64', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'string'] as const;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];

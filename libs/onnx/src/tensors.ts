@@ -34,19 +34,47 @@ export function synthesizeTensor(dtype: string, shape: number[], random: SeededR
   const size = shape.reduce((product, dim) => product * dim, 1);
   switch (dtype) {
     case 'float32':
-      return new ort.Tensor('float32', Float32Array.from({ length: size }, () => random.normal()), shape);
+      return new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: size }, () => random.normal()),
+        shape,
+      );
     case 'float64':
-      return new ort.Tensor('float64', Float64Array.from({ length: size }, () => random.normal()), shape);
+      return new ort.Tensor(
+        'float64',
+        Float64Array.from({ length: size }, () => random.normal()),
+        shape,
+      );
     case 'float16':
-      return new ort.Tensor('float16', Uint16Array.from({ length: size }, () => toFloat16Bits(random.normal())), shape);
+      return new ort.Tensor(
+        'float16',
+        Uint16Array.from({ length: size }, () => toFloat16Bits(random.normal())),
+        shape,
+      );
     case 'int64':
-      return new ort.Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(random.next() * 10))), shape);
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: size }, () => BigInt(Math.floor(random.next() * 10))),
+        shape,
+      );
     case 'uint64':
-      return new ort.Tensor('uint64', BigUint64Array.from({ length: size }, () => BigInt(Math.floor(random.next() * 10))), shape);
+      return new ort.Tensor(
+        'uint64',
+        BigUint64Array.from({ length: size }, () => BigInt(Math.floor(random.next() * 10))),
+        shape,
+      );
     case 'bool':
-      return new ort.Tensor('bool', Uint8Array.from({ length: size }, () => (random.next() < 0.5 ? 0 : 1)), shape);
+      return new ort.Tensor(
+        'bool',
+        Uint8Array.from({ length: size }, () => (random.next() < 0.5 ? 0 : 1)),
+        shape,
+      );
     case 'string':
-      return new ort.Tensor('string', Array.from({ length: size }, () => 'gatehouse'), shape);
+      return new ort.Tensor(
+        'string',
+        Array.from({ length: size }, () => 'gatehouse'),
+        shape,
+      );
     default: {
       const IntegerArray = INTEGER_ARRAYS[dtype];
       if (!IntegerArray) throw new TensorShapeError(`cannot synthesise inputs of type ${dtype}`);
@@ -74,7 +102,9 @@ export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampl
   const exampleShape = nestedShape(examples[0]);
   const expectedRank = spec.shape.length - 1;
   if (spec.shape.length > 0 && exampleShape.length !== expectedRank) {
-    throw new TensorShapeError(`example ${firstExampleIndex}: input "${spec.name}" has rank ${exampleShape.length}, the model expects rank ${expectedRank} per example (shape ${JSON.stringify(spec.shape)} with the batch first)`);
+    throw new TensorShapeError(
+      `example ${firstExampleIndex}: input "${spec.name}" has rank ${exampleShape.length}, the model expects rank ${expectedRank} per example (shape ${JSON.stringify(spec.shape)} with the batch first)`,
+    );
   }
   exampleShape.forEach((dim, index) => {
     const expected = spec.shape[index + 1];
@@ -88,7 +118,9 @@ export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampl
   examples.forEach((example, offset) => {
     const written = flattenInto(example, values, offset * perExample);
     if (written !== perExample || !sameShape(nestedShape(example), exampleShape)) {
-      throw new TensorShapeError(`example ${firstExampleIndex + offset}: input "${spec.name}" has shape ${JSON.stringify(nestedShape(example))}, earlier examples have ${JSON.stringify(exampleShape)}`);
+      throw new TensorShapeError(
+        `example ${firstExampleIndex + offset}: input "${spec.name}" has shape ${JSON.stringify(nestedShape(example))}, earlier examples have ${JSON.stringify(exampleShape)}`,
+      );
     }
   });
   return typedTensor(spec.dtype, values, [examples.length, ...exampleShape]);
@@ -101,9 +133,17 @@ function typedTensor(dtype: string, values: Float32Array | Float64Array, shape: 
     case 'float64':
       return new ort.Tensor('float64', values, shape);
     case 'int64':
-      return new ort.Tensor('int64', BigInt64Array.from(values, (value) => BigInt(Math.trunc(value))), shape);
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(values, (value) => BigInt(Math.trunc(value))),
+        shape,
+      );
     case 'bool':
-      return new ort.Tensor('bool', Uint8Array.from(values, (value) => (value ? 1 : 0)), shape);
+      return new ort.Tensor(
+        'bool',
+        Uint8Array.from(values, (value) => (value ? 1 : 0)),
+        shape,
+      );
     default: {
       const IntegerArray = INTEGER_ARRAYS[dtype];
       if (!IntegerArray) throw new TensorShapeError(`cannot build inputs of type ${dtype} from a dataset`);

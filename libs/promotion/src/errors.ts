@@ -21,7 +21,9 @@ export class VersionFlaggedError extends DomainError {
       'unprocessable',
       'version_flagged',
       `${ref} cannot be promoted to ${stage}: its artifact scan under scanner ${security.scannerVersion} failed (gate run ${security.gateRunId}${security.message ? `: ${security.message}` : ''}). ` +
-        'Read the findings at /v1/gate-runs/' + security.gateRunId + ', then register a fixed version; if the findings are expected, extend the scan policy and re-scan (POST /v1/admin/rescan). ' +
+        'Read the findings at /v1/gate-runs/' +
+        security.gateRunId +
+        ', then register a fixed version; if the findings are expected, extend the scan policy and re-scan (POST /v1/admin/rescan). ' +
         'The flag does not move stage pointers: roll back yourself if it should stop serving.',
       { stage, security },
     );

@@ -13,7 +13,10 @@ export interface StageRule {
 const MAX_APPROVALS = 10;
 
 export class PromotionPolicyError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`promotion policy ${source} is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'PromotionPolicyError';
   }
@@ -55,7 +58,8 @@ export class PromotionPolicy {
       if (!Array.isArray(from) || from.length === 0) problems.push(`${at}.from must be a non-empty list of ${PROMOTION_SOURCES.join(', ')}`);
       else {
         for (const source of from) {
-          if (!(PROMOTION_SOURCES as readonly unknown[]).includes(source)) problems.push(`${at}.from: unknown stage ${JSON.stringify(source)} (expected ${PROMOTION_SOURCES.join(', ')})`);
+          if (!(PROMOTION_SOURCES as readonly unknown[]).includes(source))
+            problems.push(`${at}.from: unknown stage ${JSON.stringify(source)} (expected ${PROMOTION_SOURCES.join(', ')})`);
           else if (SERVING_STAGES.indexOf(source as ServingStage) >= SERVING_STAGES.indexOf(stage as ServingStage)) problems.push(`${at}.from: ${source} is not before ${stage}`);
         }
       }

@@ -101,10 +101,11 @@ export class PromotionRepository {
 
   async setStatus(tx: EntityManager, id: string, status: PromotionStatus, outcome: PromotionOutcome | null = null): Promise<void> {
     const final = status === 'completed' || status === 'rejected';
-    await tx.query(
-      `UPDATE promotions SET status = $2, outcome = COALESCE($3, outcome), updated_at = now()${final ? ', completed_at = now()' : ''} WHERE id = $1`,
-      [id, status, outcome ? JSON.stringify(outcome) : null],
-    );
+    await tx.query(`UPDATE promotions SET status = $2, outcome = COALESCE($3, outcome), updated_at = now()${final ? ', completed_at = now()' : ''} WHERE id = $1`, [
+      id,
+      status,
+      outcome ? JSON.stringify(outcome) : null,
+    ]);
   }
 
   /** Records a decision; false when this token has already decided (it counts once). */

@@ -67,7 +67,13 @@ export class PromotionService implements OnModuleInit {
         requestedByToken: actor.tokenId,
         requiredApprovals: rule.approvals,
       });
-      const gateRunId = await this.queueGate(tx, { id: promotionId, modelId: version.modelId, versionId: version.id, model: modelName, version: versionName, stage: body.stage }, version.task, pointers, actor.name);
+      const gateRunId = await this.queueGate(
+        tx,
+        { id: promotionId, modelId: version.modelId, versionId: version.id, model: modelName, version: versionName, stage: body.stage },
+        version.task,
+        pointers,
+        actor.name,
+      );
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'promotion.requested',
@@ -104,11 +110,18 @@ export class PromotionService implements OnModuleInit {
       if (!counted) return;
       const subject = `version:${promotion.model}@${promotion.version}`;
       if (body.decision === 'reject') {
-        await this.reject(tx, promotion, { code: 'rejected_by_approver', message: `rejected by ${actor.name}${body.comment ? `: ${body.comment}` : ''}` }, actor.name, { comment: body.comment ?? null });
+        await this.reject(tx, promotion, { code: 'rejected_by_approver', message: `rejected by ${actor.name}${body.comment ? `: ${body.comment}` : ''}` }, actor.name, {
+          comment: body.comment ?? null,
+        });
         return;
       }
       const approvals = (await this.promotions.decisions(id, tx)).filter((decision) => decision.decision === 'approve').length;
-      await this.audit.append(tx, { actor: actor.name, action: 'promotion.approved', subject, payload: { promotionId: id, stage: promotion.stage, comment: body.comment ?? null, approvals, requiredApprovals: promotion.requiredApprovals } });
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'promotion.approved',
+        subject,
+        payload: { promotionId: id, stage: promotion.stage, comment: body.comment ?? null, approvals, requiredApprovals: promotion.requiredApprovals },
+      });
       if (approvals >= promotion.requiredApprovals) await this.complete(tx, promotion, actor.name);
     });
     this.gates.wake();
@@ -121,7 +134,10 @@ export class PromotionService implements OnModuleInit {
     if (!promotion || promotion.status !== 'gating') return;
     if (run.status !== 'passed') {
       const failedChecks = run.report?.failedChecks ?? [];
-      const message = run.status === 'failed' ? `the ${promotion.stage} gate refused it: ${failedChecks.join(', ')}` : `the ${promotion.stage} gate could not finish: ${run.error?.message ?? 'unknown error'}`;
+      const message =
+        run.status === 'failed'
+          ? `the ${promotion.stage} gate refused it: ${failedChecks.join(', ')}`
+          : `the ${promotion.stage} gate could not finish: ${run.error?.message ?? 'unknown error'}`;
       await this.reject(tx, promotion, { code: run.status === 'failed' ? 'gate_failed' : 'gate_error', message, failedChecks }, run.actor, { gateRunId: run.runId });
       return;
     }
@@ -164,7 +180,13 @@ export class PromotionService implements OnModuleInit {
         actor,
         action: 'promotion.regated',
         subject,
-        payload: { promotionId: promotion.id, stage: promotion.stage, staleGateRunId: promotion.gateRunId, gateRunId, reason: `${holder !== promotion.expectedStageVersionId ? promotion.stage : 'production'} changed since the gate ran` },
+        payload: {
+          promotionId: promotion.id,
+          stage: promotion.stage,
+          staleGateRunId: promotion.gateRunId,
+          gateRunId,
+          reason: `${holder !== promotion.expectedStageVersionId ? promotion.stage : 'production'} changed since the gate ran`,
+        },
       });
       return;
     }
@@ -186,7 +208,15 @@ export class PromotionService implements OnModuleInit {
       actor,
       action: 'promotion.completed',
       subject,
-      payload: { promotionId: promotion.id, stage: promotion.stage, trafficPercent: promotion.trafficPercent, replaced: replaced?.version ?? null, requestedBy: promotion.requestedBy, approvers, gateRunId: promotion.gateRunId },
+      payload: {
+        promotionId: promotion.id,
+        stage: promotion.stage,
+        trafficPercent: promotion.trafficPercent,
+        replaced: replaced?.version ?? null,
+        requestedBy: promotion.requestedBy,
+        approvers,
+        gateRunId: promotion.gateRunId,
+      },
     });
   }
 
@@ -239,7 +269,12 @@ export class PromotionService implements OnModuleInit {
       status: gateStatus === 'queued' ? 'queued' : promotion.status,
       requestedBy: promotion.requestedBy,
       requiredApprovals: promotion.requiredApprovals,
-      decisions: decisions.map((decision) => ({ actor: decision.actor, decision: decision.decision, comment: decision.comment, decidedAt: new Date(decision.decidedAt).toISOString() })),
+      decisions: decisions.map((decision) => ({
+        actor: decision.actor,
+        decision: decision.decision,
+        comment: decision.comment,
+        decidedAt: new Date(decision.decidedAt).toISOString(),
+      })),
       gateRunId: promotion.gateRunId,
       gateRuns: promotion.gateRuns,
       outcome: promotion.outcome,
@@ -256,7 +291,12 @@ export class PromotionService implements OnModuleInit {
 }
 
 /** Why a version may not go to a stage from where it is now, as a 409 naming the reason. */
-function assertPromotable(ref: string, stage: ServingStage, rule: StageRule | undefined, state: { status: VersionStatus; stage: VersionStage; security: SecurityVerdict | null }): void {
+function assertPromotable(
+  ref: string,
+  stage: ServingStage,
+  rule: StageRule | undefined,
+  state: { status: VersionStatus; stage: VersionStage; security: SecurityVerdict | null },
+): void {
   const refuse = (reason: string) => new PromotionNotAllowedError(ref, stage, reason, { status: state.status, currentStage: state.stage });
   if (!rule) throw refuse('the promotion policy allows no promotions to it');
   if (state.status === 'pending_upload') throw refuse('it is not committed');

@@ -32,7 +32,8 @@ describe('PromotionPolicy', () => {
   });
 
   it('lists every problem at once', () => {
-    const parse = () => PromotionPolicy.parse({ stages: { moon: {}, canary: { from: ['production'], approvals: -1 }, staging: { from: ['staging'], extra: 1 } }, other: 1 }, 'test.json');
+    const parse = () =>
+      PromotionPolicy.parse({ stages: { moon: {}, canary: { from: ['production'], approvals: -1 }, staging: { from: ['staging'], extra: 1 } }, other: 1 }, 'test.json');
     expect(parse).toThrow(PromotionPolicyError);
     const problems = (() => {
       try {

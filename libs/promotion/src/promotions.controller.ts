@@ -43,7 +43,7 @@ export class PromotionsController {
   @Post('promotions/:id/approvals')
   @HttpCode(200)
   @Allow('approver')
-  @ApiOperation({ summary: 'Approve or reject a request awaiting approval; never the requester\'s own token' })
+  @ApiOperation({ summary: "Approve or reject a request awaiting approval; never the requester's own token" })
   decide(@CurrentPrincipal() actor: Principal, @Param('id') id: string, @Body() body: DecideDto): Promise<PromotionResponse> {
     return this.promotions.decide(actor, id, body);
   }
@@ -55,7 +55,7 @@ export class PromotionsController {
   }
 
   @Get('models/:name/history')
-  @ApiOperation({ summary: 'Every stage move of the model\'s versions, newest first' })
+  @ApiOperation({ summary: "Every stage move of the model's versions, newest first" })
   history(@Param('name') name: string): Promise<StageHistoryResponse> {
     return this.stages.history(name);
   }

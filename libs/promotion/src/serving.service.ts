@@ -44,10 +44,16 @@ export class ServingService {
     return this.transactions.run(async (tx) => {
       const pointers = await this.stages.lock(tx, modelId);
       const current = pointers[stage];
-      if (!current) throw new NothingToRollBackError(stage === 'canary' ? `model ${modelName} has no canary to abort` : `model ${modelName} has no version in production to roll back`);
+      if (!current)
+        throw new NothingToRollBackError(stage === 'canary' ? `model ${modelName} has no canary to abort` : `model ${modelName} has no version in production to roll back`);
       if (stage === 'canary') {
         await this.stages.retire(tx, modelId, current, 'canary_aborted', actor.name, body.reason);
-        await this.audit.append(tx, { actor: actor.name, action: 'stage.canary_aborted', subject: `version:${modelName}@${current.version}`, payload: { trafficPercent: current.trafficPercent, reason: body.reason } });
+        await this.audit.append(tx, {
+          actor: actor.name,
+          action: 'stage.canary_aborted',
+          subject: `version:${modelName}@${current.version}`,
+          payload: { trafficPercent: current.trafficPercent, reason: body.reason },
+        });
         return { model: modelName, stage, rolledBack: current.version, restored: null };
       }
       const served = await this.stages.servedAt(tx, modelId, 'production');
@@ -58,8 +64,21 @@ export class ServingService {
       if (named && target!.versionId === current.versionId) throw new NothingToRollBackError(`${modelName}@${body.toVersion} is the version in production`);
       if (!target) throw new NothingToRollBackError(`model ${modelName} has no earlier production version to return to`);
       await this.stages.retire(tx, modelId, current, 'rolled_back', actor.name, body.reason);
-      await this.stages.move(tx, { modelId: modelId, versionId: target.versionId, stage: 'production', trafficPercent: null, actor: actor.name, action: 'restored', reason: body.reason });
-      await this.audit.append(tx, { actor: actor.name, action: 'stage.rolled_back', subject: `version:${modelName}@${current.version}`, payload: { stage, restored: target.version, reason: body.reason } });
+      await this.stages.move(tx, {
+        modelId: modelId,
+        versionId: target.versionId,
+        stage: 'production',
+        trafficPercent: null,
+        actor: actor.name,
+        action: 'restored',
+        reason: body.reason,
+      });
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'stage.rolled_back',
+        subject: `version:${modelName}@${current.version}`,
+        payload: { stage, restored: target.version, reason: body.reason },
+      });
       return { model: modelName, stage, rolledBack: current.version, restored: target.version };
     });
   }

@@ -27,15 +27,25 @@ export class StagePointerRepository {
     await tx.query('DELETE FROM stage_assignments WHERE model_id = $1 AND stage = $2', [modelId, stage]);
   }
 
-  async assign(tx: EntityManager, row: { modelId: string; stage: ServingStage; versionId: string; trafficPercent: number | null; assignedBy: string; promotionId: string | null }): Promise<void> {
-    await tx.query(
-      `INSERT INTO stage_assignments (model_id, stage, version_id, traffic_percent, assigned_by, promotion_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [row.modelId, row.stage, row.versionId, row.trafficPercent, row.assignedBy, row.promotionId],
-    );
+  async assign(
+    tx: EntityManager,
+    row: { modelId: string; stage: ServingStage; versionId: string; trafficPercent: number | null; assignedBy: string; promotionId: string | null },
+  ): Promise<void> {
+    await tx.query(`INSERT INTO stage_assignments (model_id, stage, version_id, traffic_percent, assigned_by, promotion_id) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      row.modelId,
+      row.stage,
+      row.versionId,
+      row.trafficPercent,
+      row.assignedBy,
+      row.promotionId,
+    ]);
   }
 
   async versionState(tx: EntityManager, versionId: string): Promise<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }> {
-    const [row] = await tx.query<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }[]>('SELECT status, stage, task, security FROM model_versions WHERE id = $1', [versionId]);
+    const [row] = await tx.query<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }[]>(
+      'SELECT status, stage, task, security FROM model_versions WHERE id = $1',
+      [versionId],
+    );
     return row;
   }
 

@@ -59,7 +59,14 @@ export class StagePointerService {
       await this.pointers.setVersionStage(tx, replaced.versionId, 'archived');
       await this.pointers.recordEvent(tx, { ...move, versionId: replaced.versionId, action: 'replaced', approvers: [] });
     }
-    await this.pointers.assign(tx, { modelId: move.modelId, stage: move.stage, versionId: move.versionId, trafficPercent: move.trafficPercent, assignedBy: move.actor, promotionId: move.promotionId ?? null });
+    await this.pointers.assign(tx, {
+      modelId: move.modelId,
+      stage: move.stage,
+      versionId: move.versionId,
+      trafficPercent: move.trafficPercent,
+      assignedBy: move.actor,
+      promotionId: move.promotionId ?? null,
+    });
     await this.pointers.setVersionStage(tx, move.versionId, move.stage);
     await this.pointers.recordEvent(tx, move);
     return replaced;

@@ -31,12 +31,7 @@ export class DatasetController {
   @ApiOperation({ summary: "Upload the dataset's file once; it must match a declared sha256" })
   @ApiHeader({ name: 'x-content-sha256', required: false })
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
-  upload(
-    @CurrentPrincipal() actor: Principal,
-    @Param('name') name: string,
-    @Param('version') version: string,
-    @Req() request: Request,
-  ): Promise<DatasetResponse> {
+  upload(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Req() request: Request): Promise<DatasetResponse> {
     return this.datasets.upload(actor, name, version, request, uploadDeclaration(request));
   }
 

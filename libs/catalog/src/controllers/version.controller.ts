@@ -2,14 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } fr
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import {
-  DeclaredVersionResponse,
-  LineageResponse,
-  UploadedFileResponse,
-  VersionPage,
-  VersionResponse,
-  VersionVerificationResponse,
-} from '../dto/version-response.dto';
+import { DeclaredVersionResponse, LineageResponse, UploadedFileResponse, VersionPage, VersionResponse, VersionVerificationResponse } from '../dto/version-response.dto';
 import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery } from '../dto/version.dto';
 import { LineageService } from '../services/lineage.service';
 import { VersionService } from '../services/version.service';
@@ -49,12 +42,7 @@ export class VersionController {
   @ApiOperation({ summary: 'Stream one file (step 2 of 3); hashed on the way in' })
   @ApiHeader({ name: 'x-content-sha256', required: false, description: 'Hex SHA-256 of the body; a mismatch is a 400 and nothing is kept' })
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
-  upload(
-    @CurrentPrincipal() actor: Principal,
-    @Param('name') name: string,
-    @Param('version') version: string,
-    @Req() request: Request,
-  ): Promise<UploadedFileResponse> {
+  upload(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Req() request: Request): Promise<UploadedFileResponse> {
     return this.versions.upload(actor, name, version, rawFilePath(request), request, uploadDeclaration(request));
   }
 
@@ -62,12 +50,7 @@ export class VersionController {
   @HttpCode(200)
   @Allow('ml_engineer', 'data_scientist')
   @ApiOperation({ summary: 'Seal the manifest (step 3 of 3); the version becomes immutable' })
-  commit(
-    @CurrentPrincipal() actor: Principal,
-    @Param('name') name: string,
-    @Param('version') version: string,
-    @Body() body: CommitVersionDto,
-  ): Promise<VersionResponse> {
+  commit(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: CommitVersionDto): Promise<VersionResponse> {
     return this.versions.commit(actor, name, version, body.signature);
   }
 

@@ -1,6 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DATASET_ROLES, TASKS, type DatasetRole, type IoSchema, type Task } from '@gatehouse/gate-engine';
-import { SECURITY_STATUSES, VERSION_STAGES, VERSION_STATUSES, type LatestGate, type SecurityStatus, type SecurityVerdict, type SourceInfo, type VersionStage, type VersionStatus } from '../catalog.types';
+import {
+  SECURITY_STATUSES,
+  VERSION_STAGES,
+  VERSION_STATUSES,
+  type LatestGate,
+  type SecurityStatus,
+  type SecurityVerdict,
+  type SourceInfo,
+  type VersionStage,
+  type VersionStatus,
+} from '../catalog.types';
 import { StageEventResponse } from './stage.dto';
 import { IoSchemaDto, SourceDto } from './version.dto';
 
@@ -35,7 +45,8 @@ export class LatestGateResponse implements LatestGate {
 }
 
 export class SecurityVerdictResponse implements SecurityVerdict {
-  @ApiProperty({ enum: SECURITY_STATUSES, description: 'flagged: the latest scan failed; the version keeps serving where it is but cannot be promoted further' }) status: SecurityStatus;
+  @ApiProperty({ enum: SECURITY_STATUSES, description: 'flagged: the latest scan failed; the version keeps serving where it is but cannot be promoted further' })
+  status: SecurityStatus;
   @ApiProperty({ example: '2026.12.1' }) scannerVersion: string;
   @ApiProperty({ description: 'SHA-256 of the artifact_scan severity and thresholds the verdict was reached under' }) policyDigest: string;
   @ApiProperty({ description: 'GET /v1/gate-runs/{gateRunId} has the findings' }) gateRunId: string;
@@ -59,7 +70,11 @@ export class VersionSummaryResponse {
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) committedAt: string | null;
   @ApiProperty({ type: LatestGateResponse, nullable: true, description: 'The latest gate run on this version' }) gate: LatestGateResponse | null;
-  @ApiProperty({ type: SecurityVerdictResponse, nullable: true, description: 'The latest artifact-scan verdict, re-scanned when the scanner or its policy changes; null until a scan has run' })
+  @ApiProperty({
+    type: SecurityVerdictResponse,
+    nullable: true,
+    description: 'The latest artifact-scan verdict, re-scanned when the scanner or its policy changes; null until a scan has run',
+  })
   security: SecurityVerdictResponse | null;
 }
 

@@ -25,12 +25,7 @@ import { NAME_PATTERN, NAME_RULE, PageQuery } from './model.dto';
 @ValidatorConstraint({ name: 'numericRecord' })
 class NumericRecord implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      !Array.isArray(value) &&
-      Object.values(value).every((v) => typeof v === 'number' && Number.isFinite(v))
-    );
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'number' && Number.isFinite(v));
   }
   defaultMessage(): string {
     return 'metrics must be an object of finite numbers, e.g. {"val_accuracy": 0.93}';
@@ -43,9 +38,7 @@ class TensorShape implements ValidatorConstraintInterface {
     return (
       Array.isArray(value) &&
       value.length <= 16 &&
-      value.every(
-        (d) => d === null || (Number.isInteger(d) && (d as number) >= 0) || (typeof d === 'string' && /^[A-Za-z_][\w]{0,63}$/.test(d)),
-      )
+      value.every((d) => d === null || (Number.isInteger(d) && (d as number) >= 0) || (typeof d === 'string' && /^[A-Za-z_][\w]{0,63}$/.test(d)))
     );
   }
   defaultMessage(): string {

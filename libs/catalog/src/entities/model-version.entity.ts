@@ -71,4 +71,3 @@ export class ModelVersionEntity {
   @Column('jsonb', { nullable: true })
   security: SecurityVerdict | null;
 }
-

@@ -8,10 +8,7 @@ import { DatasetExistsError } from '../errors';
 export class DatasetRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(
-    tx: EntityManager,
-    dataset: Pick<DatasetEntity, 'name' | 'version' | 'description' | 'sha256' | 'uri' | 'dataSchema' | 'createdBy'>,
-  ): Promise<DatasetEntity> {
+  async insert(tx: EntityManager, dataset: Pick<DatasetEntity, 'name' | 'version' | 'description' | 'sha256' | 'uri' | 'dataSchema' | 'createdBy'>): Promise<DatasetEntity> {
     const repository = tx.getRepository(DatasetEntity);
     try {
       return await repository.save(repository.create({ ...dataset, stored: false, size: null }));

@@ -49,12 +49,17 @@ export class StageRepository {
 
   /** A model's moves, newest first. */
   modelHistory(modelId: string, limit: number): Promise<StageEventRow[]> {
-    return this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM stage_events e JOIN model_versions v ON v.id = e.version_id WHERE e.model_id = $1 ORDER BY e.seq DESC LIMIT $2`, [modelId, limit]);
+    return this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM stage_events e JOIN model_versions v ON v.id = e.version_id WHERE e.model_id = $1 ORDER BY e.seq DESC LIMIT $2`, [
+      modelId,
+      limit,
+    ]);
   }
 
   /** The moves of these versions, oldest first. */
   versionHistory(versionIds: string[]): Promise<StageEventRow[]> {
     if (versionIds.length === 0) return Promise.resolve([]);
-    return this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM stage_events e JOIN model_versions v ON v.id = e.version_id WHERE e.version_id = ANY($1) ORDER BY e.seq`, [versionIds]);
+    return this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM stage_events e JOIN model_versions v ON v.id = e.version_id WHERE e.version_id = ANY($1) ORDER BY e.seq`, [
+      versionIds,
+    ]);
   }
 }

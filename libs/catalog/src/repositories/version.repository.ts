@@ -69,10 +69,7 @@ export interface LineageDatasetRow extends DatasetUseRow {
   modelVersion: string;
 }
 
-type NewVersion = Pick<
-  ModelVersionEntity,
-  'modelId' | 'version' | 'task' | 'description' | 'metrics' | 'params' | 'environment' | 'source' | 'ioSchema' | 'createdBy'
->;
+type NewVersion = Pick<ModelVersionEntity, 'modelId' | 'version' | 'task' | 'description' | 'metrics' | 'params' | 'environment' | 'source' | 'ioSchema' | 'createdBy'>;
 
 @Injectable()
 export class VersionRepository {
@@ -154,20 +151,11 @@ export class VersionRepository {
 
   /** Re-uploading a path of an uncommitted version replaces it. */
   async putFile(tx: EntityManager, file: Omit<VersionFileEntity, 'uploadedAt'>): Promise<void> {
-    await tx
-      .createQueryBuilder()
-      .insert()
-      .into(VersionFileEntity)
-      .values(file)
-      .orUpdate(['sha256', 'size', 'media_type', 'uploaded_at'], ['version_id', 'path'])
-      .execute();
+    await tx.createQueryBuilder().insert().into(VersionFileEntity).values(file).orUpdate(['sha256', 'size', 'media_type', 'uploaded_at'], ['version_id', 'path']).execute();
   }
 
   async seal(tx: EntityManager, versionId: string, manifest: SealedManifest): Promise<void> {
-    await tx.getRepository(ModelVersionEntity).update(
-      { id: versionId, status: 'pending_upload' },
-      { ...manifest, status: 'registered', committedAt: () => 'now()' },
-    );
+    await tx.getRepository(ModelVersionEntity).update({ id: versionId, status: 'pending_upload' }, { ...manifest, status: 'registered', committedAt: () => 'now()' });
   }
 
   async findWithModelName(versionId: string, tx: EntityManager): Promise<{ version: ModelVersionEntity; model: string } | undefined> {

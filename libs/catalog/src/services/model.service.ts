@@ -52,7 +52,12 @@ export class ModelService {
       afterName: query.cursor === undefined ? undefined : decodeCursor<string>(query.cursor, 'string'),
       limit: limit + 1,
     });
-    return keysetPage(rows, limit, (model) => model.name, (model) => this.map(model));
+    return keysetPage(
+      rows,
+      limit,
+      (model) => model.name,
+      (model) => this.map(model),
+    );
   }
 
   async scanAllowances(name: string): Promise<ModelScanAllowancesResponse> {
@@ -70,7 +75,13 @@ export class ModelService {
     const allowances = await this.transactions.run(async (tx) => {
       const model = await this.models.lockScanAllowances(tx, name);
       if (!model) throw new ModelNotFoundError(name);
-      const changed: ScanAllowances = { allowedGlobals: rules.allowedGlobals, allowedOnnxDomains: rules.allowedOnnxDomains, reason, changedBy: actor.name, changedAt: new Date().toISOString() };
+      const changed: ScanAllowances = {
+        allowedGlobals: rules.allowedGlobals,
+        allowedOnnxDomains: rules.allowedOnnxDomains,
+        reason,
+        changedBy: actor.name,
+        changedAt: new Date().toISOString(),
+      };
       await this.models.recordScanAllowances(tx, model.id, changed);
       const previous = model.scanAllowances;
       await this.audit.append(tx, {

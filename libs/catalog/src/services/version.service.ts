@@ -84,8 +84,14 @@ export class VersionService {
     const ref = { model: modelName, version: request.version };
     const parents = request.parents ?? [];
     const datasetUses = request.datasets ?? [];
-    assertUnique('parents', parents.map((p) => `${p.model}@${p.version}`));
-    assertUnique('datasets', datasetUses.map((d) => `${d.name}@${d.version}:${d.role}`));
+    assertUnique(
+      'parents',
+      parents.map((p) => `${p.model}@${p.version}`),
+    );
+    assertUnique(
+      'datasets',
+      datasetUses.map((d) => `${d.name}@${d.version}:${d.role}`),
+    );
 
     await this.transactions.run(async (tx) => {
       const model = await this.models.findByName(modelName, tx);
@@ -145,14 +151,7 @@ export class VersionService {
    * Step 2: streams one file into content-addressed storage, hashing as it
    * goes. The version row is only touched once the bytes are safely stored.
    */
-  async upload(
-    actor: Principal,
-    modelName: string,
-    versionName: string,
-    rawPath: string,
-    body: Readable,
-    declared: UploadDeclaration,
-  ): Promise<UploadedFileResponse> {
+  async upload(actor: Principal, modelName: string, versionName: string, rawPath: string, body: Readable, declared: UploadDeclaration): Promise<UploadedFileResponse> {
     const path = parseArtifactPath(rawPath);
     if (declared.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(declared.sha256)) {
       throw new DomainError('invalid', 'invalid_digest_header', 'x-content-sha256 must be 64 lowercase hex characters');
@@ -312,7 +311,12 @@ export class VersionService {
       beforeSeq: query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number'),
       limit: limit + 1,
     });
-    return keysetPage(rows, limit, (version) => version.seq, (version) => this.summary(modelName, version));
+    return keysetPage(
+      rows,
+      limit,
+      (version) => version.seq,
+      (version) => this.summary(modelName, version),
+    );
   }
 
   /**

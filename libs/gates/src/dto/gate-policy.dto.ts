@@ -9,7 +9,11 @@ export class GatePolicyQuery {
   @IsIn(GATE_STAGES)
   stage?: GateStage;
 
-  @ApiPropertyOptional({ enum: TASKS, default: 'classification', description: 'The task the checks and thresholds are resolved for: some checks apply to some tasks only, and byTask thresholds differ' })
+  @ApiPropertyOptional({
+    enum: TASKS,
+    default: 'classification',
+    description: 'The task the checks and thresholds are resolved for: some checks apply to some tasks only, and byTask thresholds differ',
+  })
   @IsOptional()
   @IsIn(TASKS)
   task?: Task;
@@ -18,7 +22,8 @@ export class GatePolicyQuery {
 export class GatePolicyCheckResponse {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['critical', 'warning'], description: 'critical blocks the gate; warning only reports' }) severity: Severity;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Every threshold the check runs with: its defaults with the policy\'s values over them' }) thresholds: Thresholds;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "Every threshold the check runs with: its defaults with the policy's values over them" })
+  thresholds: Thresholds;
 }
 
 export class GatePolicyStageResponse {
@@ -26,7 +31,8 @@ export class GatePolicyStageResponse {
   @ApiProperty({ enum: GATE_STAGES, nullable: true, type: String, description: 'The stage this one extends, null when written out in full' }) extends: GateStage | null;
   @ApiProperty({ enum: TASKS }) task: Task;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Batch sizes, dimensions, seed, threads, timeout' }) settings: GateSettings;
-  @ApiProperty({ type: [GatePolicyCheckResponse], description: 'The checks a gate of this stage runs, in the order it runs them, with extends applied' }) checks: GatePolicyCheckResponse[];
+  @ApiProperty({ type: [GatePolicyCheckResponse], description: 'The checks a gate of this stage runs, in the order it runs them, with extends applied' })
+  checks: GatePolicyCheckResponse[];
 }
 
 export class GatePolicyResponse {

@@ -5,7 +5,10 @@ import { GATE_STAGES, type GateReport, type GateStage } from '@gatehouse/gate-en
 import { GATE_RUN_TRIGGERS, type GateRunError, type GateRunStatus, type GateRunTrigger } from '../gate-run.entity';
 
 export class RequestGateRunDto {
-  @ApiProperty({ enum: GATE_STAGES, description: 'Whose policy to run: registered re-runs the registration gate and updates the version\'s status (only while it serves at no stage)' })
+  @ApiProperty({
+    enum: GATE_STAGES,
+    description: "Whose policy to run: registered re-runs the registration gate and updates the version's status (only while it serves at no stage)",
+  })
   @IsIn(GATE_STAGES)
   stage: GateStage;
 }

@@ -6,14 +6,20 @@ export class ChangeScanAllowancesDto {
     type: [String],
     maxItems: 200,
     example: ['mylab.config.TrainConfig', 'pathlib.PosixPath'],
-    description: 'Pickle globals this model\'s scan allows beyond the gate policy, as module.name or module.* (every plain name of one module); replaces the current list. Dangerous globals cannot be allowed.',
+    description:
+      "Pickle globals this model's scan allows beyond the gate policy, as module.name or module.* (every plain name of one module); replaces the current list. Dangerous globals cannot be allowed.",
   })
   @IsArray()
   @ArrayMaxSize(200)
   @IsString({ each: true })
   allowedGlobals: string[];
 
-  @ApiPropertyOptional({ type: [String], maxItems: 50, example: ['com.microsoft'], description: 'ONNX operator domains this model\'s scan allows beyond the gate policy; replaces the current list (default: none)' })
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 50,
+    example: ['com.microsoft'],
+    description: "ONNX operator domains this model's scan allows beyond the gate policy; replaces the current list (default: none)",
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)

@@ -14,7 +14,7 @@ export class CreateSignerDto {
   @MaxLength(20_000)
   publicKey?: string;
 
-  @ApiPropertyOptional({ description: 'PEM X.509 certificate: a signer\'s own, or a CA root (basicConstraints CA) that vouches for those it issued' })
+  @ApiPropertyOptional({ description: "PEM X.509 certificate: a signer's own, or a CA root (basicConstraints CA) that vouches for those it issued" })
   @IsOptional()
   @IsString()
   @MaxLength(50_000)

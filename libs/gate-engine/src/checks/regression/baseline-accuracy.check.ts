@@ -19,8 +19,8 @@ export class BaselineAccuracyCheck implements GateCheck<Thresholds> {
   readonly tasks = ['classification', 'regression'] as const;
   readonly requires = ['model_loads'];
   readonly thresholds = {
-    minAccuracyRatio: { type: 'number', min: 0, max: 10, description: 'classification: lowest candidate accuracy as a multiple of production\'s (0.95 = at most 5% worse)' },
-    maxMaeRatio: { type: 'number', min: 0, description: 'regression: highest candidate MAE as a multiple of production\'s (1.05 = at most 5% worse)' },
+    minAccuracyRatio: { type: 'number', min: 0, max: 10, description: "classification: lowest candidate accuracy as a multiple of production's (0.95 = at most 5% worse)" },
+    maxMaeRatio: { type: 'number', min: 0, description: "regression: highest candidate MAE as a multiple of production's (1.05 = at most 5% worse)" },
   } as const;
   readonly defaults = { minAccuracyRatio: 0.95, maxMaeRatio: 1.05 };
 
@@ -29,7 +29,8 @@ export class BaselineAccuracyCheck implements GateCheck<Thresholds> {
     if ('outcome' in found) return found.outcome;
     const { baseline } = found;
     const production = refOf(baseline);
-    if (baseline.task !== context.task) return { status: 'skipped', message: `production version ${production} is a ${baseline.task} model, not ${context.task}: there is no common metric` };
+    if (baseline.task !== context.task)
+      return { status: 'skipped', message: `production version ${production} is a ${baseline.task} model, not ${context.task}: there is no common metric` };
     const { dataset, missing, unusable } = evaluationDataset(context);
     // A corrupt dataset is a comparison that could not be made, not one with nothing to make.
     if (!dataset) return { status: unusable ? 'error' : 'skipped', message: `${missing}: nothing to compare on` };
@@ -50,7 +51,8 @@ export class BaselineAccuracyCheck implements GateCheck<Thresholds> {
       const comparison = `accuracy ${candidate.accuracy.toFixed(4)} against ${reference.accuracy.toFixed(4)} for production ${production} (${formatRatio(row.ratio)}) ${on}`;
       return compared(row, row.verdict === 'passed' ? comparison : `${comparison}: below ${thresholds.minAccuracyRatio}× production's`, details);
     }
-    if (candidate.mae === undefined || reference.mae === undefined) return { status: 'skipped', message: `dataset ${dataset.name} has no labels to measure errors against`, details };
+    if (candidate.mae === undefined || reference.mae === undefined)
+      return { status: 'skipped', message: `dataset ${dataset.name} has no labels to measure errors against`, details };
     const row = atMost('mae', reference.mae, candidate.mae, thresholds.maxMaeRatio);
     const comparison = `MAE ${candidate.mae.toFixed(4)} against ${reference.mae.toFixed(4)} for production ${production} (${formatRatio(row.ratio)}) ${on}`;
     return compared(row, row.verdict === 'passed' ? comparison : `${comparison}: above ${thresholds.maxMaeRatio}× production's`, details);

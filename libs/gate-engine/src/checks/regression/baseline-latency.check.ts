@@ -21,11 +21,12 @@ export class BaselineLatencyCheck implements GateCheck<Thresholds> {
   readonly severity = 'critical';
   readonly requires = ['model_loads'];
   readonly thresholds = {
-    maxP95Ratio: { type: 'number', min: 0, description: 'highest candidate p95 as a multiple of production\'s (1.1 = at most 10% slower)' },
+    maxP95Ratio: { type: 'number', min: 0, description: "highest candidate p95 as a multiple of production's (1.1 = at most 10% slower)" },
     toleranceMs: {
       type: 'number',
       min: 0,
-      description: 'a p95 at most this many ms above production\'s passes whatever the ratio: on sub-millisecond models, scheduling noise alone moves the ratio by 10% (0 = the ratio only)',
+      description:
+        "a p95 at most this many ms above production's passes whatever the ratio: on sub-millisecond models, scheduling noise alone moves the ratio by 10% (0 = the ratio only)",
     },
     runs: { type: 'integer', min: 50, max: 1_000_000, description: 'timed runs of each model (at least 50)' },
     warmupRuns: { type: 'integer', min: 0, max: 10_000, description: 'untimed runs of each model first' },
@@ -56,12 +57,18 @@ async function timeInTurn(baseline: GateContext, candidate: GateContext, thresho
   const sessions: OnnxSession[] = [];
   try {
     for (const model of [baseline, candidate]) sessions.push(await model.loadSession({ allowSpinning: false }));
-    const [productionFeeds, candidateFeeds] = [baseline, candidate].map((model, index) => synthesizedFeeds(model, resolveInputs(model, sessions[index], thresholds.batchSize).inputs));
-    return await measureLatencyPair(() => sessions[0].run(productionFeeds), () => sessions[1].run(candidateFeeds), {
-      runs: thresholds.runs,
-      warmupRuns: thresholds.warmupRuns,
-      signal: candidate.signal,
-    });
+    const [productionFeeds, candidateFeeds] = [baseline, candidate].map((model, index) =>
+      synthesizedFeeds(model, resolveInputs(model, sessions[index], thresholds.batchSize).inputs),
+    );
+    return await measureLatencyPair(
+      () => sessions[0].run(productionFeeds),
+      () => sessions[1].run(candidateFeeds),
+      {
+        runs: thresholds.runs,
+        warmupRuns: thresholds.warmupRuns,
+        signal: candidate.signal,
+      },
+    );
   } finally {
     await Promise.all(sessions.map((session) => session.release()));
   }

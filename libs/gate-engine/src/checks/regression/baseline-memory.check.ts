@@ -23,7 +23,7 @@ export class BaselineMemoryCheck implements GateCheck<Thresholds> {
   readonly severity = 'critical';
   readonly requires = ['model_loads'];
   readonly thresholds = {
-    maxMemoryRatio: { type: 'number', min: 0, description: 'highest candidate memory as a multiple of production\'s (1.2 = at most 20% more)' },
+    maxMemoryRatio: { type: 'number', min: 0, description: "highest candidate memory as a multiple of production's (1.2 = at most 20% more)" },
     probes: { type: 'integer', min: 1, max: 15, description: 'fresh processes per model; the median counts' },
     runs: { type: 'integer', min: 1, max: 1000, description: 'runs of the model in each probe after loading it' },
     batchSize: { type: 'integer', min: 1, max: 65_536, description: 'examples per run' },

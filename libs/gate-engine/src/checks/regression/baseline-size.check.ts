@@ -8,10 +8,10 @@ type Thresholds = { maxSizeRatio: number };
 export class BaselineSizeCheck implements GateCheck<Thresholds> {
   readonly id = 'baseline_size';
   readonly family = 'regression';
-  readonly description = 'the total size of the version\'s files, relative to the version in production';
+  readonly description = "the total size of the version's files, relative to the version in production";
   readonly severity = 'critical';
   readonly thresholds = {
-    maxSizeRatio: { type: 'number', min: 0, description: 'highest total file size as a multiple of production\'s (1.2 = at most 20% larger)' },
+    maxSizeRatio: { type: 'number', min: 0, description: "highest total file size as a multiple of production's (1.2 = at most 20% larger)" },
   } as const;
   readonly defaults = { maxSizeRatio: 1.2 };
 
@@ -29,6 +29,6 @@ export class BaselineSizeCheck implements GateCheck<Thresholds> {
   }
 
   recommend(): string {
-    return 'The candidate\'s files are much larger than production\'s: drop files serving does not need, quantise or prune, or raise baseline_size.maxSizeRatio for this stage in config/gates.json.';
+    return "The candidate's files are much larger than production's: drop files serving does not need, quantise or prune, or raise baseline_size.maxSizeRatio for this stage in config/gates.json.";
   }
 }

@@ -52,11 +52,23 @@ export class ContractCompatCheck implements GateCheck {
     });
     const details = { baseline: { model: baseline.subject.model, version: baseline.subject.version }, bump: bump.description, changes };
     if (changes.length === 0) {
-      return { status: 'passed', value: 0, threshold: null, message: `inputs and outputs unchanged from production ${production}`, details: { ...details, comparison: row('passed') } };
+      return {
+        status: 'passed',
+        value: 0,
+        threshold: null,
+        message: `inputs and outputs unchanged from production ${production}`,
+        details: { ...details, comparison: row('passed') },
+      };
     }
     const listed = changes.map((change) => change.description).join('; ');
     if (bump.major) {
-      return { status: 'passed', value: changes.length, threshold: null, message: `${count(changes.length, 'contract change')} from production ${production}, allowed by the ${bump.description}: ${listed}`, details: { ...details, comparison: row('passed') } };
+      return {
+        status: 'passed',
+        value: changes.length,
+        threshold: null,
+        message: `${count(changes.length, 'contract change')} from production ${production}, allowed by the ${bump.description}: ${listed}`,
+        details: { ...details, comparison: row('passed') },
+      };
     }
     return {
       status: 'failed',
@@ -82,21 +94,43 @@ export function contractChanges(kind: 'input' | 'output', baseline: readonly Ten
       continue;
     }
     if (after.dtype !== before.dtype) {
-      changes.push({ kind, name: before.name, change: 'element_type', baseline: before.dtype, candidate: after.dtype, description: `${kind} "${before.name}" element type ${before.dtype} → ${after.dtype}` });
+      changes.push({
+        kind,
+        name: before.name,
+        change: 'element_type',
+        baseline: before.dtype,
+        candidate: after.dtype,
+        description: `${kind} "${before.name}" element type ${before.dtype} → ${after.dtype}`,
+      });
     }
     if (after.shape.length !== before.shape.length) {
-      changes.push({ kind, name: before.name, change: 'rank', baseline: before.shape, candidate: after.shape, description: `${kind} "${before.name}" rank ${before.shape.length} → ${after.shape.length} (${shape(before.shape)} → ${shape(after.shape)})` });
+      changes.push({
+        kind,
+        name: before.name,
+        change: 'rank',
+        baseline: before.shape,
+        candidate: after.shape,
+        description: `${kind} "${before.name}" rank ${before.shape.length} → ${after.shape.length} (${shape(before.shape)} → ${shape(after.shape)})`,
+      });
       continue;
     }
     before.shape.forEach((dim, index) => {
       const now = after.shape[index];
       // Two symbolic dimensions accept the same sizes whatever they are called; a fixed one on either side is a promise.
       if (dim === now || (typeof dim !== 'number' && typeof now !== 'number')) return;
-      changes.push({ kind, name: before.name, change: 'dimension', baseline: dim, candidate: now, description: `${kind} "${before.name}" dimension ${index} ${dimension(dim)} → ${dimension(now)}` });
+      changes.push({
+        kind,
+        name: before.name,
+        change: 'dimension',
+        baseline: dim,
+        candidate: now,
+        description: `${kind} "${before.name}" dimension ${index} ${dimension(dim)} → ${dimension(now)}`,
+      });
     });
   }
   for (const after of candidate) {
-    if (!baseline.some((tensor) => tensor.name === after.name)) changes.push({ kind, name: after.name, change: 'added', candidate: after, description: `added ${kind} "${after.name}"` });
+    if (!baseline.some((tensor) => tensor.name === after.name))
+      changes.push({ kind, name: after.name, change: 'added', candidate: after, description: `added ${kind} "${after.name}"` });
   }
   return changes;
 }

@@ -42,7 +42,14 @@ afterEach(() => rm(workspace, { recursive: true, force: true }));
 async function subjectIn(directory: string, { model, version }: Version): Promise<GateSubject> {
   await mkdir(directory, { recursive: true });
   await writeFile(join(directory, 'model.onnx'), model.bytes);
-  return { model: 'fixture', version, task: model.task, declaredSchema: model.schema, reportedMetrics: {}, files: [{ path: 'model.onnx', sha256: sha256(model.bytes), size: model.bytes.length }] };
+  return {
+    model: 'fixture',
+    version,
+    task: model.task,
+    declaredSchema: model.schema,
+    reportedMetrics: {},
+    files: [{ path: 'model.onnx', sha256: sha256(model.bytes), size: model.bytes.length }],
+  };
 }
 
 /** Runs checks through the engine as a gate would: candidate and production each in a directory of their own, the candidate's datasets. */
@@ -55,7 +62,11 @@ async function gate(ids: string[], scenario: Scenario): Promise<GateReport> {
   }
   for (const [role, problem] of Object.entries(scenario.unusable ?? {})) datasets.push({ role: role as DatasetRole, name: `${role}@1`, path: null, problem });
   const candidate = await subjectIn(join(workspace, 'candidate'), scenario.candidate);
-  const baseline = scenario.baseline && { subject: await subjectIn(join(workspace, 'baseline'), scenario.baseline), workspace: join(workspace, 'baseline'), problem: scenario.baseline.problem };
+  const baseline = scenario.baseline && {
+    subject: await subjectIn(join(workspace, 'baseline'), scenario.baseline),
+    workspace: join(workspace, 'baseline'),
+    problem: scenario.baseline.problem,
+  };
   const task: Task = candidate.task;
   const context = new GateContext(candidate, join(workspace, 'candidate'), datasets, DEFAULT_GATE_SETTINGS, baseline);
   return new GateEngine(GATE_CHECKS).run(context, {
@@ -89,8 +100,11 @@ describe('regression checks without a production version', () => {
     expect(result).toMatchObject({ status: 'skipped', message: 'fixture@1.0.0 is the production version itself: nothing to compare with' });
   });
 
-  it('error, never pass, when production\'s stored files are unusable', async () => {
-    const result = await run('baseline_size', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: { ...production, problem: 'model.onnx: stored bytes hash to something else' } });
+  it("error, never pass, when production's stored files are unusable", async () => {
+    const result = await run('baseline_size', {
+      candidate: { model: classifier.model, version: '1.1.0' },
+      baseline: { ...production, problem: 'model.onnx: stored bytes hash to something else' },
+    });
     expect(result).toMatchObject({ status: 'error', message: expect.stringContaining('could not be compared with: model.onnx') });
   });
 });
@@ -101,7 +115,15 @@ describe('a candidate the same as production', () => {
     expect(Object.fromEntries(report.results.map((result) => [result.id, result.status]))).toEqual(Object.fromEntries(REGRESSION_CHECKS.map((id) => [id, 'passed'])));
     expect(report.baseline).toEqual({ model: 'fixture', version: '1.0.0' });
     const accuracy = report.results.find((result) => result.id === 'baseline_accuracy')!;
-    expect(accuracy.details?.comparison).toEqual({ metric: 'accuracy', baseline: classifier.accuracy, candidate: classifier.accuracy, ratio: 1, threshold: 0.95, bound: 'min', verdict: 'passed' });
+    expect(accuracy.details?.comparison).toEqual({
+      metric: 'accuracy',
+      baseline: classifier.accuracy,
+      candidate: classifier.accuracy,
+      ratio: 1,
+      threshold: 0.95,
+      bound: 'min',
+      verdict: 'passed',
+    });
     const markdown = renderMarkdown(report);
     expect(markdown).toContain('## Compared with production fixture@1.0.0');
     expect(markdown).toContain('| check | metric | baseline | candidate | ratio | threshold | verdict |');
@@ -136,7 +158,7 @@ describe('baseline_accuracy', () => {
     expect(result).toMatchObject({ status: 'passed', threshold: 0.9 });
   });
 
-  it('compares a regressor\'s MAE, refusing one more than 5% worse', async () => {
+  it("compares a regressor's MAE, refusing one more than 5% worse", async () => {
     const regressor = fixtures.regressor;
     const shifted = shiftedRegressorModel(regressor.weights, 0.1);
     const data = { evaluation: regressor.evaluation };
@@ -149,7 +171,7 @@ describe('baseline_accuracy', () => {
     expect(better.value as number).toBeLessThan(1);
   });
 
-  it('skips without an evaluation dataset, and when production cannot read the candidate\'s data', async () => {
+  it("skips without an evaluation dataset, and when production cannot read the candidate's data", async () => {
     expect(await run('baseline_accuracy', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: production })).toMatchObject({
       status: 'skipped',
       message: 'the version names no evaluation or validation dataset: nothing to compare on',
@@ -157,11 +179,18 @@ describe('baseline_accuracy', () => {
     const renamed = renamedInputClassifierModel(classifier.weights, 'inputs');
     const rows = classifier.evaluation.map((row) => ({ inputs: { inputs: row.inputs.features }, label: row.label }));
     const result = await run('baseline_accuracy', { candidate: { model: renamed, version: '2.0.0' }, baseline: production, datasets: { evaluation: rows } });
-    expect(result).toMatchObject({ status: 'skipped', message: expect.stringContaining('production version fixture@1.0.0 cannot run on evaluation@1, the candidate\'s evaluation data: line 1 has no input "features"') });
+    expect(result).toMatchObject({
+      status: 'skipped',
+      message: expect.stringContaining('production version fixture@1.0.0 cannot run on evaluation@1, the candidate\'s evaluation data: line 1 has no input "features"'),
+    });
   });
 
-  it('errors, never skips, when the evaluation dataset\'s stored file is corrupt', async () => {
-    const result = await run('baseline_accuracy', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: production, unusable: { evaluation: 'its stored file is unusable: digest mismatch' } });
+  it("errors, never skips, when the evaluation dataset's stored file is corrupt", async () => {
+    const result = await run('baseline_accuracy', {
+      candidate: { model: classifier.model, version: '1.1.0' },
+      baseline: production,
+      unusable: { evaluation: 'its stored file is unusable: digest mismatch' },
+    });
     expect(result).toMatchObject({ status: 'error', message: 'dataset evaluation@1 (evaluation): its stored file is unusable: digest mismatch: nothing to compare on' });
   });
 });
@@ -174,7 +203,9 @@ describe('baseline_latency', () => {
     expect(result).toMatchObject({ status: 'failed', threshold: 1.1, details: { comparison: { metric: 'p95 latency (ms)', verdict: 'failed' } } });
     expect(result.value as number).toBeGreaterThan(3);
     expect(result.details).toMatchObject({ baseline: { version: '1.0.0', runs: 200, warmupRuns: 10 }, candidate: { runs: 200, warmupRuns: 10 } });
-    expect(result.message).toMatch(/p95 \d+\.\d{3} ms against \d+\.\d{3} ms for production fixture@1\.0\.0 \(\d+\.\d{3}×\), 200 runs each in turn \(batch 1\): above 1\.1× production's/);
+    expect(result.message).toMatch(
+      /p95 \d+\.\d{3} ms against \d+\.\d{3} ms for production fixture@1\.0\.0 \(\d+\.\d{3}×\), 200 runs each in turn \(batch 1\): above 1\.1× production's/,
+    );
   });
 
   it('passes a candidate faster than production', async () => {
@@ -198,7 +229,7 @@ describe('baseline_memory', () => {
 });
 
 describe('baseline_size', () => {
-  it('refuses files much larger than production\'s', async () => {
+  it("refuses files much larger than production's", async () => {
     const padded = classifierModel(classifier.weights, { paddingBytes: 4096 });
     const result = await run('baseline_size', { candidate: { model: padded, version: '1.1.0' }, baseline: production });
     expect(result).toMatchObject({ status: 'failed', threshold: 1.2 });
@@ -212,7 +243,9 @@ describe('baseline_size', () => {
       bound: 'max',
       verdict: 'failed',
     });
-    expect((await run('baseline_size', { candidate: { model: padded, version: '1.1.0' }, baseline: production, thresholds: { baseline_size: { maxSizeRatio: 100 } } })).status).toBe('passed');
+    expect(
+      (await run('baseline_size', { candidate: { model: padded, version: '1.1.0' }, baseline: production, thresholds: { baseline_size: { maxSizeRatio: 100 } } })).status,
+    ).toBe('passed');
   });
 });
 
@@ -222,7 +255,9 @@ describe('contract_compat', () => {
   it('fails an added output under a minor bump, naming it', async () => {
     const result = await run('contract_compat', { candidate: { model: withLogits, version: '1.1.0' }, baseline: production });
     expect(result).toMatchObject({ status: 'failed', value: 1, threshold: 0 });
-    expect(result.message).toBe('the input/output contract changed from production fixture@1.0.0 under a minor bump 1.0.0 → 1.1.0, and a change needs a major version bump: added output "logits"');
+    expect(result.message).toBe(
+      'the input/output contract changed from production fixture@1.0.0 under a minor bump 1.0.0 → 1.1.0, and a change needs a major version bump: added output "logits"',
+    );
     expect(result.details?.changes).toEqual([expect.objectContaining({ kind: 'output', name: 'logits', change: 'added' })]);
   });
 
@@ -256,6 +291,10 @@ describe('contract_compat', () => {
       [tensor('a', 'float32', ['batch', 8]), tensor('b', 'float32', ['batch', 8]), tensor('c', 'int64', ['batch', 'seq']), tensor('d', 'float32', ['n', 16])],
       [tensor('a', 'float64', ['batch', 8]), tensor('b', 'float32', ['batch', 2, 4]), tensor('c', 'int64', ['n', 'length']), tensor('d', 'float32', ['n', null])],
     );
-    expect(changes.map((change) => change.description)).toEqual(['input "a" element type float32 → float64', 'input "b" rank 2 → 3 (["batch", 8] → ["batch", 2, 4])', 'input "d" dimension 1 16 → ?']);
+    expect(changes.map((change) => change.description)).toEqual([
+      'input "a" element type float32 → float64',
+      'input "b" rank 2 → 3 (["batch", 8] → ["batch", 2, 4])',
+      'input "d" dimension 1 16 → ?',
+    ]);
   });
 });

@@ -38,21 +38,30 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
     allowedGlobals: { type: 'names', description: 'pickle globals to allow beyond the weights-only set, as module.name or module.*; the dangerous ones stay refused' },
     allowedOnnxDomains: { type: 'names', description: 'custom ONNX operator domains to allow, e.g. com.microsoft' },
   } as const;
-  readonly defaults = { maxZipEntries: 100_000, maxZipRatio: 250, maxZipTotalMiB: 16_384, maxZipDepth: 2, maxMemberMiB: 1024, maxInflateMiB: 4096, allowedGlobals: [], allowedOnnxDomains: [] };
+  readonly defaults = {
+    maxZipEntries: 100_000,
+    maxZipRatio: 250,
+    maxZipTotalMiB: 16_384,
+    maxZipDepth: 2,
+    maxMemberMiB: 1024,
+    maxInflateMiB: 4096,
+    allowedGlobals: [],
+    allowedOnnxDomains: [],
+  };
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     const scan = await scanArtifact(
       context.workspace,
       context.subject.files,
       {
-      maxZipEntries: thresholds.maxZipEntries,
-      maxZipRatio: thresholds.maxZipRatio,
-      maxZipTotalBytes: thresholds.maxZipTotalMiB * MIB,
-      maxZipDepth: thresholds.maxZipDepth,
-      maxMemberBytes: thresholds.maxMemberMiB * MIB,
-      maxInflateBytes: thresholds.maxInflateMiB * MIB,
-      allowedGlobals: thresholds.allowedGlobals,
-      allowedOnnxDomains: thresholds.allowedOnnxDomains,
+        maxZipEntries: thresholds.maxZipEntries,
+        maxZipRatio: thresholds.maxZipRatio,
+        maxZipTotalBytes: thresholds.maxZipTotalMiB * MIB,
+        maxZipDepth: thresholds.maxZipDepth,
+        maxMemberBytes: thresholds.maxMemberMiB * MIB,
+        maxInflateBytes: thresholds.maxInflateMiB * MIB,
+        allowedGlobals: thresholds.allowedGlobals,
+        allowedOnnxDomains: thresholds.allowedOnnxDomains,
       },
       // The model the other checks load is parsed once for all of them.
       (path) => (path === loadedModelPath(context) ? context.onnxModel() : undefined),
@@ -73,16 +82,20 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
   recommend(result: CheckOutcome): string {
     const rules = new Set(((result.details?.findings as SecurityFinding[] | undefined) ?? []).map((finding) => finding.rule));
     const advice = [
-      (rules.has('dangerous_global') || rules.has('unknown_global')) && 'Do not load this file anywhere: it would run code. Re-export the weights as ONNX or safetensors from a trusted environment.',
+      (rules.has('dangerous_global') || rules.has('unknown_global')) &&
+        'Do not load this file anywhere: it would run code. Re-export the weights as ONNX or safetensors from a trusted environment.',
       (rules.has('unlisted_global') || rules.has('attribute_walk')) &&
         'Only the globals torch.load(weights_only=True) accepts are allowed. Save weights as safetensors, ONNX or a state_dict; if the listed globals are expected and trusted, add them to artifact_scan.allowedGlobals in config/gates.json.',
       [...rules].some((rule) => rule.startsWith('zip_') || rule.startsWith('tar_') || rule === 'member_too_large' || rule === 'inflate_budget') &&
         'Repackage the archive without absolute or parent paths, prepended data or extreme compression, or raise the zip and inflate bounds if it is genuinely this large.',
       [...rules].some((rule) => rule.startsWith('pickle_') || rule === 'packed_unreadable' || rule === 'unscannable_archive' || rule === 'legacy_torch_unreadable') &&
         'The file cannot be read exactly as its loader would read it, so it is refused: re-save it with the current torch.save, numpy or joblib (gzip, zlib, bzip2, xz or zstd compression), or as safetensors or ONNX.',
-      [...rules].some((rule) => rule.startsWith('keras_') || rule === 'hdf5_unreadable') && 'Keras models must not carry code: replace Lambda and custom layers with built-in ones, or export the model to ONNX.',
-      [...rules].some((rule) => rule.startsWith('external_data')) && 'Save external data beside the model with relative paths inside the version (onnx.save_model(..., location="weights.bin")).',
-      rules.has('custom_operator') && 'Custom operators need native code the runtime must load; allow their domain in artifact_scan.allowedOnnxDomains only if that library is trusted.',
+      [...rules].some((rule) => rule.startsWith('keras_') || rule === 'hdf5_unreadable') &&
+        'Keras models must not carry code: replace Lambda and custom layers with built-in ones, or export the model to ONNX.',
+      [...rules].some((rule) => rule.startsWith('external_data')) &&
+        'Save external data beside the model with relative paths inside the version (onnx.save_model(..., location="weights.bin")).',
+      rules.has('custom_operator') &&
+        'Custom operators need native code the runtime must load; allow their domain in artifact_scan.allowedOnnxDomains only if that library is trusted.',
     ].filter((line): line is string => Boolean(line));
     return advice.length ? advice.join(' ') : 'Fix or re-export the files named in the findings.';
   }

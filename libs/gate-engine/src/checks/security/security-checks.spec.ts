@@ -30,7 +30,15 @@ afterEach(() => rm(workspace, { recursive: true, force: true }));
 async function gate(files: Record<string, Uint8Array>, checks: { id: string; thresholds?: Thresholds }[], signature?: SignatureStatus) {
   for (const [path, bytes] of Object.entries(files)) await writeFile(join(workspace, path), bytes);
   const context = new GateContext(
-    { model: 'fixture', version: '1.0.0', task: 'classification', declaredSchema: null, reportedMetrics: {}, files: Object.entries(files).map(([path, bytes]) => ({ path, sha256: sha256(bytes), size: bytes.length })), signature },
+    {
+      model: 'fixture',
+      version: '1.0.0',
+      task: 'classification',
+      declaredSchema: null,
+      reportedMetrics: {},
+      files: Object.entries(files).map(([path, bytes]) => ({ path, sha256: sha256(bytes), size: bytes.length })),
+      signature,
+    },
     workspace,
     [],
     DEFAULT_GATE_SETTINGS,
@@ -55,7 +63,10 @@ describe('artifact_scan', () => {
   });
 
   it('refuses a hostile checkpoint, and the model is then never loaded', async () => {
-    const report = await gate({ 'model.onnx': classifier.bytes, 'checkpoint.pt': pytorchCheckpointZip(hostilePickles()[2].bytes, []) }, [{ id: 'artifact_scan' }, { id: 'model_loads' }]);
+    const report = await gate({ 'model.onnx': classifier.bytes, 'checkpoint.pt': pytorchCheckpointZip(hostilePickles()[2].bytes, []) }, [
+      { id: 'artifact_scan' },
+      { id: 'model_loads' },
+    ]);
     expect(report.verdict).toBe('failed');
     expect(result(report, 'artifact_scan')).toMatchObject({ status: 'failed', value: 1, family: 'security' });
     expect(result(report, 'artifact_scan').message).toContain('1 CRITICAL in 1 file(s): posix.system in checkpoint.pt (archive/data.pkl › STACK_GLOBAL opcode at byte');
@@ -79,10 +90,9 @@ describe('artifact_scan', () => {
   });
 
   it('groups the findings by severity in the Markdown report', async () => {
-    const report = await gate(
-      { 'model.onnx': classifier.bytes, 'a.pkl': hostilePickles()[0].bytes, 'b.pkl': pickleBytes('\x80\x02cmylab.config\nTrainConfig\n)R.') },
-      [{ id: 'artifact_scan' }],
-    );
+    const report = await gate({ 'model.onnx': classifier.bytes, 'a.pkl': hostilePickles()[0].bytes, 'b.pkl': pickleBytes('\x80\x02cmylab.config\nTrainConfig\n)R.') }, [
+      { id: 'artifact_scan' },
+    ]);
     const markdown = renderMarkdown(report);
     const critical = markdown.indexOf('### CRITICAL (1)');
     const high = markdown.indexOf('### HIGH (1)');
@@ -98,7 +108,12 @@ describe('signature_trusted', () => {
     { name: 'a valid trusted signature', signature: { present: true, ok: true, signer: 'release-key' }, required: true, status: 'passed' },
     { name: 'no signature where one is required', signature: { present: false, ok: true }, required: true, status: 'failed' },
     { name: 'no signature where none is required', signature: { present: false, ok: true }, required: false, status: 'warning' },
-    { name: 'a signature by a revoked signer', signature: { present: true, ok: false, signer: 'old-key', reason: 'signer_revoked', message: 'signer old-key was revoked' }, required: false, status: 'failed' },
+    {
+      name: 'a signature by a revoked signer',
+      signature: { present: true, ok: false, signer: 'old-key', reason: 'signer_revoked', message: 'signer old-key was revoked' },
+      required: false,
+      status: 'failed',
+    },
     { name: 'no signature status (offline validation)', signature: undefined, required: true, status: 'skipped' },
   ])('$name: $status', async ({ signature, required, status }) => {
     expect(result(await gate(files, [{ id: 'signature_trusted', thresholds: { required } }], signature), 'signature_trusted').status).toBe(status);

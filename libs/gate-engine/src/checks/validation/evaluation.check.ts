@@ -36,7 +36,13 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
         thresholds.minMacroF1 > 0 && f1 < thresholds.minMacroF1 && `macro-F1 ${f1.toFixed(4)} is below ${thresholds.minMacroF1}`,
       ].filter((problem): problem is string => Boolean(problem));
       const summary = `accuracy ${accuracy.toFixed(4)}, macro-F1 ${f1.toFixed(4)}${measured.loss === undefined ? '' : `, loss ${measured.loss.toFixed(4)}`} ${on}`;
-      return { status: problems.length ? 'failed' : 'passed', value: accuracy, threshold: thresholds.minAccuracy, message: problems.length ? `${problems.join('; ')} (${summary})` : summary, details };
+      return {
+        status: problems.length ? 'failed' : 'passed',
+        value: accuracy,
+        threshold: thresholds.minAccuracy,
+        message: problems.length ? `${problems.join('; ')} (${summary})` : summary,
+        details,
+      };
     }
     if (measured.mae === undefined) return { status: 'failed', message: `dataset ${dataset.name} has no labels to measure errors against`, details };
     const problems = [
@@ -44,7 +50,13 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
       thresholds.maxRmse > 0 && measured.rmse! > thresholds.maxRmse && `RMSE ${measured.rmse!.toFixed(4)} is above ${thresholds.maxRmse}`,
     ].filter((problem): problem is string => Boolean(problem));
     const summary = `MAE ${measured.mae.toFixed(4)}, RMSE ${measured.rmse!.toFixed(4)} ${on}`;
-    return { status: problems.length ? 'failed' : 'passed', value: measured.mae, threshold: thresholds.maxMae || null, message: problems.length ? `${problems.join('; ')} (${summary})` : summary, details };
+    return {
+      status: problems.length ? 'failed' : 'passed',
+      value: measured.mae,
+      threshold: thresholds.maxMae || null,
+      message: problems.length ? `${problems.join('; ')} (${summary})` : summary,
+      details,
+    };
   }
 
   recommend(): string {

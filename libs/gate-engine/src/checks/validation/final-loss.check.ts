@@ -30,7 +30,13 @@ export class FinalLossCheck implements GateCheck<Thresholds> {
       source = `as reported (metrics.${reported.name})`;
     }
     const passed = loss <= thresholds.maxLoss;
-    return { status: passed ? 'passed' : 'failed', value: loss, threshold: thresholds.maxLoss, message: `loss ${loss.toFixed(4)} ${passed ? 'is within' : 'is above'} ${thresholds.maxLoss}, ${source}`, details: { measured } };
+    return {
+      status: passed ? 'passed' : 'failed',
+      value: loss,
+      threshold: thresholds.maxLoss,
+      message: `loss ${loss.toFixed(4)} ${passed ? 'is within' : 'is above'} ${thresholds.maxLoss}, ${source}`,
+      details: { measured },
+    };
   }
 
   recommend(): string {

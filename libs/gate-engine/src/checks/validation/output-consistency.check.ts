@@ -25,12 +25,24 @@ export class OutputConsistencyCheck implements GateCheck<Thresholds> {
     const worst = comparison.worst!;
     const where = `line ${worst.line}, output "${worst.output}"[${worst.index}]: expected ${worst.expected}, got ${worst.actual}`;
     if (!(comparison.maxAbsDiff <= thresholds.maxAbsDiff)) {
-      return { status: 'failed', value: comparison.maxAbsDiff, threshold: thresholds.maxAbsDiff, message: `outputs differ by up to ${comparison.maxAbsDiff.toExponential(2)} (${where}), more than ${thresholds.maxAbsDiff}`, details };
+      return {
+        status: 'failed',
+        value: comparison.maxAbsDiff,
+        threshold: thresholds.maxAbsDiff,
+        message: `outputs differ by up to ${comparison.maxAbsDiff.toExponential(2)} (${where}), more than ${thresholds.maxAbsDiff}`,
+        details,
+      };
     }
-    return { status: 'passed', value: comparison.maxAbsDiff, threshold: thresholds.maxAbsDiff, message: `${comparison.examples} examples within ${comparison.maxAbsDiff.toExponential(2)} of the reference`, details };
+    return {
+      status: 'passed',
+      value: comparison.maxAbsDiff,
+      threshold: thresholds.maxAbsDiff,
+      message: `${comparison.examples} examples within ${comparison.maxAbsDiff.toExponential(2)} of the reference`,
+      details,
+    };
   }
 
   recommend(): string {
-    return 'The ONNX export does not reproduce the framework\'s outputs: check the opset, preprocessing baked into the graph, and ops exported with different semantics (e.g. layer norm epsilon, upsampling modes).';
+    return "The ONNX export does not reproduce the framework's outputs: check the opset, preprocessing baked into the graph, and ops exported with different semantics (e.g. layer norm epsilon, upsampling modes).";
   }
 }

@@ -57,7 +57,9 @@ export class ReportedMetricsCheck implements GateCheck<Thresholds> {
         status: 'warning',
         value: disagreements.length,
         threshold: 0,
-        message: disagreements.map((d) => `reported ${d.metric} ${round(d.reported)} but measured ${round(d.measured)} (off by ${round(d.difference)}, tolerance ${round(d.allowed)})`).join('; '),
+        message: disagreements
+          .map((d) => `reported ${d.metric} ${round(d.reported)} but measured ${round(d.measured)} (off by ${round(d.difference)}, tolerance ${round(d.allowed)})`)
+          .join('; '),
         details: { comparisons },
       };
     }

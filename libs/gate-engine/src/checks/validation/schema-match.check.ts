@@ -12,7 +12,7 @@ type Thresholds = { required: boolean };
 export class SchemaMatchCheck implements GateCheck<Thresholds> {
   readonly id = 'schema_match';
   readonly family = 'validation';
-  readonly description = 'the declared input/output schema equals the model\'s: names, element types, ranks, fixed dimensions';
+  readonly description = "the declared input/output schema equals the model's: names, element types, ranks, fixed dimensions";
   readonly severity = 'critical';
   readonly requires = ['model_loads'];
   readonly thresholds = { required: { type: 'boolean', description: 'fail when the version declares no schema' } } as const;
@@ -55,7 +55,9 @@ function compare(kind: 'input' | 'output', declared: TensorSpec[], actual: Tenso
     }
     if (model.dtype !== tensor.dtype) differences.push(`${kind} "${tensor.name}" is ${model.dtype} in the model, declared ${tensor.dtype}`);
     if (model.shape.length !== tensor.shape.length) {
-      differences.push(`${kind} "${tensor.name}" has rank ${model.shape.length} in the model ${JSON.stringify(model.shape)}, declared rank ${tensor.shape.length} ${JSON.stringify(tensor.shape)}`);
+      differences.push(
+        `${kind} "${tensor.name}" has rank ${model.shape.length} in the model ${JSON.stringify(model.shape)}, declared rank ${tensor.shape.length} ${JSON.stringify(tensor.shape)}`,
+      );
       continue;
     }
     model.shape.forEach((dim, index) => {

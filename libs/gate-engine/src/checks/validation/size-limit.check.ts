@@ -9,9 +9,9 @@ type Thresholds = { maxMiB: number };
 export class SizeLimitCheck implements GateCheck<Thresholds> {
   readonly id = 'size_limit';
   readonly family = 'validation';
-  readonly description = 'the version\'s files together are within the size limit for its task';
+  readonly description = "the version's files together are within the size limit for its task";
   readonly severity = 'critical';
-  readonly thresholds = { maxMiB: { type: 'number', min: 0, description: 'largest total size of the version\'s files, in MiB' } } as const;
+  readonly thresholds = { maxMiB: { type: 'number', min: 0, description: "largest total size of the version's files, in MiB" } } as const;
   readonly defaults = { maxMiB: 100 };
   readonly taskDefaults = { generative: { maxMiB: 150 } };
 
@@ -21,7 +21,8 @@ export class SizeLimitCheck implements GateCheck<Thresholds> {
     const largest = [...context.subject.files].sort((a, b) => b.size - a.size)[0];
     const details = { totalBytes: total, limitBytes: limit, largestFile: largest ? { path: largest.path, size: largest.size } : null };
     const size = `${(total / MIB).toFixed(2)} MiB`;
-    if (total > limit) return { status: 'failed', value: total, threshold: limit, message: `${size} is over the ${thresholds.maxMiB} MiB limit for ${context.task} models`, details };
+    if (total > limit)
+      return { status: 'failed', value: total, threshold: limit, message: `${size} is over the ${thresholds.maxMiB} MiB limit for ${context.task} models`, details };
     return { status: 'passed', value: total, threshold: limit, message: `${size} of ${thresholds.maxMiB} MiB`, details };
   }
 

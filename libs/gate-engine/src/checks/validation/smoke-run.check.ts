@@ -51,16 +51,26 @@ export class SmokeRunCheck implements GateCheck<Thresholds> {
     const statistics = context.task === 'generative' ? sampleStatistics(sampled) : undefined;
     if (statistics && problems.length === 0) {
       if (Math.abs(statistics.mean) >= thresholds.maxAbsMean) problems.push(`samples have mean ${statistics.mean.toFixed(3)}, |mean| must stay below ${thresholds.maxAbsMean}`);
-      if (statistics.std <= thresholds.minStd) problems.push(`samples have standard deviation ${statistics.std.toFixed(3)}, at most the floor ${thresholds.minStd}: outputs have collapsed`);
-      if (statistics.std >= thresholds.maxStd) problems.push(`samples have standard deviation ${statistics.std.toFixed(3)}, at least the ceiling ${thresholds.maxStd}: outputs are exploding`);
+      if (statistics.std <= thresholds.minStd)
+        problems.push(`samples have standard deviation ${statistics.std.toFixed(3)}, at most the floor ${thresholds.minStd}: outputs have collapsed`);
+      if (statistics.std >= thresholds.maxStd)
+        problems.push(`samples have standard deviation ${statistics.std.toFixed(3)}, at least the ceiling ${thresholds.maxStd}: outputs are exploding`);
     }
     const details = { inputShapes, outputShapes, ...(statistics ? { sampleStatistics: statistics } : {}) };
     if (problems.length > 0) return { status: 'failed', value: problems.length, threshold: 0, message: problems.join('; '), details };
-    return { status: 'passed', value: 0, threshold: 0, message: `ran on ${Object.entries(inputShapes).map(([name, shape]) => `${name} ${JSON.stringify(shape)}`).join(', ')}: outputs finite and shaped as declared`, details };
+    return {
+      status: 'passed',
+      value: 0,
+      threshold: 0,
+      message: `ran on ${Object.entries(inputShapes)
+        .map(([name, shape]) => `${name} ${JSON.stringify(shape)}`)
+        .join(', ')}: outputs finite and shaped as declared`,
+      details,
+    };
   }
 
   recommend(result: CheckOutcome): string {
-    if (result.details?.sampleStatistics) return 'The sampler\'s outputs are out of range: check the final activation and any output scaling in the exported graph.';
+    if (result.details?.sampleStatistics) return "The sampler's outputs are out of range: check the final activation and any output scaling in the exported graph.";
     return 'Run the model on random inputs locally: NaN or Inf at run time usually comes from log/sqrt/division of invalid values or overflow in float16; a shape mismatch means the export or the declared schema is wrong.';
   }
 }
@@ -71,7 +81,8 @@ function shapeMismatch(expected: (number | string | null)[], actual: number[], b
   for (let index = 0; index < expected.length; index++) {
     const dim = expected[index];
     if (typeof dim === 'number' && dim !== actual[index]) return `dimension ${index} is ${actual[index]}, expected ${dim}`;
-    if (typeof dim === 'string' && bindings[dim] !== undefined && bindings[dim] !== actual[index]) return `dimension ${index} ("${dim}") is ${actual[index]}, but "${dim}" is ${bindings[dim]} in the inputs`;
+    if (typeof dim === 'string' && bindings[dim] !== undefined && bindings[dim] !== actual[index])
+      return `dimension ${index} ("${dim}") is ${actual[index]}, but "${dim}" is ${bindings[dim]} in the inputs`;
   }
   return undefined;
 }

@@ -2,16 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  classifierModel,
-  jsonLines,
-  nanAtRuntimeModel,
-  refusedModel,
-  standardFixtures,
-  truncated,
-  wrongSchema,
-  type ModelFixture,
-} from '../../../../../test/fixtures/onnx-models';
+import { classifierModel, jsonLines, nanAtRuntimeModel, refusedModel, standardFixtures, truncated, wrongSchema, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset } from '../../gate-context';
@@ -183,7 +174,7 @@ describe('smoke_run', () => {
     expect(fromSchema.details?.inputShapes).toEqual({ tokens: [2, 5, 8] });
   });
 
-  it('checks a generative model\'s sample statistics', async () => {
+  it("checks a generative model's sample statistics", async () => {
     const good = await run('smoke_run', { model: fixtures.generative.model });
     expect(good.status).toBe('passed');
     expect(good.details?.sampleStatistics).toMatchObject({ count: 64 * 16 });
@@ -249,7 +240,7 @@ describe('train_accuracy', () => {
 });
 
 describe('final_loss', () => {
-  it('holds a generative model\'s final loss to the ceiling', async () => {
+  it("holds a generative model's final loss to the ceiling", async () => {
     expect((await run('final_loss', { model: fixtures.generative.model, metrics: { final_loss: 0.3 } })).status).toBe('passed');
     expect(await run('final_loss', { model: fixtures.generative.model, metrics: { final_loss: 0.9 } })).toMatchObject({ status: 'failed', value: 0.9 });
   });

@@ -20,7 +20,10 @@ export class WeightsFiniteCheck implements GateCheck {
     const { nonFinite, unreadable, checked } = findNonFiniteWeights(model, (ref) => readExternalData(context, ref));
     if (nonFinite.length > 0 || unreadable.length > 0) {
       const named = [
-        ...nonFinite.map((weight) => `${weight.tensor} (${weight.graph}): ${[weight.nanCount && `${weight.nanCount} NaN`, weight.infCount && `${weight.infCount} Inf`].filter(Boolean).join(', ')}, first at index ${weight.firstIndex}`),
+        ...nonFinite.map(
+          (weight) =>
+            `${weight.tensor} (${weight.graph}): ${[weight.nanCount && `${weight.nanCount} NaN`, weight.infCount && `${weight.infCount} Inf`].filter(Boolean).join(', ')}, first at index ${weight.firstIndex}`,
+        ),
         ...unreadable.map((weight) => `${weight.tensor} (${weight.graph}) could not be read: ${weight.reason}`),
       ];
       return { status: 'failed', value: nonFinite.length + unreadable.length, threshold: 0, message: named.join('; '), details: { nonFinite, unreadable } };
