@@ -85,7 +85,7 @@ describe('lineageTree', () => {
       datasets: [],
     };
     const text = renderTree(lineageTree(lineage));
-    expect(text.match(/fraud@1\.0\.0  \[/g)).toHaveLength(1);
+    expect(text.match(/fraud@1\.0\.0 {2}\[/g)).toHaveLength(1);
     expect(text).toContain('└── parent (fine_tuned_from): fraud@1.0.0 (shown above)');
   });
 });

@@ -60,7 +60,7 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   answerResolveFirst(app);
-  timeOutIdleRequests(app.getHttpServer() as Server, config.httpIdleTimeoutSeconds * 1000);
+  timeOutIdleRequests(app.getHttpServer(), config.httpIdleTimeoutSeconds * 1000);
   return app;
 }
 

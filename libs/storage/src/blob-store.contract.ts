@@ -68,7 +68,7 @@ async function filesUnder(root: string, directory = root): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
   const nested = await Promise.all(
     entries.map((entry) =>
-      entry.isDirectory() ? filesUnder(root, join(directory, entry.name)) : [relative(root, join(directory, entry.name)).split(sep).join('/')],
+      entry.isDirectory() ? filesUnder(root, join(directory, entry.name)) : Promise.resolve([relative(root, join(directory, entry.name)).split(sep).join('/')]),
     ),
   );
   return nested.flat().sort();

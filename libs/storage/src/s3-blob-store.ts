@@ -105,9 +105,7 @@ export class S3BlobStore implements BlobStore {
     const source = await this.stat(from);
     if (!source) throw new BlobNotFoundError(from);
     if (source.size <= MAX_SINGLE_COPY) {
-      await this.client.send(
-        new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${from}` }),
-      );
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${from}` }));
     } else {
       await this.copyInParts(from, to, source.size);
     }
@@ -139,7 +137,7 @@ export class S3BlobStore implements BlobStore {
     let aborted = 0;
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       let page;
       try {
         page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker, UploadIdMarker }));
@@ -197,9 +195,7 @@ export class S3BlobStore implements BlobStore {
         );
         parts.push({ ETag: copied.CopyPartResult?.ETag, PartNumber: part });
       }
-      await this.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }),
-      );
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
     } catch (error) {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId })).catch(() => undefined);
       throw error;

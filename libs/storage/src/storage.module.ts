@@ -11,10 +11,7 @@ export function createBlobStore(config: AppConfig['blobStore']): BlobStore {
 
 @Global()
 @Module({
-  providers: [
-    { provide: BLOB_STORE, useFactory: (config: AppConfig) => createBlobStore(config.blobStore), inject: [APP_CONFIG] },
-    ContentAddressedStore,
-  ],
+  providers: [{ provide: BLOB_STORE, useFactory: (config: AppConfig) => createBlobStore(config.blobStore), inject: [APP_CONFIG] }, ContentAddressedStore],
   exports: [BLOB_STORE, ContentAddressedStore],
 })
 export class StorageModule implements OnModuleInit {
