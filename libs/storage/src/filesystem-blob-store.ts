@@ -1,11 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
-
-const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+import { DurableFileWriter } from './durable-file-writer';
 
 /** Blobs as files under one root; a rename within the root makes a finished upload visible atomically. */
 export class FilesystemBlobStore implements BlobStore {
@@ -23,10 +22,8 @@ export class FilesystemBlobStore implements BlobStore {
   async put(key: string, body: Readable): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
-    // Large writes are fewer syscalls; `flush` fsyncs before close, so a crash right after the rename that publishes the blob loses nothing.
     // Opened here rather than by the stream, so no open is still pending when a failed upload removes the file.
-    const handle = await open(path, 'w', 0o640);
-    const file = createWriteStream('', { fd: handle, highWaterMark: WRITE_BUFFER_BYTES, flush: true });
+    const file = new DurableFileWriter(await open(path, 'w', 0o640));
     try {
       await pipeline(body, file);
     } catch (error) {
