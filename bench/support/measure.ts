@@ -12,3 +12,9 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; sec
   const result = await work();
   return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

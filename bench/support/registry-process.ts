@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { pipeline } from 'node:stream/promises';
+import { forEachChunk } from './file-chunks';
 
 /** Flags for the server's node from BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof`. */
 export const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -85,7 +84,7 @@ export class RegistryProcess {
     return (await response.json()) as T;
   }
 
-  /** Streams the file with node:http, as a client uploading from disk would. */
+  /** Streams the file with node:http, read in the CLI's 1 MiB chunks, as a client uploading from disk would. */
   async putFile(path: string, file: string, sha256?: string): Promise<{ sha256: string; size: number }> {
     const { size } = await stat(file);
     const put = request(this.base + path, {
@@ -97,7 +96,12 @@ export class RegistryProcess {
         ...(sha256 && { 'x-content-sha256': sha256 }),
       },
     });
-    const [[response]] = (await Promise.all([once(put, 'response'), pipeline(createReadStream(file), put)])) as [[IncomingMessage], void];
+    const send = (chunk: Buffer) => new Promise<void>((sent, failed) => put.write(chunk, (error) => (error ? failed(error) : sent())));
+    const sendAll = async () => {
+      await forEachChunk(file, send);
+      await new Promise<void>((ended) => put.end(ended));
+    };
+    const [[response]] = (await Promise.all([once(put, 'response'), sendAll()])) as [[IncomingMessage], void];
     const body = await text(response);
     if (response.statusCode !== 201) throw new Error(`PUT ${path}: ${response.statusCode} ${body}`);
     return JSON.parse(body) as { sha256: string; size: number };
