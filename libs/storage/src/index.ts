@@ -4,4 +4,5 @@ export { ContentAddressedStore, contentKey, STALE_TEMPORARY_AFTER_MS, type Store
 export { FilesystemBlobStore } from './filesystem-blob-store';
 export { S3BlobStore } from './s3-blob-store';
 export { DigestStream } from './digest-stream';
+export { WRITEBACK_INTERVAL_BYTES } from './durable-file-writer';
 export { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError } from './errors';
