@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
@@ -8,13 +9,21 @@ import { resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { forEachChunk } from './file-chunks';
 
-/** Flags for the server's node from BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof`. */
-export const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** The node flags package.json's start script gives the server, so that benchmarks run it as `npm start` does. */
+function startScriptNodeArgs(): string[] {
+  const { scripts } = JSON.parse(readFileSync(resolve(__dirname, '../../../package.json'), 'utf8')) as { scripts: { start: string } };
+  const args = /^node\s+(.+)$/.exec(scripts.start)?.[1].trim().split(/\s+/);
+  if (!args) throw new Error(`package.json's start script is not a node command: ${scripts.start}`);
+  return args.slice(0, -1);
+}
+
+/** Flags for the server's node: those `npm start` passes, then BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`; a later V8 flag overrides an earlier one). */
+export const SERVER_NODE_ARGS = [...startScriptNodeArgs(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
 
 export interface RegistryOptions {
   dataDir: string;
   port: number;
-  /** Flags for the server's node, e.g. from BENCH_SERVER_NODE_ARGS. */
+  /** Flags for the server's node, usually SERVER_NODE_ARGS. */
   nodeArgs?: string[];
   /** Settings beyond the data directory and port (GATE_POLICY, DATABASE_URL, …). */
   env?: Record<string, string>;

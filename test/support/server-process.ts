@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { scripts } from '../../package.json';
 
 /** The built server, as `npm start` runs it. */
 export const SERVER_ENTRY = resolve(__dirname, '../../dist/apps/registry/src/main.js');
+/** The node flags of package.json's start script, between `node` and the entry. */
+const START_NODE_ARGS = scripts.start.split(/\s+/).slice(1, -1);
 
 export interface ServerProcess {
   process: ChildProcess;
@@ -13,7 +16,7 @@ export interface ServerProcess {
 }
 
 export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...START_NODE_ARGS, SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
