@@ -2,7 +2,17 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_GATE_POLICY_FILE } from '@gatehouse/config';
-import { classifierModel, jsonLines, nanAtRuntimeModel, refusedModel, standardFixtures, truncated, wrongSchema, type ModelFixture } from './fixtures/onnx-models';
+import {
+  classifierModel,
+  constantWeightsClassifierModel,
+  jsonLines,
+  nanAtRuntimeModel,
+  refusedModel,
+  standardFixtures,
+  truncated,
+  wrongSchema,
+  type ModelFixture,
+} from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
 import { checkResult, finishedGate, registerVersion, type DatasetUpload } from './support/model-registration';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
@@ -107,6 +117,12 @@ export function describeGates(backend: Backend): void {
         message: /dense\.weight.*1 NaN, first at index 5/,
       },
       { name: 'an Inf weight', model: () => classifierModel(fixtures.classifier.weights, { poison: 'inf' }), check: 'weights_finite', message: /dense\.weight.*1 Inf/ },
+      {
+        name: 'a NaN weight in a Constant node of the branch no run takes',
+        model: () => constantWeightsClassifierModel(fixtures.classifier.weights, { poisonUntakenBranch: true }),
+        check: 'weights_finite',
+        message: /fallback\.weight.*Constant\): 1 NaN/,
+      },
       { name: 'degraded accuracy', model: () => fixtures.degradedClassifier.model, check: 'evaluation', message: /accuracy 0\.\d+ is below 0\.85/ },
       {
         name: 'a wrong declared schema',
@@ -141,6 +157,18 @@ export function describeGates(backend: Backend): void {
       expect((await reader.get(`/v1/models/iris-like/versions/${version}`)).body.status).toBe('rejected');
       const audit = await reader.get(`/v1/audit?subject=version:iris-like@${version}&action=gate.failed`);
       expect(audit.body.items[0].payload).toMatchObject({ gateRunId: run.id, versionStatus: 'rejected', failedChecks: expect.arrayContaining([check]) });
+    });
+
+    const sound: { name: string; model: () => ModelFixture }[] = [
+      { name: 'weights kept in Constant nodes inside If branches', model: () => constantWeightsClassifierModel(fixtures.classifier.weights) },
+      { name: 'infinite Clip bounds', model: () => classifierModel(fixtures.classifier.weights, { infiniteClip: true }) },
+    ];
+    it.each(sound)('validates a sound model with $name', async ({ name, model }) => {
+      const version = `3.${sound.findIndex((row) => row.name === name)}.0`;
+      expect((await register(version, model())).status).toBe(200);
+      const run = await finishedGate(reader, 'iris-like', version);
+      expect(run).toMatchObject({ status: 'passed', failedChecks: [] });
+      expect(checkResult(run, 'weights_finite').status).toBe('passed');
     });
 
     it("runs a stage's gate on demand without touching the version's status", async () => {

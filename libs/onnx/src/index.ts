@@ -1,4 +1,5 @@
-export { OnnxModel, OnnxParseError, externalDataOf, findNonFiniteWeights } from './onnx-model';
+export { OnnxModel, OnnxParseError, externalDataOf } from './onnx-model';
+export { findNonFiniteTensors, type NonFiniteTensor, type UnreadableTensor } from './model-tensors';
 export type { ExternalDataRef, GraphLocation, TensorSpec } from './onnx-model';
 export { OnnxSession, type Feeds, type SessionOptions } from './onnx-session';
 export { resolveShape, stackExamples, synthesizeTensor, tensorValues } from './tensors';

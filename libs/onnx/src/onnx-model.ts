@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { FLOAT_TYPES, elementTypeName } from './tensor-types';
+import { elementTypeName } from './tensor-types';
 
 /** A tensor's name, element type and shape; symbolic dimensions are names, unknown ones null. */
 export interface TensorSpec {
@@ -19,7 +19,7 @@ export interface GraphLocation {
   graph: onnx.IGraphProto;
 }
 
-/** Where an initializer's bytes live when they are outside the .onnx file. */
+/** Where a tensor's bytes live when they are outside the .onnx file. */
 export interface ExternalDataRef {
   location: string;
   offset: number;
@@ -106,114 +106,6 @@ export function externalDataOf(tensor: onnx.ITensorProto): ExternalDataRef | nul
     length: entries.length === undefined ? null : Number(entries.length),
     entries,
   };
-}
-
-export interface NonFiniteWeight {
-  tensor: string;
-  graph: string;
-  dtype: string;
-  nanCount: number;
-  infCount: number;
-  /** Flat index of the first non-finite element. */
-  firstIndex: number;
-}
-
-export interface UnreadableWeight {
-  tensor: string;
-  graph: string;
-  reason: string;
-}
-
-/** Reads an initializer's external bytes; throws with a reason when it cannot. */
-export type ExternalDataReader = (ref: ExternalDataRef, tensor: string) => Uint8Array;
-
-/**
- * Every floating-point initializer (in every graph) holding NaN or ±Inf, and
- * the ones whose bytes could not be read, so a caller can fail closed on them.
- */
-export function findNonFiniteWeights(model: OnnxModel, readExternal?: ExternalDataReader): { nonFinite: NonFiniteWeight[]; unreadable: UnreadableWeight[]; checked: number } {
-  const nonFinite: NonFiniteWeight[] = [];
-  const unreadable: UnreadableWeight[] = [];
-  let checked = 0;
-  for (const { path, graph } of model.graphs()) {
-    for (const tensor of graph.initializer ?? []) {
-      const dtype = elementTypeName(tensor.dataType);
-      if (!FLOAT_TYPES.has(dtype)) continue;
-      const name = tensor.name ?? '';
-      let values: FloatValues;
-      try {
-        values = floatValues(tensor, dtype, readExternal);
-      } catch (error) {
-        unreadable.push({ tensor: name, graph: path, reason: (error as Error).message });
-        continue;
-      }
-      checked += 1;
-      const count = countNonFinite(values);
-      if (count.nan + count.inf > 0) {
-        nonFinite.push({ tensor: name, graph: path, dtype, nanCount: count.nan, infCount: count.inf, firstIndex: count.first });
-      }
-    }
-  }
-  return { nonFinite, unreadable, checked };
-}
-
-type FloatValues = { kind: 'float'; data: ArrayLike<number> } | { kind: 'half'; data: ArrayLike<number>; exponentMask: number };
-
-function floatValues(tensor: onnx.ITensorProto, dtype: string, readExternal?: ExternalDataReader): FloatValues {
-  const external = externalDataOf(tensor);
-  let raw: Uint8Array | null = tensor.rawData && tensor.rawData.length > 0 ? tensor.rawData : null;
-  if (external) {
-    if (!readExternal) throw new Error(`its data is external (${external.location}) and cannot be read here`);
-    raw = readExternal(external, tensor.name ?? '');
-  }
-  const halfMask = dtype === 'float16' ? 0x7c00 : 0x7f80;
-  if (raw) {
-    switch (dtype) {
-      case 'float32':
-        return { kind: 'float', data: typedView(raw, 4, (buffer, offset, length) => new Float32Array(buffer, offset, length)) };
-      case 'float64':
-        return { kind: 'float', data: typedView(raw, 8, (buffer, offset, length) => new Float64Array(buffer, offset, length)) };
-      default:
-        return { kind: 'half', data: typedView(raw, 2, (buffer, offset, length) => new Uint16Array(buffer, offset, length)), exponentMask: halfMask };
-    }
-  }
-  if (dtype === 'float32') return { kind: 'float', data: tensor.floatData ?? [] };
-  if (dtype === 'float64') return { kind: 'float', data: tensor.doubleData ?? [] };
-  // float16 and bfloat16 without raw data are stored one per int32.
-  return { kind: 'half', data: tensor.int32Data ?? [], exponentMask: halfMask };
-}
-
-/** A little-endian typed view over bytes, copied first when they are not aligned. */
-function typedView<T>(bytes: Uint8Array, size: number, make: (buffer: ArrayBufferLike, offset: number, length: number) => T): T {
-  if (bytes.length % size !== 0) throw new Error(`its raw data is ${bytes.length} bytes, not a whole number of ${size}-byte elements`);
-  // new Uint8Array(bytes) copies into a fresh buffer; Buffer#slice would only make another unaligned view.
-  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
-  return make(aligned.buffer, aligned.byteOffset, aligned.length / size);
-}
-
-function countNonFinite(values: FloatValues): { nan: number; inf: number; first: number } {
-  let nan = 0;
-  let inf = 0;
-  let first = -1;
-  const { data } = values;
-  for (let index = 0; index < data.length; index++) {
-    const value = data[index];
-    let isNan: boolean;
-    let isInf: boolean;
-    if (values.kind === 'float') {
-      isNan = value !== value;
-      isInf = value === Infinity || value === -Infinity;
-    } else {
-      const special = (value & values.exponentMask) === values.exponentMask;
-      const mantissa = value & (values.exponentMask === 0x7c00 ? 0x03ff : 0x007f);
-      isNan = special && mantissa !== 0;
-      isInf = special && mantissa === 0;
-    }
-    if (isNan) nan++;
-    if (isInf) inf++;
-    if ((isNan || isInf) && first < 0) first = index;
-  }
-  return { nan, inf, first };
 }
 
 function tensorSpec(value: onnx.IValueInfoProto): TensorSpec {

@@ -1,63 +1,14 @@
-import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { classifierForward, classifierModel, standardFixtures } from '../../../test/fixtures/onnx-models';
-import { OnnxModel, OnnxParseError, findNonFiniteWeights } from './onnx-model';
+import { OnnxModel, OnnxParseError } from './onnx-model';
 import { OnnxLoadError, OnnxSession } from './onnx-session';
 import { measureLatency, percentile, summarizeLatency } from './latency';
 import { SeededRandom } from './seeded-random';
 import { TensorShapeError, resolveShape, stackExamples, synthesizeTensor, tensorValues } from './tensors';
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
-
-/** A model whose only content is initializers, one of them inside an If node's branch. */
-function modelWithInitializers(main: onnx.ITensorProto[], branch: onnx.ITensorProto[] = []): OnnxModel {
-  const thenBranch = { name: 'then', initializer: branch };
-  const graph = {
-    name: 'weights',
-    initializer: main,
-    node: branch.length
-      ? [{ opType: 'If', name: 'choose', input: ['cond'], output: ['out'], attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: thenBranch }] }]
-      : [],
-  };
-  return OnnxModel.parse(onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph }).finish());
-}
-
-const raw = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer);
-
 describe('OnnxModel', () => {
   it('refuses bytes that are not an ONNX protobuf', () => {
     expect(() => OnnxModel.parse(Buffer.from('definitely not protobuf'))).toThrow(OnnxParseError);
-  });
-
-  it('names every non-finite weight with its graph, count and first index, in raw, typed and float16 storage', () => {
-    const model = modelWithInitializers(
-      [
-        { name: 'clean', dataType: FLOAT, dims: [3], rawData: raw([1, 2, 3]) },
-        { name: 'raw_nan', dataType: FLOAT, dims: [4], rawData: raw([0, NaN, 1, NaN]) },
-        { name: 'typed_inf', dataType: FLOAT, dims: [2], floatData: [Infinity, 1] },
-        // 0x7c00 is +Inf and 0x7e00 a NaN in IEEE half precision.
-        { name: 'half', dataType: FLOAT16, dims: [3], int32Data: [0x3c00, 0x7c00, 0x7e00] },
-      ],
-      [{ name: 'branch_weight', dataType: FLOAT, dims: [1], rawData: raw([-Infinity]) }],
-    );
-    const { nonFinite, unreadable, checked } = findNonFiniteWeights(model);
-    expect(unreadable).toEqual([]);
-    expect(checked).toBe(5);
-    const byName = Object.fromEntries(nonFinite.map((weight) => [weight.tensor, weight]));
-    expect(Object.keys(byName).sort()).toEqual(['branch_weight', 'half', 'raw_nan', 'typed_inf']);
-    expect(byName.raw_nan).toMatchObject({ graph: 'main', nanCount: 2, infCount: 0, firstIndex: 1 });
-    expect(byName.typed_inf).toMatchObject({ nanCount: 0, infCount: 1, firstIndex: 0 });
-    expect(byName.half).toMatchObject({ dtype: 'float16', nanCount: 1, infCount: 1, firstIndex: 1 });
-    expect(byName.branch_weight.graph).toContain('choose');
-  });
-
-  it('reports external weights it cannot read instead of passing them unchecked', () => {
-    const external = { name: 'far', dataType: FLOAT, dims: [2], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: 'weights.bin' }] };
-    const model = modelWithInitializers([external]);
-    expect(findNonFiniteWeights(model).unreadable).toEqual([expect.objectContaining({ tensor: 'far', reason: expect.stringContaining('weights.bin') })]);
-    const read = findNonFiniteWeights(model, () => raw([1, NaN]));
-    expect(read.nonFinite).toEqual([expect.objectContaining({ tensor: 'far', nanCount: 1 })]);
   });
 });
 

@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifierModel, jsonLines, nanAtRuntimeModel, refusedModel, standardFixtures, truncated, wrongSchema, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
+import {
+  classifierModel,
+  constantWeightsClassifierModel,
+  jsonLines,
+  nanAtRuntimeModel,
+  refusedModel,
+  standardFixtures,
+  truncated,
+  wrongSchema,
+  type ModelFixture,
+} from '../../../../../test/fixtures/onnx-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset } from '../../gate-context';
@@ -122,6 +132,24 @@ describe('weights_finite', () => {
   ] as const)('fails a %s weight, naming the tensor and where', async (poison, message) => {
     const result = await run('weights_finite', { model: classifierModel(classifier.weights, { poison }) });
     expect(result).toMatchObject({ status: 'failed', value: 1, message: expect.stringMatching(message) });
+  });
+
+  it('fails a NaN weight kept in a Constant node inside the branch no run takes', async () => {
+    expect((await run('weights_finite', { model: constantWeightsClassifierModel(classifier.weights) })).status).toBe('passed');
+    const result = await run('weights_finite', { model: constantWeightsClassifierModel(classifier.weights, { poisonUntakenBranch: true }) });
+    expect(result).toMatchObject({ status: 'failed', value: 1, message: expect.stringMatching(/fallback\.weight \(main\/if_scores\.else_branch, Constant\): 1 NaN/) });
+  });
+
+  it('passes infinite Clip bounds, naming each and its use', async () => {
+    const result = await run('weights_finite', { model: classifierModel(classifier.weights, { infiniteClip: true }) });
+    expect(result).toMatchObject({ status: 'passed', value: 0 });
+    expect(result.message).toContain('clip.min (main): 1 Inf, first at index 0, used by Clip input 1 (node clip_clipped)');
+    expect(result.details?.tolerated).toHaveLength(2);
+  });
+
+  it('fails an infinite weight naming the weight arithmetic it feeds', async () => {
+    const result = await run('weights_finite', { model: classifierModel(classifier.weights, { poison: 'inf' }) });
+    expect(result.message).toContain('feeding MatMul input 1 (node matmul_scores)');
   });
 });
 

@@ -1,14 +1,20 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
-import { findNonFiniteWeights, type ExternalDataRef } from '@gatehouse/onnx';
+import { findNonFiniteTensors, type ExternalDataRef, type NonFiniteTensor } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
 
-/** NaN or Inf in an initializer poisons every output that touches it; name each one. */
+/**
+ * NaN in any tensor the model carries poisons every output that touches it,
+ * and so does an infinity that reaches weight arithmetic (a Conv or MatMul
+ * operand, a normalisation scale, a recurrent weight). Infinities elsewhere
+ * are often deliberate (Clip bounds, masks added before a Softmax, sentinels
+ * for Min, Max or Where): they are named, and pass.
+ */
 export class WeightsFiniteCheck implements GateCheck {
   readonly id = 'weights_finite';
   readonly family = 'validation';
-  readonly description = 'no NaN or Inf in any floating-point initializer, in every graph';
+  readonly description = 'no NaN in any tensor the model carries, and no Inf where it feeds weight arithmetic, in every graph and function';
   readonly severity = 'critical';
   readonly requires = ['onnx_parses'];
   readonly thresholds = {};
@@ -17,18 +23,25 @@ export class WeightsFiniteCheck implements GateCheck {
   async run(context: GateContext): Promise<CheckOutcome> {
     if (!context.modelPath) return { status: 'skipped', message: 'the version has no ONNX file' };
     const model = await context.onnxModel();
-    const { nonFinite, unreadable, checked } = findNonFiniteWeights(model, (ref) => readExternalData(context, ref));
-    if (nonFinite.length > 0 || unreadable.length > 0) {
+    const { nonFinite, unreadable, checked } = findNonFiniteTensors(model, (ref) => readExternalData(context, ref));
+    const poisoned = nonFinite.filter((tensor) => tensor.nanCount > 0 || tensor.feedsWeightArithmetic);
+    const tolerated = nonFinite.filter((tensor) => !poisoned.includes(tensor));
+    const details = { checked, nonFinite: poisoned, tolerated, unreadable };
+    if (poisoned.length > 0 || unreadable.length > 0) {
       const named = [
-        ...nonFinite.map(
-          (weight) =>
-            `${weight.tensor} (${weight.graph}): ${[weight.nanCount && `${weight.nanCount} NaN`, weight.infCount && `${weight.infCount} Inf`].filter(Boolean).join(', ')}, first at index ${weight.firstIndex}`,
-        ),
-        ...unreadable.map((weight) => `${weight.tensor} (${weight.graph}) could not be read: ${weight.reason}`),
+        ...poisoned.map((tensor) => `${describe(tensor)}${tensor.nanCount === 0 ? `, feeding ${tensor.uses.join(', ')}` : ''}`),
+        ...unreadable.map((tensor) => `${tensor.tensor} (${tensor.graph}) could not be read: ${tensor.reason}`),
       ];
-      return { status: 'failed', value: nonFinite.length + unreadable.length, threshold: 0, message: named.join('; '), details: { nonFinite, unreadable } };
+      return { status: 'failed', value: poisoned.length + unreadable.length, threshold: 0, message: named.join('; '), details };
     }
-    return { status: 'passed', value: 0, threshold: 0, message: `${checked} floating-point initializers, all finite` };
+    const allowed = tolerated.map((tensor) => `${describe(tensor)}, used by ${tensor.uses.join(', ') || 'nothing'}`);
+    return {
+      status: 'passed',
+      value: 0,
+      threshold: 0,
+      message: `${checked} floating-point tensors, no NaN${allowed.length > 0 ? `; infinities only where they are bounds or masks: ${allowed.join('; ')}` : ', all finite'}`,
+      details,
+    };
   }
 
   recommend(result: CheckOutcome): string {
@@ -36,6 +49,12 @@ export class WeightsFiniteCheck implements GateCheck {
       ? 'Keep external weight files inside the version, at the relative paths the model names.'
       : 'Training diverged or a conversion overflowed: check the loss curve, lower the learning rate or clip gradients, and export from a checkpoint whose weights are finite.';
   }
+}
+
+function describe(tensor: NonFiniteTensor): string {
+  const counts = [tensor.nanCount && `${tensor.nanCount} NaN`, tensor.infCount && `${tensor.infCount} Inf`].filter(Boolean).join(', ');
+  const source = tensor.source === 'initializer' ? '' : `, ${tensor.source}`;
+  return `${tensor.tensor} (${tensor.graph}${source}): ${counts}, first at index ${tensor.firstIndex}`;
 }
 
 /** Reads an external tensor's bytes from the version's own files, and nothing outside them. */
