@@ -19,6 +19,14 @@ export interface MeasuredMetrics {
   batches: number;
   /** The output the metrics were computed from. */
   output: string;
+  /**
+   * Examples whose prediction holds a NaN or an Inf. Such a prediction names no
+   * class: classification counts it wrong (a false negative of the true class),
+   * and at the probability floor in the loss; regression leaves it out of MAE,
+   * RMSE and loss, which then cover the finite predictions only. Any at all
+   * fails the checks that use these metrics.
+   */
+  nonFinitePredictions: number;
   accuracy?: number;
   macroF1?: number;
   mae?: number;
@@ -179,10 +187,14 @@ interface MetricsAccumulator {
   result(): Omit<MeasuredMetrics, 'batches' | 'output' | 'durationMs'>;
 }
 
+/** The probability cross-entropy gives a class the output rules out, so one such example costs a bounded -ln(1e-12) ≈ 27.6 rather than Infinity. */
+const PROBABILITY_FLOOR = 1e-12;
+
 /** Accuracy, macro-F1 over the classes seen, and cross-entropy where the output is a distribution or logits. */
 class ClassificationMetrics implements MetricsAccumulator {
   private examples = 0;
   private correct = 0;
+  private nonFinite = 0;
   private lossSum = 0;
   private lossCount = 0;
   private readonly counts = new Map<number, { truePositive: number; falsePositive: number; falseNegative: number }>();
@@ -192,23 +204,26 @@ class ClassificationMetrics implements MetricsAccumulator {
     if (typeof label !== 'number' || !Number.isInteger(label) || label < 0) {
       throw new DatasetFormatError(`line ${row.line}: a classification label must be a class index (a whole number ≥ 0), not ${JSON.stringify(label)}`);
     }
-    const predicted = values.length === 1 && !output.dtype.startsWith('float') ? values[0] : argmax(values);
+    // argmax over a NaN row would pick class 0: an all-NaN model would score the share of class 0.
+    const finite = allFinite(values);
+    const predicted = !finite ? null : values.length === 1 && !output.dtype.startsWith('float') ? values[0] : argmax(values);
     this.examples++;
+    if (!finite) this.nonFinite++;
     if (predicted === label) {
       this.correct++;
       this.count(label).truePositive++;
     } else {
       this.count(label).falseNegative++;
-      this.count(predicted).falsePositive++;
+      if (predicted !== null) this.count(predicted).falsePositive++;
     }
     if (values.length > 1 && label < values.length) {
-      this.lossSum += -Math.log(Math.max(probabilityOf(values, label), 1e-12));
+      this.lossSum += -Math.log(Math.max(finite ? probabilityOf(values, label) : 0, PROBABILITY_FLOOR));
       this.lossCount++;
     }
   }
 
   result() {
-    if (this.examples === 0) return { examples: 0 };
+    if (this.examples === 0) return { examples: 0, nonFinitePredictions: 0 };
     let f1Sum = 0;
     for (const { truePositive, falsePositive, falseNegative } of this.counts.values()) {
       const denominator = 2 * truePositive + falsePositive + falseNegative;
@@ -216,6 +231,7 @@ class ClassificationMetrics implements MetricsAccumulator {
     }
     return {
       examples: this.examples,
+      nonFinitePredictions: this.nonFinite,
       accuracy: this.correct / this.examples,
       macroF1: f1Sum / this.counts.size,
       loss: this.lossCount > 0 ? this.lossSum / this.lossCount : undefined,
@@ -229,9 +245,10 @@ class ClassificationMetrics implements MetricsAccumulator {
   }
 }
 
-/** MAE, RMSE and mean squared error as the loss; a generative dataset without labels measures nothing. */
+/** MAE, RMSE and mean squared error as the loss, over the finite predictions; a generative dataset without labels measures only how many were not finite. */
 class RegressionMetrics implements MetricsAccumulator {
   private examples = 0;
+  private nonFinite = 0;
   private values = 0;
   private absoluteSum = 0;
   private squaredSum = 0;
@@ -240,6 +257,8 @@ class RegressionMetrics implements MetricsAccumulator {
 
   add(row: DatasetRow, values: Float64Array): void {
     this.examples++;
+    const finite = allFinite(values);
+    if (!finite) this.nonFinite++;
     if (row.label === undefined && !this.labelsRequired) return;
     const label: unknown[] = [row.label].flat(Infinity);
     if (label.length !== values.length || label.some((value) => typeof value !== 'number')) {
@@ -247,6 +266,8 @@ class RegressionMetrics implements MetricsAccumulator {
         `line ${row.line}: the label must be ${values.length === 1 ? 'a number' : `${values.length} numbers`} like the model's output, not ${JSON.stringify(row.label)}`,
       );
     }
+    // A NaN would make MAE NaN, which compares false with every threshold: it is counted instead.
+    if (!finite) return;
     label.forEach((expected, index) => {
       const error = values[index] - (expected as number);
       this.absoluteSum += Math.abs(error);
@@ -256,10 +277,16 @@ class RegressionMetrics implements MetricsAccumulator {
   }
 
   result() {
-    if (this.values === 0) return { examples: this.examples };
+    const counted = { examples: this.examples, nonFinitePredictions: this.nonFinite };
+    if (this.values === 0) return counted;
     const mse = this.squaredSum / this.values;
-    return { examples: this.examples, mae: this.absoluteSum / this.values, rmse: Math.sqrt(mse), loss: mse };
+    return { ...counted, mae: this.absoluteSum / this.values, rmse: Math.sqrt(mse), loss: mse };
   }
+}
+
+function allFinite(values: Float64Array): boolean {
+  for (const value of values) if (!Number.isFinite(value)) return false;
+  return true;
 }
 
 function argmax(values: Float64Array): number {

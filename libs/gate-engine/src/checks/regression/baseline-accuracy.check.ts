@@ -1,7 +1,8 @@
 import type { CheckOutcome, GateCheck } from '../../check';
 import { DatasetFormatError, type MeasuredMetrics } from '../../evaluation';
 import type { GateContext } from '../../gate-context';
-import { evaluationDataset } from '../validation/evaluation-dataset';
+import type { ComparisonRow } from '../../gate-report';
+import { NON_FINITE_PREDICTIONS_ADVICE, evaluationDataset, failedOnNonFinite, nonFiniteProblem } from '../validation/evaluation-dataset';
 import { atLeast, atMost, baselineOf, compared, formatRatio, refOf } from './comparison';
 
 type Thresholds = { minAccuracyRatio: number; maxMaeRatio: number };
@@ -43,22 +44,70 @@ export class BaselineAccuracyCheck implements GateCheck<Thresholds> {
       // The candidate read this data; production cannot: its inputs changed, which contract_compat judges.
       return { status: 'skipped', message: `production version ${production} cannot run on ${dataset.name}, the candidate's evaluation data: ${error.message}` };
     }
-    const details = { dataset: dataset.name, baseline: { model: baseline.subject.model, version: baseline.subject.version, measured: reference }, measured: candidate };
+    const details = {
+      dataset: dataset.name,
+      baseline: { model: baseline.subject.model, version: baseline.subject.version, measured: reference },
+      measured: candidate,
+      nonFinitePredictions: candidate.nonFinitePredictions,
+    };
     const on = `on ${candidate.examples} examples of ${dataset.name}`;
+    const nonFinite = nonFiniteProblem(candidate, dataset.name);
     if (context.task === 'classification') {
       if (candidate.accuracy === undefined || reference.accuracy === undefined) return { status: 'skipped', message: `dataset ${dataset.name} has no examples`, details };
       const row = atLeast('accuracy', reference.accuracy, candidate.accuracy, thresholds.minAccuracyRatio);
       const comparison = `accuracy ${candidate.accuracy.toFixed(4)} against ${reference.accuracy.toFixed(4)} for production ${production} (${formatRatio(row.ratio)}) ${on}`;
-      return compared(row, row.verdict === 'passed' ? comparison : `${comparison}: below ${thresholds.minAccuracyRatio}× production's`, details);
+      return withPredictionCounts(
+        compared(row, row.verdict === 'passed' ? comparison : `${comparison}: below ${thresholds.minAccuracyRatio}× production's`, details),
+        candidate,
+        reference,
+      );
     }
+    if (candidate.mae === undefined && nonFinite) return { status: 'failed', message: `${nonFinite}: there is no finite prediction to compare`, details };
+    if (reference.mae === undefined && reference.nonFinitePredictions > 0)
+      return {
+        status: 'skipped',
+        message: `production version ${production} predicted NaN or Inf for all ${reference.examples} examples of ${dataset.name}: there is no MAE to compare with`,
+        details,
+      };
     if (candidate.mae === undefined || reference.mae === undefined)
       return { status: 'skipped', message: `dataset ${dataset.name} has no labels to measure errors against`, details };
     const row = atMost('mae', reference.mae, candidate.mae, thresholds.maxMaeRatio);
     const comparison = `MAE ${candidate.mae.toFixed(4)} against ${reference.mae.toFixed(4)} for production ${production} (${formatRatio(row.ratio)}) ${on}`;
-    return compared(row, row.verdict === 'passed' ? comparison : `${comparison}: above ${thresholds.maxMaeRatio}× production's`, details);
+    return withPredictionCounts(
+      compared(row, row.verdict === 'passed' ? comparison : `${comparison}: above ${thresholds.maxMaeRatio}× production's`, details),
+      candidate,
+      reference,
+    );
   }
 
-  recommend(): string {
+  recommend(result: CheckOutcome): string {
+    if (failedOnNonFinite(result)) return NON_FINITE_PREDICTIONS_ADVICE;
     return 'The candidate is worse than the model in production on the same data: retrain or keep production; if the drop is intended (a deliberate trade-off), lower baseline_accuracy.minAccuracyRatio (or raise maxMaeRatio) for this stage in config/gates.json.';
   }
+}
+
+/**
+ * The comparison's outcome, failed if the candidate predicted NaN or Inf at all,
+ * with a row of how many each model did when either did: production's count
+ * explains a baseline figure lowered by predictions counted wrong (or, for MAE,
+ * measured over fewer examples).
+ */
+function withPredictionCounts(outcome: CheckOutcome, candidate: MeasuredMetrics, reference: MeasuredMetrics): CheckOutcome {
+  if (candidate.nonFinitePredictions === 0 && reference.nonFinitePredictions === 0) return outcome;
+  const failed = candidate.nonFinitePredictions > 0;
+  const row: ComparisonRow = {
+    metric: 'NaN/Inf predictions',
+    baseline: reference.nonFinitePredictions,
+    candidate: candidate.nonFinitePredictions,
+    ratio: null,
+    threshold: 'none allowed',
+    verdict: failed ? 'failed' : 'passed',
+  };
+  const counts = `${failed ? 'the candidate' : 'production'} predicted NaN or Inf for ${failed ? candidate.nonFinitePredictions : reference.nonFinitePredictions} of ${candidate.examples} examples`;
+  return {
+    ...outcome,
+    status: failed ? 'failed' : outcome.status,
+    message: failed ? `${counts}; ${outcome.message}` : `${outcome.message} (${counts})`,
+    details: { ...outcome.details, comparison: [outcome.details!.comparison, row] },
+  };
 }

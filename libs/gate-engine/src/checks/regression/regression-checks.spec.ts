@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifierModel, jsonLines, standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
+import { classifierModel, jsonLines, logOfInputsModel, standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
 import { classifierWithLogitsModel, renamedInputClassifierModel, shiftedRegressorModel, slowClassifierModel } from '../../../../../test/fixtures/regression-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
@@ -156,6 +156,24 @@ describe('baseline_accuracy', () => {
       thresholds: { baseline_accuracy: { minAccuracyRatio: 0.9 } },
     });
     expect(result).toMatchObject({ status: 'passed', threshold: 0.9 });
+  });
+
+  it('refuses a candidate that predicts NaN, though production does as badly, with a row for the counts', async () => {
+    const logModel = logOfInputsModel('classification', 2);
+    // The largest feature at the label's index; the last example's negative feature makes its prediction NaN.
+    const rows = Array.from({ length: 20 }, (_, index) => ({ inputs: { features: index === 19 ? [-1, 0.5] : index % 2 ? [0.2, 0.8] : [0.8, 0.2] }, label: index % 2 }));
+    const result = await run('baseline_accuracy', {
+      candidate: { model: logModel, version: '1.1.0' },
+      baseline: { model: logModel, version: '1.0.0' },
+      datasets: { evaluation: rows },
+    });
+    expect(result).toMatchObject({ status: 'failed', value: 1, details: { nonFinitePredictions: 1 } });
+    expect(result.message).toMatch(/^the candidate predicted NaN or Inf for 1 of 20 examples; accuracy 0\.9500 against 0\.9500/);
+    expect(result.details?.comparison).toEqual([
+      expect.objectContaining({ metric: 'accuracy', verdict: 'passed' }),
+      { metric: 'NaN/Inf predictions', baseline: 1, candidate: 1, ratio: null, threshold: 'none allowed', verdict: 'failed' },
+    ]);
+    expect(result.recommendation).toMatch(/NaN or Inf on real inputs/);
   });
 
   it("compares a regressor's MAE, refusing one more than 5% worse", async () => {

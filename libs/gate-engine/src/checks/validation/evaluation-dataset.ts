@@ -1,3 +1,5 @@
+import type { CheckOutcome } from '../../check';
+import type { MeasuredMetrics } from '../../evaluation';
 import type { GateContext, GateDataset } from '../../gate-context';
 
 export type StoredDataset = GateDataset & { path: string };
@@ -23,3 +25,23 @@ export function reportedMetric(context: GateContext, names: readonly string[]): 
 export const REPORTED_ACCURACY = ['val_accuracy', 'eval_accuracy', 'accuracy'] as const;
 export const REPORTED_TRAIN_ACCURACY = ['train_accuracy', 'training_accuracy', 'accuracy_train'] as const;
 export const REPORTED_LOSS = ['final_loss', 'val_loss', 'loss'] as const;
+
+/**
+ * What is wrong with a measurement in which the model predicted NaN or Inf, or
+ * undefined when every prediction was finite. Any such prediction fails the
+ * check: the metrics count it wrong, but a model that gives NaN on real inputs
+ * must not pass on the strength of the examples it got right.
+ */
+export function nonFiniteProblem(measured: MeasuredMetrics, dataset: string): string | undefined {
+  if (measured.nonFinitePredictions === 0) return undefined;
+  return `the model predicted NaN or Inf for ${measured.nonFinitePredictions} of ${measured.examples} examples of ${dataset}`;
+}
+
+/** Whether a check failed on NaN or Inf predictions: the checks that fail on them say how many in `details.nonFinitePredictions`. */
+export function failedOnNonFinite(result: CheckOutcome): boolean {
+  return typeof result.details?.nonFinitePredictions === 'number' && result.details.nonFinitePredictions > 0;
+}
+
+/** Advice for NaN or Inf predictions on the dataset's inputs, the same whichever check met them. */
+export const NON_FINITE_PREDICTIONS_ADVICE =
+  'The model gives NaN or Inf on real inputs: run it on the examples the report counts, look for log, sqrt or division of invalid values and for overflow (float16 especially), and check the dataset is preprocessed (scaled, encoded) as the training data was.';

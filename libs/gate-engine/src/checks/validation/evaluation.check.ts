@@ -1,6 +1,9 @@
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
-import { evaluationDataset } from './evaluation-dataset';
+import { NON_FINITE_PREDICTIONS_ADVICE, evaluationDataset, failedOnNonFinite, nonFiniteProblem } from './evaluation-dataset';
+
+/** Why there was nothing to measure, for the advice. */
+type DatasetProblem = 'no_dataset' | 'unusable_dataset' | 'empty_dataset' | 'no_labels';
 
 type Thresholds = { minAccuracy: number; minMacroF1: number; maxMae: number; maxRmse: number; required: boolean };
 
@@ -23,15 +26,20 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     const { dataset, missing, unusable } = evaluationDataset(context);
-    if (!dataset) return { status: thresholds.required || unusable ? 'failed' : 'skipped', message: missing };
+    if (!dataset) {
+      if (unusable) return unmeasured('unusable_dataset', missing);
+      return thresholds.required ? unmeasured('no_dataset', missing) : { status: 'skipped', message: missing };
+    }
     const measured = await context.evaluate(dataset);
-    const details = { dataset: dataset.name, role: dataset.role, measured };
-    if (measured.examples === 0) return { status: 'failed', message: `dataset ${dataset.name} has no examples`, details };
+    const details = { dataset: dataset.name, role: dataset.role, measured, nonFinitePredictions: measured.nonFinitePredictions };
+    if (measured.examples === 0) return unmeasured('empty_dataset', `dataset ${dataset.name} has no examples`, details);
     const on = `on ${measured.examples} examples of ${dataset.name}`;
+    const nonFinite = nonFiniteProblem(measured, dataset.name);
     if (context.task === 'classification') {
       const accuracy = measured.accuracy!;
       const f1 = measured.macroF1!;
       const problems = [
+        nonFinite && `${nonFinite}, each counted wrong`,
         accuracy < thresholds.minAccuracy && `accuracy ${accuracy.toFixed(4)} is below ${thresholds.minAccuracy}`,
         thresholds.minMacroF1 > 0 && f1 < thresholds.minMacroF1 && `macro-F1 ${f1.toFixed(4)} is below ${thresholds.minMacroF1}`,
       ].filter((problem): problem is string => Boolean(problem));
@@ -44,22 +52,45 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
         details,
       };
     }
-    if (measured.mae === undefined) return { status: 'failed', message: `dataset ${dataset.name} has no labels to measure errors against`, details };
+    if (measured.mae === undefined && !nonFinite) return unmeasured('no_labels', `dataset ${dataset.name} has no labels to measure errors against`, details);
+    const { mae, rmse } = measured;
     const problems = [
-      thresholds.maxMae > 0 && measured.mae > thresholds.maxMae && `MAE ${measured.mae.toFixed(4)} is above ${thresholds.maxMae}`,
-      thresholds.maxRmse > 0 && measured.rmse! > thresholds.maxRmse && `RMSE ${measured.rmse!.toFixed(4)} is above ${thresholds.maxRmse}`,
+      nonFinite,
+      mae !== undefined && thresholds.maxMae > 0 && mae > thresholds.maxMae && `MAE ${mae.toFixed(4)} is above ${thresholds.maxMae}`,
+      rmse !== undefined && thresholds.maxRmse > 0 && rmse > thresholds.maxRmse && `RMSE ${rmse.toFixed(4)} is above ${thresholds.maxRmse}`,
     ].filter((problem): problem is string => Boolean(problem));
-    const summary = `MAE ${measured.mae.toFixed(4)}, RMSE ${measured.rmse!.toFixed(4)} ${on}`;
+    const summary =
+      mae === undefined || rmse === undefined
+        ? `no finite prediction ${on}`
+        : `MAE ${mae.toFixed(4)}, RMSE ${rmse.toFixed(4)} ${nonFinite ? `over the ${measured.examples - measured.nonFinitePredictions} finite predictions ` : ''}${on}`;
     return {
       status: problems.length ? 'failed' : 'passed',
-      value: measured.mae,
+      value: mae ?? null,
       threshold: thresholds.maxMae || null,
       message: problems.length ? `${problems.join('; ')} (${summary})` : summary,
       details,
     };
   }
 
-  recommend(): string {
+  recommend(result: CheckOutcome): string {
+    switch (result.details?.problem as DatasetProblem | undefined) {
+      case 'no_dataset':
+        return 'This stage measures quality on held-out data rather than taking reported metrics: register the version with an evaluation dataset (role evaluation or validation, e.g. gatehouse register … --dataset name@version:evaluation).';
+      case 'unusable_dataset':
+        return "The evaluation dataset's stored file cannot be used (the message says why): register the dataset's file again, or the version with a dataset that is stored intact.";
+      case 'empty_dataset':
+        return 'The evaluation dataset holds no examples: register one with at least a few hundred held-out examples, one JSON object per line.';
+      case 'no_labels':
+        return 'Give every example of the evaluation dataset a "label" (the target, a number or an array shaped like the output) so errors can be measured.';
+    }
+    if (result.status === 'error')
+      return "The model could not be run over the evaluation dataset (the message has the error): check each example's inputs carry the names, element types and shapes the model declares.";
+    if (failedOnNonFinite(result)) return NON_FINITE_PREDICTIONS_ADVICE;
     return 'The model does not meet the quality floor on held-out data: retrain (more data, better features, tuning), and check the evaluation dataset is the one the model was meant for.';
   }
+}
+
+/** A failure for want of data to measure on; `problem` picks the advice. */
+function unmeasured(problem: DatasetProblem, message: string, details: Record<string, unknown> = {}): CheckOutcome {
+  return { status: 'failed', message, details: { ...details, problem } };
 }

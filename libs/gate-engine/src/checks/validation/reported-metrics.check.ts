@@ -1,7 +1,16 @@
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
 import type { MeasuredMetrics } from '../../evaluation';
-import { REPORTED_ACCURACY, REPORTED_LOSS, REPORTED_TRAIN_ACCURACY, evaluationDataset, reportedMetric } from './evaluation-dataset';
+import {
+  NON_FINITE_PREDICTIONS_ADVICE,
+  REPORTED_ACCURACY,
+  REPORTED_LOSS,
+  REPORTED_TRAIN_ACCURACY,
+  evaluationDataset,
+  failedOnNonFinite,
+  nonFiniteProblem,
+  reportedMetric,
+} from './evaluation-dataset';
 
 type Thresholds = { absoluteTolerance: number; relativeTolerance: number };
 
@@ -41,6 +50,14 @@ export class ReportedMetricsCheck implements GateCheck<Thresholds> {
     const training = context.dataset('training');
     const evaluated = dataset ? await context.evaluate(dataset) : undefined;
     const trained = training?.path ? await context.evaluateTraining({ ...training, path: training.path }) : undefined;
+    // Measurements that counted NaN predictions wrong are no yardstick for what the registrant saw in training.
+    const nonFinite = [evaluated && nonFiniteProblem(evaluated, dataset!.name), trained && nonFiniteProblem(trained, training!.name)].filter((problem): problem is string =>
+      Boolean(problem),
+    );
+    if (nonFinite.length > 0) {
+      const count = (evaluated?.nonFinitePredictions ?? 0) + (trained?.nonFinitePredictions ?? 0);
+      return { status: 'failed', value: count, threshold: 0, message: nonFinite.join('; '), details: { nonFinitePredictions: count } };
+    }
     const comparisons: Comparison[] = [];
     for (const claim of CLAIMS) {
       const reported = reportedMetric(context, claim.names);
@@ -66,7 +83,8 @@ export class ReportedMetricsCheck implements GateCheck<Thresholds> {
     return { status: 'passed', value: 0, threshold: 0, message: `${comparisons.map((c) => c.metric).join(', ')} agree with the measurements`, details: { comparisons } };
   }
 
-  recommend(): string {
+  recommend(result: CheckOutcome): string {
+    if (failedOnNonFinite(result)) return NON_FINITE_PREDICTIONS_ADVICE;
     return 'Report metrics computed on the same held-out dataset registered with the version; a reported score well above the measured one suggests leakage or a different artifact.';
   }
 }

@@ -1,6 +1,6 @@
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
-import { REPORTED_TRAIN_ACCURACY, reportedMetric } from './evaluation-dataset';
+import { NON_FINITE_PREDICTIONS_ADVICE, REPORTED_TRAIN_ACCURACY, failedOnNonFinite, nonFiniteProblem, reportedMetric } from './evaluation-dataset';
 
 type Thresholds = { minAccuracy: number };
 
@@ -22,12 +22,14 @@ export class TrainAccuracyCheck implements GateCheck<Thresholds> {
     let accuracy: number;
     let source: string;
     let details: Record<string, unknown>;
+    let nonFinite: string | undefined;
     if (training?.path) {
       const measured = await context.evaluateTraining({ ...training, path: training.path });
       if (measured.examples === 0) return { status: 'failed', message: `training dataset ${training.name} has no examples` };
       accuracy = measured.accuracy!;
       source = `measured on ${measured.examples} examples of ${training.name}`;
-      details = { source: 'measured', dataset: training.name, measured };
+      details = { source: 'measured', dataset: training.name, measured, nonFinitePredictions: measured.nonFinitePredictions };
+      nonFinite = nonFiniteProblem(measured, training.name);
     } else {
       const reported = reportedMetric(context, REPORTED_TRAIN_ACCURACY);
       if (!reported) return { status: 'skipped', message: 'no stored training dataset and no reported train_accuracy' };
@@ -35,17 +37,19 @@ export class TrainAccuracyCheck implements GateCheck<Thresholds> {
       source = `as reported (metrics.${reported.name}); no training dataset is stored to measure it`;
       details = { source: 'reported', metric: reported.name };
     }
-    const passed = accuracy >= thresholds.minAccuracy;
+    const meets = accuracy >= thresholds.minAccuracy;
+    const measurement = `training accuracy ${accuracy.toFixed(4)} ${meets ? 'meets' : 'is below'} ${thresholds.minAccuracy}, ${source}`;
     return {
-      status: passed ? 'passed' : 'failed',
+      status: meets && !nonFinite ? 'passed' : 'failed',
       value: accuracy,
       threshold: thresholds.minAccuracy,
-      message: `training accuracy ${accuracy.toFixed(4)} ${passed ? 'meets' : 'is below'} ${thresholds.minAccuracy}, ${source}`,
+      message: nonFinite ? `${nonFinite}, each counted wrong; ${measurement}` : measurement,
       details,
     };
   }
 
-  recommend(): string {
+  recommend(result: CheckOutcome): string {
+    if (failedOnNonFinite(result)) return NON_FINITE_PREDICTIONS_ADVICE;
     return 'The model underfits its training data: train longer, raise capacity, or check the labels and preprocessing match the ones used in training.';
   }
 }

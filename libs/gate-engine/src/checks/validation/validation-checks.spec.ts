@@ -6,6 +6,7 @@ import {
   classifierModel,
   constantWeightsClassifierModel,
   jsonLines,
+  logOfInputsModel,
   nanAtRuntimeModel,
   refusedModel,
   standardFixtures,
@@ -79,6 +80,14 @@ async function run(id: string, scenario: Scenario): Promise<CheckResult> {
 
 const classifier = fixtures.classifier;
 const classifierData = { evaluation: classifier.evaluation, training: classifier.training, reference: classifier.reference };
+
+/** 100 of the classifier's examples, 85 of them relabelled class 0: a model that always answers 0 would meet the 0.85 floor. */
+const mostlyClassZero = classifier.evaluation.slice(0, 100).map((row, index) => ({ ...row, label: index < 85 ? 0 : 1 }));
+/** NaN for every example: argmax used to read each as class 0. */
+const allNaN = nanAtRuntimeModel(classifier.weights);
+/** 20 examples for the Log model, the largest feature at the label's index; the last one's negative feature makes its prediction NaN. */
+const oneNaNOfTwenty = Array.from({ length: 20 }, (_, index) => ({ inputs: { features: index === 19 ? [-1, 0.5] : index % 2 ? [0.2, 0.8] : [0.8, 0.2] }, label: index % 2 }));
+const NON_FINITE_ADVICE = /NaN or Inf on real inputs/;
 
 describe('files_intact', () => {
   it('passes when every file hashes to its manifest digest', async () => {
@@ -236,6 +245,31 @@ describe('evaluation', () => {
     expect(over).toMatchObject({ status: 'failed', message: expect.stringContaining('is above') });
   });
 
+  it('fails an all-NaN classifier on data where the majority class alone would meet the floor', async () => {
+    const result = await run('evaluation', { model: allNaN, datasets: { evaluation: mostlyClassZero } });
+    expect(result).toMatchObject({ status: 'failed', value: 0, details: { nonFinitePredictions: 100 }, recommendation: expect.stringMatching(NON_FINITE_ADVICE) });
+    expect(result.message).toMatch(/^the model predicted NaN or Inf for 100 of 100 examples of evaluation, each counted wrong; accuracy 0\.0000 is below 0\.85/);
+  });
+
+  it('fails a classifier with one NaN prediction, though its accuracy clears the floor', async () => {
+    const result = await run('evaluation', { model: logOfInputsModel('classification', 2), datasets: { evaluation: oneNaNOfTwenty } });
+    expect(result).toMatchObject({ status: 'failed', value: 0.95, details: { nonFinitePredictions: 1 } });
+    expect(result.message).toMatch(/^the model predicted NaN or Inf for 1 of 20 examples of evaluation, each counted wrong \(accuracy 0\.9500/);
+  });
+
+  it("fails a regressor's NaN and Inf predictions, measuring MAE over the finite ones, also where no MAE threshold is set", async () => {
+    const rows = [Math.E, 1, -1, 0].map((x, index) => ({ inputs: { features: [x] }, label: [1.5, 0, 3, 0][index] }));
+    const result = await run('evaluation', { model: logOfInputsModel('regression', 1), datasets: { evaluation: rows } });
+    expect(result).toMatchObject({ status: 'failed', details: { nonFinitePredictions: 2 } });
+    expect(result.value).toBeCloseTo(0.25, 6);
+    expect(result.message).toMatch(/^the model predicted NaN or Inf for 2 of 4 examples of evaluation \(MAE 0\.2500, RMSE 0\.3536 over the 2 finite predictions on 4 examples/);
+    const nothingFinite = await run('evaluation', {
+      model: logOfInputsModel('regression', 1),
+      datasets: { evaluation: rows.map((row) => ({ ...row, inputs: { features: [-1] } })) },
+    });
+    expect(nothingFinite).toMatchObject({ status: 'failed', value: null, message: expect.stringContaining('4 of 4 examples of evaluation (no finite prediction on 4 examples') });
+  });
+
   it('fails on a malformed dataset, naming the line', async () => {
     const rows = `${jsonLines(classifier.evaluation.slice(0, 3))}{"inputs": {"features": [1, 2]}, "label": 0}\n`;
     const result = await run('evaluation', { model: classifier.model, datasets: { evaluation: rows } });
@@ -260,6 +294,12 @@ describe('train_accuracy', () => {
     expect((result.details!.measured as { examples: number }).examples).toBe(300);
   });
 
+  it('fails NaN predictions on the training data, naming how many', async () => {
+    const result = await run('train_accuracy', { model: allNaN, datasets: { training: mostlyClassZero } });
+    expect(result).toMatchObject({ status: 'failed', value: 0, details: { nonFinitePredictions: 100 }, recommendation: expect.stringMatching(NON_FINITE_ADVICE) });
+    expect(result.message).toMatch(/^the model predicted NaN or Inf for 100 of 100 examples of training, each counted wrong; training accuracy 0\.0000 is below 0\.8/);
+  });
+
   it('falls back to the reported metric, and fails it under the floor', async () => {
     const result = await run('train_accuracy', { model: classifier.model, metrics: { train_accuracy: 0.7 } });
     expect(result).toMatchObject({ status: 'failed', value: 0.7, details: { source: 'reported' } });
@@ -271,6 +311,15 @@ describe('final_loss', () => {
   it("holds a generative model's final loss to the ceiling", async () => {
     expect((await run('final_loss', { model: fixtures.generative.model, metrics: { final_loss: 0.3 } })).status).toBe('passed');
     expect(await run('final_loss', { model: fixtures.generative.model, metrics: { final_loss: 0.9 } })).toMatchObject({ status: 'failed', value: 0.9 });
+  });
+
+  it('fails NaN samples on the evaluation data, also where the loss comes from the report', async () => {
+    const latents = [[1], [-1], [2]].map((features) => ({ inputs: { features } }));
+    const scenario = { model: logOfInputsModel('regression', 1), task: 'generative' as const, datasets: { evaluation: latents } };
+    const reported = await run('final_loss', { ...scenario, metrics: { final_loss: 0.3 } });
+    expect(reported).toMatchObject({ status: 'failed', value: 0.3, recommendation: expect.stringMatching(NON_FINITE_ADVICE) });
+    expect(reported.message).toBe('the model predicted NaN or Inf for 1 of 3 examples of evaluation; loss 0.3000 is within 0.5, as reported (metrics.final_loss)');
+    expect(await run('final_loss', scenario)).toMatchObject({ status: 'failed', value: null, message: 'the model predicted NaN or Inf for 1 of 3 examples of evaluation' });
   });
 });
 
@@ -284,6 +333,13 @@ describe('reported_metrics', () => {
     const result = await run('reported_metrics', { model: fixtures.degradedClassifier.model, datasets: classifierData, metrics: { accuracy: 0.99 } });
     expect(result.status).toBe('warning');
     expect(result.message).toMatch(/reported accuracy 0\.99 but measured 0\.\d+/);
+  });
+
+  it('does not compare reported metrics with measurements that counted NaN predictions wrong', async () => {
+    const result = await run('reported_metrics', { model: allNaN, datasets: { evaluation: mostlyClassZero }, metrics: { accuracy: 0.85 } });
+    // A warning-severity check's failure reports as a warning.
+    expect(result).toMatchObject({ status: 'warning', value: 100, message: 'the model predicted NaN or Inf for 100 of 100 examples of evaluation' });
+    expect(result.recommendation).toMatch(NON_FINITE_ADVICE);
   });
 });
 
