@@ -6,4 +6,5 @@ export { resolveShape, stackExamples, synthesizeTensor, tensorValues } from './t
 export { measureLatency, measureLatencyPair, percentile, type LatencySummary } from './latency';
 export { measureSessionMemory, type ProbeInput, type SessionMemory } from './memory-probe';
 export { SeededRandom } from './seeded-random';
+export { describeTensor, type TensorDescription, type TensorStatistics } from './tensor-statistics';
 export { ELEMENT_SIZES, TENSOR_DTYPES, type TensorDtype } from './tensor-types';
