@@ -13,6 +13,7 @@ import {
   wrongSchema,
   type ModelFixture,
 } from './fixtures/onnx-models';
+import { batchMeanClassifierModel } from './fixtures/validation-models';
 import type { ApiClient } from './support/api-client';
 import { checkResult, finishedGate, registerVersion, type DatasetUpload } from './support/model-registration';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
@@ -78,6 +79,7 @@ export function describeGates(backend: Backend): void {
         model_loads: 'passed',
         schema_match: 'passed',
         smoke_run: 'passed',
+        batch_sizes: 'passed',
         evaluation: 'passed',
         train_accuracy: 'passed',
         reported_metrics: 'passed',
@@ -132,6 +134,13 @@ export function describeGates(backend: Backend): void {
         schema: wrongSchema(fixtures.classifier.model.schema),
       },
       { name: 'outputs that are NaN at run time', model: () => nanAtRuntimeModel(fixtures.classifier.weights), check: 'smoke_run', message: /NaN or Inf/ },
+      {
+        name: 'outputs that lose the batch dimension',
+        model: () => batchMeanClassifierModel(fixtures.classifier.weights),
+        check: 'batch_sizes',
+        message: /^batch 4: output "probabilities" has shape \[1,3\]/,
+      },
+      { name: 'a sampler whose samples explode', model: () => fixtures.explodingGenerative.model, check: 'sample_quality', message: /^0 of 16 samples sound/ },
       {
         name: 'an oversize artifact',
         model: () => classifierModel(fixtures.classifier.weights, { paddingBytes: 2_000_000 }),

@@ -26,15 +26,15 @@ export type CheckFamily = 'validation' | 'regression' | 'security';
 
 /** One tunable number or switch of a check, as config/gates.json may set it. */
 export interface ThresholdSpec {
-  /** `names` is a list of strings, e.g. allowed operator domains. */
-  type: 'number' | 'integer' | 'boolean' | 'names';
-  /** Inclusive bounds for numbers. */
+  /** `names` is a list of strings, e.g. allowed operator domains; `integers` a non-empty list of whole numbers, e.g. batch sizes. */
+  type: 'number' | 'integer' | 'boolean' | 'names' | 'integers';
+  /** Inclusive bounds for numbers, and for each of `integers`. */
   min?: number;
   max?: number;
   description: string;
 }
 
-export type Thresholds = Record<string, number | boolean | readonly string[]>;
+export type Thresholds = Record<string, number | boolean | readonly string[] | readonly number[]>;
 
 /**
  * A gate check: one small class with a stable id, the thresholds it accepts

@@ -181,6 +181,15 @@ describe('GatePolicy', () => {
     expect(problems).toHaveLength(12);
   });
 
+  it('takes a list of whole numbers for a list threshold and names a bad one', () => {
+    const policy = GatePolicy.parse({ stages: { registered: { checks: { batch_sizes: { thresholds: { batchSizes: [2, 8] } } } } } }, GATE_CHECKS);
+    expect(policy.resolve('registered', 'other').checks[0].thresholds).toEqual({ batchSizes: [2, 8] });
+    const bad = (batchSizes: unknown) => problemsOf({ stages: { registered: { checks: { batch_sizes: { thresholds: { batchSizes } } } } } });
+    expect(bad([])).toEqual(['stages.registered.checks.batch_sizes.thresholds.batchSizes: must be a non-empty list of whole numbers, not []']);
+    expect(bad([1, 2.5])).toEqual(['stages.registered.checks.batch_sizes.thresholds.batchSizes: each of [1,2.5] must be a whole number, not 2.5']);
+    expect(bad([0])).toEqual(['stages.registered.checks.batch_sizes.thresholds.batchSizes: each of [0] must be at least 1, not 0']);
+  });
+
   it('refuses a file that is not JSON, naming the file', () => {
     expect(() => GatePolicy.load(__filename, GATE_CHECKS)).toThrow(/gate policy .*gate-policy.spec.ts is invalid:\n {2}- not valid JSON/);
     expect(() => GatePolicy.load('/nonexistent/gates.json', GATE_CHECKS)).toThrow(/cannot read it/);

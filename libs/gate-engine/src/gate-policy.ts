@@ -301,6 +301,11 @@ function thresholdProblem(spec: ThresholdSpec, value: unknown): string | undefin
       ? undefined
       : `must be a list of non-empty strings, not ${JSON.stringify(value)}`;
   }
+  if (spec.type === 'integers') {
+    if (!Array.isArray(value) || value.length === 0) return `must be a non-empty list of whole numbers, not ${JSON.stringify(value)}`;
+    const problem = value.map((item) => thresholdProblem({ ...spec, type: 'integer' }, item)).find(Boolean);
+    return problem && `each of ${JSON.stringify(value)} ${problem}`;
+  }
   if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a number, not ${JSON.stringify(value)}`;
   if (spec.type === 'integer' && !Number.isInteger(value)) return `must be a whole number, not ${value}`;
   if (spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}, not ${value}`;

@@ -1,4 +1,5 @@
 import type { GateCheck } from '../check';
+import { BatchSizesCheck } from './validation/batch-sizes.check';
 import { EvaluationCheck } from './validation/evaluation.check';
 import { FilesIntactCheck } from './validation/files-intact.check';
 import { FinalLossCheck } from './validation/final-loss.check';
@@ -7,6 +8,7 @@ import { ModelLoadsCheck } from './validation/model-loads.check';
 import { OnnxParsesCheck } from './validation/onnx-parses.check';
 import { OutputConsistencyCheck } from './validation/output-consistency.check';
 import { ReportedMetricsCheck } from './validation/reported-metrics.check';
+import { SampleQualityCheck } from './validation/sample-quality.check';
 import { SchemaMatchCheck } from './validation/schema-match.check';
 import { SizeLimitCheck } from './validation/size-limit.check';
 import { SmokeRunCheck } from './validation/smoke-run.check';
@@ -29,6 +31,8 @@ export const GATE_CHECKS: readonly GateCheck[] = [
   new ModelLoadsCheck(),
   new SchemaMatchCheck(),
   new SmokeRunCheck(),
+  new BatchSizesCheck(),
+  new SampleQualityCheck(),
   new EvaluationCheck(),
   new TrainAccuracyCheck(),
   new FinalLossCheck(),

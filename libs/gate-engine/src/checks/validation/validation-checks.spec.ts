@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   classifierModel,
   constantWeightsClassifierModel,
+  generativeModel,
   jsonLines,
   logOfInputsModel,
   nanAtRuntimeModel,
@@ -14,6 +15,7 @@ import {
   wrongSchema,
   type ModelFixture,
 } from '../../../../../test/fixtures/onnx-models';
+import { batchMeanClassifierModel, fixedBatchModel, partlyBrokenGenerativeModel, tracedAtBatchOneClassifierModel } from '../../../../../test/fixtures/validation-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset } from '../../gate-context';
@@ -211,12 +213,82 @@ describe('smoke_run', () => {
     expect(fromSchema.details?.inputShapes).toEqual({ tokens: [2, 5, 8] });
   });
 
-  it("checks a generative model's sample statistics", async () => {
-    const good = await run('smoke_run', { model: fixtures.generative.model });
-    expect(good.status).toBe('passed');
-    expect(good.details?.sampleStatistics).toMatchObject({ count: 64 * 16 });
+  it("leaves a generative model's samples to sample_quality: finite outputs of the right shapes pass", async () => {
     const exploding = await run('smoke_run', { model: fixtures.explodingGenerative.model });
-    expect(exploding).toMatchObject({ status: 'failed', message: expect.stringContaining('outputs are exploding') });
+    expect(exploding.status).toBe('passed');
+  });
+});
+
+describe('batch_sizes', () => {
+  it('runs a model with a symbolic batch at 1, 4 and 16, holding outputs to the declared shapes', async () => {
+    const result = await run('batch_sizes', { model: classifier.model });
+    expect(result).toMatchObject({ status: 'passed', value: 0, message: 'finite outputs of the declared shapes at batch sizes 1, 4, 16' });
+    expect((result.details?.runs as { batchSize: number; outputShapes: object }[]).map((run) => [run.batchSize, run.outputShapes])).toEqual([
+      [1, { probabilities: [1, 3] }],
+      [4, { probabilities: [4, 3] }],
+      [16, { probabilities: [16, 3] }],
+    ]);
+  });
+
+  it('fails a model whose output loses the batch at every size but 1', async () => {
+    const result = await run('batch_sizes', { model: batchMeanClassifierModel(classifier.weights), thresholds: { batchSizes: [1, 3] } });
+    expect(result).toMatchObject({ status: 'failed', value: 1 });
+    expect(result.message).toBe('batch 3: output "probabilities" has shape [1,3], expected ["batch",3]: dimension 0 ("batch") is 1, but "batch" is 3 in the inputs');
+  });
+
+  it('fails a model onnxruntime cannot run at other batch sizes, naming each size', async () => {
+    const result = await run('batch_sizes', { model: tracedAtBatchOneClassifierModel(classifier.weights) });
+    expect(result).toMatchObject({ status: 'failed', value: 2 });
+    expect(result.message).toMatch(/^batch 4: the run failed: .*Input shape:\{4,8\}, requested shape:\{1,8\}; batch 16: the run failed: .*Input shape:\{16,8\}/s);
+  });
+
+  it('skips a model whose batch is fixed, in the model or by the declared schema', async () => {
+    const fixed = await run('batch_sizes', { model: fixedBatchModel(classifier.model, 4) });
+    expect(fixed).toMatchObject({ status: 'skipped', message: 'the batch dimension is fixed: features [4,8] (in the model), so there is no batch size to vary' });
+    const declared = await run('batch_sizes', { model: classifier.model, schema: fixedBatchModel(classifier.model, 2).schema });
+    expect(declared.message).toContain('features [2,8] (by the declared schema or settings.dimensions)');
+  });
+});
+
+describe('sample_quality', () => {
+  it('draws 16 samples from seeded noise in batches and passes sound ones', async () => {
+    const result = await run('sample_quality', { model: fixtures.generative.model });
+    expect(result).toMatchObject({ status: 'passed', value: 1, threshold: 0.9, message: '16 of 16 samples sound (1.000, at least 0.9 needed)' });
+    expect(result.details).toMatchObject({ samples: 16, valid: 16, batches: 4, batchSize: 4, failed: [] });
+    const [lowestStd, highestStd] = result.details?.stdRange as [number, number];
+    expect(lowestStd).toBeGreaterThan(0.1);
+    expect(highestStd).toBeLessThan(3);
+  });
+
+  it('fails exploding and collapsed samplers, naming the reason', async () => {
+    const exploding = await run('sample_quality', { model: fixtures.explodingGenerative.model });
+    expect(exploding).toMatchObject({ status: 'failed', value: 0, message: expect.stringMatching(/^0 of 16 samples sound .*standard deviation at least 3 \(exploding\)/) });
+    const collapsed = await run('sample_quality', { model: generativeModel({ seed: 5, scale: 0.01 }) });
+    expect(collapsed).toMatchObject({ status: 'failed', value: 0, message: expect.stringContaining('16 standard deviation at most 0.1 (collapsed)') });
+    expect(collapsed.recommendation).toContain('collapsed');
+  });
+
+  it.each(['exploding', 'nan'] as const)('judges each sample alone: a sampler %s for part of the noise fails on the share of sound samples', async (failure) => {
+    const model = partlyBrokenGenerativeModel({ seed: 5, failure });
+    const result = await run('sample_quality', { model, thresholds: { samples: 32 } });
+    expect(result.status).toBe('failed');
+    const share = result.value as number;
+    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeLessThan(0.8);
+    const failures = result.details?.failures as Record<string, number>;
+    const unsound = 32 - (result.details?.valid as number);
+    // An exploding sample's mean can be out of range before its spread is.
+    if (failure === 'nan') expect(failures).toEqual({ 'non-finite': unsound, mean: 0, collapsed: 0, exploding: 0 });
+    else expect(failures.mean + failures.exploding).toBe(unsound);
+    expect((result.details?.failed as unknown[]).length).toBe(10);
+    expect((await run('sample_quality', { model, thresholds: { samples: 32, minSampleQuality: share } })).status).toBe('passed');
+  });
+
+  it('draws one batch at a time from a sampler fixed at batch 1, each on fresh noise', async () => {
+    const result = await run('sample_quality', { model: fixedBatchModel(fixtures.generative.model, 1), thresholds: { samples: 6 } });
+    expect(result).toMatchObject({ status: 'passed', details: { samples: 6, batches: 6, batchSize: 1 } });
+    const [lowestMean, highestMean] = result.details?.meanRange as [number, number];
+    expect(highestMean).toBeGreaterThan(lowestMean);
   });
 });
 
