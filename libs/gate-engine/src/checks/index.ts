@@ -1,5 +1,6 @@
 import type { GateCheck } from '../check';
 import { BatchSizesCheck } from './validation/batch-sizes.check';
+import { BrowserCompatCheck } from './validation/browser-compat.check';
 import { EvaluationCheck } from './validation/evaluation.check';
 import { FilesIntactCheck } from './validation/files-intact.check';
 import { FinalLossCheck } from './validation/final-loss.check';
@@ -39,6 +40,7 @@ export const GATE_CHECKS: readonly GateCheck[] = [
   new ReportedMetricsCheck(),
   new OutputConsistencyCheck(),
   new LatencyCheck(),
+  new BrowserCompatCheck(),
   new ContractCompatCheck(),
   new BaselineSizeCheck(),
   new BaselineAccuracyCheck(),
