@@ -76,6 +76,7 @@ export function describeGates(backend: Backend): void {
         size_limit: 'passed',
         onnx_parses: 'passed',
         weights_finite: 'passed',
+        architecture: 'passed',
         model_loads: 'passed',
         schema_match: 'passed',
         smoke_run: 'passed',
@@ -89,6 +90,7 @@ export function describeGates(backend: Backend): void {
       expect(checkResult(run, 'evaluation').value).toBeCloseTo(fixtures.classifier.accuracy, 6);
       expect(checkResult(run, 'evaluation').details.measured.examples).toBe(fixtures.classifier.evaluation.length);
       expect(checkResult(run, 'latency').details.runs).toBeGreaterThanOrEqual(50);
+      expect(checkResult(run, 'architecture').details).toMatchObject({ nodes: 3, parameters: 8 * 3 + 3, opTypes: { MatMul: 1, Add: 1, Softmax: 1 } });
       expect(run.report.healthScore).toBe(100);
       expect(run.report.resources.peakRssBytes).toBeGreaterThan(0);
       expect(run.report.resources.cpuTimeMs).toBeGreaterThan(0);

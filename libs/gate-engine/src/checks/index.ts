@@ -1,4 +1,5 @@
 import type { GateCheck } from '../check';
+import { ArchitectureCheck } from './validation/architecture.check';
 import { BatchSizesCheck } from './validation/batch-sizes.check';
 import { BrowserCompatCheck } from './validation/browser-compat.check';
 import { EvaluationCheck } from './validation/evaluation.check';
@@ -29,6 +30,7 @@ export const GATE_CHECKS: readonly GateCheck[] = [
   new SizeLimitCheck(),
   new OnnxParsesCheck(),
   new WeightsFiniteCheck(),
+  new ArchitectureCheck(),
   new ModelLoadsCheck(),
   new SchemaMatchCheck(),
   new SmokeRunCheck(),

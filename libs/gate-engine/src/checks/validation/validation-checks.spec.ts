@@ -15,7 +15,14 @@ import {
   wrongSchema,
   type ModelFixture,
 } from '../../../../../test/fixtures/onnx-models';
-import { batchMeanClassifierModel, fixedBatchModel, partlyBrokenGenerativeModel, tracedAtBatchOneClassifierModel } from '../../../../../test/fixtures/validation-models';
+import {
+  ARCHITECTURE_TENSORS,
+  architectureModel,
+  batchMeanClassifierModel,
+  fixedBatchModel,
+  partlyBrokenGenerativeModel,
+  tracedAtBatchOneClassifierModel,
+} from '../../../../../test/fixtures/validation-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset } from '../../gate-context';
@@ -161,6 +168,72 @@ describe('weights_finite', () => {
   it('fails an infinite weight naming the weight arithmetic it feeds', async () => {
     const result = await run('weights_finite', { model: classifierModel(classifier.weights, { poison: 'inf' }) });
     expect(result.message).toContain('feeding MatMul input 1 (node matmul_scores)');
+  });
+});
+
+describe('architecture', () => {
+  const scale = ARCHITECTURE_TENSORS['bn.scale'];
+  const scaleMean = scale.reduce((a, b) => a + b, 0) / scale.length;
+  const scaleStd = Math.sqrt(scale.reduce((total, value) => total + (value - scaleMean) ** 2, 0) / scale.length);
+
+  it('reports operators, nodes in every graph, opsets, parameters and statistics per weight tensor', async () => {
+    const { features, classes } = classifier.weights;
+    const result = await run('architecture', { model: architectureModel(classifier.weights) });
+    expect(result).toMatchObject({ status: 'passed', severity: 'warning' });
+    // BatchNormalization's four vectors, a Constant bias, a weight in each If branch, the unused float16 vector; the bool condition holds no weights.
+    const parameters = 4 * features + classes + 2 * features * classes + 4;
+    expect(result.value).toBe(parameters);
+    expect(result.details).toMatchObject({
+      irVersion: 8,
+      opsets: [{ domain: '', version: 17 }],
+      graphs: 3,
+      nodes: 9,
+      nodesByGraph: [
+        { graph: 'main', nodes: 7 },
+        { graph: 'main/if_scores.else_branch', nodes: 1 },
+        { graph: 'main/if_scores.then_branch', nodes: 1 },
+      ],
+      opTypes: { Constant: 2, MatMul: 2, Add: 1, BatchNormalization: 1, Dropout: 1, If: 1, Softmax: 1 },
+      parameters,
+      batchNormalization: 1,
+      dropout: 1,
+      tensors: { count: 8, omitted: { count: 0, elements: 0 } },
+    });
+    const listed = (result.details?.tensors as { listed: { name: string; graph: string; source: string; statistics: Record<string, number> }[] }).listed;
+    expect(
+      listed
+        .map((tensor) => tensor.name)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['dense.weight', 'fallback.weight']);
+    const bnScale = listed.find((tensor) => tensor.name === 'bn.scale')!;
+    expect(bnScale).toMatchObject({ graph: 'main', source: 'initializer', dtype: 'float32', shape: [features], elements: features });
+    expect(bnScale.statistics).toMatchObject({ count: 8, nonFinite: 0, min: 1, max: 8, mean: scaleMean });
+    expect(bnScale.statistics.std).toBeCloseTo(scaleStd, 12);
+    expect(listed.find((tensor) => tensor.name === 'unused.half')!.statistics).toMatchObject({ min: -2, max: 4, mean: 0.875 });
+    expect(listed.find((tensor) => tensor.name === 'head.bias')).toMatchObject({ source: 'Constant', graph: 'main', elements: classes });
+    expect(listed.find((tensor) => tensor.name === 'fallback.weight')).toMatchObject({ graph: 'main/if_scores.else_branch' });
+    expect(result.message).toMatch(
+      /^9 nodes in 3 graphs \(Constant 2, MatMul 2, Add 1, .*\); IR 8, opsets ai\.onnx 17; \d+ parameters in 8 weight tensors \(.* MiB\); BatchNormalization ×1, Dropout ×1: /,
+    );
+  });
+
+  it('lists only the largest tensors of a large model, with totals for the rest', async () => {
+    const result = await run('architecture', { model: architectureModel(classifier.weights), thresholds: { maxTensorsListed: 2 } });
+    const tensors = result.details?.tensors as { count: number; listed: { elements: number }[]; omitted: { count: number; elements: number } };
+    expect(tensors.listed.map((tensor) => tensor.elements)).toEqual([24, 24]);
+    expect(tensors.omitted).toEqual({ count: 6, elements: (result.value as number) - 48 });
+  });
+
+  it('says so when neither BatchNormalization nor Dropout is there', async () => {
+    const result = await run('architecture', { model: classifier.model });
+    expect(result).toMatchObject({ status: 'passed', value: 8 * 3 + 3, details: { batchNormalization: 0, dropout: 0 } });
+    expect(result.message).toContain('no BatchNormalization or Dropout');
+  });
+
+  it('fails, as a warning, only a model that cannot be parsed', async () => {
+    const result = await run('architecture', { files: { 'model.onnx': truncated(classifier.model.bytes) } });
+    expect(result).toMatchObject({ status: 'warning', message: expect.stringContaining('the model cannot be parsed') });
   });
 });
 
