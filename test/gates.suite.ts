@@ -90,6 +90,7 @@ export function describeGates(backend: Backend): void {
       expect(checkResult(run, 'evaluation').value).toBeCloseTo(fixtures.classifier.accuracy, 6);
       expect(checkResult(run, 'evaluation').details.measured.examples).toBe(fixtures.classifier.evaluation.length);
       expect(checkResult(run, 'latency').details.runs).toBeGreaterThanOrEqual(50);
+      expect(checkResult(run, 'latency').details.benchmarks.map((benchmark: { batchSize: number }) => benchmark.batchSize)).toEqual([1, 64]);
       expect(checkResult(run, 'architecture').details).toMatchObject({ nodes: 3, parameters: 8 * 3 + 3, opTypes: { MatMul: 1, Add: 1, Softmax: 1 } });
       expect(run.report.healthScore).toBe(100);
       expect(run.report.resources.peakRssBytes).toBeGreaterThan(0);

@@ -509,6 +509,25 @@ describe('latency', () => {
     const slow = await run('latency', { model: classifier.model, thresholds: { maxP95Ms: 0.000001 } });
     expect(slow).toMatchObject({ status: 'failed', message: expect.stringContaining('p95') });
   });
+
+  it('benchmarks batch 1 and the policy batch size, with throughput, judging batch 1', async () => {
+    const result = await run('latency', { model: classifier.model, settings: { batchSize: 32 } });
+    const benchmarks = result.details?.benchmarks as { batchSize: number; runs: number; meanMs: number; p95Ms: number; throughputPerSecond: number }[];
+    expect(benchmarks.map((benchmark) => [benchmark.batchSize, benchmark.runs])).toEqual([
+      [1, 50],
+      [32, 50],
+    ]);
+    for (const benchmark of benchmarks) expect(benchmark.throughputPerSecond).toBeCloseTo((benchmark.batchSize * 1000) / benchmark.meanMs, 6);
+    expect(result.value).toBe(benchmarks[0].p95Ms);
+    expect(result.details).toMatchObject({ batchSize: 1, p95Ms: benchmarks[0].p95Ms });
+    expect(result.message).toMatch(/^batch 1: p50 .* examples\/s; batch 32: p50 .*, p99 [\d.]+ ms, [\d.]+ examples\/s; over 50 runs each; memory \+/);
+  });
+
+  it('times a model with a fixed batch once, at its own batch size', async () => {
+    const result = await run('latency', { model: fixedBatchModel(classifier.model, 4) });
+    expect((result.details?.benchmarks as { batchSize: number }[]).map((benchmark) => benchmark.batchSize)).toEqual([4]);
+    expect(result.message).toContain('(the batch dimension is fixed: features [4,8] (in the model))');
+  });
 });
 
 describe('the engine', () => {
