@@ -3,11 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import type { BrowserServer } from 'playwright-core';
 import { OnnxModel, OnnxSession } from '@gatehouse/onnx';
 import { standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
 import { GATE_CHECKS } from '..';
-import { ConnectedChromium, LaunchedChromium, startChromiumServer } from '../../browser/chromium';
+import { LaunchedChromium, type BrowserLease } from '../../browser/chromium';
 import type { CheckResult, GateCheck } from '../../check';
 import { GateContext } from '../../gate-context';
 import { GateEngine } from '../../gate-engine';
@@ -60,23 +59,24 @@ function unaryModel(node: onnx.INodeProto[], options: { elemType: number; shape:
   return onnx.ModelProto.encode(proto).finish();
 }
 
-// One browser for the file, borrowed the way a sandboxed gate run borrows one from outside its limits.
-let server: BrowserServer;
-let connected: BrowserCompatCheck;
+// One browser for the file, launched as the check launches its own; each run borrows it and leaves it open.
+let browser: BrowserLease;
+let shared: BrowserCompatCheck;
 let workspace: string;
 beforeAll(async () => {
-  server = await startChromiumServer();
-  connected = new BrowserCompatCheck(new ConnectedChromium(server.wsEndpoint()));
+  browser = await new LaunchedChromium().acquire();
+  shared = new BrowserCompatCheck({ acquire: () => Promise.resolve({ browser: browser.browser, release: () => Promise.resolve() }) });
 });
-afterAll(() => server?.close());
+afterAll(() => browser?.release());
 beforeEach(async () => {
   workspace = await mkdtemp(join(tmpdir(), 'gatehouse-browser-compat-'));
 });
 afterEach(() => rm(workspace, { recursive: true, force: true }));
 
 /** Runs a policy's stage against a model written to a fresh directory, with the engine's checks but this file's browser_compat. */
-async function gate(bytes: Uint8Array, checks: Record<string, object>, browserCompat: GateCheck = connected): Promise<CheckResult[]> {
-  await writeFile(join(workspace, 'model.onnx'), bytes);
+async function gate(files: Uint8Array | Record<string, Uint8Array>, checks: Record<string, object>, browserCompat: GateCheck = shared): Promise<CheckResult[]> {
+  const written = files instanceof Uint8Array ? { 'model.onnx': files } : files;
+  for (const [path, bytes] of Object.entries(written)) await writeFile(join(workspace, path), bytes);
   const policy = GatePolicy.parse({ stages: { registered: { checks } } }, GATE_CHECKS).resolve('registered', 'classification');
   const context = new GateContext(
     {
@@ -85,7 +85,7 @@ async function gate(bytes: Uint8Array, checks: Record<string, object>, browserCo
       task: 'classification',
       declaredSchema: null,
       reportedMetrics: {},
-      files: [{ path: 'model.onnx', sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }],
+      files: Object.entries(written).map(([path, bytes]) => ({ path, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length })),
     },
     workspace,
     [],
@@ -93,6 +93,26 @@ async function gate(bytes: Uint8Array, checks: Record<string, object>, browserCo
   );
   const report = await new GateEngine(GATE_CHECKS.map((check) => (check.id === 'browser_compat' ? browserCompat : check))).run(context, policy);
   return report.results;
+}
+
+/** The model with every initializer's bytes moved to one external data file beside it, as exporters do for large models. */
+function withExternalData(bytes: Uint8Array, location: string): Record<string, Uint8Array> {
+  const proto = onnx.ModelProto.decode(bytes);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const tensor of proto.graph?.initializer ?? []) {
+    const data = tensor.rawData ?? new Uint8Array(0);
+    tensor.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(data.length) },
+    ];
+    tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    tensor.rawData = new Uint8Array(0);
+    chunks.push(data);
+    offset += data.length;
+  }
+  return { 'model.onnx': onnx.ModelProto.encode(proto).finish(), [location]: Buffer.concat(chunks) };
 }
 
 const browserCompat = (results: CheckResult[]) => results.find((result) => result.id === 'browser_compat')!;
@@ -110,6 +130,11 @@ describe('browser_compat', () => {
     expect(result.value).toBeLessThanOrEqual(1e-4);
     expect(result.details).toMatchObject({ webRuntime: 'onnxruntime-web 1.30.0 (WASM)', inputs: 'synthesised', inputShapes: { features: [2, 8] }, mismatches: [] });
     expect(result.details?.worst).toMatchObject({ output: 'probabilities' });
+  });
+
+  it('serves the external data the model names to the browser', async () => {
+    const result = browserCompat(await gate(withExternalData(classifier.bytes, 'classifier.weights'), { model_loads: {}, browser_compat: {} }));
+    expect(result).toMatchObject({ status: 'passed', message: expect.stringContaining('matches onnxruntime-node') });
   });
 
   it('fails where the outputs differ by more than maxAbsDiff, naming where', async () => {
