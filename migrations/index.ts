@@ -9,6 +9,7 @@ import { GateRunBaseline1764000000700 } from './1764000000700-GateRunBaseline';
 import { VersionSecurityVerdict1764000000800 } from './1764000000800-VersionSecurityVerdict';
 import { GateRunRescans1764000000900 } from './1764000000900-GateRunRescans';
 import { ModelScanAllowances1764000001000 } from './1764000001000-ModelScanAllowances';
+import { InputExampleRole1764000001100 } from './1764000001100-InputExampleRole';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   VersionSecurityVerdict1764000000800,
   GateRunRescans1764000000900,
   ModelScanAllowances1764000001000,
+  InputExampleRole1764000001100,
 ];

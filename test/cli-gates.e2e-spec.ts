@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifierModel, jsonLines, standardFixtures } from './fixtures/onnx-models';
+import { modeScalarExample, modeScalarModel } from './fixtures/input-models';
 import { runCaptured } from './support/cli-runner';
 import { finishedGate, registerVersion } from './support/model-registration';
 import { startRegistry, type TestRegistry } from './support/registry';
@@ -24,6 +25,8 @@ describe('gatehouse validate (offline, no server)', () => {
     await writeFile(join(workDir, 'reference.jsonl'), jsonLines(classifier.reference));
     await writeFile(join(workDir, 'schema.json'), JSON.stringify(classifier.model.schema));
     await writeFile(join(workDir, 'metrics.json'), JSON.stringify({ accuracy: classifier.accuracy }));
+    await writeFile(join(workDir, 'mode.onnx'), modeScalarModel().bytes);
+    await writeFile(join(workDir, 'examples.jsonl'), jsonLines([modeScalarExample(1), modeScalarExample(2)]));
     await writeFile(join(workDir, 'bad-policy.json'), JSON.stringify({ stages: { registered: { checks: { no_such_check: {} } } } }));
   });
   afterAll(() => rm(workDir, { recursive: true, force: true }));
@@ -76,6 +79,19 @@ describe('gatehouse validate (offline, no server)', () => {
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ verdict: 'failed', stage: 'staging' });
     expect(report.failedChecks).toContain('evaluation');
+  });
+
+  it('runs a model synthesised inputs cannot run on its input examples', async () => {
+    const bare = await gatehouse('validate', 'mode.onnx');
+    expect(bare.code).toBe(1);
+    expect(bare.stdout).toContain('refused by: smoke_run');
+    expect(bare.stdout).toContain('fails on synthesised inputs');
+    const withExamples = await gatehouse('--json', 'validate', 'mode.onnx', '--input-example', 'examples.jsonl');
+    const report = JSON.parse(withExamples.stdout);
+    expect(report.results.find((result: { id: string }) => result.id === 'smoke_run')).toMatchObject({
+      status: 'passed',
+      message: expect.stringContaining('input examples examples.jsonl (2 examples'),
+    });
   });
 
   it('refuses an unusable policy or target with a usage error listing the problem', async () => {
@@ -133,5 +149,19 @@ describe("gatehouse gate (a registered version's latest report)", () => {
     const unknown = await gatehouse('gate', 'blobs@9.9.9');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('version_not_found');
+  });
+
+  it('registers --input-example as a dataset of role example, and the gate runs the model on it', async () => {
+    await mkdir(join(workDir, 'vad'));
+    await writeFile(join(workDir, 'vad', 'model.onnx'), modeScalarModel().bytes);
+    await writeFile(join(workDir, 'examples.jsonl'), jsonLines([modeScalarExample(1)]));
+    const registered = await gatehouse('register', 'vad', '--model', 'vad', '--version', '1.0.0', '--create-model', '--input-example', 'examples.jsonl');
+    expect(registered.stderr).toContain('registered input examples as vad-input-examples@1.0.0');
+    expect(registered.code).toBe(0);
+    const version = (await registry.admin.get('/v1/models/vad/versions/1.0.0')).body;
+    expect(version.datasets).toEqual([expect.objectContaining({ name: 'vad-input-examples', version: '1.0.0', role: 'example' })]);
+    const run = await finishedGate(registry.admin, 'vad', '1.0.0');
+    const smoke = run.report.results.find((result: { id: string }) => result.id === 'smoke_run');
+    expect(smoke).toMatchObject({ status: 'passed', message: expect.stringContaining('input examples vad-input-examples') });
   });
 });

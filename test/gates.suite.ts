@@ -14,6 +14,7 @@ import {
   type ModelFixture,
 } from './fixtures/onnx-models';
 import { batchMeanClassifierModel } from './fixtures/validation-models';
+import { modeScalarExample, modeScalarModel } from './fixtures/input-models';
 import type { ApiClient } from './support/api-client';
 import { checkResult, finishedGate, registerVersion, type DatasetUpload } from './support/model-registration';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
@@ -176,11 +177,24 @@ export function describeGates(backend: Backend): void {
       { name: 'infinite Clip bounds', model: () => classifierModel(fixtures.classifier.weights, { infiniteClip: true }) },
     ];
     it.each(sound)('validates a sound model with $name', async ({ name, model }) => {
-      const version = `3.${sound.findIndex((row) => row.name === name)}.0`;
+      const version = `5.${sound.findIndex((row) => row.name === name)}.0`;
       expect((await register(version, model())).status).toBe(200);
       const run = await finishedGate(reader, 'iris-like', version);
       expect(run).toMatchObject({ status: 'passed', failedChecks: [] });
       expect(checkResult(run, 'weights_finite').status).toBe('passed');
+    });
+
+    it('runs a model on its input examples (role example), which synthesised inputs cannot run', async () => {
+      const vad = modeScalarModel();
+      const bare = await registerVersion(engineer, { model: 'vad', version: '1.0.0', task: 'other', files: { 'model.onnx': vad.bytes } });
+      expect(bare.status).toBe(200);
+      const refused = await finishedGate(reader, 'vad', '1.0.0');
+      expect(refused).toMatchObject({ status: 'failed', failedChecks: ['smoke_run'] });
+      expect(checkResult(refused, 'smoke_run').message).toContain('fails on synthesised inputs');
+      const examples = { role: 'example', name: 'vad-examples', content: jsonLines([modeScalarExample(1), modeScalarExample(0.5)]) } as const;
+      expect((await registerVersion(engineer, { model: 'vad', version: '1.0.1', task: 'other', files: { 'model.onnx': vad.bytes }, datasets: [examples] })).status).toBe(200);
+      const passed = await finishedGate(reader, 'vad', '1.0.1');
+      expect(checkResult(passed, 'smoke_run')).toMatchObject({ status: 'passed', message: expect.stringContaining('input examples vad-examples (2 examples') });
     });
 
     it("runs a stage's gate on demand without touching the version's status", async () => {

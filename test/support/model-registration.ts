@@ -3,7 +3,7 @@ import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import type { ApiClient } from './api-client';
 
 export interface DatasetUpload {
-  role: 'training' | 'validation' | 'evaluation' | 'reference';
+  role: 'training' | 'validation' | 'evaluation' | 'reference' | 'example';
   name: string;
   version?: string;
   /** JSON Lines content. */

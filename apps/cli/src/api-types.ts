@@ -23,6 +23,18 @@ export interface ScanAllowances {
   links: { audit: string };
 }
 
+export interface Dataset {
+  name: string;
+  version: string;
+  description: string | null;
+  sha256: string | null;
+  size: number | null;
+  uri: string | null;
+  stored: boolean;
+  createdBy: string;
+  createdAt: string;
+}
+
 export interface VersionFile {
   path: string;
   sha256: string;

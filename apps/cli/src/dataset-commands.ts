@@ -1,23 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { CommandContext } from './command-context';
-import { ApiError, apiPath } from './gatehouse-client';
+import type { Dataset } from './api-types';
+import { apiPath } from './gatehouse-client';
 import { formatBytes, formatFields } from './output';
-import { parseDatasetVersion, UsageError } from './references';
-
-interface Dataset {
-  name: string;
-  version: string;
-  description: string | null;
-  sha256: string | null;
-  size: number | null;
-  uri: string | null;
-  stored: boolean;
-  createdBy: string;
-  createdAt: string;
-}
+import { parseDatasetVersion } from './references';
 
 /** datasets add (hash, declare, upload: what a version's --dataset then names) and datasets show. */
 export function addDatasetCommands(program: Command, { client, print, cwd }: CommandContext): void {
@@ -31,35 +18,9 @@ export function addDatasetCommands(program: Command, { client, print, cwd }: Com
     .option('--description <text>')
     .option('--uri <uri>', 'where the data lives upstream, e.g. s3://lake/transactions/2024-11')
     .action(async (file: string, options: { name: string; version: string; description?: string; uri?: string }) => {
-      const absolute = resolve(cwd, file);
-      const size = await stat(absolute).then(
-        (found) => found.size,
-        (error: Error) => {
-          throw new UsageError(`cannot read ${file}: ${error.message}`);
-        },
-      );
-      const { sha256OfFile } = await import('./local-files');
-      const sha256 = await sha256OfFile(absolute);
-      const api = await client();
-      const base = `/v1/datasets/${apiPath(options.name, options.version)}`;
-      const existing = await api.post<Dataset>('/v1/datasets', { name: options.name, version: options.version, sha256, description: options.description, uri: options.uri }).then(
-        () => null,
-        async (error: unknown) => {
-          if (!(error instanceof ApiError && error.code === 'dataset_exists')) throw error;
-          return api.get<Dataset>(base);
-        },
-      );
-      // Re-running after an interrupted upload finishes it; different bytes under the same name and version never replace the first.
-      if (existing && existing.sha256 !== sha256) {
-        throw new Error(`${options.name}@${options.version} is already registered with sha256 ${existing.sha256}; this file is ${sha256}`);
-      }
-      const dataset = existing?.stored
-        ? existing
-        : await api.upload<Dataset>(`${base}/file`, createReadStream(absolute), { 'x-content-sha256': sha256, 'content-length': String(size) });
-      print(
-        dataset,
-        () => `${existing?.stored ? 'already registered' : 'registered'} ${dataset.name}@${dataset.version}: ${formatBytes(dataset.size)}, sha256:${dataset.sha256}\n`,
-      );
+      const { uploadDataset } = await import('./dataset-upload');
+      const { dataset, alreadyStored } = await uploadDataset(await client(), resolve(cwd, file), file, options);
+      print(dataset, () => `${alreadyStored ? 'already registered' : 'registered'} ${dataset.name}@${dataset.version}: ${formatBytes(dataset.size)}, sha256:${dataset.sha256}\n`);
     });
 
   datasets

@@ -30,6 +30,7 @@ export function addGateCommands(program: Command, { client, print, cwd }: Comman
     .option('--dataset <file>', 'evaluation dataset (JSON Lines: {"inputs": {...}, "label": ...})')
     .option('--reference <file>', 'reference outputs (JSON Lines: {"inputs": {...}, "outputs": {...}})')
     .option('--training <file>', 'training dataset, for train_accuracy')
+    .option('--input-example <file>', 'input examples (JSON Lines: {"inputs": {...}}, each a complete feed) to run the model on instead of synthesised inputs')
     .option('--schema <file>', 'declared input/output schema, JSON {"inputs": [...], "outputs": [...]}')
     .option('--metrics <file>', 'self-reported metrics, JSON {"accuracy": 0.93, ...}')
     .addOption(policy)

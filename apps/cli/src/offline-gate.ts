@@ -33,6 +33,7 @@ export interface ValidateOptions {
   dataset?: string;
   reference?: string;
   training?: string;
+  inputExample?: string;
   schema?: string;
   metrics?: string;
   policy: string;
@@ -58,6 +59,7 @@ export async function validateOffline(target: string, options: ValidateOptions, 
   if (options.dataset) datasets.push({ role: 'evaluation', name: options.dataset, path: at(options.dataset) });
   if (options.reference) datasets.push({ role: 'reference', name: options.reference, path: at(options.reference) });
   if (options.training) datasets.push({ role: 'training', name: options.training, path: at(options.training) });
+  if (options.inputExample) datasets.push({ role: 'example', name: options.inputExample, path: at(options.inputExample) });
   const stagePolicy = policy.resolve(options.stage, options.task);
   const model = collected.files.length === 1 ? collected.files[0].path : target;
   const context = new GateContext(

@@ -19,8 +19,8 @@ describe('parseDatasetRef', () => {
     expect(parseDatasetRef('golden@1:reference')).toEqual({ name: 'golden', version: '1', role: 'reference' });
   });
 
-  it('requires one of the four roles and names them', () => {
-    expect(() => parseDatasetRef('tx@2024-11')).toThrow(/training, validation, evaluation or reference/);
+  it('requires one of the five roles and names them', () => {
+    expect(() => parseDatasetRef('tx@2024-11')).toThrow(/training, validation, evaluation, reference or example/);
     for (const bad of ['tx@1:testing', 'tx:training', '@1:training', 'tx@:training']) expect(() => parseDatasetRef(bad)).toThrow(UsageError);
   });
 });

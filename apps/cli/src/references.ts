@@ -9,8 +9,8 @@ export function parseVersionRef(text: string): { model: string; version: string;
 
 /** Parses `name@version:role`, as in `--dataset transactions@2024-11:training`. */
 export function parseDatasetRef(text: string): { name: string; version: string; role: string } {
-  const match = /^([^@\s:]+)@([^@\s:]+):(training|validation|evaluation|reference)$/.exec(text);
-  if (!match) throw new UsageError(`"${text}" is not NAME@VERSION:ROLE (role: training, validation, evaluation or reference)`);
+  const match = /^([^@\s:]+)@([^@\s:]+):(training|validation|evaluation|reference|example)$/.exec(text);
+  if (!match) throw new UsageError(`"${text}" is not NAME@VERSION:ROLE (role: training, validation, evaluation, reference or example)`);
   return { name: match[1], version: match[2], role: match[3] };
 }
 

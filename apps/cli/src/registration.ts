@@ -20,6 +20,7 @@ export interface RegisterOptions {
   schema?: string;
   parent: string[];
   dataset: string[];
+  inputExample?: string;
   sourceRepo?: string;
   commit?: string;
   runId?: string;
@@ -59,6 +60,7 @@ export async function register(api: GatehouseClient, target: string, options: Re
         if (!(error instanceof ApiError && error.code === 'model_exists')) throw error;
       });
     }
+    if (options.inputExample) datasets.push(await registerInputExamples(api, resolve(cwd, options.inputExample), options, io));
     await api.post(`/v1/models/${apiPath(options.model)}/versions`, {
       version: options.version,
       task: options.task,
@@ -83,6 +85,15 @@ export async function register(api: GatehouseClient, target: string, options: Re
     io.stderr.write(`${ref} stays pending_upload on the server. Fix the cause, then run the same command with --resume to upload what is missing and commit.\n`);
     throw new ExitError(exitCode);
   }
+}
+
+/** Registers --input-example's file as the dataset `<model>-input-examples@<version>`, for the version to name with role `example`. */
+async function registerInputExamples(api: GatehouseClient, absolutePath: string, options: RegisterOptions, io: CliIo): Promise<{ name: string; version: string; role: string }> {
+  const { uploadDataset } = await import('./dataset-upload');
+  const declared = { name: `${options.model}-input-examples`, version: options.version, description: `input examples of ${options.model}@${options.version}` };
+  const { dataset, alreadyStored } = await uploadDataset(api, absolutePath, options.inputExample!, declared);
+  io.stderr.write(`${alreadyStored ? 'input examples already registered as' : 'registered input examples as'} ${dataset.name}@${dataset.version}\n`);
+  return { name: dataset.name, version: dataset.version, role: 'example' };
 }
 
 /**

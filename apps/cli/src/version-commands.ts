@@ -25,6 +25,10 @@ export function addVersionCommands(program: Command, context: CommandContext): v
     .option('--schema <file>', 'JSON file {inputs, outputs} of tensor specs')
     .option('--parent <model@version[:relation]>', 'a parent version (repeatable)', collect, [])
     .option('--dataset <name@version:role>', 'a dataset used (repeatable)', collect, [])
+    .option(
+      '--input-example <file>',
+      'JSON Lines of complete feeds {"inputs": {...}} the gates run the model on; registered as the dataset <model>-input-examples with role example',
+    )
     .option('--source-repo <url>')
     .option('--commit <sha>')
     .option('--run-id <id>')

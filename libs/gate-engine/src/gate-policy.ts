@@ -316,7 +316,7 @@ function thresholdProblem(spec: ThresholdSpec, value: unknown): string | undefin
 const SETTING_SPECS: Record<Exclude<keyof GateSettings, 'dimensions'>, ThresholdSpec> = {
   batchSize: { type: 'integer', min: 1, max: 65_536, description: 'examples per evaluation batch' },
   smokeBatchSize: { type: 'integer', min: 1, max: 1024, description: 'batch size of the smoke run' },
-  defaultDimension: { type: 'integer', min: 1, max: 65_536, description: 'size of unnamed symbolic dimensions' },
+  defaultDimension: { type: 'integer', min: 1, max: 65_536, description: 'first size tried for unnamed symbolic dimensions (larger ones follow until the model runs)' },
   seed: { type: 'integer', min: 0, max: 2 ** 32 - 1, description: 'seed of synthesised inputs' },
   intraOpThreads: { type: 'integer', min: 0, max: 256, description: 'onnxruntime intra-op threads' },
   timeoutSeconds: { type: 'integer', min: 1, max: 86_400, description: 'limit of one gate run' },

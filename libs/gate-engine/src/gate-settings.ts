@@ -21,7 +21,7 @@ export interface GateSettings {
 export const DEFAULT_GATE_SETTINGS: GateSettings = {
   batchSize: 64,
   smokeBatchSize: 2,
-  defaultDimension: 1,
+  defaultDimension: 16,
   dimensions: {},
   seed: 20_26,
   intraOpThreads: 0,

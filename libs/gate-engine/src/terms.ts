@@ -8,8 +8,8 @@ export type GateStage = (typeof GATE_STAGES)[number];
 export const TASKS = ['classification', 'regression', 'generative', 'other'] as const;
 export type Task = (typeof TASKS)[number];
 
-/** What a version uses a dataset for. */
-export const DATASET_ROLES = ['training', 'validation', 'evaluation', 'reference'] as const;
+/** What a version uses a dataset for; `example` holds input examples, complete feeds the gates run the model on. */
+export const DATASET_ROLES = ['training', 'validation', 'evaluation', 'reference', 'example'] as const;
 export type DatasetRole = (typeof DATASET_ROLES)[number];
 
 export type Severity = 'critical' | 'warning';

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { SessionOptions } from './onnx-session';
 
-/** An input as the probe feeds it: a concrete shape, values it fills in itself. */
+/** An input as the probe feeds it: a concrete shape, and the values (flat, row-major), or constants it fills in itself. */
 export interface ProbeInput {
   name: string;
   dtype: string;
   shape: number[];
+  values?: number[];
 }
 
 export interface SessionMemory {
@@ -24,9 +25,17 @@ export interface SessionMemory {
  * so it is only used when it moved).
  */
 const PROBE = `
-const request = JSON.parse(process.argv[1]);
-// The parent holds stdin open; when it goes away (exit, crash, kill -9) the pipe ends, and so does the probe.
-process.stdin.on('end', () => process.exit(2)).resume();
+// The request arrives as one line on stdin (inputs can outgrow an argument); the parent then holds stdin open,
+// and when it goes away (exit, crash, kill -9) the pipe ends, and so does the probe.
+let received = '';
+process.stdin.setEncoding('utf8').on('end', () => process.exit(2)).on('data', function read(chunk) {
+  received += chunk;
+  const end = received.indexOf('\\n');
+  if (end < 0) return;
+  process.stdin.off('data', read).resume();
+  probe(JSON.parse(received.slice(0, end)));
+});
+function probe(request) {
 const ort = require(request.runtime);
 const ARRAYS = { float32: Float32Array, float64: Float64Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array };
 function tensor(input) {
@@ -34,13 +43,14 @@ function tensor(input) {
   if (input.dtype === 'string') return new ort.Tensor('string', Array.from({ length: size }, () => 'gatehouse'), input.shape);
   const Type = ARRAYS[input.dtype];
   if (!Type) throw new Error('cannot feed inputs of type ' + input.dtype);
+  if (input.values) return new ort.Tensor(input.dtype, Type.from(input.values, Type === BigInt64Array || Type === BigUint64Array ? BigInt : undefined), input.shape);
   const data = new Type(size);
   if (input.dtype.startsWith('float')) data.fill(input.dtype === 'float16' ? 0x3800 : 0.5);
   return new ort.Tensor(input.dtype, data, input.shape);
 }
 (async () => {
   const feeds = Object.fromEntries(request.inputs.map((input) => [input.name, tensor(input)]));
-  const options = { logSeverityLevel: 3 };
+  const options = { logSeverityLevel: 4 };
   if (request.intraOpThreads) options.intraOpNumThreads = request.intraOpThreads;
   const rssBefore = process.memoryUsage.rss();
   const highWaterBefore = process.resourceUsage().maxRSS * 1024;
@@ -59,6 +69,7 @@ function tensor(input) {
   process.stderr.write(String(error && error.message || error));
   process.exit(1);
 });
+}
 `;
 
 export class MemoryProbeError extends Error {}
@@ -73,7 +84,10 @@ export class MemoryProbeError extends Error {}
 export function measureSessionMemory(modelPath: string, options: SessionOptions & { inputs: ProbeInput[]; runs: number; signal?: AbortSignal }): Promise<SessionMemory> {
   const request = { runtime: require.resolve('onnxruntime-node'), model: modelPath, inputs: options.inputs, runs: options.runs, intraOpThreads: options.intraOpThreads ?? 0 };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', PROBE, JSON.stringify(request)], { stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
+    const child = spawn(process.execPath, ['-e', PROBE], { stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
+    // A probe that dies before reading its request closes the pipe: its exit code says why, not the write's EPIPE.
+    child.stdin.on('error', () => {});
+    child.stdin.write(`${JSON.stringify(request)}\n`);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

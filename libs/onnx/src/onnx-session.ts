@@ -27,7 +27,8 @@ export class OnnxSession {
 
   /** Loads from a file path (so external data resolves beside it) or from bytes. */
   static async load(source: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
+    // Fatal only: a failing run is reported through its error, not also as a log line on stderr.
+    const sessionOptions: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     // A session config key (onnxruntime_session_options_config_keys.h), which the Node binding takes as a string.
     if (options.allowSpinning === false) sessionOptions.extra = { 'session.intra_op.allow_spinning': '0' };

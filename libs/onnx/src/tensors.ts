@@ -126,12 +126,36 @@ export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampl
   return typedTensor(spec.dtype, values, [examples.length, ...exampleShape]);
 }
 
+/**
+ * One input of an input example: the whole tensor the model takes in one call,
+ * written as nested arrays (a scalar as a number), shaped by its nesting. Its
+ * rank and fixed dimensions must agree with the spec's.
+ */
+export function wholeTensor(spec: TensorSpec, value: unknown): ort.Tensor {
+  const shape = nestedShape(value);
+  if (shape.length !== spec.shape.length) {
+    throw new TensorShapeError(
+      `input "${spec.name}" has rank ${shape.length} (shape ${JSON.stringify(shape)}), the model takes rank ${spec.shape.length} (${JSON.stringify(spec.shape)}): give the whole tensor of one call, batch dimension included`,
+    );
+  }
+  spec.shape.forEach((dim, index) => {
+    if (typeof dim === 'number' && dim !== shape[index]) throw new TensorShapeError(`input "${spec.name}" has size ${shape[index]} in dimension ${index}, the model takes ${dim}`);
+  });
+  const size = shape.reduce((product, dim) => product * dim, 1);
+  const values = spec.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+  const written = flattenInto(value, values, 0);
+  if (written !== size) throw new TensorShapeError(`input "${spec.name}" is ragged: its nested arrays are not all of shape ${JSON.stringify(shape)}`);
+  return typedTensor(spec.dtype, values, shape);
+}
+
 function typedTensor(dtype: string, values: Float32Array | Float64Array, shape: number[]): ort.Tensor {
   switch (dtype) {
     case 'float32':
       return new ort.Tensor('float32', values, shape);
     case 'float64':
       return new ort.Tensor('float64', values, shape);
+    case 'float16':
+      return new ort.Tensor('float16', Uint16Array.from(values, toFloat16Bits), shape);
     case 'int64':
       return new ort.Tensor(
         'int64',

@@ -4,12 +4,17 @@ import type { GateContext } from '../gate-context';
 /**
  * Concrete shapes for the model's inputs, from its own metadata: the declared
  * schema, then `settings.dimensions`, the batch size for the leading
- * dimension, then `settings.defaultDimension`. A symbol's size, once chosen
+ * dimension, then `defaultDimension` (the setting's, unless a caller found a size the model runs at). A symbol's size, once chosen
  * for one input, holds for every tensor that names it; `bindings` says what
  * each symbol became.
  */
-export function resolveInputs(context: GateContext, session: OnnxSession, batchSize: number): { inputs: ProbeInput[]; bindings: Record<string, number> } {
-  const resolution = { batchSize, bindings: { ...context.settings.dimensions }, defaultDimension: context.settings.defaultDimension };
+export function resolveInputs(
+  context: GateContext,
+  session: OnnxSession,
+  batchSize: number,
+  defaultDimension = context.settings.defaultDimension,
+): { inputs: ProbeInput[]; bindings: Record<string, number> } {
+  const resolution = { batchSize, bindings: { ...context.settings.dimensions }, defaultDimension };
   const inputs = session.inputs.map((input) => {
     const declared = context.subject.declaredSchema?.inputs.find((tensor) => tensor.name === input.name);
     const shape = resolveShape(input, resolution, declared);
