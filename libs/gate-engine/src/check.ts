@@ -10,6 +10,13 @@ export interface CheckOutcome {
   value?: CheckValue;
   threshold?: CheckValue;
   details?: Record<string, unknown>;
+  /**
+   * What to do, set where the cause is known at the point of failure and the
+   * same whichever check met it (an unusable dataset or production version, an
+   * error the engine recognises); otherwise the engine asks the check's
+   * `recommend()`. Only failures, errors and warnings keep one.
+   */
+  recommendation?: string;
 }
 
 export interface CheckResult extends CheckOutcome {
@@ -19,7 +26,13 @@ export interface CheckResult extends CheckOutcome {
   value: CheckValue;
   threshold: CheckValue;
   durationMs: number;
-  recommendation?: string;
+  /**
+   * The check that failed or errored and so kept this one from running, directly
+   * or through a check it blocked in turn (its root cause). Set only on skipped
+   * results; such a check counts as failed in the health score and has no
+   * recommendation of its own. Absent for checks skipped because they do not apply.
+   */
+  blockedBy?: string;
 }
 
 export type CheckFamily = 'validation' | 'regression' | 'security';

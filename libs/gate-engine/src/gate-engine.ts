@@ -1,5 +1,6 @@
 import type { CheckOutcome, CheckResult, GateCheck } from './check';
-import type { GateContext } from './gate-context';
+import { DatasetFormatError } from './evaluation';
+import { ModelFileError, type GateContext } from './gate-context';
 import { summarize, type GateReport } from './gate-report';
 import type { StagePolicy } from './gate-policy';
 
@@ -16,7 +17,8 @@ const RSS_SAMPLE_INTERVAL_MS = 20;
  * Runs a stage policy's checks in order against one version. A check that
  * throws is recorded as an error (and fails the gate if critical: a scan
  * that could not finish must not pass); a check whose prerequisite did not
- * pass is skipped rather than failed a second time.
+ * pass is skipped rather than failed a second time, marked as blocked by the
+ * root cause so the report scores it as failed and advises on the cause alone.
  */
 export class GateEngine {
   private readonly checks: ReadonlyMap<string, GateCheck>;
@@ -42,24 +44,22 @@ export class GateEngine {
         const check = this.checks.get(entry.id);
         if (!check) throw new Error(`the policy names check "${entry.id}", which this engine does not have`);
         const started = performance.now();
-        const blocker = check.requires
-          ?.map((id) => results.find((result) => result.id === id))
-          .find((result) => result && result.status !== 'passed' && result.status !== 'warning');
-        const outcome: CheckOutcome = blocker
-          ? { status: 'skipped', message: `not run: ${blocker.id} did not pass` }
-          : await withDeadline(runCheck(check, context, entry.thresholds), deadline, policy.settings.timeoutSeconds, context);
+        const notRun = prerequisiteMissing(check, results);
+        const outcome: CheckOutcome = notRun?.outcome ?? (await withDeadline(runCheck(check, context, entry.thresholds), deadline, policy.settings.timeoutSeconds, context));
+        const { recommendation, ...concluded } = outcome;
         const result: CheckResult = {
           id: check.id,
           family: check.family,
           severity: entry.severity,
           value: outcome.value ?? null,
           threshold: outcome.threshold ?? null,
-          ...outcome,
+          ...concluded,
           // A policy that makes a check a warning means its failure reports but never blocks.
           status: entry.severity === 'warning' && outcome.status === 'failed' ? 'warning' : outcome.status,
           durationMs: performance.now() - started,
+          ...(notRun?.blockedBy ? { blockedBy: notRun.blockedBy } : {}),
         };
-        if (result.status === 'failed' || result.status === 'error' || result.status === 'warning') result.recommendation = check.recommend(outcome);
+        if (result.status === 'failed' || result.status === 'error' || result.status === 'warning') result.recommendation = recommendation ?? check.recommend(outcome);
         results.push(result);
         memory.sample();
       }
@@ -83,12 +83,40 @@ export class GateEngine {
   }
 }
 
+/**
+ * Why a check cannot run, if it cannot: a prerequisite that failed or errored,
+ * or was itself blocked (the root cause is passed on, so the report can name
+ * it), else one skipped because it does not apply, which makes this one not
+ * apply either. Prerequisites the policy does not run don't hold a check back.
+ */
+function prerequisiteMissing(check: GateCheck, results: readonly CheckResult[]): { outcome: CheckOutcome; blockedBy?: string } | undefined {
+  const prerequisites = (check.requires ?? []).flatMap((id) => results.filter((result) => result.id === id));
+  const blocker = prerequisites.find((result) => result.status === 'failed' || result.status === 'error' || result.blockedBy);
+  if (blocker) {
+    const root = blocker.blockedBy ?? blocker.id;
+    const message = blocker.blockedBy ? `not run: ${blocker.id} could not run because ${root} did not pass` : `not run: ${root} did not pass`;
+    return { outcome: { status: 'skipped', message }, blockedBy: root };
+  }
+  const inapplicable = prerequisites.find((result) => result.status === 'skipped');
+  return inapplicable && { outcome: { status: 'skipped', message: `not run: ${inapplicable.id} was skipped` } };
+}
+
 async function runCheck(check: GateCheck, context: GateContext, thresholds: StagePolicy['checks'][number]['thresholds']): Promise<CheckOutcome> {
   try {
     return await check.run(context, thresholds);
   } catch (error) {
-    return { status: 'error', message: `the check could not complete: ${(error as Error).message}`, details: { error: (error as Error).name } };
+    const outcome: CheckOutcome = { status: 'error', message: `the check could not complete: ${(error as Error).message}`, details: { error: (error as Error).name } };
+    const recommendation = adviceForError(error);
+    return recommendation ? { ...outcome, recommendation } : outcome;
   }
+}
+
+/** Advice for errors whose cause is the version's, not the check's: the same whichever check met them. */
+function adviceForError(error: unknown): string | undefined {
+  if (error instanceof DatasetFormatError)
+    return 'Fix the dataset at the line the message names and register the version with the corrected dataset: one JSON object per line, {"inputs": {…}, "label": …}, inputs keyed by the model\'s input names without the batch dimension.';
+  if (error instanceof ModelFileError) return 'Register the version with exactly one ONNX file, or name the one to serve model.onnx.';
+  return undefined;
 }
 
 /** Rejects at the deadline and aborts the context, so the abandoned check stops at its next model call. */

@@ -24,11 +24,28 @@ export interface GateReport {
   /** The production version the regression checks compared with; null when none served (absent in reports from before regression checks). */
   baseline?: { model: string; version: string } | null;
   verdict: GateVerdict;
-  /** (passed + 0.5 × warnings) / checks that ran × 100; skipped checks don't count. */
+  /**
+   * (passed + 0.5 × warnings) / counted × 100, where counted is every check but
+   * those skipped because they do not apply (no production version, another
+   * task, no dataset): a check blocked by a failed prerequisite counts, as
+   * failed. 0 when no check counts.
+   */
   healthScore: number;
-  summary: { total: number; passed: number; warnings: number; failed: number; errors: number; skipped: number };
-  /** Ids of critical checks that failed or errored: the reasons the gate refused. */
+  /** Counts by status; `blocked` (absent in reports from before it was told apart) is how many of the skipped were blocked by a failed prerequisite. */
+  summary: { total: number; passed: number; warnings: number; failed: number; errors: number; skipped: number; blocked?: number };
+  /**
+   * The reasons the gate refused: ids of critical checks that failed or errored,
+   * and of any check whose failure kept a critical one from running. Not the
+   * checks they blocked: those are in `blockedChecks`.
+   */
   failedChecks: string[];
+  /** Ids of checks that did not run because a check they need did not pass; each result's `blockedBy` names the root cause. Absent in reports from before. */
+  blockedChecks?: string[];
+  /**
+   * What to do, the refusing checks' advice first. A blocked check has none of
+   * its own, and advice several checks share (one cause met by each) is listed
+   * once, under the first of them.
+   */
   recommendations: { check: string; recommendation: string }[];
   results: CheckResult[];
   resources: { cpuTimeMs: number; peakRssBytes: number; rssIncreaseBytes: number };
@@ -37,17 +54,36 @@ export interface GateReport {
   durationMs: number;
 }
 
-export function summarize(results: CheckResult[]): Pick<GateReport, 'verdict' | 'healthScore' | 'summary' | 'failedChecks' | 'recommendations'> {
+export function summarize(results: CheckResult[]): Pick<GateReport, 'verdict' | 'healthScore' | 'summary' | 'failedChecks' | 'blockedChecks' | 'recommendations'> {
   const count = (status: CheckResult['status']) => results.filter((result) => result.status === status).length;
-  const summary = { total: results.length, passed: count('passed'), warnings: count('warning'), failed: count('failed'), errors: count('error'), skipped: count('skipped') };
-  const ran = summary.total - summary.skipped;
-  const failedChecks = results.filter((result) => result.severity === 'critical' && (result.status === 'failed' || result.status === 'error')).map((result) => result.id);
+  const blocked = results.filter((result) => result.blockedBy);
+  const summary = {
+    total: results.length,
+    passed: count('passed'),
+    warnings: count('warning'),
+    failed: count('failed'),
+    errors: count('error'),
+    skipped: count('skipped'),
+    blocked: blocked.length,
+  };
+  const counted = summary.total - summary.skipped + summary.blocked;
+  // A warning-severity check that errored refuses nothing itself, but does when it keeps a critical one from running.
+  const blockingCritical = new Set(blocked.filter((result) => result.severity === 'critical').map((result) => result.blockedBy));
+  const failedChecks = results
+    .filter((result) => (result.severity === 'critical' && (result.status === 'failed' || result.status === 'error')) || blockingCritical.has(result.id))
+    .map((result) => result.id);
+  const advised = [...results.filter((result) => failedChecks.includes(result.id)), ...results.filter((result) => !failedChecks.includes(result.id))];
+  const recommendations: GateReport['recommendations'] = [];
+  for (const { id, recommendation } of advised) {
+    if (recommendation && !recommendations.some((listed) => listed.recommendation === recommendation)) recommendations.push({ check: id, recommendation });
+  }
   return {
     verdict: failedChecks.length === 0 ? 'passed' : 'failed',
-    healthScore: ran === 0 ? 0 : Math.round(((summary.passed + 0.5 * summary.warnings) / ran) * 1000) / 10,
+    healthScore: counted === 0 ? 0 : Math.round(((summary.passed + 0.5 * summary.warnings) / counted) * 1000) / 10,
     summary,
     failedChecks,
-    recommendations: results.filter((result) => result.recommendation).map((result) => ({ check: result.id, recommendation: result.recommendation! })),
+    blockedChecks: blocked.map((result) => result.id),
+    recommendations,
   };
 }
 
@@ -59,26 +95,31 @@ const STATUS_MARKS: Record<CheckResult['status'], string> = {
   skipped: '⏭️ skipped',
 };
 
-/** The report as Markdown, for a pull request comment or a CI summary. */
+/** The report as Markdown, for a pull request comment or a CI summary: the verdict and what refused it first, then every check. */
 export function renderMarkdown(report: GateReport): string {
   const lines = [
     `# Gate report: ${report.subject.model}@${report.subject.version} → ${report.stage}`,
     '',
     `**Verdict: ${report.verdict === 'passed' ? 'PASSED' : 'FAILED'}** · health score ${report.healthScore} · ${report.subject.task}`,
+    ...renderRefusal(report),
     '',
-    `${report.summary.passed} passed, ${report.summary.warnings} warnings, ${report.summary.failed} failed, ${report.summary.errors} errors, ${report.summary.skipped} skipped of ${report.summary.total} checks.`,
+    '## Checks',
     '',
+    `${report.summary.passed} passed, ${report.summary.warnings} warnings, ${report.summary.failed} failed, ${report.summary.errors} errors, ${report.summary.skipped} skipped${report.summary.blocked ? ` (${report.summary.blocked} of them blocked by a failed check)` : ''} of ${report.summary.total} checks.`,
+    '',
+    '| check | severity | status | value | threshold | message | time |',
+    '|---|---|---|---|---|---|---|',
   ];
-  if (report.failedChecks.length > 0) lines.push(`Refused by: ${report.failedChecks.map((id) => `\`${id}\``).join(', ')}`, '');
-  lines.push('| check | severity | status | value | threshold | message | time |', '|---|---|---|---|---|---|---|');
   for (const result of report.results) {
+    const status = result.blockedBy ? `⛔ blocked by \`${result.blockedBy}\`` : STATUS_MARKS[result.status];
     lines.push(
-      `| \`${result.id}\` | ${result.severity} | ${STATUS_MARKS[result.status]} | ${cell(result.value)} | ${cell(result.threshold)} | ${escapeCell(result.message)} | ${result.durationMs.toFixed(0)} ms |`,
+      `| \`${result.id}\` | ${result.severity} | ${status} | ${cell(result.value)} | ${cell(result.threshold)} | ${escapeCell(result.message)} | ${result.durationMs.toFixed(0)} ms |`,
     );
   }
-  if (report.recommendations.length > 0) {
-    lines.push('', '## Recommendations', '');
-    for (const { check, recommendation } of report.recommendations) lines.push(`- \`${check}\`: ${escapeCell(recommendation)}`);
+  const others = report.recommendations.filter(({ check }) => !report.failedChecks.includes(check));
+  if (others.length > 0) {
+    lines.push('', report.failedChecks.length > 0 ? '## Other recommendations' : '## Recommendations', '');
+    for (const { check, recommendation } of others) lines.push(`- \`${check}\`: ${escapeCell(recommendation)}`);
   }
   lines.push(...renderComparison(report));
   lines.push(...renderFindings(report));
@@ -90,6 +131,22 @@ export function renderMarkdown(report: GateReport): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** Each check that refused the version: its message, what to do (once per advice), and the checks it kept from running. */
+function renderRefusal(report: GateReport): string[] {
+  if (report.failedChecks.length === 0) return [];
+  const lines = ['', `Refused by ${report.failedChecks.map((id) => `\`${id}\``).join(', ')}.`];
+  for (const id of report.failedChecks) {
+    const result = report.results.find((candidate) => candidate.id === id);
+    if (!result) continue;
+    lines.push('', `### ${STATUS_MARKS[result.status]}: \`${id}\` (${result.severity})`, '', escapeCell(result.message));
+    const listed = report.recommendations.find(({ recommendation }) => recommendation === result.recommendation);
+    if (listed) lines.push('', listed.check === id ? `**What to do:** ${escapeCell(listed.recommendation)}` : `**What to do:** as for \`${listed.check}\` above.`);
+    const blocked = report.results.filter((candidate) => candidate.blockedBy === id).map((candidate) => `\`${candidate.id}\``);
+    if (blocked.length > 0) lines.push('', `Not run because of it (${blocked.length}): ${blocked.join(', ')}.`);
+  }
+  return lines;
 }
 
 /** The regression checks side by side: production's figure, the candidate's, their ratio and the limit on it. */

@@ -151,6 +151,7 @@ export class GateRunService implements OnModuleInit {
       maxAttempts: run.maxAttempts,
       healthScore: run.healthScore,
       failedChecks: run.report?.failedChecks ?? [],
+      blockedChecks: run.report?.blockedChecks ?? [],
       lastError: run.lastError,
       createdAt: run.createdAt.toISOString(),
       startedAt: run.startedAt?.toISOString() ?? null,

@@ -40,7 +40,8 @@ export class LatestGateResponse implements LatestGate {
   @ApiProperty({ description: 'GET /v1/gate-runs/{runId} has the report' }) runId: string;
   @ApiProperty({ enum: ['registered', 'staging', 'canary', 'production'] }) stage: string;
   @ApiProperty({ enum: ['queued', 'running', 'passed', 'failed', 'error'] }) status: string;
-  @ApiProperty({ nullable: true, type: Number }) healthScore: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: "The report's health score, (passed + 0.5 × warnings) / counted checks × 100; null until the run finishes" })
+  healthScore: number | null;
   @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
 }
 

@@ -39,8 +39,20 @@ export class GateRunResponse {
   @ApiProperty() requestedBy: string;
   @ApiProperty({ description: 'Tries so far; infrastructure failures are retried up to maxAttempts' }) attempts: number;
   @ApiProperty() maxAttempts: number;
-  @ApiProperty({ nullable: true, type: Number }) healthScore: number | null;
-  @ApiProperty({ type: [String], description: 'Critical checks that failed or errored' }) failedChecks: string[];
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      '(passed + 0.5 × warnings) / counted checks × 100: every check counts but those skipped because they do not apply; a check blocked by a failed prerequisite counts as failed. Null until the run finishes',
+  })
+  healthScore: number | null;
+  @ApiProperty({
+    type: [String],
+    description: 'The reasons the gate refused: critical checks that failed or errored, and any check whose failure kept a critical one from running',
+  })
+  failedChecks: string[];
+  @ApiProperty({ type: [String], description: "Checks that did not run because a check they need did not pass (each result's blockedBy names the root cause)" })
+  blockedChecks: string[];
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'The last infrastructure error or timeout' }) lastError: GateRunError | null;
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
@@ -49,7 +61,14 @@ export class GateRunResponse {
 }
 
 export class GateRunDetailResponse extends GateRunResponse {
-  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'Results, health score, recommendations, resources' }) report: GateReport | null;
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'GateReport: verdict, healthScore, summary (counts by status; blocked: skipped by a failed prerequisite), failedChecks, blockedChecks, recommendations (refusing checks first, each distinct advice once), results (each with status, value, threshold, message, details, recommendation, blockedBy), resources',
+  })
+  report: GateReport | null;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The policy snapshot the run executes' }) policy: unknown;
 }
 

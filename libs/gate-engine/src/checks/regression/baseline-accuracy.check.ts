@@ -2,7 +2,7 @@ import type { CheckOutcome, GateCheck } from '../../check';
 import { DatasetFormatError, type MeasuredMetrics } from '../../evaluation';
 import type { GateContext } from '../../gate-context';
 import type { ComparisonRow } from '../../gate-report';
-import { NON_FINITE_PREDICTIONS_ADVICE, evaluationDataset, failedOnNonFinite, nonFiniteProblem } from '../validation/evaluation-dataset';
+import { NON_FINITE_PREDICTIONS_ADVICE, UNUSABLE_DATASET_ADVICE, evaluationDataset, failedOnNonFinite, nonFiniteProblem } from '../validation/evaluation-dataset';
 import { atLeast, atMost, baselineOf, compared, formatRatio, refOf } from './comparison';
 
 type Thresholds = { minAccuracyRatio: number; maxMaeRatio: number };
@@ -34,7 +34,10 @@ export class BaselineAccuracyCheck implements GateCheck<Thresholds> {
       return { status: 'skipped', message: `production version ${production} is a ${baseline.task} model, not ${context.task}: there is no common metric` };
     const { dataset, missing, unusable } = evaluationDataset(context);
     // A corrupt dataset is a comparison that could not be made, not one with nothing to make.
-    if (!dataset) return { status: unusable ? 'error' : 'skipped', message: `${missing}: nothing to compare on` };
+    if (!dataset) {
+      if (!unusable) return { status: 'skipped', message: `${missing}: nothing to compare on` };
+      return { status: 'error', message: `${missing}: nothing to compare on`, recommendation: UNUSABLE_DATASET_ADVICE };
+    }
     const candidate = await context.evaluate(dataset);
     let reference: MeasuredMetrics;
     try {

@@ -10,7 +10,16 @@ export function baselineOf(context: GateContext): { baseline: BaselineContext } 
     return { outcome: { status: 'skipped', message: `${refOf(baseline)} is the production version itself: nothing to compare with` } };
   }
   // Skipping would let the candidate through unexamined: an unusable baseline is a check that could not finish.
-  if (baseline.problem) return { outcome: { status: 'error', message: `production version ${refOf(baseline)} could not be compared with: ${baseline.problem}` } };
+  if (baseline.problem) {
+    return {
+      outcome: {
+        status: 'error',
+        message: `production version ${refOf(baseline)} could not be compared with: ${baseline.problem}`,
+        // The candidate was not judged: the fault is production's stored files, whichever comparison met it.
+        recommendation: `Restore the stored files of production version ${refOf(baseline)} from a backup, or roll production back to a version whose files are intact, then run this gate again; the candidate itself was not judged.`,
+      },
+    };
+  }
   return { baseline };
 }
 

@@ -42,6 +42,10 @@ export function failedOnNonFinite(result: CheckOutcome): boolean {
   return typeof result.details?.nonFinitePredictions === 'number' && result.details.nonFinitePredictions > 0;
 }
 
+/** Advice for an evaluation dataset whose stored file cannot be used, the same whichever check met it. */
+export const UNUSABLE_DATASET_ADVICE =
+  "The evaluation dataset's stored file cannot be used (the message says why): restore it, or register the version with a dataset whose file is stored intact.";
+
 /** Advice for NaN or Inf predictions on the dataset's inputs, the same whichever check met them. */
 export const NON_FINITE_PREDICTIONS_ADVICE =
   'The model gives NaN or Inf on real inputs: run it on the examples the report counts, look for log, sqrt or division of invalid values and for overflow (float16 especially), and check the dataset is preprocessed (scaled, encoded) as the training data was.';

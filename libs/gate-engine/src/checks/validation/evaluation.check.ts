@@ -1,6 +1,6 @@
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
-import { NON_FINITE_PREDICTIONS_ADVICE, evaluationDataset, failedOnNonFinite, nonFiniteProblem } from './evaluation-dataset';
+import { NON_FINITE_PREDICTIONS_ADVICE, UNUSABLE_DATASET_ADVICE, evaluationDataset, failedOnNonFinite, nonFiniteProblem } from './evaluation-dataset';
 
 /** Why there was nothing to measure, for the advice. */
 type DatasetProblem = 'no_dataset' | 'unusable_dataset' | 'empty_dataset' | 'no_labels';
@@ -77,7 +77,7 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
       case 'no_dataset':
         return 'This stage measures quality on held-out data rather than taking reported metrics: register the version with an evaluation dataset (role evaluation or validation, e.g. gatehouse register … --dataset name@version:evaluation).';
       case 'unusable_dataset':
-        return "The evaluation dataset's stored file cannot be used (the message says why): register the dataset's file again, or the version with a dataset that is stored intact.";
+        return UNUSABLE_DATASET_ADVICE;
       case 'empty_dataset':
         return 'The evaluation dataset holds no examples: register one with at least a few hundred held-out examples, one JSON object per line.';
       case 'no_labels':

@@ -23,7 +23,12 @@ export class SchemaMatchCheck implements GateCheck<Thresholds> {
     const declared = context.subject.declaredSchema;
     if (!declared) {
       return thresholds.required
-        ? { status: 'failed', message: 'the version declares no input/output schema and this stage requires one' }
+        ? {
+            status: 'failed',
+            message: 'the version declares no input/output schema and this stage requires one',
+            recommendation:
+              "Register the version with its input/output schema (gatehouse register --schema schema.json, or \"schema\" in the version's body), written as onnxruntime reports the model's inputs and outputs: model_loads's details list them.",
+          }
         : { status: 'skipped', message: 'the version declares no input/output schema' };
     }
     const session = await context.session();
