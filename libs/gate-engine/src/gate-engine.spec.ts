@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonLines, standardFixtures, truncated } from '../../../test/fixtures/onnx-models';
+import { onnx } from 'onnx-proto';
+import { modeScalarModel } from '../../../test/fixtures/input-models';
+import { jsonLines, nanAtRuntimeModel, refusedModel, standardFixtures, truncated } from '../../../test/fixtures/onnx-models';
 import { GATE_CHECKS } from './checks';
 import { thresholdsFor, type Thresholds } from './check';
 import { GateContext, type GateDataset, type GateSubject } from './gate-context';
@@ -27,14 +29,19 @@ interface GateOptions {
   thresholds?: Record<string, Thresholds>;
   severities?: Record<string, 'critical' | 'warning'>;
   signature?: GateSubject['signature'];
+  /** The evaluation dataset's lines; the classifier's evaluation examples unless given, none when null. */
+  evaluation?: string | null;
 }
 
 /** A whole gate over real files and an evaluation dataset, each check at its default severity unless told otherwise. */
 async function gate(checks: string[], options: GateOptions): Promise<GateReport> {
   const files = options.files ?? (options.model ? { 'model.onnx': options.model } : {});
   for (const [path, bytes] of Object.entries(files)) await writeFile(join(workspace, path), bytes);
-  await writeFile(join(workspace, 'evaluation.jsonl'), jsonLines(classifier.evaluation));
-  const datasets: GateDataset[] = [{ role: 'evaluation', name: 'eval@1', path: join(workspace, 'evaluation.jsonl') }];
+  const datasets: GateDataset[] = [];
+  if (options.evaluation !== null) {
+    await writeFile(join(workspace, 'evaluation.jsonl'), options.evaluation ?? jsonLines(classifier.evaluation));
+    datasets.push({ role: 'evaluation', name: 'eval@1', path: join(workspace, 'evaluation.jsonl') });
+  }
   const subject: GateSubject = {
     model: 'fraud',
     version: '1.0.0',
@@ -115,5 +122,38 @@ describe('the health score and recommendations of a whole gate', () => {
     expect(statuses(report)).toEqual({ onnx_parses: 'error', model_loads: 'skipped' });
     expect(report).toMatchObject({ verdict: 'failed', failedChecks: ['onnx_parses'], blockedChecks: ['model_loads'], healthScore: 0 });
     expect(report.recommendations).toEqual([{ check: 'onnx_parses', recommendation: 'Register the version with exactly one ONNX file, or name the one to serve model.onnx.' }]);
+  });
+});
+
+describe('advice that fits the failure', () => {
+  const adviceOf = async (id: string, options: GateOptions) => (await gate([id], options)).results[0].recommendation;
+
+  it('onnx_parses tells a file that is no model from a protobuf that is not a whole one', async () => {
+    expect(await adviceOf('onnx_parses', { model: truncated(classifier.model.bytes) })).toMatch(/^The file is not an ONNX model, or was cut short/);
+    const graphless = onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }] }).finish();
+    expect(await adviceOf('onnx_parses', { model: graphless })).toMatch(/^The file is a protobuf but not a whole model/);
+  });
+
+  it('model_loads names an operator onnxruntime lacks apart from other refusals', async () => {
+    expect(await adviceOf('model_loads', { model: refusedModel().bytes })).toMatch(/^onnxruntime has no kernel for an operator the graph uses/);
+  });
+
+  it('smoke_run advises declaring dimensions or registering an input example where synthesised inputs fail, naming the error, and on NaN otherwise', async () => {
+    const synthesised = await adviceOf('smoke_run', { model: modeScalarModel().bytes, evaluation: null });
+    expect(synthesised).toMatch(/^The model does not run on inputs synthesised from its metadata \(onnxruntime: .+\): declare its symbolic dimensions \(settings\.dimensions/);
+    expect(synthesised).toContain('register input examples the model takes (a dataset with role example');
+    expect(synthesised).not.toMatch(/NaN|float16/);
+    const nan = await adviceOf('smoke_run', { model: nanAtRuntimeModel(classifier.weights).bytes });
+    expect(nan).toMatch(/^NaN or Inf at run time usually comes from log, sqrt or division/);
+    expect(nan).not.toMatch(/declare/);
+  });
+
+  it('evaluation tells a malformed or missing dataset from a model below the floor', async () => {
+    const malformed = `${jsonLines(classifier.evaluation.slice(0, 2))}{"inputs": {"features": [1, 2]}, "label": 0}\n`;
+    expect(await adviceOf('evaluation', { model: classifier.model.bytes, evaluation: malformed })).toMatch(/^Fix the dataset at the line the message names/);
+    expect(await adviceOf('evaluation', { model: classifier.model.bytes, evaluation: null, thresholds: { evaluation: { required: true } } })).toMatch(
+      /register the version with an evaluation dataset/,
+    );
+    expect(await adviceOf('evaluation', { model: fixtures.degradedClassifier.model.bytes })).toMatch(/quality floor/);
   });
 });

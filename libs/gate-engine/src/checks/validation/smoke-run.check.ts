@@ -60,13 +60,24 @@ export class SmokeRunCheck implements GateCheck {
   }
 
   recommend(result: CheckOutcome): string {
+    const declareOrRegister = `declare its symbolic dimensions (settings.dimensions in the gate policy, or concrete sizes in the version's schema), or register input examples the model takes (a dataset with role ${EXAMPLE_ROLE}, or gatehouse register --input-example FILE)`;
     if (result.details?.cause === 'synthesised_inputs') {
-      return `The model does not run on inputs synthesised from its metadata: declare its symbolic dimensions (settings.dimensions in the gate policy, or concrete sizes in the version's schema), or register input examples the model takes (a dataset with role ${EXAMPLE_ROLE}, or gatehouse register --input-example FILE).`;
+      const modelError = (result.details.attempts as { error: string }[] | undefined)?.[0]?.error;
+      return `The model does not run on inputs synthesised from its metadata${modelError ? ` (onnxruntime: ${modelError})` : ''}: ${declareOrRegister}.`;
     }
     if (result.details?.cause === 'input_examples') {
       return `Fix the input examples (role ${EXAMPLE_ROLE}): each line is {"inputs": {...}} giving every input the model takes as the whole tensor of one call, batch dimension included, scalars as numbers; if they are right, the model fails on real inputs, so run it on them locally.`;
     }
-    return 'Run the model on the same inputs locally: NaN or Inf at run time usually comes from log/sqrt/division of invalid values or overflow in float16; a shape mismatch means the export or the declared schema is wrong.';
+    // The message lists each run's problems as model-outputs.ts and run() word them; advise on those it has.
+    const advice = [
+      /the run failed/.test(result.message) && `the model fails on synthesised inputs of some sizes (the message has onnxruntime's error): ${declareOrRegister}`,
+      /NaN or Inf/.test(result.message) &&
+        'NaN or Inf at run time usually comes from log, sqrt or division of invalid values or from overflow (float16 especially): run the model on the same inputs locally',
+      /has shape/.test(result.message) &&
+        'an output shaped otherwise than declared means the export or the declared schema is wrong: declare what onnxruntime reports, or fix the export',
+    ].filter((line): line is string => Boolean(line));
+    if (advice.length === 0) return 'Run the model on the same inputs locally and compare its outputs with the declared schema.';
+    return `${advice.map((line) => line[0].toUpperCase() + line.slice(1)).join('. ')}.`;
   }
 }
 
