@@ -92,6 +92,7 @@ describe('gatehouse validate (offline, no server)', () => {
       status: 'passed',
       message: expect.stringContaining('input examples examples.jsonl (2 examples'),
     });
+    expect(withExamples.code).toBe(0);
   });
 
   it('refuses an unusable policy or target with a usage error listing the problem', async () => {

@@ -195,6 +195,8 @@ export function describeGates(backend: Backend): void {
       expect((await registerVersion(engineer, { model: 'vad', version: '1.0.1', task: 'other', files: { 'model.onnx': vad.bytes }, datasets: [examples] })).status).toBe(200);
       const passed = await finishedGate(reader, 'vad', '1.0.1');
       expect(checkResult(passed, 'smoke_run')).toMatchObject({ status: 'passed', message: expect.stringContaining('input examples vad-examples (2 examples') });
+      expect(checkResult(passed, 'latency').details.benchmarks[0].inputs).toBe('input examples vad-examples (line 1)');
+      expect(passed).toMatchObject({ status: 'passed', failedChecks: [] });
     });
 
     it("runs a stage's gate on demand without touching the version's status", async () => {

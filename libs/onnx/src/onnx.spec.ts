@@ -4,7 +4,7 @@ import { OnnxModel, OnnxParseError } from './onnx-model';
 import { OnnxLoadError, OnnxSession } from './onnx-session';
 import { measureLatency, percentile, summarizeLatency } from './latency';
 import { SeededRandom } from './seeded-random';
-import { TensorShapeError, resolveShape, stackExamples, synthesizeTensor, tensorValues } from './tensors';
+import { TensorShapeError, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
 
 describe('OnnxModel', () => {
   it('refuses bytes that are not an ONNX protobuf', () => {
@@ -140,5 +140,25 @@ describe('the fixture models', () => {
     } finally {
       await session.release();
     }
+  });
+});
+
+describe('wholeTensor and repeatAlong', () => {
+  it('builds an input from its whole nested value, scalars included, and refuses a rank or size the model does not take', () => {
+    expect(wholeTensor({ name: 'sr', dtype: 'int64', shape: [] }, 16000)).toMatchObject({ dims: [], data: BigInt64Array.of(16000n) });
+    const state = wholeTensor({ name: 'state', dtype: 'float32', shape: [2, 'batch', 3] }, [[[1, 2, 3]], [[4, 5, 6]]]);
+    expect([...state.dims]).toEqual([2, 1, 3]);
+    expect(() => wholeTensor({ name: 'x', dtype: 'float32', shape: ['batch', 3] }, [1, 2, 3])).toThrow(/rank 1 .*batch dimension included/);
+    expect(() => wholeTensor({ name: 'x', dtype: 'float32', shape: ['batch', 3] }, [[1, 2]])).toThrow(/size 2 in dimension 1, the model takes 3/);
+    expect(() => wholeTensor({ name: 'x', dtype: 'float32', shape: ['batch', 'n'] }, [[1, 2], [3]])).toThrow(/ragged/);
+  });
+
+  it('repeats a tensor along any axis, leaving the other axes in order', () => {
+    const state = new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 1, 3]);
+    const batched = repeatAlong(state, 1, 2);
+    expect([...batched.dims]).toEqual([2, 2, 3]);
+    expect([...(batched.data as Float32Array)]).toEqual([1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
+    const leading = repeatAlong(new ort.Tensor('int64', BigInt64Array.of(7n, 8n), [1, 2]), 0, 3);
+    expect([...(leading.data as BigInt64Array)]).toEqual([7n, 8n, 7n, 8n, 7n, 8n]);
   });
 });

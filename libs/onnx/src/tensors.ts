@@ -148,6 +148,24 @@ export function wholeTensor(spec: TensorSpec, value: unknown): ort.Tensor {
   return typedTensor(spec.dtype, values, shape);
 }
 
+/** The tensor repeated `times` times along `axis`: an example of batch one made into a batch. */
+export function repeatAlong(tensor: ort.Tensor, axis: number, times: number): ort.Tensor {
+  const dims = [...tensor.dims];
+  if (times === 1 || axis < 0 || axis >= dims.length) return tensor;
+  const data = tensor.data as unknown as ArrayLike<unknown> & { constructor: new (length: number) => { [index: number]: unknown } };
+  // Each outer slice holds `block` values along the axis and after it; the copy repeats each block in place.
+  const block = dims.slice(axis).reduce((product, dim) => product * dim, 1);
+  const outer = block === 0 ? 0 : data.length / block;
+  const repeated = Array.isArray(data) ? new Array<unknown>(data.length * times) : new data.constructor(data.length * times);
+  for (let slice = 0; slice < outer; slice++) {
+    for (let copy = 0; copy < times; copy++) {
+      for (let index = 0; index < block; index++) repeated[(slice * times + copy) * block + index] = data[slice * block + index];
+    }
+  }
+  dims[axis] *= times;
+  return new ort.Tensor(tensor.type as 'float32', repeated as Float32Array, dims);
+}
+
 function typedTensor(dtype: string, values: Float32Array | Float64Array, shape: number[]): ort.Tensor {
   switch (dtype) {
     case 'float32':

@@ -1,18 +1,22 @@
 import type { Feeds, OnnxSession, ProbeInput } from '@gatehouse/onnx';
 import type { GateContext } from '../gate-context';
-import { resolveInputs, synthesizedFeeds } from './synthesized-inputs';
+import { modelFeeds } from './model-inputs';
+import { resolveInputs } from './synthesized-inputs';
 
-/** Inputs for one run at a batch size: their shapes, what each symbolic dimension became, and the tensors. */
+/** Inputs for one run at a batch size: their shapes, what each symbolic dimension became, the tensors, and where they came from. */
 export interface BatchFeeds {
   inputs: ProbeInput[];
   bindings: Record<string, number>;
   feeds: Feeds;
+  description: string;
 }
 
-/** The one place the batch_sizes and latency checks get the inputs they run the model on. */
-export function batchFeeds(context: GateContext, session: OnnxSession, batchSize: number): BatchFeeds {
-  const { inputs, bindings } = resolveInputs(context, session, batchSize);
-  return { inputs, bindings, feeds: synthesizedFeeds(context, inputs) };
+/** The one place the batch_sizes and latency checks get the inputs they run the model on: the first input example made into the batch, or synthesised inputs. */
+export async function batchFeeds(context: GateContext, session: OnnxSession, batchSize: number): Promise<BatchFeeds> {
+  const fed = await modelFeeds(context, session, { batchSize });
+  const feeds = fed.feeds[0];
+  const inputs = Object.entries(feeds).map(([name, tensor]) => ({ name, dtype: tensor.type, shape: [...tensor.dims] }));
+  return { inputs, bindings: fed.bindings, feeds, description: fed.description };
 }
 
 /** Whether runs can vary the batch size; where they cannot, the size every run has and why. */

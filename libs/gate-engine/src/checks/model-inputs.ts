@@ -1,4 +1,4 @@
-import type { Feeds, OnnxSession, ProbeInput } from '@gatehouse/onnx';
+import { repeatAlong, type Feeds, type OnnxSession, type ProbeInput } from '@gatehouse/onnx';
 import { DatasetFormatError } from '../evaluation';
 import type { GateContext } from '../gate-context';
 import { readInputExamples, type InputExample } from '../input-examples';
@@ -65,11 +65,12 @@ export async function modelFeeds(context: GateContext, session: OnnxSession, opt
     const used = options.all ? examples : examples.slice(0, 1);
     const dataset = context.dataset('example')!;
     const lines = used.length === 1 ? `line ${used[0].line}` : `${used.length} examples, lines ${used[0].line}–${used[used.length - 1].line}`;
+    const feeds = options.all ? used.map((example) => example.feeds) : [atBatchSize(context, session, used[0].feeds, options.batchSize)];
     return {
       source: 'examples',
-      feeds: used.map((example) => example.feeds),
+      feeds,
       labels: used.map((example) => `example line ${example.line}`),
-      shapes: used.map((example) => example.shapes),
+      shapes: feeds.map((feed) => Object.fromEntries(Object.entries(feed).map(([name, tensor]) => [name, [...tensor.dims]]))),
       bindings: {},
       description: `input examples ${dataset.name} (${lines})`,
     };
@@ -84,8 +85,27 @@ export async function modelFeeds(context: GateContext, session: OnnxSession, opt
     labels: ['synthesised inputs'],
     shapes: [shapes],
     bindings,
-    description: `synthesised inputs ${inputs.map((input) => `${input.name} ${JSON.stringify(input.shape)}`).join(', ')} (batch ${options.batchSize}, unnamed dimensions ${dimension}${tried})`,
+    description: `synthesised inputs ${inputs.map((input) => `${input.name} ${JSON.stringify(input.shape)}`).join(', ')} (unnamed dimensions ${dimension}${tried})`,
   };
+}
+
+/**
+ * An example of batch one as a batch of `batchSize`: each input repeated
+ * along the axis that follows the batch (the leading one, or wherever the
+ * batch symbol sits, as in a state tensor [2, batch, 128]). Inputs with no
+ * such axis, and examples whose batch does not divide the size, stay as given.
+ */
+function atBatchSize(context: GateContext, session: OnnxSession, feeds: Feeds, batchSize: number): Feeds {
+  if (batchSize === 1) return feeds;
+  const [one, two] = [1, 2].map((size) => resolveInputs(context, session, size).inputs);
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, tensor]) => {
+      const index = one.findIndex((input) => input.name === name);
+      const axis = index < 0 ? -1 : one[index].shape.findIndex((dim, position) => dim !== two[index].shape[position]);
+      const given = axis < 0 ? 0 : tensor.dims[axis];
+      return [name, given > 0 && batchSize % given === 0 ? repeatAlong(tensor, axis, batchSize / given) : tensor];
+    }),
+  );
 }
 
 /** The version's input examples for this session, read once per context; null when it has none. */

@@ -24,7 +24,8 @@ export class BatchSizesCheck implements GateCheck<Thresholds> {
   readonly family = 'validation';
   readonly description = 'where the batch dimension is symbolic, runs at several batch sizes give finite outputs of the declared shapes';
   readonly severity = 'critical';
-  readonly requires = ['model_loads'];
+  // Inputs the smoke run could not run the model on would only fail here again.
+  readonly requires = ['model_loads', 'smoke_run'];
   readonly thresholds = { batchSizes: { type: 'integers', min: 1, max: 65_536, description: 'batch sizes to run the model at' } } as const;
   readonly defaults = { batchSizes: [1, 4, 16] };
 
@@ -34,9 +35,11 @@ export class BatchSizesCheck implements GateCheck<Thresholds> {
     const dimension = batchDimension(context, session);
     if (!dimension.variable) return { status: 'skipped', message: `${dimension.reason}, so there is no batch size to vary`, details: { batchSize: dimension.size } };
     const runs: BatchRun[] = [];
+    let fedWith = '';
     for (const batchSize of thresholds.batchSizes) {
       context.signal.throwIfAborted();
-      const { inputs, bindings, feeds } = batchFeeds(context, session, batchSize);
+      const { inputs, bindings, feeds, description } = await batchFeeds(context, session, batchSize);
+      fedWith ||= description;
       const inputShapes = Object.fromEntries(inputs.map((input) => [input.name, input.shape]));
       try {
         runs.push({ batchSize, inputShapes, ...inspectOutputs(context, session, await session.run(feeds), bindings) });
@@ -53,8 +56,8 @@ export class BatchSizesCheck implements GateCheck<Thresholds> {
       message:
         failing.length > 0
           ? failing.map((run) => `batch ${run.batchSize}: ${run.problems.join('; ')}`).join('; ')
-          : `finite outputs of the declared shapes at batch sizes ${sizes}`,
-      details: { runs },
+          : `finite outputs of the declared shapes at batch sizes ${sizes}, the first run on ${fedWith}`,
+      details: { inputs: fedWith, runs },
     };
   }
 

@@ -128,7 +128,12 @@ describe('browser_compat', () => {
       message: expect.stringMatching(/^onnxruntime-web 1\.30\.0 \(WASM\) in Chromium \d+.* matches onnxruntime-node within/),
     });
     expect(result.value).toBeLessThanOrEqual(1e-4);
-    expect(result.details).toMatchObject({ webRuntime: 'onnxruntime-web 1.30.0 (WASM)', inputs: 'synthesised', inputShapes: { features: [2, 8] }, mismatches: [] });
+    expect(result.details).toMatchObject({
+      webRuntime: 'onnxruntime-web 1.30.0 (WASM)',
+      inputs: 'synthesised inputs features [2,8] (unnamed dimensions 16)',
+      inputShapes: { features: [2, 8] },
+      mismatches: [],
+    });
     expect(result.details?.worst).toMatchObject({ output: 'probabilities' });
   });
 

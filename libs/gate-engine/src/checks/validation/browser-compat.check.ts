@@ -5,7 +5,7 @@ import { ChromiumMissingError, LaunchedChromium, type BrowserSource } from '../.
 import { runInWebRuntime, type WebModel, type WebRun, type WireTensor } from '../../browser/onnx-web-runtime';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
-import { resolveInputs, synthesizedFeeds } from '../synthesized-inputs';
+import { modelFeeds } from '../model-inputs';
 
 type Thresholds = { maxAbsDiff: number };
 
@@ -38,7 +38,8 @@ export class BrowserCompatCheck implements GateCheck<Thresholds> {
   readonly family = 'validation';
   readonly description = 'onnxruntime-web (WASM) in headless Chromium loads the model and matches onnxruntime-node on the same inputs';
   readonly severity = 'critical';
-  readonly requires = ['model_loads'];
+  // Inputs the smoke run could not run the model on would only fail here again.
+  readonly requires = ['model_loads', 'smoke_run'];
   readonly thresholds = { maxAbsDiff: { type: 'number', min: 0, description: "largest absolute difference between the browser's outputs and onnxruntime-node's" } } as const;
   readonly defaults = { maxAbsDiff: 1e-4 };
 
@@ -48,16 +49,16 @@ export class BrowserCompatCheck implements GateCheck<Thresholds> {
     const modelPath = context.modelPath;
     if (!modelPath) return { status: 'skipped', message: 'the version has no ONNX file' };
     const session = await context.session();
-    const { inputs } = resolveInputs(context, session, context.settings.smokeBatchSize);
-    const feeds = synthesizedFeeds(context, inputs);
+    const fed = await modelFeeds(context, session, { batchSize: context.settings.smokeBatchSize });
+    const feeds = fed.feeds[0];
     const expected = await session.run(feeds);
     const model = await context.onnxModel();
     const web = await this.runInBrowser(context, { path: context.absolutePath(modelPath), externalData: externalDataFiles(model, modelPath, context) }, wireFeeds(feeds));
     const details: Record<string, unknown> = {
       webRuntime: `onnxruntime-web ${web.runtime} (WASM)`,
       browser: `Chromium ${web.browser}`,
-      inputs: 'synthesised',
-      inputShapes: Object.fromEntries(inputs.map((input) => [input.name, input.shape])),
+      inputs: fed.description,
+      inputShapes: fed.shapes[0],
     };
     const runtime = `onnxruntime-web ${web.runtime}`;
     if (!web.ok) {

@@ -10,6 +10,8 @@ type Thresholds = { runs: number; warmupRuns: number; batchSize: number; maxP95M
 /** Latency at one batch size, and the examples per second it comes to. */
 export interface LatencyBenchmark extends LatencySummary {
   batchSize: number;
+  /** What the runs were fed: input examples, or synthesised inputs and their sizes. */
+  inputs: string;
   throughputPerSecond: number;
 }
 
@@ -25,7 +27,8 @@ export class LatencyCheck implements GateCheck<Thresholds> {
   readonly family = 'validation';
   readonly description = 'p50/p95/p99 latency and throughput over repeated runs after warm-up, at batch 1 and the policy batch size, and the memory the model takes';
   readonly severity = 'critical';
-  readonly requires = ['model_loads'];
+  // Inputs the smoke run could not run the model on would only fail here again.
+  readonly requires = ['model_loads', 'smoke_run'];
   readonly thresholds = {
     runs: { type: 'integer', min: 50, max: 1_000_000, description: 'timed runs (at least 50)' },
     warmupRuns: { type: 'integer', min: 0, max: 10_000, description: 'untimed runs first' },
@@ -81,7 +84,7 @@ export class LatencyCheck implements GateCheck<Thresholds> {
 }
 
 async function benchmark(context: GateContext, session: OnnxSession, batchSize: number, thresholds: Thresholds): Promise<LatencyBenchmark> {
-  const { feeds } = batchFeeds(context, session, batchSize);
+  const { feeds, description } = await batchFeeds(context, session, batchSize);
   const latency = await measureLatency(() => session.run(feeds), { runs: thresholds.runs, warmupRuns: thresholds.warmupRuns, signal: context.signal });
-  return { ...latency, batchSize, throughputPerSecond: (batchSize * 1000) / latency.meanMs };
+  return { ...latency, batchSize, throughputPerSecond: (batchSize * 1000) / latency.meanMs, inputs: description };
 }

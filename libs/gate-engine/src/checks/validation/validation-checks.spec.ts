@@ -23,6 +23,7 @@ import {
   partlyBrokenGenerativeModel,
   tracedAtBatchOneClassifierModel,
 } from '../../../../../test/fixtures/validation-models';
+import { modeScalarExample, modeScalarModel, reflectPaddedModel, SAMPLE_RATE } from '../../../../../test/fixtures/input-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset } from '../../gate-context';
@@ -268,7 +269,7 @@ describe('smoke_run', () => {
   it('passes finite outputs of the declared shapes', async () => {
     const result = await run('smoke_run', { model: classifier.model });
     expect(result.status).toBe('passed');
-    expect(result.details?.outputShapes).toEqual({ probabilities: [2, 3] });
+    expect(result.details?.runs).toEqual([{ inputs: 'synthesised inputs', inputShapes: { features: [2, 8] }, outputShapes: { probabilities: [2, 3] } }]);
   });
 
   it('fails outputs that are NaN at run time', async () => {
@@ -280,10 +281,13 @@ describe('smoke_run', () => {
     const model = fixtures.sequenceClassifier.model;
     const fromPolicy = await run('smoke_run', { model, settings: { dimensions: { seq: 7 } } });
     expect(fromPolicy.status).toBe('passed');
-    expect(fromPolicy.details?.inputShapes).toEqual({ tokens: [2, 7, 8] });
+    expect(fromPolicy.details?.runs).toMatchObject([{ inputShapes: { tokens: [2, 7, 8] } }]);
     const declared = { ...model.schema, inputs: [{ ...model.schema.inputs[0], shape: ['batch', 5, 8] }] } as IoSchema;
     const fromSchema = await run('smoke_run', { model, schema: declared });
-    expect(fromSchema.details?.inputShapes).toEqual({ tokens: [2, 5, 8] });
+    expect(fromSchema.details?.runs).toMatchObject([{ inputShapes: { tokens: [2, 5, 8] } }]);
+    const unnamed = await run('smoke_run', { model });
+    expect(unnamed.details?.runs).toMatchObject([{ inputShapes: { tokens: [2, 16, 8] } }]);
+    expect(unnamed.message).toContain('unnamed dimensions 16');
   });
 
   it("leaves a generative model's samples to sample_quality: finite outputs of the right shapes pass", async () => {
@@ -292,10 +296,65 @@ describe('smoke_run', () => {
   });
 });
 
+describe('smoke_run on models synthesised inputs cannot run', () => {
+  const modeScalar = modeScalarModel();
+
+  it('fails a model whose mode scalar errors on synthesised values, with its error and the role to register', async () => {
+    const result = await run('smoke_run', { model: modeScalar });
+    expect(result).toMatchObject({ status: 'failed', details: { cause: 'synthesised_inputs' } });
+    expect(result.message).toMatch(/^the model fails on synthesised inputs: .*Reshape/);
+    expect(result.recommendation).toContain('role example');
+    expect(result.recommendation).toContain('--input-example');
+  });
+
+  it('runs every input example, passing sound ones and naming the one whose output is NaN', async () => {
+    const sound = await run('smoke_run', { model: modeScalar, datasets: { example: [modeScalarExample(1), modeScalarExample(4, { samples: 100 })] } });
+    expect(sound).toMatchObject({ status: 'passed', message: 'ran on input examples example (2 examples, lines 1–2): outputs finite and shaped as declared' });
+    expect(sound.details?.runs).toEqual([
+      { inputs: 'example line 1', inputShapes: { audio: [1, 32], sr: [] }, outputShapes: { level: [1, 1] } },
+      { inputs: 'example line 2', inputShapes: { audio: [1, 100], sr: [] }, outputShapes: { level: [1, 1] } },
+    ]);
+    const oneBad = await run('smoke_run', { model: modeScalar, datasets: { example: [modeScalarExample(1), modeScalarExample(-1)] } });
+    expect(oneBad).toMatchObject({ status: 'failed', value: 1, message: 'example line 2: output "level" has 1 of 1 values NaN or Inf' });
+    const wrongRate = await run('smoke_run', { model: modeScalar, datasets: { example: [modeScalarExample(1, { sr: 8000 })] } });
+    expect(wrongRate.message).toMatch(/^example line 1: the run failed: .*Reshape/);
+  });
+
+  it('fails input examples that are not complete feeds, naming the line and what to give', async () => {
+    const cases: [object, RegExp][] = [
+      [{ inputs: { audio: [[1, 2]] } }, /line 1 has no input "sr": an example gives every input the model takes \(audio, sr\)/],
+      [{ inputs: { audio: [1, 2], sr: SAMPLE_RATE } }, /line 1: input "audio" has rank 1 .*the model takes rank 2 .*batch dimension included/],
+      [{ inputs: { audio: [[1, 2]], sr: SAMPLE_RATE, rate: 1 } }, /line 1 gives "rate", which the model does not take/],
+    ];
+    for (const [example, message] of cases) {
+      const result = await run('smoke_run', { model: modeScalar, datasets: { example: [example] } });
+      expect(result).toMatchObject({ status: 'failed', details: { cause: 'input_examples' }, message: expect.stringMatching(message) });
+      expect(result.recommendation).toContain('whole tensor of one call');
+    }
+  });
+
+  it('tries larger sizes for unnamed dimensions until the model runs, and names them', async () => {
+    const result = await run('smoke_run', { model: reflectPaddedModel() });
+    expect(result).toMatchObject({ status: 'passed', details: { runs: [{ inputShapes: { frames: [2, 64] }, outputShapes: { padded: [2, 144] } }] } });
+    expect(result.message).toMatch(/unnamed dimensions 64; 16 failed first \(.*Pad/);
+  });
+});
+
 describe('batch_sizes', () => {
+  it('makes the first input example into each batch, along the batch axis', async () => {
+    const features = classifier.evaluation[0].inputs.features as number[];
+    const result = await run('batch_sizes', { model: classifier.model, datasets: { example: [{ inputs: { features: [features] } }] } });
+    expect(result).toMatchObject({ status: 'passed', details: { inputs: 'input examples example (line 1)' } });
+    expect((result.details?.runs as { inputShapes: object }[]).map((batch) => batch.inputShapes)).toEqual([{ features: [1, 8] }, { features: [4, 8] }, { features: [16, 8] }]);
+  });
+
   it('runs a model with a symbolic batch at 1, 4 and 16, holding outputs to the declared shapes', async () => {
     const result = await run('batch_sizes', { model: classifier.model });
-    expect(result).toMatchObject({ status: 'passed', value: 0, message: 'finite outputs of the declared shapes at batch sizes 1, 4, 16' });
+    expect(result).toMatchObject({
+      status: 'passed',
+      value: 0,
+      message: 'finite outputs of the declared shapes at batch sizes 1, 4, 16, the first run on synthesised inputs features [1,8] (unnamed dimensions 16)',
+    });
     expect((result.details?.runs as { batchSize: number; outputShapes: object }[]).map((run) => [run.batchSize, run.outputShapes])).toEqual([
       [1, { probabilities: [1, 3] }],
       [4, { probabilities: [4, 3] }],
