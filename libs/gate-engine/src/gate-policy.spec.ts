@@ -181,6 +181,20 @@ describe('GatePolicy', () => {
     expect(problems).toHaveLength(12);
   });
 
+  it("takes the sandbox's limits as settings, with defaults, and refuses one too small to start node in", () => {
+    const policy = GatePolicy.parse({ settings: { memoryLimitMiB: 2048 }, stages: { registered: { checks: {}, settings: { cpuSeconds: 60 } } } }, GATE_CHECKS);
+    expect(policy.resolve('registered', 'other').settings).toMatchObject({ memoryLimitMiB: 2048, cpuSeconds: 60, timeoutSeconds: 600 });
+    expect(GatePolicy.parse({ stages: { registered: { checks: {} } } }, GATE_CHECKS).resolve('registered', 'other').settings).toMatchObject({
+      memoryLimitMiB: 4096,
+      cpuSeconds: 1800,
+    });
+    expect(problemsOf({ settings: { memoryLimitMiB: 128, cpuSeconds: 0, timeoutSeconds: 1.5 }, stages: { registered: { checks: {} } } })).toEqual([
+      'settings.memoryLimitMiB: must be at least 256, not 128',
+      'settings.cpuSeconds: must be at least 1, not 0',
+      'settings.timeoutSeconds: must be a whole number, not 1.5',
+    ]);
+  });
+
   it('takes a list of whole numbers for a list threshold and names a bad one', () => {
     const policy = GatePolicy.parse({ stages: { registered: { checks: { batch_sizes: { thresholds: { batchSizes: [2, 8] } } } } } }, GATE_CHECKS);
     expect(policy.resolve('registered', 'other').checks[0].thresholds).toEqual({ batchSizes: [2, 8] });

@@ -319,7 +319,10 @@ const SETTING_SPECS: Record<Exclude<keyof GateSettings, 'dimensions'>, Threshold
   defaultDimension: { type: 'integer', min: 1, max: 65_536, description: 'first size tried for unnamed symbolic dimensions (larger ones follow until the model runs)' },
   seed: { type: 'integer', min: 0, max: 2 ** 32 - 1, description: 'seed of synthesised inputs' },
   intraOpThreads: { type: 'integer', min: 0, max: 256, description: 'onnxruntime intra-op threads' },
-  timeoutSeconds: { type: 'integer', min: 1, max: 86_400, description: 'limit of one gate run' },
+  timeoutSeconds: { type: 'integer', min: 1, max: 86_400, description: 'wall-clock limit of one gate run' },
+  // Node, onnxruntime, the engine and libuv's threads take about 150 MiB before any model: at 128 MiB the sandbox aborts.
+  memoryLimitMiB: { type: 'integer', min: 256, max: 1_048_576, description: 'memory the sandbox may allocate, in MiB' },
+  cpuSeconds: { type: 'integer', min: 1, max: 864_000, description: 'CPU time of the sandbox, all threads together' },
   trainingExamples: { type: 'integer', min: 0, description: 'training examples evaluated (0 = all)' },
 };
 
