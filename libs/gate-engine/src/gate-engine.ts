@@ -32,7 +32,8 @@ export class GateEngine {
     return policy.checks.some((entry) => this.checks.get(entry.id)?.family === 'regression');
   }
 
-  async run(context: GateContext, policy: StagePolicy): Promise<GateReport> {
+  /** `onResult` hears of each check's result as it is recorded: the sandbox forwards them, so a run killed midway still shows what it did. */
+  async run(context: GateContext, policy: StagePolicy, onResult?: (result: CheckResult) => void): Promise<GateReport> {
     const startedAt = new Date();
     const deadline = Date.now() + policy.settings.timeoutSeconds * 1000;
     const cpuBefore = process.cpuUsage();
@@ -61,6 +62,7 @@ export class GateEngine {
         };
         if (result.status === 'failed' || result.status === 'error' || result.status === 'warning') result.recommendation = recommendation ?? check.recommend(outcome);
         results.push(result);
+        onResult?.(result);
         memory.sample();
       }
     } finally {

@@ -18,6 +18,20 @@ export interface ComparisonRow {
   verdict: 'passed' | 'failed';
 }
 
+/** What the process a gate ran in used, and what serving the model would need by that measure. */
+export interface SandboxResources {
+  /** The process's peak resident set, node and onnxruntime included. */
+  peakRssBytes: number;
+  /** The process's CPU time, all threads, from its start. */
+  cpuTimeMs: number;
+  /** peak × 1.5: a serving process holds the model and its working memory, plus headroom for concurrent requests. */
+  servingEstimateBytes: number;
+  /** The smallest common container memory size holding the serving estimate (256Mi … 16Gi); null above 16Gi. */
+  recommendedContainer: string | null;
+  /** The limits the run was held to. */
+  limits: { memoryLimitMiB: number; cpuSeconds: number; timeoutSeconds: number };
+}
+
 export interface GateReport {
   stage: GateStage;
   subject: { model: string; version: string; task: Task };
@@ -48,7 +62,8 @@ export interface GateReport {
    */
   recommendations: { check: string; recommendation: string }[];
   results: CheckResult[];
-  resources: { cpuTimeMs: number; peakRssBytes: number; rssIncreaseBytes: number };
+  /** The engine's own measures of the run, and (absent in reports from before the sandbox) its sandbox process's. */
+  resources: { cpuTimeMs: number; peakRssBytes: number; rssIncreaseBytes: number; sandbox?: SandboxResources };
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -130,6 +145,15 @@ export function renderMarkdown(report: GateReport): string {
     `CPU time ${report.resources.cpuTimeMs.toFixed(0)} ms · peak RSS ${mebibytes(report.resources.peakRssBytes)} (+${mebibytes(report.resources.rssIncreaseBytes)} during the run) · ${(report.durationMs / 1000).toFixed(2)} s from ${report.startedAt}`,
     '',
   );
+  const sandbox = report.resources.sandbox;
+  if (sandbox) {
+    lines.push(
+      `Sandbox process: peak RSS ${mebibytes(sandbox.peakRssBytes)}, CPU time ${(sandbox.cpuTimeMs / 1000).toFixed(1)} s; its limits: ${sandbox.limits.memoryLimitMiB} MiB of memory, ${sandbox.limits.cpuSeconds} s of CPU time, ${sandbox.limits.timeoutSeconds} s of wall-clock time.`,
+      '',
+      `Serving estimate ${mebibytes(sandbox.servingEstimateBytes)} (peak × 1.5): ${sandbox.recommendedContainer ? `a ${sandbox.recommendedContainer} container holds it` : 'more than a 16Gi container holds'}.`,
+      '',
+    );
+  }
   return lines.join('\n');
 }
 

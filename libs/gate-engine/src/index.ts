@@ -8,5 +8,6 @@ export { DEFAULT_GATE_SETTINGS, type GateSettings } from './gate-settings';
 export { GateContext, type GateBaseline, type GateDataset } from './gate-context';
 export { GateEngine, GateTimeoutError } from './gate-engine';
 export { GatePolicy, GatePolicyError, type StagePolicy } from './gate-policy';
-export { renderMarkdown, summarize, type GateReport } from './gate-report';
+export { renderMarkdown, summarize, type GateReport, type SandboxResources } from './gate-report';
+export { runInSandbox, sandboxResources, SandboxError, SANDBOX_CHECK_ID, unlimitedCommand, unlimitedLauncher, type SandboxOptions, type SandboxRequest } from './sandbox';
 export { GATE_CHECKS } from './checks';

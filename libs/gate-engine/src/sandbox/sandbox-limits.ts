@@ -1,0 +1,66 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GateSettings } from '../gate-settings';
+
+/** util-linux's prlimit: sets the limits of the process it then executes. */
+export const PRLIMIT = '/usr/bin/prlimit';
+
+const MIB = 1024 * 1024;
+
+/**
+ * The prlimit options that put a gate run's limits on the process it starts.
+ *
+ * Memory is RLIMIT_DATA, not RLIMIT_AS. Measured on node 20 with
+ * onnxruntime-node: RLIMIT_AS counts reserved address space, and V8 reserves
+ * 10 GiB for every WebAssembly memory (the artifact scan's xz decoder, and
+ * node's own fetch, which playwright uses), while the process at rest already
+ * spans about 1 GiB and glibc adds a 64 MiB arena per onnxruntime thread. At 4
+ * GiB of address space `new WebAssembly.Memory()` fails and node's fetch
+ * crashes. RLIMIT_DATA counts only private writable memory (heaps, tensors,
+ * thread stacks at 8 MiB each): about 100 MiB at rest, and what a model makes
+ * onnxruntime allocate. Past it, onnxruntime's allocator reports "Failed to
+ * allocate memory" and V8 aborts (SIGABRT) with "Allocation failed".
+ *
+ * Both limits are soft, leaving the hard ones as they were: the sandbox
+ * contains a model, which is data onnxruntime interprets and cannot call
+ * setrlimit, and a check may raise the soft limit for a helper process of its
+ * own (see {@link unlimitedCommand}). The wall-clock timeout backs the CPU
+ * limit up; SIGXCPU at the soft limit ends node.
+ */
+export function limitOptions(settings: Pick<GateSettings, 'memoryLimitMiB' | 'cpuSeconds'>): string[] {
+  return [`--data=${settings.memoryLimitMiB * MIB}:`, `--cpu=${settings.cpuSeconds}:`];
+}
+
+/**
+ * The command line that runs `command` with the sandbox's memory limit
+ * lifted, for a check that starts a helper process needing more than the
+ * model's budget (a browser reserves and commits memory of its own). Spawn
+ * `[command, ...args]` of the result instead of the helper itself. The CPU
+ * limit is per process and counts from the helper's start, so it stays.
+ *
+ * A helper still belongs to the sandbox's process group, which is killed
+ * when the run ends; one that starts its own group (playwright launches
+ * browsers detached) must end by itself when the sandbox dies, as a browser
+ * driven over --remote-debugging-pipe does when the pipe closes.
+ */
+export function unlimitedCommand(command: string, args: readonly string[] = []): { command: string; args: string[] } {
+  return { command: PRLIMIT, args: ['--data=unlimited:', '--', command, ...args] };
+}
+
+/**
+ * An executable script that runs `executable` through {@link unlimitedCommand}
+ * with the arguments it is given, for APIs that take only a path, such as
+ * playwright's `launch({ executablePath })`. Written into `directory` (the
+ * sandbox's TMPDIR, say); returns its path.
+ */
+export async function unlimitedLauncher(executable: string, directory: string): Promise<string> {
+  const { command, args } = unlimitedCommand(executable);
+  const path = join(directory, 'gatehouse-unlimited-launcher');
+  await writeFile(path, `#!/bin/sh\nexec ${[command, ...args].map(shellQuoted).join(' ')} "$@"\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+function shellQuoted(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
