@@ -1,5 +1,5 @@
 /**
- * The gate engine on local files, for `gatehouse validate`, and the Markdown
+ * The gate engine on local files, in its sandbox, for `gatehouse validate`, and the Markdown
  * form of a gate report. The engine loads onnxruntime-node and the config lib
  * (the default policy file) class-validator: the commands that need them load
  * this module when they run, so the others start without either.
@@ -11,11 +11,10 @@ import {
   GATE_CHECKS,
   GATE_STAGES,
   TASKS,
-  GateContext,
-  GateEngine,
   GatePolicy,
   GatePolicyError,
   renderMarkdown,
+  runInSandbox,
   type GateBaseline,
   type GateDataset,
   type GateReport,
@@ -62,8 +61,9 @@ export async function validateOffline(target: string, options: ValidateOptions, 
   if (options.inputExample) datasets.push({ role: 'example', name: options.inputExample, path: at(options.inputExample) });
   const stagePolicy = policy.resolve(options.stage, options.task);
   const model = collected.files.length === 1 ? collected.files[0].path : target;
-  const context = new GateContext(
-    {
+  // In a sandbox, as the registry runs it: a model that exhausts memory or never finishes fails its gate with the reason.
+  const report = await runInSandbox({
+    subject: {
       model,
       version: options.candidateVersion,
       task: options.task,
@@ -73,10 +73,9 @@ export async function validateOffline(target: string, options: ValidateOptions, 
     },
     workspace,
     datasets,
-    stagePolicy.settings,
-    options.baseline ? await localBaseline(at(options.baseline), options.baseline, { model, version: options.baselineVersion, task: options.task }) : undefined,
-  );
-  const report = await new GateEngine(GATE_CHECKS).run(context, stagePolicy);
+    baseline: options.baseline ? await localBaseline(at(options.baseline), options.baseline, { model, version: options.baselineVersion, task: options.task }) : undefined,
+    policy: stagePolicy,
+  });
   if (options.output) await writeFile(at(options.output), `${JSON.stringify(report, null, 2)}\n`);
   if (options.markdown) await writeFile(at(options.markdown), renderMarkdown(report));
   return report;

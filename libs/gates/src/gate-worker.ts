@@ -7,7 +7,7 @@ import { VersionSecurityService, VersionService, type GateSubjectRecord, type Ve
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateContext, GateEngine, GateTimeoutError, type GateBaseline, type GateReport } from '@gatehouse/gate-engine';
+import { GateEngine, runInSandbox, type GateBaseline, type GateReport } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunFinished } from './gate-run-events';
 import { GateRunRepository } from './gate-run.repository';
@@ -18,25 +18,32 @@ export const GATE_ENGINE = Symbol('GATE_ENGINE');
 
 /** The audit actor for what the worker decides on its own. */
 const WORKER_ACTOR = 'gatehouse:gate-worker';
-/** How long shutdown waits for a run in progress before leaving it to its lease. */
+/** How long shutdown waits for a run in progress before killing its sandbox and leaving it to its lease. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 type Finish = { status: 'passed' | 'failed' | 'error'; report: GateReport | null; error?: GateRunError };
 
 /**
- * Claims due gate runs from gate_runs and executes them in this process.
- * A claim is a lease, renewed while the run goes on: if this process dies,
- * the lease lapses and any replica (or this one, restarted) claims the run
- * again. Infrastructure failures are retried with backoff; failed checks
- * are a verdict, not a failure, and are never retried, and neither is a
- * version whose files cannot be laid out at all. Re-scans record only the
- * version's security verdict: its status and latest gate stay as they were.
+ * Claims due gate runs from gate_runs and executes each in a sandbox, a
+ * child process of its own (see runInSandbox): this process never loads a
+ * candidate model, so a model that crashes onnxruntime, exhausts memory or
+ * never finishes fails its run while the API goes on answering.
+ * A claim is a lease, renewed here while the sandbox works: if this process
+ * dies, the lease lapses (and the sandbox with it) and any replica (or this
+ * one, restarted) claims the run again; a lost lease or shutdown kills the
+ * sandbox. Infrastructure failures are retried with backoff; failed checks
+ * and a sandbox's limits or crash are a verdict, not a failure, and are never
+ * retried, and neither is a version whose files cannot be laid out at all.
+ * Re-scans record only the version's security verdict: its status and
+ * latest gate stay as they were.
  */
 @Injectable()
 export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('GateWorker');
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly active = new Set<Promise<void>>();
+  /** One per run in progress: aborting it kills the run's sandbox. */
+  private readonly sandboxes = new Set<AbortController>();
   private timer?: NodeJS.Timeout;
   private polling = false;
   private stopped = true;
@@ -65,6 +72,8 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
     clearTimeout(grace);
+    for (const sandbox of this.sandboxes) sandbox.abort(new Error('the registry is shutting down'));
+    await Promise.allSettled([...this.active]);
   }
 
   /** Looks for work now rather than at the next poll. */
@@ -99,11 +108,14 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async execute(run: GateRunEntity): Promise<void> {
-    let leaseLost = false;
+    const sandbox = new AbortController();
+    this.sandboxes.add(sandbox);
     const heartbeat = setInterval(
       () => {
         this.runs.renewLease(run.id, this.owner, this.config.gates.leaseSeconds).then(
-          (held) => (leaseLost ||= !held),
+          (held) => {
+            if (!held) sandbox.abort(new Error('the run lost its lease'));
+          },
           (error: Error) => this.logger.warn(`could not renew the lease of gate run ${run.id}: ${error.message}`),
         );
       },
@@ -135,8 +147,8 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       const production = this.engine.comparesWithBaseline(run.policy) ? await this.baselineOf(run, subject) : undefined;
       // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
       workspace = await this.workspaces.materialize(subject, production && production.id !== subject.id ? production : undefined);
-      const context = new GateContext(
-        {
+      const request = {
+        subject: {
           model: subject.model,
           version: subject.version,
           task: subject.task,
@@ -145,21 +157,23 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           files: subject.files,
           signature: await this.versions.signatureStatus(subject.id, subject.files),
         },
-        workspace.filesDirectory,
-        workspace.datasets,
-        run.policy.settings,
-        production && gateBaseline(production, workspace.baseline ?? { filesDirectory: workspace.filesDirectory }),
-      );
-      const report = this.stamped(await this.engine.run(context, run.policy), run);
-      if (leaseLost) {
-        this.logger.warn(`gate run ${run.id} lost its lease while running; its result is discarded`);
-        return;
-      }
+        workspace: workspace.filesDirectory,
+        datasets: workspace.datasets,
+        baseline: production && gateBaseline(production, workspace.baseline ?? { filesDirectory: workspace.filesDirectory }),
+        policy: run.policy,
+      };
+      const report = this.stamped(await runInSandbox(request, { scratchParent: workspace.directory, signal: sandbox.signal }), run);
       await this.finish(run, subject, { status: report.verdict, report });
     } catch (error) {
+      if (sandbox.signal.aborted) {
+        // Whoever holds the run now (another replica, or this one after a restart) runs it again.
+        this.logger.warn(`gate run ${run.id} stopped: ${(sandbox.signal.reason as Error).message}; its sandbox was killed and nothing is recorded`);
+        return;
+      }
       await this.fail(run, subject, error as Error).catch((failure: Error) => this.logger.error(`gate run ${run.id} could not be recorded as failed: ${failure.message}`));
     } finally {
       clearInterval(heartbeat);
+      this.sandboxes.delete(sandbox);
       await workspace?.remove();
     }
   }
@@ -177,15 +191,12 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /**
-   * A timeout is final, and so is a version whose files cannot be laid out
-   * (it fails, as a check would); anything else is infrastructure, tried
-   * again with backoff until attempts run out.
+   * A version whose files cannot be laid out is final (it fails, as a check
+   * would); anything else is infrastructure, tried again with backoff until
+   * attempts run out. Timeouts and crashes never get here: the sandbox
+   * turns them into failed reports.
    */
   private async fail(run: GateRunEntity, subject: GateSubjectRecord | undefined, error: Error): Promise<void> {
-    if (error instanceof GateTimeoutError) {
-      await this.finish(run, subject, { status: 'error', report: null, error: this.error('gate_timeout', error.message, run) });
-      return;
-    }
     const unusable = subject && asUnusableArtifact(error);
     if (unusable) {
       this.logger.warn(`gate run ${run.id} cannot lay out ${subject.model}@${subject.version}: ${unusable.message}; it fails without retrying`);
