@@ -31,6 +31,8 @@ interface GateOptions {
   signature?: GateSubject['signature'];
   /** The evaluation dataset's lines; the classifier's evaluation examples unless given, none when null. */
   evaluation?: string | null;
+  /** The training dataset's lines; none unless given. */
+  training?: string;
 }
 
 /** A whole gate over real files and an evaluation dataset, each check at its default severity unless told otherwise. */
@@ -41,6 +43,10 @@ async function gate(checks: string[], options: GateOptions): Promise<GateReport>
   if (options.evaluation !== null) {
     await writeFile(join(workspace, 'evaluation.jsonl'), options.evaluation ?? jsonLines(classifier.evaluation));
     datasets.push({ role: 'evaluation', name: 'eval@1', path: join(workspace, 'evaluation.jsonl') });
+  }
+  if (options.training !== undefined) {
+    await writeFile(join(workspace, 'training.jsonl'), options.training);
+    datasets.push({ role: 'training', name: 'train@1', path: join(workspace, 'training.jsonl') });
   }
   const subject: GateSubject = {
     model: 'fraud',
@@ -155,5 +161,10 @@ describe('advice that fits the failure', () => {
       /register the version with an evaluation dataset/,
     );
     expect(await adviceOf('evaluation', { model: fixtures.degradedClassifier.model.bytes })).toMatch(/quality floor/);
+  });
+
+  it('train_accuracy tells an empty training dataset from an underfit model', async () => {
+    expect(await adviceOf('train_accuracy', { model: classifier.model.bytes, training: '' })).toMatch(/^The training dataset holds no examples/);
+    expect(await adviceOf('train_accuracy', { model: fixtures.degradedClassifier.model.bytes, training: jsonLines(classifier.training.slice(0, 200)) })).toMatch(/underfits/);
   });
 });

@@ -25,7 +25,10 @@ export class TrainAccuracyCheck implements GateCheck<Thresholds> {
     let nonFinite: string | undefined;
     if (training?.path) {
       const measured = await context.evaluateTraining({ ...training, path: training.path });
-      if (measured.examples === 0) return { status: 'failed', message: `training dataset ${training.name} has no examples` };
+      if (measured.examples === 0) {
+        const recommendation = 'The training dataset holds no examples: register the version with the examples it was trained on, one JSON object per line.';
+        return { status: 'failed', message: `training dataset ${training.name} has no examples`, recommendation };
+      }
       accuracy = measured.accuracy!;
       source = `measured on ${measured.examples} examples of ${training.name}`;
       details = { source: 'measured', dataset: training.name, measured, nonFinitePredictions: measured.nonFinitePredictions };
