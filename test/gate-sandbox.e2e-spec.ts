@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { standardFixtures, type ModelFixture } from './fixtures/onnx-models';
@@ -8,11 +8,16 @@ import { endlessLoopModel, memoryHogModel } from './fixtures/sandbox-models';
 import { ApiClient } from './support/api-client';
 import { checkResult, registerVersion } from './support/model-registration';
 import { SERVER_ENTRY, freePort, startServerProcess, waitForHealth, type ServerProcess } from './support/server-process';
+import { until } from './support/wait';
 
 /** The registration checks up to the smoke run, where the sandbox fixtures do their damage, under small limits. */
 const POLICY = {
   settings: { timeoutSeconds: 4, memoryLimitMiB: 1024 },
-  stages: { registered: { checks: { files_intact: {}, artifact_scan: {}, onnx_parses: {}, model_loads: {}, smoke_run: {} } } },
+  stages: {
+    registered: { checks: { files_intact: {}, artifact_scan: {}, onnx_parses: {}, model_loads: {}, smoke_run: {} } },
+    // Long enough to be still running when the registry shuts down.
+    staging: { extends: 'registered', settings: { timeoutSeconds: 600 } },
+  },
 };
 
 /**
@@ -108,4 +113,34 @@ describe('gate runs in the sandbox (npm start)', () => {
     expect(fine.run.report.results.find((result: { id: string }) => result.id === 'sandbox')).toBeUndefined();
     expect(server!.process.exitCode).toBeNull();
   });
+
+  it('kills a running sandbox when the registry shuts down, recording nothing', async () => {
+    const queued = await admin.post('/v1/models/forever/versions/1.0.0/gate-runs', { stage: 'staging' });
+    expect(queued.status).toBe(202);
+    await until(async () => ((await admin.get(`/v1/gate-runs/${queued.body.id}`)).body.status === 'running' ? true : undefined));
+    const sandboxes = await until(async () => {
+      const found = await sandboxesOf(server!.process.pid!);
+      return found.length > 0 ? found : undefined;
+    });
+
+    const stopping = server!;
+    server = undefined;
+    stopping.process.kill('SIGTERM');
+    expect(await stopping.exited).toBe('SIGTERM');
+    for (const pid of sandboxes) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(stopping.output()).toMatch(/stopped: the registry is shutting down; its sandbox was killed and nothing is recorded/);
+  });
 });
+
+/** The gate sandboxes a process started: its children named by the sandbox's process title. */
+async function sandboxesOf(parent: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (name === 'gatehouse-gate' && ppid === parent) pids.push(Number(entry));
+  }
+  return pids;
+}

@@ -5,12 +5,29 @@
  * {@link SandboxMessage} lines to {@link RESULT_FD}, and exits.
  */
 import { Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { GATE_CHECKS } from '../checks';
 import { GateContext } from '../gate-context';
 import { GateEngine } from '../gate-engine';
 import { ORPHANED_EXIT_CODE, RESULT_FD, type SandboxMessage, type SandboxRequest } from './sandbox-protocol';
 
 process.title = 'gatehouse-gate';
+
+/**
+ * onnxruntime-node runs a model on this thread, so a long run (a Loop of
+ * 2^62 iterations) keeps stdin's end from ever being heard. A worker thread
+ * watches for the parent instead: once this process is orphaned (its parent
+ * pid changes) it kills the process group, this process and whatever it
+ * started, or this process alone when it leads no group.
+ */
+const PARENT_WATCH = `
+const { workerData } = require('node:worker_threads');
+setInterval(() => {
+  if (process.ppid === workerData.parent) return;
+  try { process.kill(-process.pid, 'SIGKILL'); } catch { process.kill(process.pid, 'SIGKILL'); }
+}, 500);
+`;
+new Worker(PARENT_WATCH, { eval: true, workerData: { parent: process.ppid } }).unref();
 const channel = new Socket({ fd: RESULT_FD, readable: false, writable: true });
 
 function send(message: SandboxMessage): void {
@@ -43,5 +60,6 @@ process.stdin.on('data', (chunk: string) => {
   started = true;
   void run(JSON.parse(received.slice(0, end)) as SandboxRequest);
 });
-// The parent holds stdin open while it waits; when it goes away (exit, crash, kill -9) the pipe ends, and so does the run.
+// The parent holds stdin open while it waits; when it goes away (exit, crash, kill -9) the pipe ends, and so does the run,
+// as soon as this thread is free to hear it.
 process.stdin.on('end', () => process.exit(ORPHANED_EXIT_CODE));

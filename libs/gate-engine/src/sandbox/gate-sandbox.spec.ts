@@ -14,7 +14,7 @@ import { renderMarkdown } from '../gate-report';
 import type { GateSettings } from '../gate-settings';
 import { runInSandbox, SandboxError } from './gate-sandbox';
 import { PRLIMIT, unlimitedCommand, unlimitedLauncher } from './sandbox-limits';
-import { ORPHANED_EXIT_CODE, type SandboxRequest } from './sandbox-protocol';
+import type { SandboxRequest } from './sandbox-protocol';
 
 const run = promisify(execFile);
 const fixtures = standardFixtures();
@@ -168,7 +168,7 @@ describe('runInSandbox', () => {
     expect(report.verdict).toBe('failed');
   });
 
-  it('gives the child none of this process environment, the version files as its working directory, and soft limits', async () => {
+  it("gives the child none of this process's environment, the version's files as its working directory, and soft limits", async () => {
     process.env.GATEHOUSE_SANDBOX_SPEC_SECRET = 'postgres://registry:secret@db/gatehouse';
     try {
       const entry = await testEntry(`
@@ -223,7 +223,7 @@ describe('runInSandbox', () => {
     expect((report as unknown as { padding: string }).padding).toHaveLength(8 * 1024 * 1024);
   });
 
-  it('treats an engine failure as the sandbox own error, not a verdict on the model', async () => {
+  it("treats an engine failure as the sandbox's own error, not a verdict on the model", async () => {
     const entry = await testEntry(`finish({ error: { name: 'Error', message: 'the policy names check "nope", which this engine does not have' } });`);
     await expect(runInSandbox(await request(fixtures.classifier.model, stagePolicy(['files_intact'])), { entry })).rejects.toThrow(SandboxError);
   });
@@ -242,11 +242,24 @@ describe('runInSandbox', () => {
     expect(await isGone(grandchild)).toBe(true);
   });
 
-  it('runs a child that ends when its parent goes away', async () => {
-    const child = spawn(process.execPath, [BUILT_CHILD], { stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
-    child.stdin.end();
-    const [code] = await new Promise<[number | null]>((done) => child.once('exit', (exitCode) => done([exitCode])));
-    expect(code).toBe(ORPHANED_EXIT_CODE);
+  it('runs a child that ends when its parent dies, even while a model run holds its main thread', async () => {
+    const given = await request(endlessLoopModel(), stagePolicy(['model_loads', 'smoke_run'], { timeoutSeconds: 600 }));
+    // A parent of the test's own: starts the child as the sandbox does, says its pid once the model is loaded, then is killed.
+    const parent = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const child = require('node:child_process').spawn(process.execPath, [process.argv[1]], { detached: true, stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
+         child.stdio[3].once('data', () => process.stdout.write(String(child.pid)));
+         child.stdin.write(process.argv[2] + '\\n');`,
+        BUILT_CHILD,
+        JSON.stringify(given),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const child = await new Promise<number>((done) => parent.stdout.once('data', (pid: Buffer) => done(Number(pid.toString()))));
+    parent.kill('SIGKILL');
+    expect(await isGone(child)).toBe(true);
   });
 });
 
