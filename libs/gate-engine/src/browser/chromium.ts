@@ -1,5 +1,8 @@
-import { access, constants } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserServer, type LaunchOptions } from 'playwright-core';
+import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { unlimitedLauncher } from '../sandbox/sandbox-limits';
 
 /** Where Debian's `chromium` package installs it (CI installs it there: .ci/run); Playwright downloads no browser here. */
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
@@ -19,56 +22,38 @@ export class ChromiumMissingError extends Error {
   }
 }
 
-/** A browser one check run may use; `release` gives it back (closes it, or disconnects from a shared one). */
+/** A browser one check run may use; `release` gives it back (closes it, or leaves a shared one open). */
 export interface BrowserLease {
   readonly browser: Browser;
   release(): Promise<void>;
 }
 
-/** Where a check gets its browser: launched for the run, or one a process outside the gate's sandbox keeps running. */
+/** Where a check gets its browser: launched for the run, or one its host keeps for several. */
 export interface BrowserSource {
   acquire(): Promise<BrowserLease>;
 }
 
-/** Launches Chromium for each lease and closes it on release. */
+/**
+ * Launches Chromium for each lease and closes it on release. Inside a gate
+ * sandbox the browser would inherit the model's memory limit, which it cannot
+ * start under (it reserves and commits far more than a model's budget), so it
+ * starts through the sandbox's launcher that lifts that limit for it alone.
+ */
 export class LaunchedChromium implements BrowserSource {
   constructor(private readonly executablePath = DEFAULT_CHROMIUM_PATH) {}
 
   async acquire(): Promise<BrowserLease> {
-    const browser = await chromium.launch(await launchOptions(this.executablePath));
-    return { browser, release: () => browser.close() };
+    await access(this.executablePath, constants.X_OK).catch(() => {
+      throw new ChromiumMissingError(this.executablePath);
+    });
+    const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-chromium-'));
+    try {
+      const executablePath = await unlimitedLauncher(this.executablePath, scratch);
+      const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS] });
+      return { browser, release: () => browser.close() };
+    } finally {
+      // The launcher script has exec'd Chromium by the time launch settles: nothing needs it any more.
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
-}
-
-/**
- * Connects to a Chromium that {@link startChromiumServer} runs in another
- * process: Chromium reserves far more address space than a gate sandbox's
- * limit allows, so the sandboxed run borrows a browser started outside it.
- * Release disconnects and closes the contexts this lease opened; the browser stays.
- */
-export class ConnectedChromium implements BrowserSource {
-  constructor(private readonly wsEndpoint: string) {}
-
-  async acquire(): Promise<BrowserLease> {
-    const browser = await chromium.connect(this.wsEndpoint);
-    return { browser, release: () => browser.close() };
-  }
-}
-
-/**
- * Runs Chromium behind a Playwright server on the loopback interface; its
- * `wsEndpoint()` (an unguessable path: whoever knows it controls the browser)
- * is what {@link ConnectedChromium} takes. The caller closes the server.
- */
-export async function startChromiumServer(executablePath = DEFAULT_CHROMIUM_PATH): Promise<BrowserServer> {
-  return chromium.launchServer({ ...(await launchOptions(executablePath)), host: '127.0.0.1' });
-}
-
-async function launchOptions(executablePath: string): Promise<LaunchOptions> {
-  try {
-    await access(executablePath, constants.X_OK);
-  } catch {
-    throw new ChromiumMissingError(executablePath);
-  }
-  return { executablePath, headless: true, args: [...CHROMIUM_FLAGS] };
 }

@@ -11,6 +11,7 @@ import type { CheckResult, GateCheck } from '../../check';
 import { GateContext } from '../../gate-context';
 import { GateEngine } from '../../gate-engine';
 import { GatePolicy } from '../../gate-policy';
+import { runInSandbox } from '../../sandbox';
 import { DEFAULT_GATE_SETTINGS } from '../../gate-settings';
 import { BrowserCompatCheck, missingOperator } from './browser-compat.check';
 
@@ -59,7 +60,7 @@ function unaryModel(node: onnx.INodeProto[], options: { elemType: number; shape:
   return onnx.ModelProto.encode(proto).finish();
 }
 
-// One browser for the file, launched as the check launches its own; each run borrows it and leaves it open.
+// One browser for the file (only the sandbox test starts one of its own), launched as the check launches its own; each run borrows it and leaves it open.
 let browser: BrowserLease;
 let shared: BrowserCompatCheck;
 let workspace: string;
@@ -177,6 +178,27 @@ describe('browser_compat', () => {
       message: expect.stringContaining(`Chromium is not installed at ${join(workspace, 'no-chromium')}: install it (apt-get install chromium)`),
       recommendation: expect.stringContaining('apt-get install chromium'),
     });
+  });
+
+  it('runs in the gate sandbox at its smallest memory limit, Chromium started outside it', async () => {
+    // Launched straight from the sandboxed child, Chromium does not start under 256 MiB; the check starts it through the sandbox's launcher.
+    const bytes = classifier.bytes;
+    await writeFile(join(workspace, 'model.onnx'), bytes);
+    const policy = GatePolicy.parse({ settings: { memoryLimitMiB: 256 }, stages: { registered: { checks: { model_loads: {}, browser_compat: {} } } } }, GATE_CHECKS);
+    const report = await runInSandbox({
+      subject: {
+        model: 'fixture',
+        version: '1.0.0',
+        task: 'classification',
+        declaredSchema: null,
+        reportedMetrics: {},
+        files: [{ path: 'model.onnx', sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }],
+      },
+      workspace,
+      datasets: [],
+      policy: policy.resolve('registered', 'classification'),
+    });
+    expect(browserCompat(report.results)).toMatchObject({ status: 'passed', message: expect.stringContaining('matches onnxruntime-node') });
   });
 
   it('is in no stage of the shipped policy, and a policy that lists it may set maxAbsDiff', () => {
