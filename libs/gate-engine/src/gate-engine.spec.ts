@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { modeScalarModel } from '../../../test/fixtures/input-models';
-import { jsonLines, nanAtRuntimeModel, refusedModel, standardFixtures, truncated } from '../../../test/fixtures/onnx-models';
+import { classifierModel, jsonLines, nanAtRuntimeModel, refusedModel, standardFixtures, truncated } from '../../../test/fixtures/onnx-models';
 import { GATE_CHECKS } from './checks';
 import { thresholdsFor, type Thresholds } from './check';
 import { GateContext, type GateDataset, type GateSubject } from './gate-context';
@@ -108,6 +108,15 @@ describe('the health score and recommendations of a whole gate', () => {
     expect(markdown.indexOf('### ❌ failed: `onnx_parses` (critical)')).toBeLessThan(markdown.indexOf('| check | severity |'));
     expect(markdown).toContain(`Not run because of it (9): ${blocked.map((id) => `\`${id}\``).join(', ')}.`);
     expect(markdown).toContain('| `smoke_run` | critical | ⛔ blocked by `onnx_parses` |');
+  });
+
+  it('runs nothing on NaN weights, so weights_finite is the one cause and the one advice', async () => {
+    const report = await gate(['files_intact', 'onnx_parses', 'weights_finite', 'model_loads', 'smoke_run', 'evaluation', 'latency'], {
+      model: classifierModel(classifier.weights, { poison: 'nan' }).bytes,
+    });
+    expect(report.failedChecks).toEqual(['weights_finite']);
+    expect(report.blockedChecks).toEqual(['model_loads', 'smoke_run', 'evaluation', 'latency']);
+    expect(report.recommendations.map((entry) => entry.check)).toEqual(['weights_finite']);
   });
 
   it('leaves checks out of the score that do not apply, and those that need one', async () => {

@@ -8,7 +8,8 @@ export class ModelLoadsCheck implements GateCheck {
   readonly description = 'onnxruntime-node creates an inference session from the model';
   readonly severity = 'critical';
   // A model the scan refused never reaches onnxruntime: loading alone would read escaping external data or custom-op code.
-  readonly requires = ['onnx_parses', 'artifact_scan'];
+  // One with NaN weights is not run either: every check that runs it would fail again on the same cause.
+  readonly requires = ['onnx_parses', 'artifact_scan', 'weights_finite'];
   readonly thresholds = {};
   readonly defaults = {};
 
