@@ -15,7 +15,12 @@ export interface ComparisonRow {
   threshold: number | string | null;
   /** Whether a numeric threshold is the lowest ratio allowed (min) or the highest (max). */
   bound?: 'min' | 'max';
-  verdict: 'passed' | 'failed';
+  /** Where the ratio's true value lies (at the confidence the check's message states), for a ratio measured with noise. */
+  interval?: [number, number];
+  /** baseline / candidate for a time: how many times faster than production the candidate runs. */
+  speedUp?: number;
+  /** warning: the interval straddles the threshold, too close to call either way. */
+  verdict: 'passed' | 'warning' | 'failed';
 }
 
 /** What the process a gate ran in used, and what serving the model would need by that measure. */
@@ -193,12 +198,22 @@ function renderComparison(report: GateReport): string[] {
       const threshold = typeof row.threshold === 'number' ? `${row.bound === 'min' ? '≥' : '≤'} ${row.threshold}×` : cell(row.threshold);
       const verdict = row.verdict === 'failed' && result.status === 'warning' ? 'warning' : row.verdict;
       lines.push(
-        `| \`${result.id}\` | ${escapeCell(row.metric)} | ${cell(row.baseline)} | ${cell(row.candidate)} | ${row.ratio === null ? '—' : `${row.ratio.toFixed(3)}×`} | ${escapeCell(threshold)} | ${STATUS_MARKS[verdict]} |`,
+        `| \`${result.id}\` | ${escapeCell(row.metric)} | ${cell(row.baseline)} | ${cell(row.candidate)} | ${ratioCell(row)} | ${escapeCell(threshold)} | ${STATUS_MARKS[verdict]} |`,
       );
     }
   }
   if (unmeasured.length > 0) lines.push('', ...unmeasured);
   return lines;
+}
+
+/** The ratio, then the interval it was decided on and the speed-up where the check measured them: `1.042× [0.981×, 1.103×] · speed-up 0.960×`. */
+function ratioCell(row: ComparisonRow): string {
+  if (row.ratio === null) return '—';
+  // A zero baseline makes a ratio infinite, which a stored report's JSON holds as null.
+  const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(3)}×` : '∞');
+  const interval = row.interval ? ` [${times(row.interval[0])}, ${times(row.interval[1])}]` : '';
+  const speedUp = row.speedUp === undefined ? '' : ` · speed-up ${times(row.speedUp)}`;
+  return `${times(row.ratio)}${interval}${speedUp}`;
 }
 
 /** Security findings of every check that reports them, most severe group first. */

@@ -8,14 +8,29 @@ import { MemoryProbeError, measureSessionMemory } from './memory-probe';
 describe('measureLatencyPair', () => {
   it('times both the same number of times, swapping which goes first every round', async () => {
     const calls: string[] = [];
-    const [first, second] = await measureLatencyPair(
+    const { first, second } = await measureLatencyPair(
       async () => calls.push('a'),
       async () => calls.push('b'),
       { runs: 3, warmupRuns: 1 },
     );
     expect(calls.join('')).toBe('ab' + 'ab' + 'ba' + 'ab');
-    expect(first).toMatchObject({ runs: 3, warmupRuns: 1 });
-    expect(second).toMatchObject({ runs: 3, warmupRuns: 1 });
+    for (const times of [first, second]) {
+      expect(times.wallMs).toHaveLength(3);
+      expect(times.cpuMs).toHaveLength(3);
+    }
+  });
+
+  it('counts CPU time the run computed, not time it spent waiting', async () => {
+    const busy = async () => {
+      const until = performance.now() + 20;
+      while (performance.now() < until);
+    };
+    const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    const { first, second } = await measureLatencyPair(busy, idle, { runs: 6, warmupRuns: 0 });
+    // The process's other threads (a collector, the test runner) may compute during any run, and a loaded host may take the loop's core, so the bounds are loose: a 20 ms loop got a quarter of a core at least once, and a 20 ms sleep computed next to nothing at least once.
+    expect(Math.max(...first.cpuMs)).toBeGreaterThan(5);
+    expect(Math.min(...second.cpuMs)).toBeLessThan(2);
+    expect(Math.min(...second.wallMs)).toBeGreaterThanOrEqual(19);
   });
 });
 

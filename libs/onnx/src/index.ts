@@ -3,7 +3,7 @@ export { findNonFiniteTensors, type NonFiniteTensor, type UnreadableTensor } fro
 export type { ExternalDataRef, GraphLocation, TensorSpec } from './onnx-model';
 export { OnnxSession, type Feeds, type SessionOptions } from './onnx-session';
 export { TensorShapeError, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
-export { measureLatency, measureLatencyPair, percentile, type LatencySummary } from './latency';
+export { measureLatency, measureLatencyPair, percentile, summarizeLatency, type LatencySummary, type PairedLatency, type RunTimes } from './latency';
 export { measureSessionMemory, type ProbeInput, type SessionMemory } from './memory-probe';
 export { SeededRandom } from './seeded-random';
 export { describeTensor, type TensorDescription, type TensorStatistics } from './tensor-statistics';

@@ -24,32 +24,55 @@ export async function measureLatency(run: () => Promise<unknown>, options: { run
   return summarizeLatency(samples, options.warmupRuns);
 }
 
+/** One model's timed runs in the order they ran: wall-clock time, and the CPU time this process spent meanwhile (all its threads). */
+export interface RunTimes {
+  wallMs: number[];
+  cpuMs: number[];
+}
+
+/** Two models timed in turn: index i of each was taken in the same round, one right after the other. */
+export interface PairedLatency {
+  first: RunTimes;
+  second: RunTimes;
+}
+
 /**
  * Times two models in turn, `runs` times each after `warmupRuns` untimed calls
  * each, swapping which goes first every round: a change in machine load hits
- * both alike, and neither always runs straight after the other.
+ * both alike, and neither always runs straight after the other. The times
+ * come back in round order, so that a comparison can keep each round's pair
+ * together. CPU time counts what the process computed, not how long it
+ * waited for a core: on a host whose cores are taken by other work, it is
+ * what one run costs where the wall clock is mostly the wait.
  */
 export async function measureLatencyPair(
   first: () => Promise<unknown>,
   second: () => Promise<unknown>,
   options: { runs: number; warmupRuns: number; signal?: AbortSignal },
-): Promise<[LatencySummary, LatencySummary]> {
+): Promise<PairedLatency> {
   for (let index = 0; index < options.warmupRuns; index++) {
     options.signal?.throwIfAborted();
     await first();
     await second();
   }
-  const samples: [number[], number[]] = [[], []];
+  const times: [RunTimes, RunTimes] = [
+    { wallMs: [], cpuMs: [] },
+    { wallMs: [], cpuMs: [] },
+  ];
   const runs = [first, second];
   for (let index = 0; index < options.runs; index++) {
     for (const which of index % 2 === 0 ? [0, 1] : [1, 0]) {
       options.signal?.throwIfAborted();
+      const cpuBefore = process.cpuUsage();
       const started = process.hrtime.bigint();
       await runs[which]();
-      samples[which].push(Number(process.hrtime.bigint() - started) / 1e6);
+      const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const cpu = process.cpuUsage(cpuBefore);
+      times[which].wallMs.push(wallMs);
+      times[which].cpuMs.push((cpu.user + cpu.system) / 1000);
     }
   }
-  return [summarizeLatency(samples[0], options.warmupRuns), summarizeLatency(samples[1], options.warmupRuns)];
+  return { first: times[0], second: times[1] };
 }
 
 export function summarizeLatency(samples: number[], warmupRuns: number): LatencySummary {

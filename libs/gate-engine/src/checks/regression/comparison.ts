@@ -1,6 +1,7 @@
 import type { CheckOutcome } from '../../check';
 import type { BaselineContext, GateContext } from '../../gate-context';
 import type { ComparisonRow } from '../../gate-report';
+import { verdictAgainst, type RatioInterval } from './ratio-interval';
 
 /** The production version to compare with, or the outcome of a check that has nothing to compare. */
 export function baselineOf(context: GateContext): { baseline: BaselineContext } | { outcome: CheckOutcome } {
@@ -43,11 +44,30 @@ export function atMost(metric: string, baseline: number, candidate: number, maxR
   return { metric, baseline, candidate, ratio: ratioOf(candidate, baseline), threshold: maxRatio, bound: 'max', verdict: within ? 'passed' : 'failed' };
 }
 
-/** A check's outcome from its comparison: value is the ratio, threshold the limit, the row in details for the report's table. */
+/**
+ * A metric where lower is better, measured with noise: decided on an interval
+ * of the ratio (see verdictAgainst), except that a candidate at most
+ * `tolerance` above the baseline passes whatever the ratio.
+ */
+export function atMostWithin(metric: string, baseline: number, candidate: number, interval: RatioInterval, maxRatio: number, tolerance?: number): ComparisonRow {
+  const verdict = tolerance !== undefined && candidate - baseline <= tolerance ? 'passed' : verdictAgainst(interval, maxRatio);
+  return { metric, baseline, candidate, ratio: interval.ratio, threshold: maxRatio, bound: 'max', interval: [interval.low, interval.high], verdict };
+}
+
+/** A check's outcome from its comparison: the row's verdict (a warning where it could not tell), value the ratio, threshold the limit, the row in details for the report's table. */
 export function compared(row: ComparisonRow, message: string, details: Record<string, unknown> = {}): CheckOutcome {
   return { status: row.verdict, value: row.ratio, threshold: typeof row.threshold === 'number' ? row.threshold : null, message, details: { ...details, comparison: row } };
 }
 
 export function formatRatio(ratio: number | null): string {
   return ratio === null ? 'n/a' : `${ratio.toFixed(3)}×`;
+}
+
+/** `95% interval 0.981–1.103×` */
+export function formatInterval(interval: RatioInterval): string {
+  return `${formatConfidence(interval.confidence)} interval ${interval.low.toFixed(3)}–${interval.high.toFixed(3)}×`;
+}
+
+function formatConfidence(confidence: number): string {
+  return `${Number((confidence * 100).toFixed(2))}%`;
 }

@@ -128,7 +128,10 @@ describe('a candidate the same as production', () => {
     expect(markdown).toContain('## Compared with production fixture@1.0.0');
     expect(markdown).toContain('| check | metric | baseline | candidate | ratio | threshold | verdict |');
     expect(markdown).toMatch(/\| `baseline_accuracy` \| accuracy \| 0\.\d+ \| 0\.\d+ \| 1\.000× \| ≥ 0\.95× \| ✅ passed \|/);
-    expect(markdown).toMatch(/\| `baseline_latency` \| p95 latency \(ms\) \| .* \| ≤ 1\.1× \| ✅ passed \|/);
+    expect(markdown).toMatch(
+      /\| `baseline_latency` \| p95 latency, CPU time \(ms\) \| .* \| \d\.\d{3}× \[\d\.\d{3}×, \d\.\d{3}×\] · speed-up \d\.\d{3}× \| ≤ 1\.1× \| ✅ passed \|/,
+    );
+    expect(markdown).toMatch(/\| `baseline_memory` \| memory growth \(MiB\) \| .* \| \d\.\d{3}× \[\d\.\d{3}×, \d\.\d{3}×\] \| ≤ 1\.2× \| ✅ passed \|/);
     expect(markdown).toContain('| `contract_compat` | input/output contract | 1.0.0: 1 input, 1 output | 1.0.1: unchanged (a patch bump 1.0.0 → 1.0.1) | — |');
   });
 });
@@ -216,20 +219,69 @@ describe('baseline_accuracy', () => {
 describe('baseline_latency', () => {
   const slow = slowClassifierModel(classifier.weights);
 
-  it('refuses a candidate much slower than production, both timed in turn', async () => {
-    const result = await run('baseline_latency', { candidate: { model: slow, version: '1.1.0' }, baseline: production });
-    expect(result).toMatchObject({ status: 'failed', threshold: 1.1, details: { comparison: { metric: 'p95 latency (ms)', verdict: 'failed' } } });
+  it('refuses a candidate much slower than production only when its whole interval is above the limit, and reports both side by side', async () => {
+    const report = await gate(['baseline_latency'], { candidate: { model: slow, version: '1.1.0' }, baseline: production });
+    const [result] = report.results;
+    expect(result).toMatchObject({ status: 'failed', threshold: 1.1, details: { comparison: { metric: 'p95 latency, CPU time (ms)', verdict: 'failed' } } });
     expect(result.value as number).toBeGreaterThan(3);
-    expect(result.details).toMatchObject({ baseline: { version: '1.0.0', runs: 200, warmupRuns: 10 }, candidate: { runs: 200, warmupRuns: 10 } });
+    const details = result.details as {
+      comparison: { interval: [number, number]; speedUp: number };
+      interval: { low: number; high: number; confidence: number; resamples: number };
+      baseline: { p95Ms: number };
+      candidate: { p95Ms: number };
+      waitedForCore: number;
+    };
+    expect(details.comparison.interval).toEqual([details.interval.low, details.interval.high]);
+    expect(details.interval).toMatchObject({ confidence: 0.95, resamples: 2000 });
+    expect(details.interval.low).toBeGreaterThan(1.1);
+    expect(details.interval.low).toBeLessThanOrEqual(result.value as number);
+    expect(details.interval.high).toBeGreaterThanOrEqual(result.value as number);
+    expect(details.comparison.speedUp).toBeCloseTo(details.baseline.p95Ms / details.candidate.p95Ms, 12);
+    expect(details.waitedForCore).toBeGreaterThanOrEqual(0);
+    const figures = { runs: 200, warmupRuns: 10, p50Ms: expect.any(Number), p95Ms: expect.any(Number), p99Ms: expect.any(Number), examplesPerSecond: expect.any(Number) };
+    expect(result.details).toMatchObject({ clock: expect.stringContaining('CPU time'), baseline: { version: '1.0.0', ...figures }, candidate: figures });
     expect(result.message).toMatch(
-      /p95 \d+\.\d{3} ms against \d+\.\d{3} ms for production fixture@1\.0\.0 \(\d+\.\d{3}×\), 200 runs each in turn \(batch 1\): above 1\.1× production's/,
+      /p95 \d+\.\d{3} ms against \d+\.\d{3} ms for production fixture@1\.0\.0 \(\d+\.\d{3}×, 95% interval \d+\.\d{3}–\d+\.\d{3}×\), CPU time of 200 runs each in turn \(batch 1\): the whole interval is above 1\.1× production's/,
+    );
+    expect(renderMarkdown(report)).toMatch(
+      /\| `baseline_latency` \| p95 latency, CPU time \(ms\) \| .* \| \d+\.\d{3}× \[\d+\.\d{3}×, \d+\.\d{3}×\] · speed-up 0\.\d{3}× \| ≤ 1\.1× \| ❌ failed \|/,
     );
   });
 
-  it('passes a candidate faster than production', async () => {
+  it('passes a candidate faster than production, with a speed-up above 1', async () => {
     const result = await run('baseline_latency', { candidate: { model: classifier.model, version: '1.1.0' }, baseline: { model: slow, version: '1.0.0' } });
     expect(result.status).toBe('passed');
     expect(result.value as number).toBeLessThan(1);
+    expect((result.details?.comparison as { speedUp: number }).speedUp).toBeGreaterThan(1);
+  });
+
+  it('passes a candidate at most toleranceMs slower at p95 whatever the ratio', async () => {
+    const result = await run('baseline_latency', { candidate: { model: slow, version: '1.1.0' }, baseline: production, thresholds: { baseline_latency: { toleranceMs: 1000 } } });
+    expect(result).toMatchObject({ status: 'passed', message: expect.stringContaining("within 1000 ms of production's p95, which passes whatever the ratio") });
+    expect(result.value as number).toBeGreaterThan(3);
+  });
+
+  it('times more rounds while the interval straddles the limit, up to maxRuns, and then warns without refusing', async () => {
+    // 58 layers against 48, judged against about the ratio that work makes, so the interval almost always straddles the limit.
+    const closeCall = { baseline_latency: { maxP95Ratio: 1.15, toleranceMs: 0, runs: 50, maxRuns: 200 } };
+    const result = await run('baseline_latency', {
+      candidate: { model: slowClassifierModel(classifier.weights, { layers: 58 }), version: '1.1.0' },
+      baseline: { model: slow, version: '1.0.0' },
+      thresholds: closeCall,
+    });
+    const { runs } = result.details?.candidate as { runs: number };
+    expect([50, 100, 200]).toContain(runs);
+    if (result.status === 'warning') {
+      expect(runs).toBe(200);
+      expect(result.message).toContain('the interval straddles 1.15×, too close to call (a higher maxRuns narrows it); not refused');
+    }
+  });
+
+  it("times by the wall clock with the run's threads when cpuTime is off", async () => {
+    const result = await run('baseline_latency', { candidate: { model: slow, version: '1.1.0' }, baseline: production, thresholds: { baseline_latency: { cpuTime: false } } });
+    expect(result).toMatchObject({ status: 'failed', details: { clock: 'wall clock per run', comparison: { metric: 'p95 latency (ms)' } } });
+    expect(result.details).not.toHaveProperty('waitedForCore');
+    expect(result.message).toContain('wall clock over 200 runs each in turn');
   });
 });
 
@@ -237,10 +289,20 @@ describe('baseline_memory', () => {
   it('refuses a candidate that needs much more memory than production, and passes the reverse', async () => {
     const heavy = slowClassifierModel(classifier.weights, { hidden: 1536, layers: 2 });
     const result = await run('baseline_memory', { candidate: { model: heavy, version: '1.1.0' }, baseline: production });
-    expect(result).toMatchObject({ status: 'failed', threshold: 1.2, details: { comparison: { metric: 'memory growth (MiB)', verdict: 'failed' } } });
-    expect(result.message).toMatch(/median of 3 fresh processes each: above 1\.2× production's/);
-    const probes = result.details?.candidate as { probes: { growthBytes: number }[] };
-    expect(probes.probes).toHaveLength(3);
+    expect(result).toMatchObject({
+      status: 'failed',
+      threshold: 1.2,
+      details: { comparison: { metric: 'memory growth (MiB)', verdict: 'failed' }, interval: { confidence: 0.9375 } },
+    });
+    expect(result.message).toMatch(
+      /\(\d+\.\d{3}×, 93\.75% interval \d+\.\d{3}–\d+\.\d{3}×\), median of 5 rounds of fresh processes: the whole interval is above 1\.2× production's/,
+    );
+    const candidate = result.details?.candidate as { probes: { growthBytes: number }[] };
+    const baseline = result.details?.baseline as { probes: { growthBytes: number }[] };
+    expect(candidate.probes).toHaveLength(5);
+    // The interval spans the five rounds' ratios, the ratio is their median.
+    const ratios = candidate.probes.map((probe, round) => probe.growthBytes / baseline.probes[round].growthBytes).sort((a, b) => a - b);
+    expect(result.details?.comparison).toMatchObject({ ratio: ratios[2], interval: [ratios[0], ratios[4]] });
     const lighter = await run('baseline_memory', { candidate: production, baseline: { model: heavy, version: '0.9.0' } });
     expect(lighter.status).toBe('passed');
   });
