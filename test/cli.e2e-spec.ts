@@ -64,7 +64,7 @@ describe('gatehouse CLI against a running registry', () => {
 
     const different = await gatehouse('datasets', 'add', 'other.jsonl', '--name', 'churn-eval', '--version', '2024-11');
     expect(different.code).toBe(1);
-    expect(different.stderr).toContain(`churn-eval@2024-11 is already registered with sha256 ${sha256(rows)}; this file is ${sha256(Buffer.concat([rows, rows]))}`);
+    expect(different.stderr).toContain(`churn-eval@2024-11 is already registered with sha256 ${sha256(rows)}; other.jsonl is ${sha256(Buffer.concat([rows, rows]))}`);
 
     // Declared by an earlier run that stopped before its upload.
     await registry.admin.post('/v1/datasets', { name: 'churn-eval', version: '2024-12', sha256: sha256(rows) });
