@@ -1,7 +1,7 @@
 import { OnnxSession, measureLatencyPair, summarizeLatency, type LatencySummary, type PairedLatency } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
-import { resolveInputs, synthesizedFeeds } from '../synthesized-inputs';
+import { modelFeeds } from '../model-inputs';
 import { atMostWithin, baselineOf, compared, formatInterval, formatRatio, refOf } from './comparison';
 import { pairedPercentileRatioInterval } from './ratio-interval';
 
@@ -55,7 +55,8 @@ export class BaselineLatencyCheck implements GateCheck<Thresholds> {
   readonly family = 'regression';
   readonly description = 'p95 latency relative to the version in production, both timed in turn in this run';
   readonly severity = 'critical';
-  readonly requires = ['model_loads'];
+  // Inputs the smoke run could not run the candidate on would only fail here again.
+  readonly requires = ['model_loads', 'smoke_run'];
   readonly thresholds = {
     maxP95Ratio: {
       type: 'number',
@@ -109,7 +110,8 @@ export class BaselineLatencyCheck implements GateCheck<Thresholds> {
       };
       return { measured, production, candidate, interval, row };
     };
-    const { measured, production, candidate, interval, row } = await timeInTurn(baseline, context, thresholds, judge);
+    const { judged, inputs } = await timeInTurn(baseline, context, thresholds, judge);
+    const { measured, production, candidate, interval, row } = judged;
     const how = thresholds.cpuTime ? 'CPU time of' : 'wall clock over';
     const comparison = `p95 ${candidate.p95Ms.toFixed(3)} ms against ${production.p95Ms.toFixed(3)} ms for production ${refOf(baseline)} (${formatRatio(interval.ratio)}, ${formatInterval(interval)}), ${how} ${candidate.runs} runs each in turn (batch ${thresholds.batchSize})`;
     const message = {
@@ -124,8 +126,8 @@ export class BaselineLatencyCheck implements GateCheck<Thresholds> {
       interval: { low: interval.low, high: interval.high, confidence: interval.confidence, resamples: thresholds.resamples },
       speedUp: row.speedUp,
       ...(thresholds.cpuTime && { waitedForCore: waitedShare(measured) }),
-      baseline: { model: baseline.subject.model, version: baseline.subject.version, ...figures(production) },
-      candidate: figures(candidate),
+      baseline: { model: baseline.subject.model, version: baseline.subject.version, inputs: inputs.production, ...figures(production) },
+      candidate: { inputs: inputs.candidate, ...figures(candidate) },
     });
   }
 
@@ -145,7 +147,7 @@ async function timeInTurn<Judged extends { row: { verdict: string } }>(
   candidate: GateContext,
   thresholds: Thresholds,
   judge: (measured: PairedLatency) => Judged,
-): Promise<Judged> {
+): Promise<{ judged: Judged; inputs: { production: string; candidate: string } }> {
   const sessions: OnnxSession[] = [];
   try {
     for (const model of [baseline, candidate]) {
@@ -155,9 +157,10 @@ async function timeInTurn<Judged extends { row: { verdict: string } }>(
           : await model.loadSession({ allowSpinning: false }),
       );
     }
-    const [productionFeeds, candidateFeeds] = [baseline, candidate].map((model, index) =>
-      synthesizedFeeds(model, resolveInputs(model, sessions[index], thresholds.batchSize).inputs),
-    );
+    // The same inputs for both where the candidate has examples: the production context reads the candidate's datasets.
+    const [production, fed] = await Promise.all([baseline, candidate].map((model, index) => modelFeeds(model, sessions[index], { batchSize: thresholds.batchSize })));
+    const [productionFeeds, candidateFeeds] = [production.feeds[0], fed.feeds[0]];
+    const inputs = { production: production.description, candidate: fed.description };
     const measured: PairedLatency = { first: { wallMs: [], cpuMs: [] }, second: { wallMs: [], cpuMs: [] } };
     for (let runs = thresholds.runs, warmupRuns = thresholds.warmupRuns; ; warmupRuns = 0) {
       const more = await measureLatencyPair(
@@ -172,7 +175,7 @@ async function timeInTurn<Judged extends { row: { verdict: string } }>(
       const judged = judge(measured);
       const timed = measured.first.wallMs.length;
       runs = Math.min(timed, thresholds.maxRuns - timed);
-      if (judged.row.verdict !== 'warning' || runs <= 0) return judged;
+      if (judged.row.verdict !== 'warning' || runs <= 0) return { judged, inputs };
     }
   } finally {
     await Promise.all(sessions.map((session) => session.release()));

@@ -1,7 +1,7 @@
 import { measureSessionMemory, type SessionMemory } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
-import { resolveInputs } from '../synthesized-inputs';
+import { modelFeeds, probeInputsOf } from '../model-inputs';
 import { atMostWithin, baselineOf, compared, formatInterval, formatRatio, refOf } from './comparison';
 import { pairedMedianRatioInterval } from './ratio-interval';
 
@@ -35,7 +35,8 @@ export class BaselineMemoryCheck implements GateCheck<Thresholds> {
   readonly family = 'regression';
   readonly description = 'memory to load and run the model, relative to the version in production, each measured in fresh processes';
   readonly severity = 'critical';
-  readonly requires = ['model_loads'];
+  // Inputs the smoke run could not run the candidate on would only fail here again.
+  readonly requires = ['model_loads', 'smoke_run'];
   readonly thresholds = {
     maxMemoryRatio: { type: 'number', min: 0, description: "highest candidate memory as a multiple of production's (1.2 = at most 20% more)" },
     probes: { type: 'integer', min: 3, max: 15, description: 'rounds of fresh processes, one per model each; the median of their ratios counts' },
@@ -58,10 +59,10 @@ export class BaselineMemoryCheck implements GateCheck<Thresholds> {
     if (!baseline.modelPath) return { status: 'skipped', message: `production version ${refOf(baseline)} has no ONNX file to measure` };
     const models = [baseline, context];
     const requests = await Promise.all(
-      models.map(async (model) => ({
-        path: model.absolutePath(model.requireModelPath()),
-        inputs: resolveInputs(model, await model.session(), thresholds.batchSize).inputs,
-      })),
+      models.map(async (model) => {
+        const fed = await modelFeeds(model, await model.session(), { batchSize: thresholds.batchSize });
+        return { path: model.absolutePath(model.requireModelPath()), inputs: probeInputsOf(fed.feeds[0]), description: fed.description };
+      }),
     );
     // Each round probes both at once: a resident set is per process, so running side by side changes no figure, and halves the wait.
     const probes: SessionMemory[][] = [[], []];
@@ -92,8 +93,8 @@ export class BaselineMemoryCheck implements GateCheck<Thresholds> {
     return compared(row, message, {
       method: "resident set growth from creating the session through its runs, in a fresh node process per probe; the ratio is the median of the rounds' ratios",
       interval: { low: interval.low, high: interval.high, confidence: interval.confidence },
-      baseline: { model: baseline.subject.model, version: baseline.subject.version, growthBytes: production, probes: probes[0] },
-      candidate: { growthBytes: candidate, probes: probes[1] },
+      baseline: { model: baseline.subject.model, version: baseline.subject.version, inputs: requests[0].description, growthBytes: production, probes: probes[0] },
+      candidate: { inputs: requests[1].description, growthBytes: candidate, probes: probes[1] },
     });
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifierModel, jsonLines, logOfInputsModel, standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
 import { classifierWithLogitsModel, renamedInputClassifierModel, shiftedRegressorModel, slowClassifierModel } from '../../../../../test/fixtures/regression-models';
+import { modeScalarExample, modeScalarModel } from '../../../../../test/fixtures/input-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset, type GateSubject } from '../../gate-context';
@@ -133,6 +134,31 @@ describe('a candidate the same as production', () => {
     );
     expect(markdown).toMatch(/\| `baseline_memory` \| memory growth \(MiB\) \| .* \| \d\.\d{3}× \[\d\.\d{3}×, \d\.\d{3}×\] \| ≤ 1\.2× \| ✅ passed \|/);
     expect(markdown).toContain('| `contract_compat` | input/output contract | 1.0.0: 1 input, 1 output | 1.0.1: unchanged (a patch bump 1.0.0 → 1.0.1) | — |');
+  });
+});
+
+describe('regression timing on input examples', () => {
+  it("times and probes both models on the candidate's input examples, which synthesised inputs cannot run", async () => {
+    const vad = modeScalarModel();
+    const report = await gate(['smoke_run', 'baseline_latency', 'baseline_memory'], {
+      candidate: { model: vad, version: '1.1.0' },
+      baseline: { model: vad, version: '1.0.0' },
+      datasets: { example: [modeScalarExample(1)] },
+      thresholds: { baseline_latency: { runs: 50, maxRuns: 100 }, baseline_memory: { probes: 3 } },
+    });
+    const [smoke, latency, memory] = report.results;
+    expect(smoke.status).toBe('passed');
+    for (const result of [latency, memory]) {
+      expect(['passed', 'warning']).toContain(result.status);
+      expect(result.details).toMatchObject({ baseline: { inputs: 'input examples example@1 (line 1)' }, candidate: { inputs: 'input examples example@1 (line 1)' } });
+    }
+  });
+
+  it('does not time a candidate the smoke run could not run, leaving the cause to smoke_run', async () => {
+    const vad = modeScalarModel();
+    const report = await gate(['smoke_run', 'baseline_latency', 'baseline_memory'], { candidate: { model: vad, version: '1.1.0' }, baseline: { model: vad, version: '1.0.0' } });
+    expect(report.failedChecks).toEqual(['smoke_run']);
+    expect(report.blockedChecks).toEqual(['baseline_latency', 'baseline_memory']);
   });
 });
 
