@@ -11,19 +11,26 @@
  *   npm run bench:gate
  *   BENCH_EXAMPLES=50000 BENCH_BATCH=256 npm run bench:gate
  *   node --expose-gc dist/bench/gate/main.js --quick   # 2,000 examples, one round: does it still run?
+ *
+ * Then the gate as the registry runs it, in its sandbox (a child process),
+ * against the bare loop in a fresh node process, over 200,000 examples: the
+ * sandbox's start-up is in that ratio, printed on its own line.
  */
-import { createReadStream } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import * as ort from 'onnxruntime-node';
-import { DEFAULT_GATE_SETTINGS, GATE_CHECKS, GateContext, GateEngine, type StagePolicy } from '@gatehouse/gate-engine';
+import { promisify } from 'node:util';
+import { DEFAULT_GATE_SETTINGS, GATE_CHECKS, GateContext, GateEngine, runInSandbox, type GateReport, type GateSubject, type StagePolicy } from '@gatehouse/gate-engine';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
 import { QUICK, runBench, type BenchRun } from '../support/bench-run';
+import { bareLoop } from './bare-loop';
 
 const EXAMPLES = Number(process.env.BENCH_EXAMPLES ?? (QUICK ? 2_000 : 20_000));
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 21));
+/** The sandboxed pair starts a process per round, so it runs fewer rounds over a larger dataset, where start-up weighs as it does in a real gate. */
+const PROCESS_EXAMPLES = Number(process.env.BENCH_PROCESS_EXAMPLES ?? (QUICK ? 2_000 : 200_000));
+const PROCESS_ROUNDS = Number(process.env.BENCH_PROCESS_ROUNDS ?? (QUICK ? 1 : 7));
 const TARGET_RATIO = 1.1;
 
 async function main({ dir }: BenchRun): Promise<void> {
@@ -42,24 +49,15 @@ async function main({ dir }: BenchRun): Promise<void> {
     checks: [{ id: 'evaluation', severity: 'critical', thresholds: { ...evaluation.defaults } }],
   };
   const engine = new GateEngine(GATE_CHECKS);
-  const throughGate = async () => {
-    const context = new GateContext(
-      {
-        model: 'bench',
-        version: '1.0.0',
-        task: 'classification',
-        declaredSchema: null,
-        reportedMetrics: {},
-        files: [{ path: 'model.onnx', sha256: null, size: model.bytes.length }],
-      },
-      dir,
-      [{ role: 'evaluation', name: 'bench', path: dataset }],
-      settings,
-    );
-    const report = await engine.run(context, policy);
-    if (report.results[0].status !== 'passed') throw new Error(`the gate did not pass: ${report.results[0].message}`);
-    return report.results[0].value as number;
+  const subject: GateSubject = {
+    model: 'bench',
+    version: '1.0.0',
+    task: 'classification',
+    declaredSchema: null,
+    reportedMetrics: {},
+    files: [{ path: 'model.onnx', sha256: null, size: model.bytes.length }],
   };
+  const throughGate = async () => accuracyOf(await engine.run(new GateContext(subject, dir, [{ role: 'evaluation', name: 'bench', path: dataset }], settings), policy));
   const bare = () => bareLoop(join(dir, 'model.onnx'), dataset, BATCH);
 
   // Warm-up: page cache, onnxruntime's first session, V8's JIT.
@@ -75,49 +73,57 @@ async function main({ dir }: BenchRun): Promise<void> {
   const gateMs = median(gateTimes);
   const bareMs = median(bareTimes);
   const ratio = gateMs / bareMs;
+
+  // The gate as the registry runs it, in its sandbox, against the bare loop in a fresh process of its own.
+  const large = join(dir, 'evaluation-large.jsonl');
+  await writeFile(large, jsonLines(classificationData({ seed: 9, count: PROCESS_EXAMPLES }).examples));
+  const sandboxed = async () => accuracyOf(await runInSandbox({ subject, workspace: dir, datasets: [{ role: 'evaluation', name: 'bench', path: large }], policy }));
+  const bareProcess = async () => Number((await run(process.execPath, [join(__dirname, 'bare-loop.js'), join(dir, 'model.onnx'), large, String(BATCH)])).stdout);
+  const [sandboxedAccuracy, bareProcessAccuracy] = [await sandboxed(), await bareProcess()];
+  if (Math.abs(sandboxedAccuracy - bareProcessAccuracy) > 1e-12) throw new Error(`accuracies differ: sandboxed gate ${sandboxedAccuracy}, bare process ${bareProcessAccuracy}`);
+  const sandboxTimes: number[] = [];
+  const bareProcessTimes: number[] = [];
+  for (let round = 0; round < PROCESS_ROUNDS; round++) {
+    bareProcessTimes.push(await timed(bareProcess));
+    sandboxTimes.push(await timed(sandboxed));
+  }
+  const sandboxMs = median(sandboxTimes);
+  const bareProcessMs = median(bareProcessTimes);
+  const sandboxRatio = sandboxMs / bareProcessMs;
   process.stdout.write(
     [
       `dataset                              ${EXAMPLES} examples, batch ${BATCH}, accuracy ${gateAccuracy.toFixed(4)}`,
       `bare onnxruntime loop (median of ${ROUNDS})   ${bareMs.toFixed(1)} ms  (${((EXAMPLES / bareMs) * 1000).toFixed(0)} examples/s)`,
       `through the gate (median of ${ROUNDS})        ${gateMs.toFixed(1)} ms  (${((EXAMPLES / gateMs) * 1000).toFixed(0)} examples/s)`,
       `ratio gate / bare                    ${ratio.toFixed(3)} (target <= ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'})`,
-      JSON.stringify({ bench: 'gate', examples: EXAMPLES, batch: BATCH, gateMs, bareMs, ratio, gateTimes, bareTimes }),
+      `${PROCESS_EXAMPLES} examples, each in a fresh process (median of ${PROCESS_ROUNDS}): bare ${bareProcessMs.toFixed(0)} ms, gate in its sandbox ${sandboxMs.toFixed(0)} ms`,
+      `ratio sandboxed gate / bare process  ${sandboxRatio.toFixed(3)} (target <= ${TARGET_RATIO}: ${sandboxRatio <= TARGET_RATIO ? 'met' : 'MISSED'})`,
+      JSON.stringify({
+        bench: 'gate',
+        examples: EXAMPLES,
+        batch: BATCH,
+        gateMs,
+        bareMs,
+        ratio,
+        gateTimes,
+        bareTimes,
+        processExamples: PROCESS_EXAMPLES,
+        sandboxMs,
+        bareProcessMs,
+        sandboxRatio,
+        sandboxTimes,
+        bareProcessTimes,
+      }),
     ].join('\n') + '\n',
   );
 }
 
-/** The baseline: what anyone would write to score a classifier with onnxruntime-node over a JSON Lines file. */
-async function bareLoop(modelPath: string, datasetPath: string, batchSize: number): Promise<number> {
-  const session = await ort.InferenceSession.create(modelPath);
-  const [input] = session.inputNames;
-  const [output] = session.outputNames;
-  let rows: { features: number[]; label: number }[] = [];
-  let correct = 0;
-  let total = 0;
-  const flush = async () => {
-    const width = rows[0].features.length;
-    const data = new Float32Array(rows.length * width);
-    rows.forEach((row, index) => data.set(row.features, index * width));
-    const result = await session.run({ [input]: new ort.Tensor('float32', data, [rows.length, width]) });
-    const scores = result[output].data as Float32Array;
-    const classes = scores.length / rows.length;
-    rows.forEach((row, index) => {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (scores[index * classes + c] > scores[index * classes + best]) best = c;
-      if (best === row.label) correct++;
-    });
-    total += rows.length;
-    rows = [];
-  };
-  for await (const line of createInterface({ input: createReadStream(datasetPath), crlfDelay: Infinity })) {
-    if (!line) continue;
-    const example = JSON.parse(line) as { inputs: { features: number[] }; label: number };
-    rows.push({ features: example.inputs.features, label: example.label });
-    if (rows.length === batchSize) await flush();
-  }
-  if (rows.length > 0) await flush();
-  await session.release();
-  return correct / total;
+const run = promisify(execFile);
+
+function accuracyOf(report: GateReport): number {
+  const evaluation = report.results.find((result) => result.id === 'evaluation');
+  if (evaluation?.status !== 'passed') throw new Error(`the gate did not pass: ${evaluation?.message ?? report.results.map((result) => result.message).join('; ')}`);
+  return evaluation.value as number;
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {

@@ -1,7 +1,7 @@
 import { access, constants, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { unlimitedLauncher } from '../sandbox/sandbox-limits';
 
 /** Where Debian's `chromium` package installs it (CI installs it there: .ci/run); Playwright downloads no browser here. */
@@ -49,6 +49,8 @@ export class LaunchedChromium implements BrowserSource {
     const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-chromium-'));
     try {
       const executablePath = await unlimitedLauncher(this.executablePath, scratch);
+      // Loaded here, not with the module: Playwright takes 0.4 s to load, and every gate's sandbox would pay it.
+      const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS] });
       return { browser, release: () => browser.close() };
     } finally {
