@@ -1,4 +1,6 @@
-import semver from 'semver';
+// The two functions alone: all of semver is 47 modules, loaded by every gate's sandbox.
+import lte from 'semver/functions/lte';
+import parse from 'semver/functions/parse';
 import type { TensorSpec } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
@@ -137,10 +139,10 @@ export function contractChanges(kind: 'input' | 'output', baseline: readonly Ten
 
 /** Whether `to` is a later major version than `from`, and how to say what the bump is. */
 function describeBump(from: string, to: string): { major: boolean; description: string } {
-  const [before, after] = [semver.parse(from), semver.parse(to)];
+  const [before, after] = [parse(from), parse(to)];
   if (!before || !after) return { major: false, description: `versions ${from} → ${to}, which are not both semantic versions` };
   if (after.major > before.major) return { major: true, description: `major bump ${from} → ${to}` };
-  if (semver.lte(to, from)) return { major: false, description: `${from} → ${to}, not a later version` };
+  if (lte(to, from)) return { major: false, description: `${from} → ${to}, not a later version` };
   // Same major: semver.diff would call 2.0.0-rc.1 → 2.0.0 "major", which it is not here.
   const kind = after.minor !== before.minor ? 'minor' : after.patch !== before.patch ? 'patch' : 'pre-release';
   return { major: false, description: `a ${kind} bump ${from} → ${to}` };
