@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_GATE_SETTINGS, GATE_CHECKS, GateContext, GateEngine, runInSandbox, type GateReport, type GateSubject, type StagePolicy } from '@gatehouse/gate-engine';
 import { classificationData, classifierModel, jsonLines, trainClassifier } from '../../test/fixtures/onnx-models';
 import { QUICK, runBench, type BenchRun } from '../support/bench-run';
+import { median } from '../support/measure';
 import { bareLoop } from './bare-loop';
 
 const EXAMPLES = Number(process.env.BENCH_EXAMPLES ?? (QUICK ? 2_000 : 20_000));
@@ -64,12 +65,7 @@ async function main({ dir }: BenchRun): Promise<void> {
   const [gateAccuracy, bareAccuracy] = [await throughGate(), await bare()];
   if (Math.abs(gateAccuracy - bareAccuracy) > 1e-12) throw new Error(`accuracies differ: gate ${gateAccuracy}, bare ${bareAccuracy}`);
 
-  const gateTimes: number[] = [];
-  const bareTimes: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    bareTimes.push(await timed(bare));
-    gateTimes.push(await timed(throughGate));
-  }
+  const [bareTimes, gateTimes] = await inTurn(ROUNDS, bare, throughGate);
   const gateMs = median(gateTimes);
   const bareMs = median(bareTimes);
   const ratio = gateMs / bareMs;
@@ -81,12 +77,7 @@ async function main({ dir }: BenchRun): Promise<void> {
   const bareProcess = async () => Number((await run(process.execPath, [join(__dirname, 'bare-loop.js'), join(dir, 'model.onnx'), large, String(BATCH)])).stdout);
   const [sandboxedAccuracy, bareProcessAccuracy] = [await sandboxed(), await bareProcess()];
   if (Math.abs(sandboxedAccuracy - bareProcessAccuracy) > 1e-12) throw new Error(`accuracies differ: sandboxed gate ${sandboxedAccuracy}, bare process ${bareProcessAccuracy}`);
-  const sandboxTimes: number[] = [];
-  const bareProcessTimes: number[] = [];
-  for (let round = 0; round < PROCESS_ROUNDS; round++) {
-    bareProcessTimes.push(await timed(bareProcess));
-    sandboxTimes.push(await timed(sandboxed));
-  }
+  const [bareProcessTimes, sandboxTimes] = await inTurn(PROCESS_ROUNDS, bareProcess, sandboxed);
   const sandboxMs = median(sandboxTimes);
   const bareProcessMs = median(bareProcessTimes);
   const sandboxRatio = sandboxMs / bareProcessMs;
@@ -126,17 +117,22 @@ function accuracyOf(report: GateReport): number {
   return evaluation.value as number;
 }
 
+/** Times the two, baseline first, round after round, so drift in machine load hits both alike. */
+async function inTurn(rounds: number, baseline: () => Promise<unknown>, measured: () => Promise<unknown>): Promise<[number[], number[]]> {
+  const times: [number[], number[]] = [[], []];
+  for (let round = 0; round < rounds; round++) {
+    times[0].push(await timed(baseline));
+    times[1].push(await timed(measured));
+  }
+  return times;
+}
+
 async function timed(work: () => Promise<unknown>): Promise<number> {
   // Collect the previous round's garbage first, so neither side pays for the other's.
   (globalThis as { gc?: () => void }).gc?.();
   const started = performance.now();
   await work();
   return performance.now() - started;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 runBench('gate', main);
