@@ -5,6 +5,7 @@ import { commandContext, reportFailure, type CliIo } from './command-context';
 import { addConnectionCommands } from './connection-commands';
 import { addDatasetCommands } from './dataset-commands';
 import { addGateCommands } from './gate-commands';
+import { addValidateCommand } from './validate-command';
 import { addModelCommands } from './model-commands';
 import { addPolicyCommands } from './policy-commands';
 import { addPromotionCommands } from './promotion-commands';
@@ -42,6 +43,7 @@ function buildProgram(io: CliIo): Command {
   addTokenCommands(program, context);
   addAuditCommands(program, context);
   addSigningCommands(program, context);
+  addValidateCommand(program, context);
   addGateCommands(program, context);
   addPolicyCommands(program, context);
   addPromotionCommands(program, context);
