@@ -8,7 +8,7 @@ import { classifierModel, jsonLines, nanAtRuntimeModel, refusedModel, standardFi
 import { GATE_CHECKS } from './checks';
 import { thresholdsFor, type Thresholds } from './check';
 import { GateContext, type GateDataset, type GateSubject } from './gate-context';
-import { GateEngine } from './gate-engine';
+import { GateEngine, type GateProgress } from './gate-engine';
 import { renderMarkdown, type GateReport } from './gate-report';
 import { DEFAULT_GATE_SETTINGS } from './gate-settings';
 
@@ -33,6 +33,7 @@ interface GateOptions {
   evaluation?: string | null;
   /** The training dataset's lines; none unless given. */
   training?: string;
+  onProgress?: (progress: GateProgress) => void;
 }
 
 /** A whole gate over real files and an evaluation dataset, each check at its default severity unless told otherwise. */
@@ -58,15 +59,19 @@ async function gate(checks: string[], options: GateOptions): Promise<GateReport>
     signature: options.signature,
   };
   const context = new GateContext(subject, workspace, datasets, DEFAULT_GATE_SETTINGS);
-  return new GateEngine(GATE_CHECKS).run(context, {
-    stage: 'staging',
-    task: 'classification',
-    settings: DEFAULT_GATE_SETTINGS,
-    checks: checks.map((id) => {
-      const check = GATE_CHECKS.find((candidate) => candidate.id === id)!;
-      return { id, severity: options.severities?.[id] ?? check.severity, thresholds: thresholdsFor(check, 'classification', options.thresholds?.[id]) };
-    }),
-  });
+  return new GateEngine(GATE_CHECKS).run(
+    context,
+    {
+      stage: 'staging',
+      task: 'classification',
+      settings: DEFAULT_GATE_SETTINGS,
+      checks: checks.map((id) => {
+        const check = GATE_CHECKS.find((candidate) => candidate.id === id)!;
+        return { id, severity: options.severities?.[id] ?? check.severity, thresholds: thresholdsFor(check, 'classification', options.thresholds?.[id]) };
+      }),
+    },
+    options.onProgress,
+  );
 }
 
 const statuses = (report: GateReport) => Object.fromEntries(report.results.map((result) => [result.id, result.status]));
@@ -137,6 +142,25 @@ describe('the health score and recommendations of a whole gate', () => {
     expect(statuses(report)).toEqual({ onnx_parses: 'error', model_loads: 'skipped' });
     expect(report).toMatchObject({ verdict: 'failed', failedChecks: ['onnx_parses'], blockedChecks: ['model_loads'], healthScore: 0 });
     expect(report.recommendations).toEqual([{ check: 'onnx_parses', recommendation: 'Register the version with exactly one ONNX file, or name the one to serve model.onnx.' }]);
+  });
+});
+
+describe('progress', () => {
+  it('tells each check as it starts and as it finishes with its result, a blocked one too, in the policy order', async () => {
+    const heard: GateProgress[] = [];
+    const report = await gate(['files_intact', 'weights_finite', 'model_loads'], {
+      model: classifierModel(classifier.weights, { poison: 'nan' }).bytes,
+      onProgress: (progress) => heard.push(progress),
+    });
+    expect(heard.map(({ event, check, index, total }) => `${event} ${check} ${index}/${total}`)).toEqual([
+      'started files_intact 0/3',
+      'finished files_intact 0/3',
+      'started weights_finite 1/3',
+      'finished weights_finite 1/3',
+      'started model_loads 2/3',
+      'finished model_loads 2/3',
+    ]);
+    expect(heard.flatMap((progress) => (progress.event === 'finished' ? [progress.result] : []))).toEqual(report.results);
   });
 });
 

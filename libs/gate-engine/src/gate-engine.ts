@@ -14,6 +14,14 @@ export class GateTimeoutError extends Error {
 const RSS_SAMPLE_INTERVAL_MS = 20;
 
 /**
+ * What a run tells as it goes: check `index` (from 0) of the policy's `total`
+ * starts, then finishes with its result. Each check is heard of both times,
+ * one skipped for a missing prerequisite too.
+ */
+export type GateProgress =
+  { event: 'started'; check: string; index: number; total: number } | { event: 'finished'; check: string; index: number; total: number; result: CheckResult };
+
+/**
  * Runs a stage policy's checks in order against one version. A check that
  * throws is recorded as an error (and fails the gate if critical: a scan
  * that could not finish must not pass); a check whose prerequisite did not
@@ -32,18 +40,20 @@ export class GateEngine {
     return policy.checks.some((entry) => this.checks.get(entry.id)?.family === 'regression');
   }
 
-  /** `onResult` hears of each check's result as it is recorded: the sandbox forwards them, so a run killed midway still shows what it did. */
-  async run(context: GateContext, policy: StagePolicy, onResult?: (result: CheckResult) => void): Promise<GateReport> {
+  /** `onProgress` hears of each check as it starts and as its result is recorded: the sandbox forwards both, so a run killed midway still shows what it did. */
+  async run(context: GateContext, policy: StagePolicy, onProgress?: (progress: GateProgress) => void): Promise<GateReport> {
     const startedAt = new Date();
     const deadline = Date.now() + policy.settings.timeoutSeconds * 1000;
     const cpuBefore = process.cpuUsage();
     const memory = new RssSampler();
     const results: CheckResult[] = [];
     try {
-      for (const entry of policy.checks) {
+      const total = policy.checks.length;
+      for (const [index, entry] of policy.checks.entries()) {
         if (Date.now() > deadline) throw new GateTimeoutError(policy.settings.timeoutSeconds);
         const check = this.checks.get(entry.id);
         if (!check) throw new Error(`the policy names check "${entry.id}", which this engine does not have`);
+        onProgress?.({ event: 'started', check: check.id, index, total });
         const started = performance.now();
         const notRun = prerequisiteMissing(check, results);
         const outcome: CheckOutcome = notRun?.outcome ?? (await withDeadline(runCheck(check, context, entry.thresholds), deadline, policy.settings.timeoutSeconds, context));
@@ -62,7 +72,7 @@ export class GateEngine {
         };
         if (result.status === 'failed' || result.status === 'error' || result.status === 'warning') result.recommendation = recommendation ?? check.recommend(outcome);
         results.push(result);
-        onResult?.(result);
+        onProgress?.({ event: 'finished', check: check.id, index, total, result });
         memory.sample();
       }
     } finally {

@@ -6,7 +6,7 @@ export type { CheckResult, Thresholds } from './check';
 export { DATASET_ROLES, GATE_STAGES, TASKS, type DatasetRole, type GateStage, type IoSchema, type Severity, type Task } from './terms';
 export { DEFAULT_GATE_SETTINGS, type GateSettings } from './gate-settings';
 export { GateContext, type GateBaseline, type GateDataset, type GateSubject } from './gate-context';
-export { GateEngine, GateTimeoutError } from './gate-engine';
+export { GateEngine, GateTimeoutError, type GateProgress } from './gate-engine';
 export { GatePolicy, GatePolicyError, type StagePolicy } from './gate-policy';
 export { renderMarkdown, summarize, type GateReport, type SandboxResources } from './gate-report';
 export { runInSandbox, sandboxResources, SandboxError, SANDBOX_CHECK_ID, unlimitedCommand, unlimitedLauncher, type SandboxOptions, type SandboxRequest } from './sandbox';

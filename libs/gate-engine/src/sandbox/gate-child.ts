@@ -41,7 +41,7 @@ function finish(message: SandboxMessage): void {
 async function run(request: SandboxRequest): Promise<void> {
   const context = new GateContext(request.subject, request.workspace, request.datasets, request.policy.settings, request.baseline);
   try {
-    const report = await new GateEngine(GATE_CHECKS).run(context, request.policy, (result) => send({ result }));
+    const report = await new GateEngine(GATE_CHECKS).run(context, request.policy, (progress) => send({ progress }));
     const usage = process.resourceUsage();
     finish({ report, usage: { cpuTimeMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssBytes: usage.maxRSS * 1024 } });
   } catch (error) {

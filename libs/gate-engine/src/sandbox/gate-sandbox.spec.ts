@@ -8,7 +8,7 @@ import { jsonLines, standardFixtures, type ModelFixture } from '../../../../test
 import { endlessLoopModel, memoryHogModel } from '../../../../test/fixtures/sandbox-models';
 import { GATE_CHECKS } from '../checks';
 import { GateContext } from '../gate-context';
-import { GateEngine } from '../gate-engine';
+import { GateEngine, type GateProgress } from '../gate-engine';
 import { GatePolicy, type StagePolicy } from '../gate-policy';
 import { renderMarkdown } from '../gate-report';
 import type { GateSettings } from '../gate-settings';
@@ -83,11 +83,17 @@ function sandboxResultOf(report: Awaited<ReturnType<typeof runInSandbox>>) {
 }
 
 describe('runInSandbox', () => {
-  it('gives the report the engine gives in this process, with the sandbox process resources added', async () => {
+  it('gives the report and the progress the engine gives in this process, with the sandbox process resources added', async () => {
     const policy = stagePolicy(STABLE_CHECKS);
-    const sandboxed = await runInSandbox(await request(fixtures.classifier.model, policy), { scratchParent: directory });
+    const heard: { sandboxed: GateProgress[]; inProcess: GateProgress[] } = { sandboxed: [], inProcess: [] };
+    const sandboxed = await runInSandbox(await request(fixtures.classifier.model, policy), { scratchParent: directory, onProgress: (progress) => heard.sandboxed.push(progress) });
     const given = await request(fixtures.classifier.model, policy);
-    const inProcess = await new GateEngine(GATE_CHECKS).run(new GateContext(given.subject, given.workspace, given.datasets, policy.settings), policy);
+    const inProcess = await new GateEngine(GATE_CHECKS).run(new GateContext(given.subject, given.workspace, given.datasets, policy.settings), policy, (progress) =>
+      heard.inProcess.push(progress),
+    );
+    const steps = (progress: GateProgress[]) => progress.map(({ event, check, index, total }) => ({ event, check, index, total }));
+    expect(steps(heard.sandboxed)).toEqual(steps(heard.inProcess));
+    expect(steps(heard.sandboxed)).toHaveLength(2 * STABLE_CHECKS.length);
 
     // All but timings: model_loads' value is its load time, evaluation's details hold its duration.
     const comparable = (report: typeof sandboxed) =>
@@ -193,7 +199,7 @@ describe('runInSandbox', () => {
 
   it('names running out of memory when the child dies of an allocation the limit refused', async () => {
     const entry = await testEntry(`
-      send({ result: { id: 'files_intact', status: 'passed' } });
+      send({ progress: { event: 'finished', check: 'files_intact', index: 0, total: 2, result: { id: 'files_intact', status: 'passed' } } });
       const hoard = [];
       for (;;) hoard.push(new Array(1e6).fill(Math.random()));`);
     const report = await runInSandbox(await request(fixtures.classifier.model, stagePolicy(['files_intact', 'model_loads'], { memoryLimitMiB: 256 })), { entry });

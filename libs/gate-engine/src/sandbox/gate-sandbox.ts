@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { CheckResult } from '../check';
+import type { GateProgress } from '../gate-engine';
 import type { GateSettings } from '../gate-settings';
 import { summarize, type GateReport, type SandboxResources } from '../gate-report';
 import { ProcessSampler, type ProcessUsage } from './process-sampler';
@@ -27,6 +28,8 @@ export interface SandboxOptions {
   signal?: AbortSignal;
   /** The program the child runs with node; tests substitute their own. */
   entry?: string;
+  /** Hears the engine's progress from the child as it comes: each check as it starts and finishes. */
+  onProgress?: (progress: GateProgress) => void;
 }
 
 /** What a serving container's memory is usually set to, in MiB. */
@@ -50,7 +53,7 @@ const SANDBOX_PATH = [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '
 /** What supervising the child gave: its messages, how it ended, what it used. */
 interface Supervised {
   results: CheckResult[];
-  final?: Exclude<SandboxMessage, { result: CheckResult }>;
+  final?: Exclude<SandboxMessage, { progress: GateProgress }>;
   code: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
@@ -82,14 +85,14 @@ export async function runInSandbox(request: SandboxRequest, options: SandboxOpti
   try {
     const env = { PATH: SANDBOX_PATH, HOME: join(scratch, 'home'), TMPDIR: join(scratch, 'tmp'), LANG: 'C.UTF-8' };
     await Promise.all([mkdir(env.HOME), mkdir(env.TMPDIR)]);
-    const run = await supervise(request, entry, env, options.signal);
+    const run = await supervise(request, entry, env, options);
     return interpret(request, run);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-function supervise(request: SandboxRequest, entry: string, env: Record<string, string>, signal: AbortSignal | undefined): Promise<Supervised> {
+function supervise(request: SandboxRequest, entry: string, env: Record<string, string>, { signal, onProgress }: SandboxOptions): Promise<Supervised> {
   const { settings } = request.policy;
   const startedAt = new Date();
   return new Promise((resolvePromise, reject) => {
@@ -121,8 +124,11 @@ function supervise(request: SandboxRequest, entry: string, env: Record<string, s
     readLines(child.stdio[RESULT_FD] as Readable, (line) => {
       const message = parseMessage(line);
       if (!message) return;
-      if ('result' in message) results.push(message.result);
-      else final = message;
+      if (!('progress' in message)) final = message;
+      else {
+        if (message.progress.event === 'finished') results.push(message.progress.result);
+        onProgress?.(message.progress);
+      }
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS)));
     // A child that died before reading its request closes the pipe under the write.

@@ -1,6 +1,6 @@
-import type { CheckResult } from '../check';
 import type { GateBaseline, GateDataset, GateSubject } from '../gate-context';
 import type { StagePolicy } from '../gate-policy';
+import type { GateProgress } from '../gate-engine';
 import type { GateReport } from '../gate-report';
 
 /**
@@ -24,11 +24,12 @@ export interface ChildUsage {
 }
 
 /**
- * One JSON line the child writes to the parent on {@link RESULT_FD}: each
- * check's result as it finishes (so a run killed midway still reports what
- * it did), then the report or the error that ended the run.
+ * One JSON line the child writes to the parent on {@link RESULT_FD}: the
+ * engine's progress, each check as it starts and as it finishes with its
+ * result (so a run killed midway still reports what it did), then the report
+ * or the error that ended the run.
  */
-export type SandboxMessage = { result: CheckResult } | { report: GateReport; usage: ChildUsage } | { error: { name: string; message: string } };
+export type SandboxMessage = { progress: GateProgress } | { report: GateReport; usage: ChildUsage } | { error: { name: string; message: string } };
 
 /**
  * The child's channel to the parent. Not stdout: onnxruntime and whatever a
