@@ -38,6 +38,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes JSON bodies up to 1 MiB by default, or up to MAX_JSON_BODY_SIZE bytes, at most 64 MiB', () => {
+    expect(loadConfig({}).maxJsonBodySize).toBe(1024 * 1024);
+    expect(loadConfig({ MAX_JSON_BODY_SIZE: '4096' }).maxJsonBodySize).toBe(4096);
+    for (const bad of ['0', '1023', '1mb', String(64 * 1024 * 1024 + 1)]) {
+      expect(() => loadConfig({ MAX_JSON_BODY_SIZE: bad })).toThrow(/MAX_JSON_BODY_SIZE/);
+    }
+  });
+
   it('re-scans on start unless RESCAN_ON_START is false', () => {
     expect(loadConfig({}).gates.rescanOnStart).toBe(true);
     expect(loadConfig({ RESCAN_ON_START: 'true' }).gates.rescanOnStart).toBe(true);

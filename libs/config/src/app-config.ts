@@ -7,6 +7,9 @@ import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength,
 /** Bounded so that the storage's stale-upload grace (a day) always outlasts it. */
 const MAX_HTTP_IDLE_TIMEOUT_SECONDS = 3600;
 
+/** Bounded because a JSON body is held whole in memory while it is parsed, transformed and validated. */
+const MAX_JSON_BODY_SIZE_CEILING = 64 * 1024 ** 2;
+
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
@@ -81,6 +84,13 @@ class Environment {
   @IsInt()
   @Min(1)
   MAX_FILE_SIZE?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1024)
+  @Max(MAX_JSON_BODY_SIZE_CEILING)
+  MAX_JSON_BODY_SIZE?: number;
 
   @Transform(toInt)
   @IsOptional()
@@ -178,6 +188,8 @@ export interface AppConfig {
   database: DatabaseConfig;
   blobStore: BlobStoreConfig;
   maxFileSize: number;
+  /** Largest JSON request body, in bytes. */
+  maxJsonBodySize: number;
   /** A request whose body stops arriving for this long is cut; there is no limit on a request's total time. */
   httpIdleTimeoutSeconds: number;
   adminToken?: string;
@@ -218,6 +230,7 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_MAX_FILE_SIZE = 20 * 1024 ** 3;
+const DEFAULT_MAX_JSON_BODY_SIZE = 1024 ** 2;
 
 /** Reads the registry's variables from `env`, naming every bad one at once. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -258,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
         }
       : { kind: 'filesystem', root: resolve(dataDir, 'blobs') },
     maxFileSize: parsed.MAX_FILE_SIZE ?? DEFAULT_MAX_FILE_SIZE,
+    maxJsonBodySize: parsed.MAX_JSON_BODY_SIZE ?? DEFAULT_MAX_JSON_BODY_SIZE,
     httpIdleTimeoutSeconds: parsed.HTTP_IDLE_TIMEOUT_SECONDS ?? 120,
     adminToken: parsed.GATEHOUSE_ADMIN_TOKEN,
     signatureIgnorePaths: parsed.SIGNATURE_IGNORE_PATHS?.split(',') ?? DEFAULT_SIGNATURE_IGNORE_PATHS,
