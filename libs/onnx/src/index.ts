@@ -1,6 +1,6 @@
 export { OnnxModel, OnnxParseError, externalDataOf } from './onnx-model';
 export { findNonFiniteTensors, type NonFiniteTensor, type UnreadableTensor } from './model-tensors';
-export type { ExternalDataRef, GraphLocation, TensorSpec } from './onnx-model';
+export type { ExternalDataRef, GraphLocation, TensorSchema, TensorSchemaReading, TensorSpec } from './onnx-model';
 export { OnnxSession, type Feeds, type SessionOptions } from './onnx-session';
 export { TensorShapeError, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
 export { measureLatency, measureLatencyPair, percentile, summarizeLatency, type LatencySummary, type PairedLatency, type RunTimes } from './latency';

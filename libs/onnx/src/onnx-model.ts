@@ -8,6 +8,15 @@ export interface TensorSpec {
   shape: (number | string | null)[];
 }
 
+/** A model's inputs and outputs, each a tensor with an element type and a shape. */
+export interface TensorSchema {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** The graph's inputs and outputs as a schema, or why they cannot all be described as tensors: one reason per value. */
+export type TensorSchemaReading = { schema: TensorSchema } | { unreadable: string[] };
+
 export interface OpsetImport {
   domain: string;
   version: number;
@@ -60,13 +69,26 @@ export class OnnxModel {
 
   /** Graph inputs that are fed by the caller: initializers listed as inputs (IR < 4) are not. */
   get inputs(): TensorSpec[] {
-    const graph = this.mainGraph;
-    const initialized = new Set(graph.initializer.map((tensor) => tensor.name));
-    return graph.input.filter((value) => !initialized.has(value.name)).map(tensorSpec);
+    return this.fedInputs.map(tensorSpec);
   }
 
   get outputs(): TensorSpec[] {
     return this.mainGraph.output.map(tensorSpec);
+  }
+
+  /**
+   * The inputs and outputs as the file declares them, in the terms a
+   * registrant declares a schema: names, element types, shapes with symbolic
+   * dimensions by name (unknown ones null). A value that is not a tensor (a
+   * sequence, a map), or a tensor without an element type or a shape (its
+   * rank unknown, which a shape of [] would misstate as a scalar), makes the
+   * schema unreadable instead, naming each such value.
+   */
+  tensorSchema(): TensorSchemaReading {
+    const unreadable = [...this.fedInputs.map((value) => whyNotTensor('input', value)), ...this.mainGraph.output.map((value) => whyNotTensor('output', value))].filter(
+      (reason): reason is string => reason !== null,
+    );
+    return unreadable.length > 0 ? { unreadable } : { schema: { inputs: this.inputs, outputs: this.outputs } };
   }
 
   /**
@@ -88,6 +110,12 @@ export class OnnxModel {
         }
       }
     }
+  }
+
+  private get fedInputs(): onnx.IValueInfoProto[] {
+    const graph = this.mainGraph;
+    const initialized = new Set(graph.initializer.map((tensor) => tensor.name));
+    return graph.input.filter((value) => !initialized.has(value.name));
   }
 
   private get mainGraph(): onnx.IGraphProto & { initializer: onnx.ITensorProto[]; input: onnx.IValueInfoProto[]; output: onnx.IValueInfoProto[] } {
@@ -116,11 +144,29 @@ function tensorSpec(value: onnx.IValueInfoProto): TensorSpec {
     shape: (tensorType?.shape?.dim ?? []).map((dim) => {
       // `value` is protobufjs's oneof accessor: which of the two fields is set, if any.
       const which = (dim as onnx.TensorShapeProto.Dimension).value;
-      if (which === 'dimParam') return dim.dimParam ?? null;
+      // An empty name is no name: onnxruntime reports such a dimension as unknown too.
+      if (which === 'dimParam') return dim.dimParam || null;
       if (which === 'dimValue') return toNumber(dim.dimValue);
       return null;
     }),
   };
+}
+
+const VALUE_KINDS: Record<string, string> = {
+  sequenceType: 'a sequence',
+  mapType: 'a map',
+  optionalType: 'an optional value',
+  sparseTensorType: 'a sparse tensor',
+};
+
+/** Why a graph value cannot be written as a tensor spec, or null when it can. */
+function whyNotTensor(kind: 'input' | 'output', value: onnx.IValueInfoProto): string | null {
+  const type = value.type as onnx.TypeProto | null | undefined;
+  const name = `${kind} "${value.name ?? ''}"`;
+  if (!type?.tensorType) return `${name} is ${VALUE_KINDS[type?.value ?? ''] ?? 'of no declared type'}, not a tensor`;
+  if (!type.tensorType.elemType) return `${name} declares no element type`;
+  if (!type.tensorType.shape) return `${name} declares no shape, so its rank is unknown`;
+  return null;
 }
 
 /** protobufjs gives 64-bit integers as a number or a Long; `unknown` because the Long type is not installed. */
