@@ -15,8 +15,9 @@ export interface ServerProcess {
   exited: Promise<number | string | null>;
 }
 
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [...START_NODE_ARGS, SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `cwd` is where a relative DATA_DIR (default ./data) lands. */
+export function startServerProcess(env: Record<string, string>, cwd?: string): ServerProcess {
+  const child = spawn(process.execPath, [...START_NODE_ARGS, SERVER_ENTRY], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Promotion, StageEvent, StageHolder } from './api-types';
 import { ExitError, POLL_INTERVAL_MS, type CommandContext } from './command-context';
-import { apiPath } from './gatehouse-client';
+import { apiPath, type GatehouseClient } from './gatehouse-client';
 import { describeStageEvent } from './lineage-tree';
 import { formatFields, formatTable } from './output';
-import { parseVersionRef, parseWholeNumber } from './references';
+import { parseVersionRef, parseWholeNumber, UsageError } from './references';
 
 const SERVING_STAGES = ['staging', 'canary', 'production'];
 const UNSETTLED = new Set<Promotion['status']>(['queued', 'gating']);
@@ -60,10 +60,12 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
     program
       .command(decision)
       .description(`${decision} a promotion request awaiting approval (approver role; never your own request)`)
-      .argument('<promotion-id>')
+      .argument('<model@version|promotion-id>', "the version's request awaiting approval, or a request by its id")
       .option('--comment <text>', 'recorded with the decision in the audit log')
-      .action(async (id: string, options: { comment?: string }) => {
-        const promotion = await (await client()).post<Promotion>(`/v1/promotions/${apiPath(id)}/approvals`, { decision, comment: options.comment });
+      .action(async (target: string, options: { comment?: string }) => {
+        const api = await client();
+        const id = target.includes('@') ? await awaitingApproval(api, target) : target;
+        const promotion = await api.post<Promotion>(`/v1/promotions/${apiPath(id)}/approvals`, { decision, comment: options.comment });
         print(promotion, () => describePromotion(promotion));
       });
   }
@@ -129,6 +131,18 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
     });
 }
 
+/** The id of the one request of a version that waits on approvers; approvers think in versions, not request ids. */
+async function awaitingApproval(api: GatehouseClient, reference: string): Promise<string> {
+  const { model, version } = parseVersionRef(reference);
+  const { items } = await api.get<{ items: Promotion[] }>(`/v1/models/${apiPath(model, 'versions', version)}/promotions?limit=100`);
+  const waiting = items.filter((promotion) => promotion.status === 'awaiting_approval');
+  if (waiting.length === 1) return waiting[0].id;
+  if (waiting.length === 0) throw new UsageError(`${reference} has no promotion request awaiting approval (gatehouse promote ${reference} --to STAGE makes one)`);
+  throw new UsageError(
+    `${reference} has ${waiting.length} requests awaiting approval; name one by its id: ${waiting.map((promotion) => `${promotion.id} (${promotion.stage})`).join(', ')}`,
+  );
+}
+
 function describePromotion(promotion: Promotion): string {
   const approvals = promotion.decisions.filter((d) => d.decision === 'approve');
   const target = promotion.trafficPercent === null ? promotion.stage : `${promotion.stage} (${promotion.trafficPercent}% of keys)`;
@@ -148,6 +162,6 @@ function describePromotion(promotion: Promotion): string {
   if (promotion.outcome) lines.push(`outcome: ${promotion.outcome.message}`);
   if (promotion.outcome?.failedChecks?.length)
     lines.push(`failed checks: ${promotion.outcome.failedChecks.join(', ')} (gatehouse gate ${promotion.model}@${promotion.version} --stage ${promotion.stage})`);
-  if (promotion.status === 'awaiting_approval') lines.push(`next: an approver runs gatehouse approve ${promotion.id}`);
+  if (promotion.status === 'awaiting_approval') lines.push(`next: an approver runs gatehouse approve ${promotion.model}@${promotion.version} (or ${promotion.id})`);
   return `${lines.join('\n')}\n`;
 }

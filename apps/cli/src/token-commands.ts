@@ -6,15 +6,17 @@ import { formatTable } from './output';
 import { collect } from './references';
 
 /** tokens create, list and revoke. */
-export function addTokenCommands(program: Command, { client, print }: CommandContext): void {
+export function addTokenCommands(program: Command, { client, print, io }: CommandContext): void {
   const tokens = program.command('tokens').description('API tokens (admin)');
   tokens
     .command('create')
     .argument('<name>')
     .requiredOption('--role <role>', 'a role (repeatable): admin, ml_engineer, data_scientist, approver, reader', collect, [])
-    .action(async (name: string, options: { role: string[] }) => {
+    .option('-q, --quiet', 'print only the secret, as in CI_TOKEN=$(gatehouse tokens create ci --role ml_engineer --quiet)')
+    .action(async (name: string, options: { role: string[]; quiet?: boolean }) => {
       const token = await (await client()).post<Token>('/v1/tokens', { name, roles: options.role });
-      print(token, () => `created token ${token.name} (${token.roles.join(', ')}); the secret is shown only now:\n${token.token}\n`);
+      if (options.quiet) io.stdout.write(`${token.token}\n`);
+      else print(token, () => `created token ${token.name} (${token.roles.join(', ')}); the secret is shown only now:\n${token.token}\n`);
     });
   tokens.command('list').action(async () => {
     const list = await (await client()).get<Token[]>('/v1/tokens');
