@@ -41,6 +41,36 @@ describe('the README walkthrough', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
+  it('reads the sh blocks of one section only, in order, past blocks of shown output', () => {
+    const markdown = [
+      '## Before',
+      '```sh',
+      'echo not this section',
+      '```',
+      '## Walk',
+      '```sh',
+      'echo one',
+      '```',
+      '````text',
+      '```sh',
+      'echo shown, not run',
+      '```',
+      '````',
+      '```sh http',
+      'echo two',
+      '```',
+      '## After',
+      '```sh',
+      'echo not this either',
+      '```',
+    ].join('\n');
+    expect(readmeCommandBlocks('Walk', markdown)).toEqual([
+      { info: 'sh', line: 6, code: 'echo one\n' },
+      { info: 'sh http', line: 14, code: 'echo two\n' },
+    ]);
+    expect(() => readmeCommandBlocks('Walk', '## Walk\n```sh\necho never closed\n')).toThrow(/line 2 is never closed/);
+  });
+
   it('finds the commands in README.md', () => {
     const blocks = readmeCommandBlocks(WALKTHROUGH);
     expect(blocks.filter((block) => block.info === 'sh').length).toBeGreaterThanOrEqual(5);
