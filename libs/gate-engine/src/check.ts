@@ -63,6 +63,8 @@ export interface GateCheck<T extends Thresholds = Thresholds> {
   readonly tasks?: readonly Task[];
   /** Checks whose failure makes this one pointless (it is skipped, not failed twice). */
   readonly requires?: readonly string[];
+  /** Why the check does not apply to this version, if it does not: it is skipped saying so, before its prerequisites are looked at. */
+  notApplicable?(context: GateContext): string | undefined;
   readonly thresholds: Record<keyof T & string, ThresholdSpec>;
   readonly defaults: T;
   readonly taskDefaults?: Partial<Record<Task, Partial<T>>>;

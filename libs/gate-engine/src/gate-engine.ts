@@ -55,7 +55,7 @@ export class GateEngine {
         if (!check) throw new Error(`the policy names check "${entry.id}", which this engine does not have`);
         onProgress?.({ event: 'started', check: check.id, index, total });
         const started = performance.now();
-        const notRun = prerequisiteMissing(check, results);
+        const notRun = notApplicable(check, policy.task, context) ?? prerequisiteMissing(check, results);
         const outcome: CheckOutcome = notRun?.outcome ?? (await withDeadline(runCheck(check, context, entry.thresholds), deadline, policy.settings.timeoutSeconds, context));
         const { recommendation, ...concluded } = outcome;
         const result: CheckResult = {
@@ -95,13 +95,26 @@ export class GateEngine {
   }
 }
 
+/** Why a check was not run, and the check whose failure kept it from running, if one did. */
+type NotRun = { outcome: CheckOutcome; blockedBy?: string };
+
+/**
+ * Why a check does not apply, if it does not: it is for other tasks (only a
+ * policy of every check, `gatehouse validate --check-all`, holds such a check:
+ * a stage's leaves it out) or it says so itself.
+ */
+function notApplicable(check: GateCheck, task: StagePolicy['task'], context: GateContext): NotRun | undefined {
+  const reason = check.tasks && !check.tasks.includes(task) ? `${check.id} does not apply to ${task} models` : check.notApplicable?.(context);
+  return reason === undefined ? undefined : { outcome: { status: 'skipped', message: `not run: ${reason}` } };
+}
+
 /**
  * Why a check cannot run, if it cannot: a prerequisite that failed or errored,
  * or was itself blocked (the root cause is passed on, so the report can name
  * it), else one skipped because it does not apply, which makes this one not
  * apply either. Prerequisites the policy does not run don't hold a check back.
  */
-function prerequisiteMissing(check: GateCheck, results: readonly CheckResult[]): { outcome: CheckOutcome; blockedBy?: string } | undefined {
+function prerequisiteMissing(check: GateCheck, results: readonly CheckResult[]): NotRun | undefined {
   const prerequisites = (check.requires ?? []).flatMap((id) => results.filter((result) => result.id === id));
   const blocker = prerequisites.find((result) => result.status === 'failed' || result.status === 'error' || result.blockedBy);
   if (blocker) {

@@ -62,19 +62,11 @@ export class GatePolicy {
   ) {}
 
   static load(path: string, checks: readonly GateCheck[]): GatePolicy {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new GatePolicyError(path, [`cannot read it: ${(error as Error).message}`]);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new GatePolicyError(path, [`not valid JSON: ${(error as Error).message}`]);
-    }
-    return GatePolicy.parse(json, checks, path);
+    return GatePolicy.parse(
+      readJsonConfig(path, (problem) => new GatePolicyError(path, [problem])),
+      checks,
+      path,
+    );
   }
 
   /** Validates everything and lists every problem at once, so a bad file fails start-up with the whole story. */
@@ -103,20 +95,27 @@ export class GatePolicy {
     return new GatePolicy(source, settings, stages, byId);
   }
 
-  /** The checks, severities, thresholds and settings a gate for this stage and task runs with. */
-  resolve(stage: GateStage, task: Task): StagePolicy {
+  /**
+   * The checks, severities, thresholds and settings a gate for this stage and
+   * task runs with. `everyCheck` (`gatehouse validate --check-all`) keeps the
+   * stage's checks for other tasks, which the engine reports as not applying,
+   * and adds every check the stage does not run, with its defaults, as a
+   * warning: it reports, and the verdict stays the stage's.
+   */
+  resolve(stage: GateStage, task: Task, { everyCheck = false }: { everyCheck?: boolean } = {}): StagePolicy {
     const entry = this.stages.get(stage);
     const settings = mergeSettings(this.settings, entry?.settings ?? {});
     const checks: PolicyCheck[] = [];
     for (const [id, checkEntry] of entry?.checks ?? []) {
       const check = this.checks.get(id)!;
-      if (check.tasks && !check.tasks.includes(task)) continue;
+      if (!everyCheck && check.tasks && !check.tasks.includes(task)) continue;
       checks.push({
         id,
         severity: checkEntry.severity ?? check.severity,
         thresholds: thresholdsFor(check, task, checkEntry.thresholds, checkEntry.byTask?.[task]),
       });
     }
+    if (everyCheck) addUnlisted(checks, this.checks, task);
     return { stage, task, settings, checks };
   }
 
@@ -128,6 +127,35 @@ export class GatePolicy {
   /** The stage this one extends, null when it is written out in full. */
   parentOf(stage: GateStage): GateStage | null {
     return this.stages.get(stage)?.parent ?? null;
+  }
+}
+
+/**
+ * Adds each check the list lacks, in the engine's order, as a warning: before
+ * the first listed check that requires it (artifact_scan, which a stage may
+ * leave to an earlier gate, before model_loads), else at the end.
+ */
+function addUnlisted(checks: PolicyCheck[], known: ReadonlyMap<string, GateCheck>, task: Task): void {
+  for (const check of known.values()) {
+    if (checks.some((listed) => listed.id === check.id)) continue;
+    const dependent = checks.findIndex((listed) => known.get(listed.id)?.requires?.includes(check.id));
+    const added = { id: check.id, severity: 'warning' as const, thresholds: thresholdsFor(check, task) };
+    checks.splice(dependent === -1 ? checks.length : dependent, 0, added);
+  }
+}
+
+/** A configuration file's JSON; `invalid` makes the error for a file that cannot be read or is not JSON. */
+export function readJsonConfig(path: string, invalid: (problem: string) => Error): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw invalid(`cannot read it: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalid(`not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -294,7 +322,8 @@ function validateThresholds(value: unknown, check: GateCheck, where: string, pro
   }
 }
 
-function thresholdProblem(spec: ThresholdSpec, value: unknown): string | undefined {
+/** What is wrong with a value for a threshold, or undefined when it will do. */
+export function thresholdProblem(spec: ThresholdSpec, value: unknown): string | undefined {
   if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false, not ${JSON.stringify(value)}`;
   if (spec.type === 'names') {
     return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.trim() !== '')

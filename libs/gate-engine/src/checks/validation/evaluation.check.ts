@@ -13,7 +13,8 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
   readonly family = 'validation';
   readonly description = 'metrics measured on the evaluation dataset meet the floor: accuracy and macro-F1 (classification), MAE and RMSE (regression)';
   readonly severity = 'critical';
-  readonly tasks = ['classification', 'regression'] as const;
+  // Listed for other too, so a version of task other that names an evaluation dataset is told it goes unused, never passed in silence.
+  readonly tasks = ['classification', 'regression', 'other'] as const;
   readonly requires = ['model_loads'];
   readonly thresholds = {
     minAccuracy: { type: 'number', min: 0, max: 1, description: 'classification: lowest accuracy' },
@@ -23,6 +24,13 @@ export class EvaluationCheck implements GateCheck<Thresholds> {
     required: { type: 'boolean', description: 'fail, rather than skip, when there is no dataset to evaluate on' },
   } as const;
   readonly defaults = { minAccuracy: 0.85, minMacroF1: 0, maxMae: 0, maxRmse: 0, required: false };
+
+  notApplicable(context: GateContext): string | undefined {
+    if (context.task !== 'other') return undefined;
+    const named = context.dataset('evaluation') ?? context.dataset('validation');
+    if (!named) return 'task other has no metric to evaluate';
+    return `task other has no metric to measure dataset ${named.name} (${named.role}) on, so it was not evaluated; give the model's task as classification, regression or generative to have it measured`;
+  }
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     const { dataset, missing, unusable } = evaluationDataset(context);
