@@ -1,6 +1,7 @@
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import { issueCertificate } from './fixtures/certificates';
+import { modelSigningBundle } from './fixtures/model-signing-bundles';
 import { BlobInspection } from './support/blob-inspection';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
 import type { ApiClient } from './support/api-client';
@@ -30,11 +31,11 @@ export function describeSigning(backend: Backend): void {
       return response.body;
     }
 
-    /** Declares a version, uploads the files and commits with `signature`. */
-    async function commitWith(signature: unknown) {
+    /** Declares a version, uploads the files (and `extraFiles`) and commits with `signature`. */
+    async function commitWith(signature: unknown, extraFiles: Record<string, Buffer> = {}) {
       const version = `1.0.${++counter}`;
       await engineer.post('/v1/models/signed/versions', { version, task: 'other' });
-      for (const [path, bytes] of Object.entries(files)) await engineer.put(`/v1/models/signed/versions/${version}/files/${path}`, bytes);
+      for (const [path, bytes] of Object.entries({ ...files, ...extraFiles })) await engineer.put(`/v1/models/signed/versions/${version}/files/${path}`, bytes);
       return { version, response: await engineer.post(`/v1/models/signed/versions/${version}/commit`, { signature }) };
     }
 
@@ -93,15 +94,6 @@ export function describeSigning(backend: Backend): void {
           return signStatement(buildStatement('signed', digests), privateKey);
         },
       ],
-      [
-        'ignore_paths_not_allowed',
-        'ignore_paths outside the allow-list',
-        async () => {
-          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-          await trust(publicKey);
-          return signStatement(buildStatement('signed', digests, ['weights']), privateKey);
-        },
-      ],
       ['malformed_signature', 'something that is not a bundle', async () => ({ mediaType: 'text/plain' })],
     ])('rejects %s (%s) with 422 and leaves the version uncommitted', async (reason, _what, makeSignature) => {
       const { version, response } = await commitWith(await makeSignature());
@@ -110,6 +102,48 @@ export function describeSigning(backend: Backend): void {
       expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.status).toBe('pending_upload');
       const audited = await registry.admin.get(`/v1/audit?subject=version:signed@${version}&action=version.signature_rejected`);
       expect(audited.body.items[0].payload.reason).toBe(reason);
+    });
+
+    describe('bundles as model_signing writes them', () => {
+      const readme = Buffer.from('# fraud model\n');
+
+      it('accepts `sign key --ignore-paths README.md` when the version holds only the signed files: its ignore paths (the signature file, git metadata, README.md) match none of them', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const signer = await trust(publicKey);
+        const bundle = modelSigningBundle({ modelDir: 'fraud-model', files: digests, ignorePaths: ['README.md'], privateKey });
+        const { version, response } = await commitWith(bundle);
+        expect(response.status).toBe(200);
+        expect(response.body.signature).toMatchObject({ signer: signer.name });
+        const verified = await registry.admin.post(`/v1/models/signed/versions/${version}/verify`);
+        expect(verified.body).toMatchObject({ ok: true, signature: { present: true, ok: true } });
+      });
+
+      it('accepts `sign certificate` under a trusted CA, through its intermediate', async () => {
+        const root = issueCertificate({ subject: 'model_signing Root', ca: true });
+        const intermediate = issueCertificate({ subject: 'model_signing Intermediate', ca: true, issuer: root });
+        const leaf = issueCertificate({ subject: 'release-bot', issuer: intermediate });
+        await registry.admin.post('/v1/signers', { name: `ms-root-${++counter}`, certificate: root.pem });
+        const bundle = modelSigningBundle({ modelDir: 'fraud-model', files: digests, privateKey: leaf.privateKey, certificateChain: [leaf.certificate, intermediate.certificate] });
+        expect((await commitWith(bundle)).response.status).toBe(200);
+      });
+
+      it.each([
+        [
+          'a file the bundle ignores',
+          { ignorePaths: ['README.md'] },
+          [{ path: 'README.md', ignoredBy: 'README.md' }],
+          'README.md (left out by the signature\'s ignore_paths entry "README.md")',
+        ],
+        ['a file absent from its manifest', {}, [{ path: 'README.md' }], 'in the version but not signed: README.md'],
+      ])('refuses %s, naming it, and leaves the version uncommitted', async (_what, run, unsigned, named) => {
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        await trust(publicKey);
+        const { version, response } = await commitWith(modelSigningBundle({ modelDir: 'fraud-model', files: digests, privateKey, ...run }), { 'README.md': readme });
+        expect(response.status).toBe(422);
+        expect(response.body).toMatchObject({ error: 'signature_rejected', details: { reason: 'files_differ', unsigned, missing: [], changed: [] } });
+        expect(response.body.message).toContain(named);
+        expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.status).toBe('pending_upload');
+      });
     });
 
     describe('with X.509 certificates', () => {

@@ -11,7 +11,6 @@ import {
   certificateFingerprint,
   checkSigningUsage,
   compareWithFiles,
-  DEFAULT_SIGNATURE_IGNORE_PATHS,
   issueCertificate,
   parseBundle,
   parsePublicKey,
@@ -122,8 +121,12 @@ export async function verifyOffline(dir: string, bundlePath: string, trust: { ke
     verifyEnvelope(bundle, trust.key ? await keyFor(bundle, trust.key) : await certifiedKey(bundle, trust.cert!));
     const statement = readStatement(bundle);
     const { digests } = await digestsForSigning(dir, inside ? [inside] : []);
-    const comparison = compareWithFiles(statement, digests, [...DEFAULT_SIGNATURE_IGNORE_PATHS, ...(inside ? [inside] : [])]);
-    failures.push(...comparison.changed.map((c) => `changed: ${c.path}`), ...comparison.missing.map((p) => `missing: ${p}`), ...comparison.extra.map((p) => `not signed: ${p}`));
+    const comparison = compareWithFiles(statement, digests);
+    failures.push(
+      ...comparison.changed.map((c) => `changed: ${c.path}`),
+      ...comparison.missing.map((p) => `missing: ${p}`),
+      ...comparison.unsigned.map((f) => `not signed: ${f.path}${f.ignoredBy === undefined ? '' : ` (left out by ignore_paths entry "${f.ignoredBy}")`}`),
+    );
   } catch (error) {
     if (!(error instanceof SignatureProblem)) throw error;
     failures.push(`${error.code}: ${error.message}`);

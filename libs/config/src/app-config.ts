@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_SIGNATURE_IGNORE_PATHS } from '@gatehouse/model-signing';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
@@ -107,11 +106,6 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'SIGNATURE_IGNORE_PATHS must be a comma-separated list of paths' })
-  SIGNATURE_IGNORE_PATHS?: string;
-
-  @Transform(emptyToUndefined)
-  @IsOptional()
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: string;
 
@@ -193,8 +187,6 @@ export interface AppConfig {
   /** A request whose body stops arriving for this long is cut; there is no limit on a request's total time. */
   httpIdleTimeoutSeconds: number;
   adminToken?: string;
-  /** The only ignore_paths a signature may use to leave files unsigned. */
-  signatureIgnorePaths: string[];
   logLevel: LogLevel;
   logFormat: 'json' | 'text';
   gates: GateRunnerConfig;
@@ -274,7 +266,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     maxJsonBodySize: parsed.MAX_JSON_BODY_SIZE ?? DEFAULT_MAX_JSON_BODY_SIZE,
     httpIdleTimeoutSeconds: parsed.HTTP_IDLE_TIMEOUT_SECONDS ?? 120,
     adminToken: parsed.GATEHOUSE_ADMIN_TOKEN,
-    signatureIgnorePaths: parsed.SIGNATURE_IGNORE_PATHS?.split(',') ?? DEFAULT_SIGNATURE_IGNORE_PATHS,
     logLevel: (parsed.LOG_LEVEL as LogLevel | undefined) ?? 'log',
     logFormat: (parsed.LOG_FORMAT as 'json' | 'text' | undefined) ?? 'json',
     gates: {

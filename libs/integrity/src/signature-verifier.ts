@@ -1,11 +1,11 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import {
   certificateFingerprint,
   checkSigningUsage,
   compareWithFiles,
+  describeDifferences,
   type FileDigest,
   type OmsBundle,
   parseBundle,
@@ -30,10 +30,7 @@ export interface VerifiedSignature {
 /** Decides whether an OMS bundle is a valid signature, by a trusted signer, over exactly these files. */
 @Injectable()
 export class SignatureVerifier {
-  constructor(
-    private readonly signers: TrustedSignerRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly signers: TrustedSignerRepository) {}
 
   async verify(raw: unknown, files: FileDigest[], tx?: EntityManager, now = new Date()): Promise<VerifiedSignature> {
     try {
@@ -41,9 +38,9 @@ export class SignatureVerifier {
       const { signer, key } = await this.identifySigner(bundle, tx, now);
       verifyEnvelope(bundle, key);
       const statement = readStatement(bundle);
-      const comparison = compareWithFiles(statement, files, this.config.signatureIgnorePaths);
-      if (comparison.missing.length || comparison.extra.length || comparison.changed.length) {
-        throw new SignatureProblem('files_differ', describe(comparison), { ...comparison });
+      const comparison = compareWithFiles(statement, files);
+      if (comparison.missing.length || comparison.unsigned.length || comparison.changed.length) {
+        throw new SignatureProblem('files_differ', describeDifferences(comparison), { ...comparison });
       }
       return { signerId: signer.id, signerName: signer.name, fingerprint: signer.fingerprint, bundle };
     } catch (error) {
@@ -109,13 +106,4 @@ function assertUsable(signer: TrustedSignerEntity, now: Date): void {
   if (signer.expiresAt && signer.expiresAt <= now) {
     throw new SignatureProblem('signer_expired', `signer "${signer.name}" expired at ${signer.expiresAt.toISOString()}`);
   }
-}
-
-function describe(comparison: { missing: string[]; extra: string[]; changed: { path: string }[] }): string {
-  const parts = [
-    comparison.changed.length ? `changed: ${comparison.changed.map((c) => c.path).join(', ')}` : '',
-    comparison.missing.length ? `signed but not in the version: ${comparison.missing.join(', ')}` : '',
-    comparison.extra.length ? `in the version but not signed: ${comparison.extra.join(', ')}` : '',
-  ];
-  return `the signed files differ from the version's (${parts.filter(Boolean).join('; ')})`;
 }

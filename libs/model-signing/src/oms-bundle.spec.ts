@@ -1,6 +1,7 @@
 import { constants, createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { buildStatement, comparePathComponents, OMS_PREDICATE_TYPE } from './oms-format';
-import { compareWithFiles, parseBundle, readStatement, SignatureProblem, signStatement, verifyEnvelope } from './oms-bundle';
+import { modelSigningBundle } from '../../../test/fixtures/model-signing-bundles';
+import { buildStatement, comparePathComponents, OMS_PREDICATE_TYPE, type OmsStatement } from './oms-format';
+import { compareWithFiles, describeDifferences, parseBundle, readStatement, SignatureProblem, signStatement, verifyEnvelope } from './oms-bundle';
 import { publicKeyHint } from './signing-keys';
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -34,6 +35,7 @@ describe('OMS bundles', () => {
     // Rebuilt by hand from the specs: in-toto Statement v1, OMS predicate, DSSE PAE.
     const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
     const statement = JSON.parse(payload.toString('utf8'));
+    expect(payload.toString('utf8')).toBe(JSON.stringify(statement, null, 2));
     const byComponents = ['config.json', 'weights/layer-1.bin', 'weights-extra.bin'];
     expect(statement.predicate.resources.map((r: { name: string }) => r.name)).toEqual(byComponents);
     const rawDigests = Buffer.concat(byComponents.map((p) => Buffer.from(files.find((f) => f.path === p)!.sha256, 'hex')));
@@ -75,20 +77,142 @@ describe('OMS bundles', () => {
     expect(OMS_PREDICATE_TYPE).toBe(statement.predicateType);
   });
 
-  it('names missing, extra and changed files, and honours only allowed ignore paths', () => {
-    const statement = buildStatement('m', files, ['model.sig']);
+  it('names missing, unsigned and changed files, and which ignore_paths entry left a file unsigned', () => {
+    const statement = buildStatement('m', files, ['model.sig', 'docs', '.git/', '.github']);
     const actual = [
       { path: 'config.json', sha256: digest('cfg-changed') },
       { path: 'weights/layer-1.bin', sha256: digest('w1') },
       { path: 'new.bin', sha256: digest('n') },
-      { path: 'model.sig', sha256: digest('sig') },
+      { path: 'docs/card.md', sha256: digest('card') },
+      { path: 'docs-old/card.md', sha256: digest('old card') },
+      { path: '.git/HEAD', sha256: digest('ref') },
     ];
-    expect(compareWithFiles(statement, actual, ['model.sig'])).toEqual({
+    expect(compareWithFiles(statement, actual)).toEqual({
       missing: ['weights-extra.bin'],
-      extra: ['new.bin'],
+      unsigned: [{ path: '.git/HEAD', ignoredBy: '.git/' }, { path: 'docs/card.md', ignoredBy: 'docs' }, { path: 'docs-old/card.md' }, { path: 'new.bin' }],
       changed: [{ path: 'config.json', signed: digest('cfg'), actual: digest('cfg-changed') }],
     });
-    expect(() => compareWithFiles(statement, actual, [])).toThrow('ignores paths policy does not allow: model.sig');
+    expect(describeDifferences(compareWithFiles(statement, actual))).toBe(
+      "the signed files differ from the version's (changed: config.json; signed but not in the version: weights-extra.bin; " +
+        'in the version but not signed: .git/HEAD (left out by the signature\'s ignore_paths entry ".git/"), docs/card.md (left out by the signature\'s ignore_paths entry "docs"), docs-old/card.md, new.bin)' +
+        '; every file of a version must be signed: sign it too, or leave it out of the version',
+    );
+  });
+
+  it('accepts ignore_paths entries that match no file of the version, and an ignore entry of the whole directory leaves every file unsigned', () => {
+    const everything = buildStatement('m', files, ['model.sig', '.git', '.gitattributes', '.github', '.gitignore', 'README.md', 'notes/']);
+    expect(compareWithFiles(everything, files)).toEqual({ missing: [], unsigned: [], changed: [] });
+    expect(compareWithFiles(buildStatement('m', [], ['.']), files).unsigned).toEqual([
+      { path: 'config.json', ignoredBy: '.' },
+      { path: 'weights/layer-1.bin', ignoredBy: '.' },
+      { path: 'weights-extra.bin', ignoredBy: '.' },
+    ]);
+  });
+
+  it('leaves ignore_paths out when nothing is ignored, as model_signing does, and reads statements either way', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const bare = readStatement(signStatement(buildStatement('m', files), privateKey));
+    expect(bare.predicate.serialization).toEqual({ method: 'files', hash_type: 'sha256', allow_symlinks: false });
+    expect(compareWithFiles(bare, files)).toEqual({ missing: [], unsigned: [], changed: [] });
+  });
+
+  it.each([
+    ['unsupported_serialization', 'shards', (s: OmsStatement) => ({ ...s, predicate: { ...s.predicate, serialization: { ...s.predicate.serialization, method: 'shards' } } })],
+    [
+      'malformed_signature',
+      'ignore_paths',
+      (s: OmsStatement) => ({ ...s, predicate: { ...s.predicate, serialization: { ...s.predicate.serialization, ignore_paths: 'model.sig' } } }),
+    ],
+    [
+      'malformed_signature',
+      'resources',
+      (s: OmsStatement) => ({ ...s, predicate: { ...s.predicate, resources: s.predicate.resources.map((r) => ({ ...r, algorithm: 'blake3' })) } }),
+    ],
+  ])('refuses a statement with %s (%s)', (code, _what, change) => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const bundle = signStatement(change(buildStatement('m', files)) as OmsStatement, privateKey);
+    expect(() => readStatement(bundle)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe("model_signing's layout", () => {
+  const signme = [
+    { path: 'signme-2', sha256: digest('signme-2') },
+    { path: 'signme-1', sha256: digest('signme-1') },
+  ];
+
+  it('signs exactly the payload model_signing 1.1 writes for `sign key --ignore-paths ignore-me`, and verifies it', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const bundle = modelSigningBundle({ modelDir: 'v1.1.0-elliptic-key', files: signme, ignorePaths: ['ignore-me'], privateKey });
+    // The text of model_signing's own v1.1.0-elliptic-key test bundle, with these digests.
+    const expected = [
+      '{',
+      '  "_type": "https://in-toto.io/Statement/v1",',
+      '  "subject": [',
+      '    {',
+      '      "name": "v1.1.0-elliptic-key",',
+      '      "digest": {',
+      `        "sha256": "${createHash('sha256')
+        .update(Buffer.from(digest('signme-1') + digest('signme-2'), 'hex'))
+        .digest('hex')}"`,
+      '      }',
+      '    }',
+      '  ],',
+      '  "predicateType": "https://model_signing/signature/v1.0",',
+      '  "predicate": {',
+      '    "resources": [',
+      ...['signme-1', 'signme-2'].flatMap((name, i) => [
+        '      {',
+        '        "algorithm": "sha256",',
+        `        "name": "${name}",`,
+        `        "digest": "${digest(name)}"`,
+        i === 0 ? '      },' : '      }',
+      ]),
+      '    ],',
+      '    "serialization": {',
+      '      "allow_symlinks": false,',
+      '      "method": "files",',
+      '      "hash_type": "sha256",',
+      '      "ignore_paths": [',
+      '        ".git",',
+      '        "model.sig",',
+      '        "ignore-me",',
+      '        ".gitattributes",',
+      '        ".gitignore",',
+      '        ".github"',
+      '      ]',
+      '    }',
+      '  }',
+      '}',
+    ].join('\n');
+    expect(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')).toBe(expected);
+    expect(JSON.stringify(bundle)).toBe(
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        verificationMaterial: {
+          publicKey: {
+            hint: createHash('sha256')
+              .update(publicKey.export({ type: 'spki', format: 'pem' }))
+              .digest('hex'),
+          },
+          tlogEntries: [],
+        },
+        dsseEnvelope: {
+          payload: bundle.dsseEnvelope.payload,
+          payloadType: 'application/vnd.in-toto+json',
+          signatures: [{ sig: bundle.dsseEnvelope.signatures[0].sig, keyid: '' }],
+        },
+      }),
+    );
+    expect(() => verifyEnvelope(parseBundle(JSON.parse(JSON.stringify(bundle))), publicKey)).not.toThrow();
+    expect(compareWithFiles(readStatement(bundle), signme)).toEqual({ missing: [], unsigned: [], changed: [] });
+    expect(compareWithFiles(readStatement(bundle), [...signme, { path: 'ignore-me', sha256: digest('') }]).unsigned).toEqual([{ path: 'ignore-me', ignoredBy: 'ignore-me' }]);
+  });
+
+  it('records no ignore_paths with --no-ignore-git-paths and the signature outside the directory', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const statement = readStatement(modelSigningBundle({ modelDir: 'm', files: signme, signature: null, ignoreGitPaths: false, privateKey }));
+    expect(statement.predicate.serialization).toEqual({ allow_symlinks: false, method: 'files', hash_type: 'sha256' });
   });
 });
 

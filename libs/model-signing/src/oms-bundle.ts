@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject, type X509Certificate } from 'node:cryp
 import {
   BUNDLE_MEDIA_TYPE,
   comparePathComponents,
+  ignoreEntryCovers,
   IN_TOTO_PAYLOAD_TYPE,
   IN_TOTO_STATEMENT_TYPE,
   OMS_PREDICATE_TYPE,
@@ -30,7 +31,8 @@ export class SignatureProblem extends Error {
  * that chain.
  */
 export function signStatement(statement: OmsStatement, privateKey: KeyObject, certificateChain: X509Certificate[] = []): OmsBundle {
-  const payload = Buffer.from(JSON.stringify(statement), 'utf8');
+  // Indented by two, as model_signing's protobuf JSON writer lays the payload out.
+  const payload = Buffer.from(JSON.stringify(statement, null, 2), 'utf8');
   const signature = signBytes(privateKey, pae(IN_TOTO_PAYLOAD_TYPE, payload));
   const identity =
     certificateChain.length > 0
@@ -87,9 +89,20 @@ export function readStatement(bundle: OmsBundle): OmsStatement {
   }
   if (statement._type !== IN_TOTO_STATEMENT_TYPE) throw new SignatureProblem('malformed_signature', `statement _type must be ${IN_TOTO_STATEMENT_TYPE}`);
   if (statement.predicateType !== OMS_PREDICATE_TYPE) throw new SignatureProblem('malformed_signature', `predicateType must be ${OMS_PREDICATE_TYPE}`);
-  const resources = statement.predicate?.resources;
+  const serialization = statement.predicate?.serialization;
+  if (serialization?.method !== 'files') {
+    throw new SignatureProblem(
+      'unsupported_serialization',
+      `the signature serialises the model by ${JSON.stringify(serialization?.method)}; the registry verifies whole files: sign with model_signing's default "files" serialization`,
+    );
+  }
+  const ignored = serialization.ignore_paths;
+  if (ignored !== undefined && (!Array.isArray(ignored) || ignored.some((entry) => typeof entry !== 'string'))) {
+    throw new SignatureProblem('malformed_signature', 'predicate.serialization.ignore_paths must be a list of paths');
+  }
+  const resources = statement.predicate.resources;
   if (!Array.isArray(resources) || resources.some((r) => r?.algorithm !== 'sha256' || !/^[0-9a-f]{64}$/.test(r?.digest ?? '') || typeof r?.name !== 'string')) {
-    throw new SignatureProblem('malformed_signature', 'predicate.resources must list {name, algorithm: sha256, digest} entries');
+    throw new SignatureProblem('malformed_signature', 'predicate.resources must list {name, algorithm: sha256, digest} entries (model_signing --hash-type sha256, its default)');
   }
   if (statement.subject?.length !== 1 || statement.subject[0]?.digest?.sha256 !== rootDigest(resources)) {
     throw new SignatureProblem('malformed_signature', 'the subject digest does not match the listed resources');
@@ -97,35 +110,55 @@ export function readStatement(bundle: OmsBundle): OmsStatement {
   return statement;
 }
 
+/** A file of the version that the signature does not cover; `ignoredBy` is the ignore_paths entry that left it out, if one did. */
+export interface UnsignedFile {
+  path: string;
+  ignoredBy?: string;
+}
+
 export interface ManifestComparison {
+  /** Signed, but not a file of the version. */
   missing: string[];
-  extra: string[];
+  unsigned: UnsignedFile[];
   changed: { path: string; signed: string; actual: string }[];
 }
 
 /**
- * Compares the signed resources with the version's files. Files under the
- * statement's ignore_paths are skipped only where `allowedIgnorePaths` permits.
+ * Compares the signed resources with the version's files. Every file must be
+ * signed: ignore_paths excuses nothing, it only says why a file is unsigned,
+ * and an entry that matches no file (the signature file, `.git`) is harmless.
  */
-export function compareWithFiles(statement: OmsStatement, files: { path: string; sha256: string }[], allowedIgnorePaths: readonly string[]): ManifestComparison {
-  const ignored = statement.predicate.serialization?.ignore_paths ?? [];
-  const refused = ignored.filter((path) => !allowedIgnorePaths.includes(path));
-  if (refused.length > 0) {
-    throw new SignatureProblem('ignore_paths_not_allowed', `the signature ignores paths policy does not allow: ${refused.join(', ')}`, { refused });
-  }
-  const isIgnored = (path: string) => ignored.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+export function compareWithFiles(statement: OmsStatement, files: { path: string; sha256: string }[]): ManifestComparison {
+  const ignored = statement.predicate.serialization.ignore_paths ?? [];
   const signed = new Map(statement.predicate.resources.map((r) => [r.name, r.digest]));
-  const actual = new Map(files.filter((f) => !isIgnored(f.path)).map((f) => [f.path, f.sha256]));
+  const actual = new Map(files.map((f) => [f.path, f.sha256]));
   const sorted = (paths: string[]) => paths.sort(comparePathComponents);
   return {
     missing: sorted([...signed.keys()].filter((path) => !actual.has(path))),
-    extra: sorted([...actual.keys()].filter((path) => !signed.has(path))),
+    unsigned: sorted([...actual.keys()].filter((path) => !signed.has(path))).map((path) => {
+      const ignoredBy = ignored.find((entry) => ignoreEntryCovers(entry, path));
+      return ignoredBy === undefined ? { path } : { path, ignoredBy };
+    }),
     changed: sorted([...signed.keys()].filter((path) => actual.has(path) && actual.get(path) !== signed.get(path))).map((path) => ({
       path,
       signed: signed.get(path)!,
       actual: actual.get(path)!,
     })),
   };
+}
+
+/** One sentence naming every difference, and what to do about unsigned files. */
+export function describeDifferences(comparison: ManifestComparison): string {
+  const unsigned = comparison.unsigned.map((file) =>
+    file.ignoredBy === undefined ? file.path : `${file.path} (left out by the signature's ignore_paths entry "${file.ignoredBy}")`,
+  );
+  const parts = [
+    comparison.changed.length ? `changed: ${comparison.changed.map((c) => c.path).join(', ')}` : '',
+    comparison.missing.length ? `signed but not in the version: ${comparison.missing.join(', ')}` : '',
+    unsigned.length ? `in the version but not signed: ${unsigned.join(', ')}` : '',
+  ];
+  const advice = unsigned.length ? '; every file of a version must be signed: sign it too, or leave it out of the version' : '';
+  return `the signed files differ from the version's (${parts.filter(Boolean).join('; ')})${advice}`;
 }
 
 export function parsePublicKey(pem: string): KeyObject {

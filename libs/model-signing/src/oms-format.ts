@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
 
-/** model_signing's own defaults: the signature file and git metadata. */
-export const DEFAULT_SIGNATURE_IGNORE_PATHS = ['model.sig', '.git', '.gitattributes', '.github', '.gitignore'];
-
 /**
  * The OpenSSF Model Signing (OMS) format, as `model_signing` of
  * sigstore/model-transparency writes it: a Sigstore bundle whose DSSE envelope
@@ -29,6 +26,7 @@ export interface OmsStatement {
   subject: { name: string; digest: { sha256: string } }[];
   predicateType: string;
   predicate: {
+    /** model_signing omits ignore_paths when nothing was ignored; its entries are relative to the model directory. */
     serialization: { method: string; hash_type: string; allow_symlinks: boolean; ignore_paths?: string[] };
     resources: OmsResource[];
   };
@@ -66,7 +64,7 @@ export function rootDigest(resources: { digest: string }[]): string {
   return hash.digest('hex');
 }
 
-/** The statement a signer signs for `files` of the model named `modelName`. */
+/** The statement a signer signs for `files` of the model named `modelName`; `ignorePaths` is left out when empty, as model_signing does. */
 export function buildStatement(modelName: string, files: FileDigest[], ignorePaths: string[] = []): OmsStatement {
   const resources = [...files].sort((a, b) => comparePathComponents(a.path, b.path)).map((file) => ({ name: file.path, algorithm: 'sha256', digest: file.sha256 }));
   return {
@@ -74,10 +72,16 @@ export function buildStatement(modelName: string, files: FileDigest[], ignorePat
     subject: [{ name: modelName, digest: { sha256: rootDigest(resources) } }],
     predicateType: OMS_PREDICATE_TYPE,
     predicate: {
-      serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false, ignore_paths: ignorePaths },
+      serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false, ...(ignorePaths.length > 0 ? { ignore_paths: ignorePaths } : {}) },
       resources,
     },
   };
+}
+
+/** Whether an ignore_paths entry covers `path`: the entry itself or anything under it, component by component, as model_signing's `is_relative_to`. */
+export function ignoreEntryCovers(entry: string, path: string): boolean {
+  const normal = entry.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  return normal === '' || normal === '.' || path === normal || path.startsWith(`${normal}/`);
 }
 
 /** DSSE pre-authentication encoding: what the signature actually covers. */
