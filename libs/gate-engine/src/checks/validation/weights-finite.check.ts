@@ -4,35 +4,44 @@ import { findNonFiniteTensors, type ExternalDataRef, type NonFiniteTensor } from
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
 
+type Thresholds = { failOnNaN: boolean; failOnInf: boolean };
+
 /**
  * NaN in any tensor the model carries poisons every output that touches it,
  * and so does an infinity that reaches weight arithmetic (a Conv or MatMul
  * operand, a normalisation scale, a recurrent weight). Infinities elsewhere
  * are often deliberate (Clip bounds, masks added before a Softmax, sentinels
- * for Min, Max or Where): they are named, and pass.
+ * for Min, Max or Where): they are named, and pass. A policy that turns
+ * failOnNaN or failOnInf off still has them named, as a warning.
  */
-export class WeightsFiniteCheck implements GateCheck {
+export class WeightsFiniteCheck implements GateCheck<Thresholds> {
   readonly id = 'weights_finite';
   readonly family = 'validation';
   readonly description = 'no NaN in any tensor the model carries, and no Inf where it feeds weight arithmetic, in every graph and function';
   readonly severity = 'critical';
   readonly requires = ['onnx_parses'];
-  readonly thresholds = {};
-  readonly defaults = {};
+  readonly thresholds = {
+    failOnNaN: { type: 'boolean', description: 'a tensor holding NaN fails the check (otherwise it warns)' },
+    failOnInf: { type: 'boolean', description: 'an Inf feeding weight arithmetic fails the check (otherwise it warns); Inf in bounds and masks always passes' },
+  } as const;
+  readonly defaults = { failOnNaN: true, failOnInf: true };
 
-  async run(context: GateContext): Promise<CheckOutcome> {
+  async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
     if (!context.modelPath) return { status: 'skipped', message: 'the version has no ONNX file' };
     const model = await context.onnxModel();
     const { nonFinite, unreadable, checked } = findNonFiniteTensors(model, (ref) => readExternalData(context, ref));
     const poisoned = nonFinite.filter((tensor) => tensor.nanCount > 0 || tensor.feedsWeightArithmetic);
     const tolerated = nonFinite.filter((tensor) => !poisoned.includes(tensor));
+    const blocking = poisoned.filter((tensor) => (thresholds.failOnNaN && tensor.nanCount > 0) || (thresholds.failOnInf && tensor.infCount > 0 && tensor.feedsWeightArithmetic));
     const details = { checked, nonFinite: poisoned, tolerated, unreadable };
-    if (poisoned.length > 0 || unreadable.length > 0) {
-      const named = [
-        ...poisoned.map((tensor) => `${describe(tensor)}${tensor.nanCount === 0 ? `, feeding ${tensor.uses.join(', ')}` : ''}`),
-        ...unreadable.map((tensor) => `${tensor.tensor} (${tensor.graph}) could not be read: ${tensor.reason}`),
-      ];
-      return { status: 'failed', value: poisoned.length + unreadable.length, threshold: 0, message: named.join('; '), details };
+    const named = (tensors: NonFiniteTensor[]) => tensors.map((tensor) => `${describe(tensor)}${tensor.nanCount === 0 ? `, feeding ${tensor.uses.join(', ')}` : ''}`);
+    if (blocking.length > 0 || unreadable.length > 0) {
+      const problems = [...named(blocking), ...unreadable.map((tensor) => `${tensor.tensor} (${tensor.graph}) could not be read: ${tensor.reason}`)];
+      return { status: 'failed', value: poisoned.length + unreadable.length, threshold: 0, message: problems.join('; '), details };
+    }
+    if (poisoned.length > 0) {
+      const off = [!thresholds.failOnNaN && 'failOnNaN', !thresholds.failOnInf && 'failOnInf'].filter(Boolean).join(' and ');
+      return { status: 'warning', value: poisoned.length, threshold: 0, message: `${named(poisoned).join('; ')} (not failed: the policy turns ${off} off)`, details };
     }
     const allowed = tolerated.map((tensor) => `${describe(tensor)}, used by ${tensor.uses.join(', ') || 'nothing'}`);
     return {
