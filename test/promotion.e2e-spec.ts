@@ -83,8 +83,18 @@ describe('promotion (embedded)', () => {
     const self = await approve(lead, id);
     expect(self.status).toBe(403);
     expect(self.body.error).toBe('self_approval');
-    expect((await approve(approverA, id, 'metrics look right')).body).toMatchObject({ status: 'awaiting_approval' });
-    expect((await approve(approverA, id, 'again')).body.decisions).toHaveLength(1);
+    const byAdmin = await approve(registry.admin, id);
+    expect([byAdmin.status, byAdmin.body.error, byAdmin.body.details.allowed]).toEqual([403, 'role_required', ['approver']]);
+    expect(byAdmin.body.message).toContain('stages.production.approvers in ');
+    expect(byAdmin.body.message).toContain('promotion.json');
+    const first = (await approve(approverA, id, 'metrics look right')).body;
+    expect(first).toMatchObject({ status: 'awaiting_approval', approverRoles: ['approver'], decisions: [{ actor: 'approver-a', decision: 'approve' }] });
+    for (const decision of ['approve', 'reject']) {
+      const again = await approverA.post(`/v1/promotions/${id}/approvals`, { decision, comment: 'again' });
+      expect([again.status, again.body.error]).toEqual([409, 'already_decided']);
+      expect(again.body.message).toContain(`approver-a already approved promotion ${id} at ${first.decisions[0].decidedAt}`);
+    }
+    expect((await engineer.get(`/v1/promotions/${id}`)).body).toMatchObject({ status: 'awaiting_approval', decisions: [{ actor: 'approver-a', comment: 'metrics look right' }] });
     promotion = (await approve(approverB, id)).body;
     expect(promotion.status).toBe('completed');
 
@@ -141,8 +151,17 @@ describe('promotion (embedded)', () => {
     const second = await toProduction('1.2.0');
     await approve(approverA, second);
     expect((await approve(approverB, second)).body.status).toBe('completed');
+    // 1.0.0 served in production: archived. 1.1.0 only held canary: validated again, promotable, with its displacement in the history.
     expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('archived');
-    expect((await engineer.get('/v1/models/scorer/versions/1.1.0')).body.stage).toBe('archived');
+    expect((await engineer.get('/v1/models/scorer/versions/1.1.0')).body).toMatchObject({ status: 'validated', stage: 'none' });
+    const stageMoves = async (version: string) =>
+      (await engineer.get('/v1/models/scorer/history')).body.items
+        .filter((event: { version: string }) => event.version === version)
+        .map((event: { stage: string; action: string }) => `${event.action}:${event.stage}`)
+        .reverse();
+    expect(await stageMoves('1.1.0')).toEqual(['promoted:staging', 'promoted:canary', 'replaced:canary']);
+    expect((await settled((await promote(engineer, '1.1.0', { stage: 'staging' })).body.id)).status).toBe('completed');
+    expect((await engineer.get('/v1/models/scorer/versions/1.1.0')).body.stage).toBe('staging');
 
     // 1.3.0 waits for approval while production is rolled back under it: its gate is stale.
     expect(await register('1.3.0')).toBe('passed');
@@ -159,9 +178,15 @@ describe('promotion (embedded)', () => {
     const done = await settled(third);
     expect(done.status).toBe('completed');
     expect((await engineer.get('/v1/models/scorer/stages')).body.stages.production.version).toBe('1.3.0');
+    // 1.3.0 displaced 1.1.0 from staging on its way: validated again.
+    expect((await engineer.get('/v1/models/scorer/versions/1.1.0')).body.stage).toBe('none');
+    expect((await stageMoves('1.1.0')).slice(-2)).toEqual(['promoted:staging', 'replaced:staging']);
+    expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('archived');
 
-    // Back to 1.0.0 (1.2.0 was rolled back, so it is skipped), then nothing earlier is left.
+    // Back to 1.0.0 (1.2.0 was rolled back, so it is skipped): the archived version serves again. Then nothing earlier is left.
     expect((await engineer.post('/v1/models/scorer/rollback', { reason: 'again' })).body.restored).toBe('1.0.0');
+    expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('production');
+    expect((await stageMoves('1.0.0')).slice(-4)).toEqual(['replaced:production', 'restored:production', 'replaced:production', 'restored:production']);
     const nothing = await engineer.post('/v1/models/scorer/rollback', { reason: 'and again' });
     expect(nothing.status).toBe(409);
     expect(nothing.body.error).toBe('nothing_to_roll_back');
@@ -295,7 +320,13 @@ describe('production and canary moves of one model completing at once (postgres+
     const policy = join(dir, 'promotion.json');
     await writeFile(
       policy,
-      JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 1 }, production: { from: ['canary'], approvals: 1 } } }),
+      JSON.stringify({
+        stages: {
+          staging: { from: ['none'], approvals: 0 },
+          canary: { from: ['staging'], approvals: 1, approvers: ['approver', 'admin'] },
+          production: { from: ['canary'], approvals: 1 },
+        },
+      }),
     );
     const env = { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy };
     primary = await startRegistry('postgres+s3', env);
@@ -325,27 +356,28 @@ describe('production and canary moves of one model completing at once (postgres+
     expect(requested.status).toBe(202);
     return settle(requested.body.id, ['awaiting_approval', ...FINAL]);
   };
+  const register = async (version: string) => {
+    const { classifier } = fixtures;
+    expect(
+      (
+        await registerVersion(clients.engineer, {
+          model: 'paired',
+          version,
+          task: 'classification',
+          files: { 'model.onnx': classifier.model.bytes },
+          schema: classifier.model.schema,
+          datasets: [{ role: 'evaluation', name: 'paired-eval', content: jsonLines(classifier.evaluation) }],
+          signWith: releaseKey,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await finishedGate(clients.engineer, 'paired', version)).status).toBe('passed');
+  };
 
   it('leaves pointers, version stages and history in agreement whichever commits first', async () => {
     if (!replica) throw new Error('no replica: Postgres is required for this test');
     const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0'];
-    const { classifier } = fixtures;
-    for (const version of versions) {
-      expect(
-        (
-          await registerVersion(clients.engineer, {
-            model: 'paired',
-            version,
-            task: 'classification',
-            files: { 'model.onnx': classifier.model.bytes },
-            schema: classifier.model.schema,
-            datasets: [{ role: 'evaluation', name: 'paired-eval', content: jsonLines(classifier.evaluation) }],
-            signWith: releaseKey,
-          })
-        ).status,
-      ).toBe(200);
-      expect((await finishedGate(clients.engineer, 'paired', version)).status).toBe('passed');
-    }
+    for (const version of versions) await register(version);
     expect((await request('1.0.0', 'staging')).status).toBe('completed');
     const first = await request('1.0.0', 'canary', { trafficPercent: 10 });
     expect((await clients['approver-a'].post(`/v1/promotions/${first.id}/approvals`, { decision: 'approve' })).body.status).toBe('completed');
@@ -389,5 +421,27 @@ describe('production and canary moves of one model completing at once (postgres+
       if (holder) expect(latest.get((holder as { version: string }).version)).toMatchObject({ stage, action: 'promoted' });
     }
     expect((await replica.admin.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+
+  it("counts one decision per token when ten race on both replicas, from the policy's approver roles: admin for canary here, not for production", async () => {
+    if (!replica) throw new Error('no replica: Postgres is required for this test');
+    await register('2.0.0');
+    expect((await request('2.0.0', 'staging')).status).toBe('completed');
+    const displaced = (await primary.admin.get('/v1/models/paired/stages')).body.stages.canary.version;
+    const canary = await request('2.0.0', 'canary', { trafficPercent: 10 });
+    expect(canary).toMatchObject({ status: 'awaiting_approval', approverRoles: ['approver', 'admin'] });
+    const servers = [primary, replica];
+    const decisions = await Promise.all(Array.from({ length: 10 }, (_, index) => servers[index % 2].admin.post(`/v1/promotions/${canary.id}/approvals`, { decision: 'approve' })));
+    expect(decisions.filter((response) => response.status === 200).map((response) => response.body.status)).toEqual(['completed']);
+    expect(decisions.filter((response) => response.status === 409).map((response) => response.body.error)).toEqual(Array(9).fill('already_decided'));
+    expect((await primary.admin.get(`/v1/promotions/${canary.id}`)).body.decisions).toHaveLength(1);
+    // The canary it displaced never served in production: validated again, not archived.
+    expect((await primary.admin.get(`/v1/models/paired/versions/${displaced}`)).body.stage).toBe('none');
+
+    const production = await request('2.0.0', 'production');
+    expect(production).toMatchObject({ status: 'awaiting_approval', approverRoles: ['approver'] });
+    const byAdmin = await replica.admin.post(`/v1/promotions/${production.id}/approvals`, { decision: 'approve' });
+    expect([byAdmin.status, byAdmin.body.error, byAdmin.body.details.allowed]).toEqual([403, 'role_required', ['approver']]);
+    expect((await clients['approver-a'].post(`/v1/promotions/${production.id}/approvals`, { decision: 'approve' })).body.status).toBe('completed');
   });
 });

@@ -48,6 +48,30 @@ export class SelfApprovalError extends DomainError {
   }
 }
 
+/** The token holds none of the roles the promotion policy lists as approvers for the stage; admin is no exception. */
+export class ApproverRoleRequiredError extends DomainError {
+  constructor(stage: string, approverRoles: readonly string[], policyFile: string) {
+    super(
+      'forbidden',
+      'role_required',
+      `deciding on a ${stage} promotion needs a token with one of the roles ${approverRoles.join(', ')}: the approvers the promotion policy sets ` +
+        `(stages.${stage}.approvers in ${policyFile}, "approver" when absent; admin counts only if listed)`,
+      { allowed: [...approverRoles], policy: policyFile },
+    );
+  }
+}
+
+/** A token decides once per promotion: a second approve or reject is refused, never counted again. */
+export class AlreadyDecidedError extends DomainError {
+  constructor(id: string, actor: string, decision: 'approve' | 'reject', decidedAt: Date) {
+    const at = new Date(decidedAt).toISOString();
+    super('conflict', 'already_decided', `${actor} already ${decision === 'approve' ? 'approved' : 'rejected'} promotion ${id} at ${at}; a token decides once per promotion`, {
+      decision,
+      decidedAt: at,
+    });
+  }
+}
+
 export class InvalidTrafficError extends DomainError {
   constructor(message: string) {
     super('invalid', 'invalid_traffic_percent', message, { fields: [{ field: 'trafficPercent', errors: [message] }] });

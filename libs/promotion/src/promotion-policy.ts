@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { ROLES } from '@gatehouse/auth';
 import { SERVING_STAGES, type ServingStage } from '@gatehouse/catalog';
+import type { Role } from './promotion-rules';
 
 /** Where a version may be promoted from: 'none' is a validated version not serving at any stage. */
 const PROMOTION_SOURCES = ['none', 'staging', 'canary'] as const;
@@ -8,9 +10,13 @@ export type PromotionSource = (typeof PROMOTION_SOURCES)[number];
 export interface StageRule {
   from: PromotionSource[];
   approvals: number;
+  /** The roles whose tokens may approve or reject a request to this stage. */
+  approvers: Role[];
 }
 
 const MAX_APPROVALS = 10;
+/** Approvers when a stage names none: admin is not one unless the policy lists it. */
+const DEFAULT_APPROVERS: Role[] = ['approver'];
 
 export class PromotionPolicyError extends Error {
   constructor(
@@ -22,9 +28,13 @@ export class PromotionPolicyError extends Error {
   }
 }
 
-/** config/promotion.json: per target stage, the stages a version may come from and the approvals it needs. */
+/** config/promotion.json: per target stage, the stages a version may come from, the approvals it needs and who may give them. */
 export class PromotionPolicy {
-  private constructor(private readonly rules: Partial<Record<ServingStage, StageRule>>) {}
+  private constructor(
+    private readonly rules: Partial<Record<ServingStage, StageRule>>,
+    /** Where the policy was read from: errors about approvers name it. */
+    readonly source: string,
+  ) {}
 
   static load(path: string): PromotionPolicy {
     let json: unknown;
@@ -53,7 +63,7 @@ export class PromotionPolicy {
         problems.push(`${at} must be an object with "from" and "approvals"`);
         continue;
       }
-      for (const key of Object.keys(rule)) if (!['from', 'approvals', '$comment'].includes(key)) problems.push(`${at}: unknown key "${key}"`);
+      for (const key of Object.keys(rule)) if (!['from', 'approvals', 'approvers', '$comment'].includes(key)) problems.push(`${at}: unknown key "${key}"`);
       const from = rule.from;
       if (!Array.isArray(from) || from.length === 0) problems.push(`${at}.from must be a non-empty list of ${PROMOTION_SOURCES.join(', ')}`);
       else {
@@ -67,10 +77,21 @@ export class PromotionPolicy {
       if (typeof approvals !== 'number' || !Number.isInteger(approvals) || approvals < 0 || approvals > MAX_APPROVALS) {
         problems.push(`${at}.approvals must be a whole number from 0 to ${MAX_APPROVALS}`);
       }
-      rules[stage as ServingStage] = { from: (Array.isArray(from) ? from : []) as PromotionSource[], approvals: approvals as number };
+      const approvers = rule.approvers ?? DEFAULT_APPROVERS;
+      if (!Array.isArray(approvers) || approvers.length === 0) problems.push(`${at}.approvers must be a non-empty list of roles (${ROLES.join(', ')})`);
+      else {
+        for (const role of approvers) {
+          if (!(ROLES as readonly unknown[]).includes(role)) problems.push(`${at}.approvers: unknown role ${JSON.stringify(role)} (expected ${ROLES.join(', ')})`);
+        }
+      }
+      rules[stage as ServingStage] = {
+        from: (Array.isArray(from) ? from : []) as PromotionSource[],
+        approvals: approvals as number,
+        approvers: [...new Set(Array.isArray(approvers) ? (approvers as Role[]) : [])],
+      };
     }
     if (problems.length > 0) throw new PromotionPolicyError(source, problems);
-    return new PromotionPolicy(rules);
+    return new PromotionPolicy(rules, source);
   }
 
   /** The rule for a target stage; undefined when the policy does not allow promotions to it. */

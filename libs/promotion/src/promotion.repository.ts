@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ServingStage } from '@gatehouse/catalog';
-
-export type PromotionStatus = 'gating' | 'awaiting_approval' | 'completed' | 'rejected';
+import type { PriorDecision, PromotionStatus, Role } from './promotion-rules';
 
 export interface PromotionOutcome {
   code: string;
@@ -23,6 +22,7 @@ export interface PromotionRow {
   requestedBy: string;
   requestedByToken: string;
   requiredApprovals: number;
+  approverRoles: Role[];
   gateRunId: string | null;
   gateRuns: string[];
   expectedStageVersionId: string | null;
@@ -33,12 +33,8 @@ export interface PromotionRow {
   completedAt: Date | null;
 }
 
-export interface DecisionRow {
-  tokenId: string;
-  actor: string;
-  decision: 'approve' | 'reject';
+export interface DecisionRow extends PriorDecision {
   comment: string | null;
-  decidedAt: Date;
 }
 
 export interface Expectation {
@@ -48,7 +44,7 @@ export interface Expectation {
 
 const COLUMNS = `p.id, p.model_id AS "modelId", m.name AS model, p.version_id AS "versionId", v.version, p.stage,
   p.traffic_percent AS "trafficPercent", p.reason, p.status, p.requested_by AS "requestedBy", p.requested_by_token AS "requestedByToken",
-  p.required_approvals AS "requiredApprovals", p.gate_run_id AS "gateRunId", p.gate_runs AS "gateRuns",
+  p.required_approvals AS "requiredApprovals", p.approver_roles AS "approverRoles", p.gate_run_id AS "gateRunId", p.gate_runs AS "gateRuns",
   p.expected_stage_version_id AS "expectedStageVersionId", p.expected_production_version_id AS "expectedProductionVersionId",
   p.outcome, p.created_at AS "createdAt", p.updated_at AS "updatedAt", p.completed_at AS "completedAt"`;
 const FROM = 'promotions p JOIN models m ON m.id = p.model_id JOIN model_versions v ON v.id = p.version_id';
@@ -59,12 +55,12 @@ export class PromotionRepository {
 
   async insert(
     tx: EntityManager,
-    row: Pick<PromotionRow, 'modelId' | 'versionId' | 'stage' | 'trafficPercent' | 'reason' | 'requestedBy' | 'requestedByToken' | 'requiredApprovals'>,
+    row: Pick<PromotionRow, 'modelId' | 'versionId' | 'stage' | 'trafficPercent' | 'reason' | 'requestedBy' | 'requestedByToken' | 'requiredApprovals' | 'approverRoles'>,
   ): Promise<string> {
     const [{ id }] = await tx.query<{ id: string }[]>(
-      `INSERT INTO promotions (model_id, version_id, stage, traffic_percent, reason, status, requested_by, requested_by_token, required_approvals)
-       VALUES ($1, $2, $3, $4, $5, 'gating', $6, $7, $8) RETURNING id`,
-      [row.modelId, row.versionId, row.stage, row.trafficPercent, row.reason, row.requestedBy, row.requestedByToken, row.requiredApprovals],
+      `INSERT INTO promotions (model_id, version_id, stage, traffic_percent, reason, status, requested_by, requested_by_token, required_approvals, approver_roles)
+       VALUES ($1, $2, $3, $4, $5, 'gating', $6, $7, $8, $9) RETURNING id`,
+      [row.modelId, row.versionId, row.stage, row.trafficPercent, row.reason, row.requestedBy, row.requestedByToken, row.requiredApprovals, row.approverRoles],
     );
     return id;
   }
@@ -108,14 +104,15 @@ export class PromotionRepository {
     ]);
   }
 
-  /** Records a decision; false when this token has already decided (it counts once). */
-  async decide(tx: EntityManager, id: string, decision: Omit<DecisionRow, 'decidedAt'>): Promise<boolean> {
-    const rows = await tx.query<unknown[]>(
-      `INSERT INTO promotion_decisions (promotion_id, token_id, actor, decision, comment) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (promotion_id, token_id) DO NOTHING RETURNING token_id`,
-      [id, decision.tokenId, decision.actor, decision.decision, decision.comment],
-    );
-    return rows.length === 1;
+  /** Records a decision. Callers hold the promotion's row lock and have checked the token has not decided; the primary key backs that check. */
+  async decide(tx: EntityManager, id: string, decision: Omit<DecisionRow, 'decidedAt'>): Promise<void> {
+    await tx.query(`INSERT INTO promotion_decisions (promotion_id, token_id, actor, decision, comment) VALUES ($1, $2, $3, $4, $5)`, [
+      id,
+      decision.tokenId,
+      decision.actor,
+      decision.decision,
+      decision.comment,
+    ]);
   }
 
   decisions(id: string, tx: EntityManager = this.dataSource.manager): Promise<DecisionRow[]> {

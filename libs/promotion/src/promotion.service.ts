@@ -2,22 +2,15 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { VersionService, type SecurityVerdict, type ServingStage, type StagePointers, type VersionStage, type VersionStatus } from '@gatehouse/catalog';
+import { VersionService, type StagePointers } from '@gatehouse/catalog';
 import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
 import type { Task } from '@gatehouse/gate-engine';
 import { GateRunFinished, GateRunService, type FinishedGateRun } from '@gatehouse/gates';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
-import {
-  InvalidTrafficError,
-  PromotionInProgressError,
-  PromotionNotAllowedError,
-  PromotionNotAwaitingApprovalError,
-  PromotionNotFoundError,
-  SelfApprovalError,
-  VersionFlaggedError,
-} from './errors';
-import { PromotionPolicy, type StageRule } from './promotion-policy';
+import { InvalidTrafficError, PromotionInProgressError, PromotionNotAllowedError, PromotionNotFoundError, VersionFlaggedError } from './errors';
+import { PromotionPolicy } from './promotion-policy';
+import { assertPromotable, decisionEffect } from './promotion-rules';
 import { PromotionRepository, type PromotionOutcome, type PromotionRow } from './promotion.repository';
 
 export const PROMOTION_POLICY = Symbol('PROMOTION_POLICY');
@@ -66,6 +59,7 @@ export class PromotionService implements OnModuleInit {
         requestedBy: actor.name,
         requestedByToken: actor.tokenId,
         requiredApprovals: rule.approvals,
+        approverRoles: rule.approvers,
       });
       const gateRunId = await this.queueGate(
         tx,
@@ -78,7 +72,15 @@ export class PromotionService implements OnModuleInit {
         actor: actor.name,
         action: 'promotion.requested',
         subject: `version:${ref}`,
-        payload: { promotionId, stage: body.stage, trafficPercent: body.trafficPercent ?? null, reason: body.reason ?? null, requiredApprovals: rule.approvals, gateRunId },
+        payload: {
+          promotionId,
+          stage: body.stage,
+          trafficPercent: body.trafficPercent ?? null,
+          reason: body.reason ?? null,
+          requiredApprovals: rule.approvals,
+          approverRoles: rule.approvers,
+          gateRunId,
+        },
       });
       return promotionId;
     });
@@ -98,31 +100,32 @@ export class PromotionService implements OnModuleInit {
     return { items: await Promise.all(rows.map((row) => this.view(row))) };
   }
 
-  /** An approver's decision. A second decision from the same token counts once; a reject ends the request. */
+  /**
+   * An approver's decision: one per token, from the roles the request's
+   * policy lists as approvers. A reject ends the request. The promotion's row
+   * lock serialises decisions on it, so the earlier decisions read under it
+   * are current and two identical decisions racing cannot both count.
+   */
   async decide(actor: Principal, id: string, body: DecideDto): Promise<PromotionResponse> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new PromotionNotFoundError(id);
     await this.transactions.run(async (tx) => {
       const promotion = await this.promotions.find(id, tx, true);
       if (!promotion) throw new PromotionNotFoundError(id);
-      if (promotion.requestedByToken === actor.tokenId) throw new SelfApprovalError();
-      if (promotion.status !== 'awaiting_approval') throw new PromotionNotAwaitingApprovalError(id, promotion.status);
-      const counted = await this.promotions.decide(tx, id, { tokenId: actor.tokenId, actor: actor.name, decision: body.decision, comment: body.comment ?? null });
-      if (!counted) return;
-      const subject = `version:${promotion.model}@${promotion.version}`;
-      if (body.decision === 'reject') {
+      const effect = decisionEffect(promotion, actor, body.decision, await this.promotions.decisions(id, tx), this.policy.source);
+      await this.promotions.decide(tx, id, { tokenId: actor.tokenId, actor: actor.name, decision: body.decision, comment: body.comment ?? null });
+      if (effect.kind === 'rejects') {
         await this.reject(tx, promotion, { code: 'rejected_by_approver', message: `rejected by ${actor.name}${body.comment ? `: ${body.comment}` : ''}` }, actor.name, {
           comment: body.comment ?? null,
         });
         return;
       }
-      const approvals = (await this.promotions.decisions(id, tx)).filter((decision) => decision.decision === 'approve').length;
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'promotion.approved',
-        subject,
-        payload: { promotionId: id, stage: promotion.stage, comment: body.comment ?? null, approvals, requiredApprovals: promotion.requiredApprovals },
+        subject: `version:${promotion.model}@${promotion.version}`,
+        payload: { promotionId: id, stage: promotion.stage, comment: body.comment ?? null, approvals: effect.approvals, requiredApprovals: promotion.requiredApprovals },
       });
-      if (approvals >= promotion.requiredApprovals) await this.complete(tx, promotion, actor.name);
+      if (effect.completes) await this.complete(tx, promotion, actor.name);
     });
     this.gates.wake();
     return this.get(id);
@@ -269,6 +272,7 @@ export class PromotionService implements OnModuleInit {
       status: gateStatus === 'queued' ? 'queued' : promotion.status,
       requestedBy: promotion.requestedBy,
       requiredApprovals: promotion.requiredApprovals,
+      approverRoles: promotion.approverRoles,
       decisions: decisions.map((decision) => ({
         actor: decision.actor,
         decision: decision.decision,
@@ -287,27 +291,5 @@ export class PromotionService implements OnModuleInit {
         gateReport: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}/report.md` : null,
       },
     };
-  }
-}
-
-/** Why a version may not go to a stage from where it is now, as a 409 naming the reason. */
-function assertPromotable(
-  ref: string,
-  stage: ServingStage,
-  rule: StageRule | undefined,
-  state: { status: VersionStatus; stage: VersionStage; security: SecurityVerdict | null },
-): void {
-  const refuse = (reason: string) => new PromotionNotAllowedError(ref, stage, reason, { status: state.status, currentStage: state.stage });
-  if (!rule) throw refuse('the promotion policy allows no promotions to it');
-  if (state.status === 'pending_upload') throw refuse('it is not committed');
-  if (state.status === 'rejected') throw refuse('its registration gate rejected it');
-  if (state.status !== 'validated') throw refuse(`its registration gate has not passed yet (status ${state.status})`);
-  if (state.stage === 'rolled_back') throw refuse('it was rolled back');
-  if (state.security?.status === 'flagged') throw new VersionFlaggedError(ref, stage, state.security);
-  if (state.stage === stage) throw refuse(`it is already in ${stage}`);
-  if (state.stage === 'archived') throw refuse('it is archived; only a rollback returns an archived version to production');
-  if (!(rule.from as string[]).includes(state.stage)) {
-    const where = state.stage === 'none' ? 'not at any stage yet' : `in ${state.stage}`;
-    throw refuse(`it is ${where}, and ${stage} takes versions from ${rule.from.map((source) => (source === 'none' ? 'validated versions' : source)).join(' or ')}`);
   }
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { PromotionPolicy, PromotionPolicyError } from './promotion-policy';
 import { servesCanary } from './traffic-split';
 
@@ -24,16 +25,29 @@ describe('servesCanary', () => {
 });
 
 describe('PromotionPolicy', () => {
-  it('reads the rules per stage', () => {
-    const policy = PromotionPolicy.parse({ stages: { staging: { from: ['none'] }, production: { from: ['canary', 'staging'], approvals: 2 } } });
-    expect(policy.rule('production')).toEqual({ from: ['canary', 'staging'], approvals: 2 });
-    expect(policy.rule('staging')).toEqual({ from: ['none'], approvals: 0 });
+  it('reads the rules per stage, approvers "approver" unless listed', () => {
+    const policy = PromotionPolicy.parse({
+      stages: { staging: { from: ['none'] }, production: { from: ['canary', 'staging'], approvals: 2, approvers: ['approver', 'admin', 'approver'] } },
+    });
+    expect(policy.rule('production')).toEqual({ from: ['canary', 'staging'], approvals: 2, approvers: ['approver', 'admin'] });
+    expect(policy.rule('staging')).toEqual({ from: ['none'], approvals: 0, approvers: ['approver'] });
     expect(policy.rule('canary')).toBeUndefined();
+  });
+
+  it('reads the committed config/promotion.json', () => {
+    const policy = PromotionPolicy.load(join(__dirname, '../../../config/promotion.json'));
+    expect(policy.rule('production')).toEqual({ from: ['canary'], approvals: 2, approvers: ['approver'] });
   });
 
   it('lists every problem at once', () => {
     const parse = () =>
-      PromotionPolicy.parse({ stages: { moon: {}, canary: { from: ['production'], approvals: -1 }, staging: { from: ['staging'], extra: 1 } }, other: 1 }, 'test.json');
+      PromotionPolicy.parse(
+        {
+          stages: { moon: {}, canary: { from: ['production'], approvals: -1, approvers: ['approver', 'boss'] }, staging: { from: ['staging'], extra: 1, approvers: [] } },
+          other: 1,
+        },
+        'test.json',
+      );
     expect(parse).toThrow(PromotionPolicyError);
     const problems = (() => {
       try {
@@ -48,8 +62,10 @@ describe('PromotionPolicy', () => {
       'stages.moon: unknown stage (expected one of staging, canary, production)',
       'stages.canary.from: unknown stage "production" (expected none, staging, canary)',
       'stages.canary.approvals must be a whole number from 0 to 10',
+      'stages.canary.approvers: unknown role "boss" (expected admin, ml_engineer, data_scientist, approver, reader)',
       'stages.staging: unknown key "extra"',
       'stages.staging.from: staging is not before staging',
+      'stages.staging.approvers must be a non-empty list of roles (admin, ml_engineer, data_scientist, approver, reader)',
     ]);
   });
 });

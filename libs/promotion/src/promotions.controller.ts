@@ -40,10 +40,10 @@ export class PromotionsController {
     return this.promotions.get(id);
   }
 
+  // No @Allow: the promotion policy says which roles may decide and the service checks them; @Allow would let every admin through.
   @Post('promotions/:id/approvals')
   @HttpCode(200)
-  @Allow('approver')
-  @ApiOperation({ summary: "Approve or reject a request awaiting approval; never the requester's own token" })
+  @ApiOperation({ summary: "Approve or reject a request awaiting approval: one decision per token, from the policy's approver roles, never the requester's own token" })
   decide(@CurrentPrincipal() actor: Principal, @Param('id') id: string, @Body() body: DecideDto): Promise<PromotionResponse> {
     return this.promotions.decide(actor, id, body);
   }

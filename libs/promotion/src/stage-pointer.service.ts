@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { ModelService, SERVING_STAGES, StageService, type ServingStage, type StageAction, type StageAssignmentRow, type StagePointers } from '@gatehouse/catalog';
 import { ReadCache, TransactionRunner } from '@gatehouse/database';
 import type { ModelStagesResponse, StageHolderResponse } from './dto/stage.dto';
+import { displacedStage } from './promotion-rules';
 import { StagePointerRepository } from './stage-pointer.repository';
 
 export interface StageMove {
@@ -45,7 +46,9 @@ export class StagePointerService {
 
   /**
    * Puts a version at a stage: it leaves the stage it held, and the version
-   * that held the target stage is archived. Returns that replaced version.
+   * that held the target stage is displaced ({@link displacedStage}: archived
+   * from production, validated again from staging or canary), its `replaced`
+   * event kept in the history. Returns that replaced version.
    */
   async move(tx: EntityManager, move: StageMove): Promise<StageAssignmentRow | undefined> {
     this.transactions.afterCommit(tx, () => this.serving.invalidate());
@@ -56,7 +59,7 @@ export class StagePointerService {
     const replaced = holder && holder.versionId !== move.versionId ? holder : undefined;
     if (replaced) {
       await this.pointers.unassign(tx, move.modelId, move.stage);
-      await this.pointers.setVersionStage(tx, replaced.versionId, 'archived');
+      await this.pointers.setVersionStage(tx, replaced.versionId, displacedStage(move.stage));
       await this.pointers.recordEvent(tx, { ...move, versionId: replaced.versionId, action: 'replaced', approvers: [] });
     }
     await this.pointers.assign(tx, {

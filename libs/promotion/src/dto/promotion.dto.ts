@@ -84,6 +84,8 @@ export class PromotionResponse {
   status: 'queued' | 'gating' | 'awaiting_approval' | 'completed' | 'rejected';
   @ApiProperty() requestedBy: string;
   @ApiProperty() requiredApprovals: number;
+  @ApiProperty({ type: [String], description: "The roles whose tokens may approve or reject it: the policy's approvers for the stage when it was requested" })
+  approverRoles: string[];
   @ApiProperty({ type: [DecisionResponse] }) decisions: DecisionResponse[];
   @ApiProperty({ nullable: true, type: String, description: 'The gate run the request waits on, or was decided on' }) gateRunId: string | null;
   @ApiProperty({ type: [String], description: 'Every gate run of the request, oldest first: more than one when a stale gate was re-run' }) gateRuns: string[];
