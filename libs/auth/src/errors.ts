@@ -15,9 +15,9 @@ export class InvalidTokenError extends DomainError {
 
 export class RoleRequiredError extends DomainError {
   constructor(allowed: readonly Role[]) {
-    super('forbidden', 'role_required', `this action needs one of the roles: ${['admin', ...allowed].join(', ')}`, {
-      allowed: ['admin', ...allowed],
-    });
+    // Admin always passes, and a route may name it too (@Allow('admin')): list each role once.
+    const roles = [...new Set<Role>(['admin', ...allowed])];
+    super('forbidden', 'role_required', `this action needs one of the roles: ${roles.join(', ')}`, { allowed: roles });
   }
 }
 
