@@ -11,9 +11,9 @@ const production: DecidedPromotion = {
   requiredApprovals: 2,
   approverRoles: ['approver'],
 };
-const alice: Decider = { tokenId: 'token-alice', name: 'alice', roles: ['approver'] };
-const bob: Decider = { tokenId: 'token-bob', name: 'bob', roles: ['approver', 'reader'] };
-const admin: Decider = { tokenId: 'token-admin', name: 'admin', roles: ['admin'] };
+const alice: Decider = { tokenId: 'token-alice', roles: ['approver'] };
+const bob: Decider = { tokenId: 'token-bob', roles: ['approver', 'reader'] };
+const admin: Decider = { tokenId: 'token-admin', roles: ['admin'] };
 const aliceApproved: PriorDecision = { tokenId: 'token-alice', actor: 'alice', decision: 'approve', decidedAt: new Date('2026-11-24T23:44:48.331Z') };
 
 /** The DomainError a call throws, for asserting its code, message and details. */
@@ -66,7 +66,7 @@ describe('decisionEffect', () => {
   });
 
   it('refuses roles the policy does not list, and approver when the policy lists only others', () => {
-    const engineer: Decider = { tokenId: 'token-engineer', name: 'engineer', roles: ['ml_engineer', 'reader'] };
+    const engineer: Decider = { tokenId: 'token-engineer', roles: ['ml_engineer', 'reader'] };
     expect(refusal(() => decisionEffect(production, engineer, 'reject', [], POLICY_FILE)).code).toBe('role_required');
     const leadsOnly = { ...production, approverRoles: ['ml_engineer'] as const };
     expect(refusal(() => decisionEffect(leadsOnly, alice, 'approve', [], POLICY_FILE)).details).toMatchObject({ allowed: ['ml_engineer'] });
@@ -74,7 +74,7 @@ describe('decisionEffect', () => {
   });
 
   it('never lets the requester decide on their own request, even holding an approver role', () => {
-    const lead: Decider = { tokenId: 'token-lead', name: 'lead', roles: ['ml_engineer', 'approver'] };
+    const lead: Decider = { tokenId: 'token-lead', roles: ['ml_engineer', 'approver'] };
     expect(refusal(() => decisionEffect(production, lead, 'approve', [], POLICY_FILE)).code).toBe('self_approval');
   });
 

@@ -27,7 +27,6 @@ export interface DecidedPromotion {
 
 export interface Decider {
   tokenId: string;
-  name: string;
   roles: readonly Role[];
 }
 
