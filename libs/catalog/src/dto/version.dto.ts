@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -46,6 +46,10 @@ class TensorShape implements ValidatorConstraintInterface {
   }
 }
 
+/** What git prints: abbreviated to as few as 4 hex digits, 40 in full, or 64 in a repository using SHA-256 object names. */
+const GIT_COMMIT_HASH = /^(?:[0-9a-f]{4,40}|[0-9a-f]{64})$/;
+const GIT_COMMIT_HASH_RULE = 'commit must be a git commit hash: 4 to 40 hex digits (abbreviated or full SHA-1, e.g. 9f2c1e7), or 64 for a SHA-256 repository';
+
 export class SourceDto {
   @ApiPropertyOptional({ example: 'https://git.example.com/ml/fraud' })
   @IsOptional()
@@ -53,9 +57,10 @@ export class SourceDto {
   @MaxLength(500)
   repository?: string;
 
-  @ApiPropertyOptional({ example: '9f2c1e7' })
+  @ApiPropertyOptional({ example: '9f2c1e7', description: 'Git commit hash, abbreviated or full: 4 to 40 hex digits, or 64 in a SHA-256 repository; stored in lower case' })
   @IsOptional()
-  @Matches(/^[0-9a-f]{7,64}$/, { message: 'commit must be a 7-64 character hex commit id' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
+  @Matches(GIT_COMMIT_HASH, { message: GIT_COMMIT_HASH_RULE })
   commit?: string;
 
   @ApiPropertyOptional({ example: 'run-2024-11-02-17' })
