@@ -3,33 +3,16 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
-import { json, type RequestHandler } from 'express';
-import { DomainError } from '@gatehouse/errors';
 import type { AppConfig } from '@gatehouse/config';
 import { ResolveEndpoint } from '@gatehouse/promotion';
 import { HttpErrorFilter } from './http-error.filter';
 import { timeOutIdleRequests } from './http-timeouts';
 import { RegistryModule } from './registry.module';
 import { logRequest } from './request-logger.middleware';
-import { hasEncodedNul, refuseNulInUrl, refuseOversizedUploads, verifyJsonBody } from './request-screening';
+import { hasEncodedNul, readJsonBodies, refuseNulInUrl, refuseOversizedUploads } from './request-screening';
 import { createValidationPipe } from './validation';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-/** The PUT routes that replace a JSON setting; every other PUT body is artifact bytes, streamed by its handler, that must never reach a body parser. */
-const JSON_PUT_ROUTE = /^\/v1\/models\/[^/?]+\/scan-allowances(\?|$)/;
-
-const parsesAsJson = (request: IncomingMessage) =>
-  (request.method !== 'PUT' || JSON_PUT_ROUTE.test(request.url ?? '')) && /^application\/([\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
-
-/** express.json, screened before parsing (NUL, depth), with its parse errors turned into our own 400 so the filter can name them. */
-function jsonBodyParser(): RequestHandler {
-  const parse = json({ limit: '1mb', type: parsesAsJson, verify: verifyJsonBody });
-  return (request, response, next) =>
-    parse(request, response, (error?: { type?: string; message?: string }) =>
-      next(error?.type === 'entity.parse.failed' ? new DomainError('invalid', 'invalid_json', `request body is not valid JSON: ${error.message}`) : error),
-    );
-}
 
 export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): ConsoleLogger {
   return new ConsoleLogger({
@@ -48,7 +31,7 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
   });
   app.use(refuseNulInUrl);
   app.use(refuseOversizedUploads(config.maxFileSize));
-  app.use(jsonBodyParser());
+  app.use(readJsonBodies(config.maxJsonBodySize));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();

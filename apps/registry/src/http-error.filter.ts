@@ -10,6 +10,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  unsupported_media_type: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
   integrity: HttpStatus.INTERNAL_SERVER_ERROR,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
@@ -47,6 +48,8 @@ function discardBody(request: Request, limit: number): Promise<void> {
  */
 function answerThenClose(request: Request, response: Response, body: ErrorBody): void {
   const socket = request.socket;
+  // Said, not only done: a keep-alive client would otherwise send its next request down the closing socket.
+  response.setHeader('Connection', 'close');
   response.once('finish', () => {
     socket.end();
     setTimeout(() => socket.destroy(), REFUSED_BODY_LINGER_MS).unref();
@@ -105,10 +108,6 @@ export class HttpErrorFilter implements ExceptionFilter {
       const detail = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       const message = typeof detail === 'string' ? detail : Array.isArray(detail) ? detail.join(',') : exception.message;
       return { statusCode, error: codeOfStatus(statusCode), message };
-    }
-    const parserError = exception as { type?: string };
-    if (parserError?.type === 'entity.too.large') {
-      return { statusCode: 413, error: 'body_too_large', message: 'request body is too large' };
     }
     if (isConnectionFailure(exception)) {
       this.logger.error(`database unavailable: ${(exception as Error).message}`);

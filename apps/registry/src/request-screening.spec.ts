@@ -1,4 +1,4 @@
-import { hasEncodedNul, JsonTooDeepError, MAX_JSON_DEPTH, NulCharacterError, screenJsonBody } from './request-screening';
+import { carriesBody, hasEncodedNul, isJsonContentType, JsonTooDeepError, MAX_JSON_DEPTH, nonObjectBody, NulCharacterError, screenJsonBody, takesBytes } from './request-screening';
 
 const screen = (json: string) => () => screenJsonBody(Buffer.from(json, 'utf8'));
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
@@ -42,5 +42,42 @@ describe('hasEncodedNul', () => {
     expect(hasEncodedNul('/v1/models?search=%00')).toBe(true);
     expect(hasEncodedNul('/v1/models?search=%2500')).toBe(false);
     expect(hasEncodedNul('/v1/models/a%20b?search=x')).toBe(false);
+  });
+});
+
+describe('takesBytes', () => {
+  it('takes every PUT as an upload but the JSON settings routes', () => {
+    expect(takesBytes({ method: 'PUT', url: '/v1/models/m/versions/1.0.0/files/model.onnx' })).toBe(true);
+    expect(takesBytes({ method: 'PUT', url: '/v1/datasets/d/1/file' })).toBe(true);
+    expect(takesBytes({ method: 'PUT', url: '/v1/models/m/scan-allowances' })).toBe(false);
+    expect(takesBytes({ method: 'PUT', url: '/v1/models/m/scan-allowances?x=1' })).toBe(false);
+    expect(takesBytes({ method: 'POST', url: '/v1/models/m/versions/1.0.0/files/model.onnx' })).toBe(false);
+  });
+});
+
+describe('carriesBody', () => {
+  it('is true for a Content-Length over zero or a chunked body, and false for none or zero', () => {
+    expect(carriesBody({ headers: { 'content-length': '4' } })).toBe(true);
+    expect(carriesBody({ headers: { 'transfer-encoding': 'chunked' } })).toBe(true);
+    expect(carriesBody({ headers: { 'content-length': '0' } })).toBe(false);
+    expect(carriesBody({ headers: {} })).toBe(false);
+  });
+});
+
+describe('isJsonContentType', () => {
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/merge-patch+json', 'application/vnd.api+json;x=1'])('accepts %s', (type) => {
+    expect(isJsonContentType(type)).toBe(true);
+  });
+
+  it.each(['application/x-www-form-urlencoded', 'text/plain', 'text/json', 'application/json-seq', 'multipart/form-data; boundary=x', '', undefined])('refuses %s', (type) => {
+    expect(isJsonContentType(type)).toBe(false);
+  });
+});
+
+describe('nonObjectBody', () => {
+  it('names what a body that is not an object is, and passes objects', () => {
+    expect([null, [], [{}], 42, 'x', true].map(nonObjectBody)).toEqual(['null', 'an array', 'an array', 'a number', 'a string', 'a boolean']);
+    expect(nonObjectBody({})).toBeUndefined();
+    expect(nonObjectBody({ name: 'm' })).toBeUndefined();
   });
 });

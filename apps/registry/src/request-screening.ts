@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '@gatehouse/errors';
+import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { DomainError, formatBytes } from '@gatehouse/errors';
 import { FileTooLargeError } from '@gatehouse/storage';
 
 /**
@@ -64,12 +64,124 @@ function isFourZeros(body: Buffer, start: number): boolean {
   return true;
 }
 
+export class UnsupportedCharsetError extends DomainError {
+  constructor(charset: string) {
+    super(
+      'unsupported_media_type',
+      'unsupported_charset',
+      `JSON must be sent as UTF-8 (RFC 8259), not ${charset}; send content-type: application/json, with no charset or charset=utf-8`,
+      {
+        expected: 'utf-8',
+        received: charset,
+      },
+    );
+  }
+}
+
 /** express.json's `verify`: the screen above, on UTF-8 bodies only, so that no other encoding can slip past it. */
 export function verifyJsonBody(_request: IncomingMessage, _response: unknown, body: Buffer, encoding: string): void {
-  if (encoding !== 'utf-8') {
-    throw new DomainError('invalid', 'unsupported_charset', `JSON must be sent as UTF-8 (RFC 8259), not ${encoding}`);
-  }
+  if (encoding !== 'utf-8') throw new UnsupportedCharsetError(encoding);
   screenJsonBody(body);
+}
+
+/** The PUT routes that replace a JSON setting; every other PUT body is artifact bytes, streamed by its handler, that must never reach a body parser. */
+const JSON_PUT_ROUTE = /^\/v1\/models\/[^/?]+\/scan-allowances(\?|$)/;
+
+/** An upload: its body is a file's bytes, whatever its content-type (curl -T sends none). */
+export function takesBytes(request: Pick<IncomingMessage, 'method' | 'url'>): boolean {
+  return request.method === 'PUT' && !JSON_PUT_ROUTE.test(request.url ?? '');
+}
+
+/** A body of at least one byte is on its way: `POST` with no body, or `Content-Length: 0`, needs no content-type. */
+export function carriesBody(request: Pick<IncomingMessage, 'headers'>): boolean {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length']) > 0;
+}
+
+/** `application/json`, or a JSON-based type such as `application/merge-patch+json`, with or without parameters. */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  return /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType ?? '');
+}
+
+export class NotJsonError extends DomainError {
+  constructor(contentType: string | undefined) {
+    super(
+      'unsupported_media_type',
+      'unsupported_media_type',
+      `this route takes a JSON body, but the request's content-type is ${contentType ? contentType : 'missing'}; ` +
+        "send the body as JSON with the header content-type: application/json (curl: -H 'content-type: application/json')",
+      { expected: 'application/json', received: contentType ?? null },
+    );
+  }
+}
+
+export class BodyNotObjectError extends DomainError {
+  constructor(received: string) {
+    super('invalid', 'body_not_object', `the body must be a JSON object, got ${received}; send the fields as {"field": value, …}`, { expected: 'object', received });
+  }
+}
+
+/** What a parsed body is, when it is not the JSON object every route takes; undefined for an object. */
+export function nonObjectBody(body: unknown): string | undefined {
+  if (body === null) return 'null';
+  if (Array.isArray(body)) return 'an array';
+  return typeof body === 'object' ? undefined : `a ${typeof body}`;
+}
+
+export class JsonBodyTooLargeError extends DomainError {
+  /** `declaredBytes`: the client's Content-Length, when that alone was enough to refuse. */
+  constructor(maxBytes: number, declaredBytes?: number) {
+    super(
+      'too_large',
+      'body_too_large',
+      `${declaredBytes === undefined ? 'the JSON body is' : `the declared Content-Length (${declaredBytes} bytes) is`} larger than MAX_JSON_BODY_SIZE (${formatBytes(maxBytes)}); ` +
+        'send a smaller body, or set MAX_JSON_BODY_SIZE on the registry to raise the limit',
+      { setting: 'MAX_JSON_BODY_SIZE', maxBytes, ...(declaredBytes === undefined ? {} : { declaredBytes }) },
+    );
+  }
+}
+
+export class UnsupportedContentEncodingError extends DomainError {
+  constructor(encoding: string) {
+    super('unsupported_media_type', 'unsupported_content_encoding', `content-encoding ${encoding} is not supported; send the body uncompressed, or as gzip, deflate, br or zstd`, {
+      received: encoding,
+    });
+  }
+}
+
+/** body-parser's errors, by their `type`, as ours: each names what was wrong and what to send instead. */
+export function fromBodyParser(error: { type?: string; message?: string; charset?: string; encoding?: string }, maxBytes: number): unknown {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new DomainError('invalid', 'invalid_json', `request body is not valid JSON: ${error.message}`);
+    case 'entity.too.large':
+      return new JsonBodyTooLargeError(maxBytes);
+    case 'charset.unsupported':
+      return new UnsupportedCharsetError(error.charset ?? 'an unknown charset');
+    case 'encoding.unsupported':
+      return new UnsupportedContentEncodingError(error.encoding ?? 'unknown');
+    default:
+      return error;
+  }
+}
+
+/**
+ * Every body but an upload's is JSON, and a JSON object: anything else is refused before it is read, and a body
+ * over the limit from its Content-Length alone. express.json screens what it reads (NUL, depth) before parsing.
+ */
+export function readJsonBodies(maxBytes: number): RequestHandler {
+  const parse = json({ limit: maxBytes, strict: false, type: () => true, verify: verifyJsonBody });
+  return (request, response, next) => {
+    if (takesBytes(request) || !carriesBody(request)) return next();
+    const contentType = request.headers['content-type'];
+    if (!isJsonContentType(contentType)) return next(new NotJsonError(contentType));
+    const declared = Number(request.headers['content-length']);
+    if (declared > maxBytes) return next(new JsonBodyTooLargeError(maxBytes, declared));
+    parse(request, response, (error?: unknown) => {
+      if (error) return next(fromBodyParser(error, maxBytes));
+      const received = nonObjectBody(request.body);
+      next(received === undefined ? undefined : new BodyNotObjectError(received));
+    });
+  };
 }
 
 /** An encoded NUL anywhere in the path or query: Express decodes it into parameters that would reach Postgres. */
@@ -84,11 +196,11 @@ export function refuseNulInUrl(request: Request, _response: Response, next: Next
 
 /**
  * Refuses an upload from its Content-Length alone, before authentication or
- * any read: every PUT body is a file, and none may exceed `maxFileSize`.
+ * any read: no file may exceed `maxFileSize`.
  */
 export function refuseOversizedUploads(maxFileSize: number) {
   return (request: Request, _response: Response, next: NextFunction): void => {
     const declared = Number(request.headers['content-length']);
-    next(request.method === 'PUT' && declared > maxFileSize ? new FileTooLargeError(maxFileSize, declared) : undefined);
+    next(takesBytes(request) && declared > maxFileSize ? new FileTooLargeError(maxFileSize, declared) : undefined);
   };
 }

@@ -2,7 +2,8 @@
  * What went wrong, independent of transport. The registry's exception filter
  * maps each kind to one HTTP status; the CLI prints the code.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'unprocessable' | 'integrity' | 'unavailable';
+export type ErrorKind =
+  'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'unsupported_media_type' | 'unprocessable' | 'integrity' | 'unavailable';
 
 export class DomainError extends Error {
   constructor(

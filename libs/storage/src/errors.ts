@@ -1,4 +1,4 @@
-import { DomainError } from '@gatehouse/errors';
+import { DomainError, formatBytes } from '@gatehouse/errors';
 
 export class FileTooLargeError extends DomainError {
   /** `declaredBytes`: the client's Content-Length, when that alone was enough to refuse. */
@@ -6,9 +6,9 @@ export class FileTooLargeError extends DomainError {
     super(
       'too_large',
       'file_too_large',
-      `${declaredBytes === undefined ? 'file' : `declared Content-Length ${declaredBytes}`} exceeds the maximum file size of ${maxBytes} bytes; ` +
-        'split the artifact into smaller files, or ask an operator to raise MAX_FILE_SIZE',
-      { maxBytes, ...(declaredBytes === undefined ? {} : { declaredBytes }) },
+      `${declaredBytes === undefined ? 'the file is' : `the declared Content-Length (${declaredBytes} bytes) is`} larger than MAX_FILE_SIZE (${formatBytes(maxBytes)}); ` +
+        'split the artifact into smaller files, or set MAX_FILE_SIZE on the registry to raise the limit',
+      { setting: 'MAX_FILE_SIZE', maxBytes, ...(declaredBytes === undefined ? {} : { declaredBytes }) },
     );
   }
 }
