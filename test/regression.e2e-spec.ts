@@ -104,7 +104,8 @@ describe('regression against production (embedded)', () => {
     const minor = await promote('1.2.0', 'canary');
     expect(minor).toMatchObject({ status: 'rejected', outcome: { failedChecks: ['contract_compat'] } });
     expect(checkResult(await gateRun(minor), 'contract_compat').message).toBe(
-      'the input/output contract changed from production ranker@1.0.0 under a minor bump 1.0.0 → 1.2.0, and a change needs a major version bump: added output "logits"',
+      'the input/output contract changed from production ranker@1.0.0 under a minor bump 1.0.0 → 1.2.0, and a change needs a major version bump' +
+        ' (schemas compared: production\'s declared, the candidate\'s declared): added output "logits"',
     );
 
     expect(await register('2.0.0', withLogits)).toBe('passed');
@@ -114,10 +115,10 @@ describe('regression against production (embedded)', () => {
     const run = await gateRun(major);
     expect(checkResult(run, 'contract_compat')).toMatchObject({
       status: 'passed',
-      message: expect.stringContaining('allowed by the major bump 1.0.0 → 2.0.0: added output "logits"'),
+      message: expect.stringContaining('allowed by the major bump 1.0.0 → 2.0.0 (schemas compared: production\'s declared, the candidate\'s declared): added output "logits"'),
     });
     expect(await markdown(major)).toMatch(
-      /\| `contract_compat` \| input\/output contract \| 1\.0\.0: 1 input, 1 output \| 2\.0\.0: 1 change \(major bump 1\.0\.0 → 2\.0\.0\) \| — \| .* \| ✅ passed \|/,
+      /\| `contract_compat` \| input\/output contract \| 1\.0\.0 \(declared\): 1 input, 1 output \| 2\.0\.0 \(declared\): 1 change \(major bump 1\.0\.0 → 2\.0\.0\) \| — \| .* \| ✅ passed \|/,
     );
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { OnnxModel, OnnxSession, type SessionOptions } from '@gatehouse/onnx';
 import { evaluateDataset, type MeasuredMetrics } from './evaluation';
 import type { GateSettings } from './gate-settings';
-import type { DatasetRole, IoSchema, Task } from './terms';
+import type { DatasetRole, IoSchema, Task, VersionSchema } from './terms';
 
 /** A file the version's manifest lists; the digest is null when validating a directory that has no manifest. */
 export interface ManifestFile {
@@ -27,6 +27,7 @@ export interface GateSubject {
   model: string;
   version: string;
   task: Task;
+  /** The schema the registrant declared; null when none was (a schema inferred earlier is read from the model again, not passed here). */
   declaredSchema: IoSchema | null;
   reportedMetrics: Record<string, number>;
   files: ManifestFile[];
@@ -121,6 +122,18 @@ export class GateContext {
   onnxModel(): Promise<OnnxModel> {
     this.parsed ??= this.readModelBytes().then((bytes) => OnnxModel.parse(bytes));
     return this.parsed;
+  }
+
+  /**
+   * The schema clients code against: the declared one, else the one the
+   * model's graph declares (inferred; read from the parsed model, so from the
+   * same bytes every time the version is gated).
+   */
+  async ioSchema(): Promise<VersionSchema> {
+    const declared = this.subject.declaredSchema;
+    if (declared) return { source: 'declared', schema: declared };
+    const reading = (await this.onnxModel()).tensorSchema();
+    return 'schema' in reading ? { source: 'inferred', schema: reading.schema } : { source: null, unreadable: reading.unreadable };
   }
 
   /** The model loaded in onnxruntime; loaded once and released by {@link dispose}. */

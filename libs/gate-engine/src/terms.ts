@@ -19,3 +19,10 @@ export interface IoSchema {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
 }
+
+/** Where a version's schema came from: the registrant, or the model's own graph when the registrant declared none. */
+export const SCHEMA_SOURCES = ['declared', 'inferred'] as const;
+export type SchemaSource = (typeof SCHEMA_SOURCES)[number];
+
+/** A version's schema and its source, or, with nothing declared, why the model's graph gives none (a sequence output, a tensor without a shape). */
+export type VersionSchema = { source: SchemaSource; schema: IoSchema } | { source: null; unreadable: string[] };

@@ -5,6 +5,7 @@ import type { TensorSpec } from '@gatehouse/onnx';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
 import type { ComparisonRow } from '../../gate-report';
+import type { IoSchema, SchemaSource } from '../../terms';
 import { baselineOf, refOf } from './comparison';
 
 /** One way the candidate's inputs or outputs differ from production's. */
@@ -19,16 +20,26 @@ export interface ContractChange {
 
 const RULE = 'a major version bump when the contract changes';
 
+const SOURCE_PHRASES: Record<SchemaSource | 'onnxruntime', string> = {
+  declared: 'declared',
+  inferred: 'inferred from its model',
+  onnxruntime: 'as onnxruntime reads its model (the graph gives no schema)',
+};
+
 /**
- * The contract clients code against: the models' inputs and outputs as
- * onnxruntime reports them (names, element types, ranks, fixed dimensions),
- * not as declared, since schema_match already holds the declaration to the
- * model. A change breaks clients, so semver says it takes a major bump.
+ * The contract clients code against: each version's schema (names, element
+ * types, ranks, fixed dimensions), declared or, where none was, inferred from
+ * its model's graph; a declaration may fix what the model leaves symbolic,
+ * and clients were promised the declaration (schema_match holds it to the
+ * model). A version with neither (a sequence output, which no schema can
+ * describe) is compared as onnxruntime reports its model. A change breaks
+ * clients, so semver says it takes a major bump.
  */
 export class ContractCompatCheck implements GateCheck {
   readonly id = 'contract_compat';
   readonly family = 'regression';
-  readonly description = 'an input/output change against the version in production (names, element types, ranks, fixed dimensions) comes with a major version bump';
+  readonly description =
+    'a change of the input/output schema (declared, else inferred from the model) against the version in production (names, element types, ranks, fixed dimensions) comes with a major version bump';
   readonly severity = 'critical';
   readonly requires = ['model_loads'];
   readonly thresholds = {};
@@ -41,24 +52,30 @@ export class ContractCompatCheck implements GateCheck {
     const production = refOf(baseline);
     if (!context.modelPath) return { status: 'skipped', message: 'the version has no ONNX file' };
     if (!baseline.modelPath) return { status: 'skipped', message: `production version ${production} has no ONNX file to compare with` };
-    const [before, after] = [await baseline.session(), await context.session()];
+    const [{ schema: before, source: baselineSource }, { schema: after, source: candidateSource }] = [await contractOf(baseline), await contractOf(context)];
     const changes = [...contractChanges('input', before.inputs, after.inputs), ...contractChanges('output', before.outputs, after.outputs)];
+    const compared = `schemas compared: production's ${SOURCE_PHRASES[baselineSource]}, the candidate's ${SOURCE_PHRASES[candidateSource]}`;
     const bump = describeBump(baseline.subject.version, context.subject.version);
     const row = (verdict: ComparisonRow['verdict']): ComparisonRow => ({
       metric: 'input/output contract',
-      baseline: `${baseline.subject.version}: ${count(before.inputs.length, 'input')}, ${count(before.outputs.length, 'output')}`,
-      candidate: `${context.subject.version}: ${changes.length === 0 ? 'unchanged' : count(changes.length, 'change')} (${bump.description})`,
+      baseline: `${baseline.subject.version} (${baselineSource}): ${count(before.inputs.length, 'input')}, ${count(before.outputs.length, 'output')}`,
+      candidate: `${context.subject.version} (${candidateSource}): ${changes.length === 0 ? 'unchanged' : count(changes.length, 'change')} (${bump.description})`,
       ratio: null,
       threshold: RULE,
       verdict,
     });
-    const details = { baseline: { model: baseline.subject.model, version: baseline.subject.version }, bump: bump.description, changes };
+    const details = {
+      baseline: { model: baseline.subject.model, version: baseline.subject.version, schemaSource: baselineSource },
+      candidate: { schemaSource: candidateSource },
+      bump: bump.description,
+      changes,
+    };
     if (changes.length === 0) {
       return {
         status: 'passed',
         value: 0,
         threshold: null,
-        message: `inputs and outputs unchanged from production ${production}`,
+        message: `inputs and outputs unchanged from production ${production} (${compared})`,
         details: { ...details, comparison: row('passed') },
       };
     }
@@ -68,7 +85,7 @@ export class ContractCompatCheck implements GateCheck {
         status: 'passed',
         value: changes.length,
         threshold: null,
-        message: `${count(changes.length, 'contract change')} from production ${production}, allowed by the ${bump.description}: ${listed}`,
+        message: `${count(changes.length, 'contract change')} from production ${production}, allowed by the ${bump.description} (${compared}): ${listed}`,
         details: { ...details, comparison: row('passed') },
       };
     }
@@ -76,7 +93,7 @@ export class ContractCompatCheck implements GateCheck {
       status: 'failed',
       value: changes.length,
       threshold: 0,
-      message: `the input/output contract changed from production ${production} under ${bump.description}, and a change needs a major version bump: ${listed}`,
+      message: `the input/output contract changed from production ${production} under ${bump.description}, and a change needs a major version bump (${compared}): ${listed}`,
       details: { ...details, comparison: row('failed') },
     };
   }
@@ -84,6 +101,14 @@ export class ContractCompatCheck implements GateCheck {
   recommend(): string {
     return 'Clients of the production model would break: keep the inputs and outputs as they are, or register the model as the next major version so callers know to adapt.';
   }
+}
+
+/** A version's schema as the contract compares it, and where it came from: declared, inferred, or onnxruntime's description. */
+async function contractOf(context: GateContext): Promise<{ schema: IoSchema; source: SchemaSource | 'onnxruntime' }> {
+  const found = await context.ioSchema();
+  if (found.source !== null) return found;
+  const session = await context.session();
+  return { schema: { inputs: session.inputs, outputs: session.outputs }, source: 'onnxruntime' };
 }
 
 /** What differs between production's tensors and the candidate's, named one by one. */

@@ -3,12 +3,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifierModel, jsonLines, logOfInputsModel, standardFixtures, type ModelFixture } from '../../../../../test/fixtures/onnx-models';
-import { classifierWithLogitsModel, renamedInputClassifierModel, shiftedRegressorModel, slowClassifierModel } from '../../../../../test/fixtures/regression-models';
+import {
+  classifierWithLogitsModel,
+  renamedInputClassifierModel,
+  sequenceOutputClassifierModel,
+  shiftedRegressorModel,
+  slowClassifierModel,
+} from '../../../../../test/fixtures/regression-models';
 import { modeScalarExample, modeScalarModel } from '../../../../../test/fixtures/input-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset, type GateSubject } from '../../gate-context';
-import type { DatasetRole, Task } from '../../terms';
+import type { DatasetRole, IoSchema, Task } from '../../terms';
 import { GateEngine } from '../../gate-engine';
 import { DEFAULT_GATE_SETTINGS } from '../../gate-settings';
 import { renderMarkdown, type GateReport } from '../../gate-report';
@@ -22,6 +28,8 @@ const REGRESSION_CHECKS = ['contract_compat', 'baseline_size', 'baseline_accurac
 interface Version {
   model: ModelFixture;
   version: string;
+  /** The declared schema; the model's own unless told, null for none declared. */
+  schema?: IoSchema | null;
 }
 
 interface Scenario {
@@ -40,14 +48,14 @@ beforeEach(async () => {
 });
 afterEach(() => rm(workspace, { recursive: true, force: true }));
 
-async function subjectIn(directory: string, { model, version }: Version): Promise<GateSubject> {
+async function subjectIn(directory: string, { model, version, schema }: Version): Promise<GateSubject> {
   await mkdir(directory, { recursive: true });
   await writeFile(join(directory, 'model.onnx'), model.bytes);
   return {
     model: 'fixture',
     version,
     task: model.task,
-    declaredSchema: model.schema,
+    declaredSchema: schema === undefined ? model.schema : schema,
     reportedMetrics: {},
     files: [{ path: 'model.onnx', sha256: sha256(model.bytes), size: model.bytes.length }],
   };
@@ -133,7 +141,9 @@ describe('a candidate the same as production', () => {
       /\| `baseline_latency` \| p95 latency, CPU time \(ms\) \| .* \| \d\.\d{3}× \[\d\.\d{3}×, \d\.\d{3}×\] · speed-up \d\.\d{3}× \| ≤ 1\.1× \| ✅ passed \|/,
     );
     expect(markdown).toMatch(/\| `baseline_memory` \| memory growth \(MiB\) \| .* \| \d\.\d{3}× \[\d\.\d{3}×, \d\.\d{3}×\] \| ≤ 1\.2× \| ✅ passed \|/);
-    expect(markdown).toContain('| `contract_compat` | input/output contract | 1.0.0: 1 input, 1 output | 1.0.1: unchanged (a patch bump 1.0.0 → 1.0.1) | — |');
+    expect(markdown).toContain(
+      '| `contract_compat` | input/output contract | 1.0.0 (declared): 1 input, 1 output | 1.0.1 (declared): unchanged (a patch bump 1.0.0 → 1.0.1) | — |',
+    );
   });
 });
 
@@ -362,7 +372,8 @@ describe('contract_compat', () => {
     const result = await run('contract_compat', { candidate: { model: withLogits, version: '1.1.0' }, baseline: production });
     expect(result).toMatchObject({ status: 'failed', value: 1, threshold: 0 });
     expect(result.message).toBe(
-      'the input/output contract changed from production fixture@1.0.0 under a minor bump 1.0.0 → 1.1.0, and a change needs a major version bump: added output "logits"',
+      'the input/output contract changed from production fixture@1.0.0 under a minor bump 1.0.0 → 1.1.0, and a change needs a major version bump' +
+        ' (schemas compared: production\'s declared, the candidate\'s declared): added output "logits"',
     );
     expect(result.details?.changes).toEqual([expect.objectContaining({ kind: 'output', name: 'logits', change: 'added' })]);
   });
@@ -370,7 +381,10 @@ describe('contract_compat', () => {
   it('passes the same change under a major bump, still listing it', async () => {
     const result = await run('contract_compat', { candidate: { model: withLogits, version: '2.0.0' }, baseline: production });
     expect(result).toMatchObject({ status: 'passed', value: 1 });
-    expect(result.message).toBe('1 contract change from production fixture@1.0.0, allowed by the major bump 1.0.0 → 2.0.0: added output "logits"');
+    expect(result.message).toBe(
+      '1 contract change from production fixture@1.0.0, allowed by the major bump 1.0.0 → 2.0.0' +
+        ' (schemas compared: production\'s declared, the candidate\'s declared): added output "logits"',
+    );
   });
 
   it('names a renamed input as removed and added, and a changed class count as a fixed dimension', async () => {
@@ -388,6 +402,38 @@ describe('contract_compat', () => {
     expect((await run('contract_compat', { candidate: { model: withLogits, version: 'local' }, baseline: production })).message).toContain('which are not both semantic versions');
     const release = await run('contract_compat', { candidate: { model: withLogits, version: '2.0.0' }, baseline: { ...production, version: '2.0.0-rc.1' } });
     expect(release).toMatchObject({ status: 'failed', message: expect.stringContaining('under a pre-release bump 2.0.0-rc.1 → 2.0.0, and a change needs a major version bump') });
+  });
+
+  it("compares a candidate's inferred schema with production's declared one, and says which it compared", async () => {
+    const same = await run('contract_compat', { candidate: { model: classifier.model, version: '1.0.1', schema: null }, baseline: production });
+    expect(same).toMatchObject({
+      status: 'passed',
+      message: "inputs and outputs unchanged from production fixture@1.0.0 (schemas compared: production's declared, the candidate's inferred from its model)",
+      details: { baseline: { schemaSource: 'declared' }, candidate: { schemaSource: 'inferred' } },
+    });
+    const added = await run('contract_compat', { candidate: { model: withLogits, version: '1.1.0', schema: null }, baseline: { ...production, schema: null } });
+    expect(added).toMatchObject({
+      status: 'failed',
+      message: expect.stringContaining('(schemas compared: production\'s inferred from its model, the candidate\'s inferred from its model): added output "logits"'),
+    });
+  });
+
+  it('holds the candidate to what production declared, not only to what its model took', async () => {
+    // Production promised batches of one; the candidate, declaring nothing, takes any batch size.
+    const declaredOne = { inputs: [{ ...classifier.model.schema.inputs[0], shape: [1, 8] }], outputs: [{ ...classifier.model.schema.outputs[0], shape: [1, 3] }] };
+    const result = await run('contract_compat', { candidate: { model: classifier.model, version: '1.0.1', schema: null }, baseline: { ...production, schema: declaredOne } });
+    expect(result.status).toBe('failed');
+    expect(result.message).toContain('input "features" dimension 0 1 → "batch"; output "probabilities" dimension 0 1 → "batch"');
+  });
+
+  it('compares as onnxruntime reports them the models that have no schema, declared or inferred', async () => {
+    const sequences = { model: sequenceOutputClassifierModel(classifier.weights), schema: null };
+    const result = await run('contract_compat', { candidate: { ...sequences, version: '1.0.1' }, baseline: { ...sequences, version: '1.0.0' } });
+    expect(result).toMatchObject({
+      status: 'passed',
+      message:
+        "inputs and outputs unchanged from production fixture@1.0.0 (schemas compared: production's as onnxruntime reads its model (the graph gives no schema), the candidate's as onnxruntime reads its model (the graph gives no schema))",
+    });
   });
 
   it('compares element types, ranks and fixed dimensions, not the names of symbolic ones', () => {

@@ -25,6 +25,8 @@ import {
 } from '../../../../../test/fixtures/validation-models';
 import { modeScalarExample, modeScalarModel, reflectPaddedModel, SAMPLE_RATE } from '../../../../../test/fixtures/input-models';
 import { GATE_CHECKS } from '..';
+import { sequenceOutputClassifierModel } from '../../../../../test/fixtures/regression-models';
+import { inferredSchemaOf } from './schema-match.check';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
 import { GateContext, type GateDataset } from '../../gate-context';
 import type { DatasetRole, IoSchema, Task } from '../../terms';
@@ -248,7 +250,11 @@ describe('model_loads', () => {
 
 describe('schema_match', () => {
   it('passes the schema the model has', async () => {
-    expect((await run('schema_match', { model: classifier.model })).status).toBe('passed');
+    expect(await run('schema_match', { model: classifier.model })).toMatchObject({
+      status: 'passed',
+      message: 'the declared schema matches the model: 1 input (features float32 ["batch",8]); 1 output (probabilities float32 ["batch",3])',
+      details: { source: 'declared' },
+    });
   });
 
   it('fails a declared schema that differs, naming each difference', async () => {
@@ -259,9 +265,34 @@ describe('schema_match', () => {
     expect(result.message).toMatch(/output "probabilities" dimension 1 is fixed at 3 in the model, declared 4/);
   });
 
-  it('skips without a declared schema unless the stage requires one', async () => {
-    expect((await run('schema_match', { model: classifier.model, schema: null })).status).toBe('skipped');
-    expect((await run('schema_match', { model: classifier.model, schema: null, thresholds: { required: true } })).status).toBe('failed');
+  it("infers the model's own schema when none is declared, saying so, and that satisfies a stage requiring one", async () => {
+    for (const thresholds of [{ required: false }, { required: true }]) {
+      const result = await run('schema_match', { model: fixtures.sequenceClassifier.model, schema: null, thresholds });
+      expect(result).toMatchObject({
+        status: 'passed',
+        message: 'no schema declared; inferred from the model: 1 input (tokens float32 ["batch","seq",8]); 1 output (probabilities float32 ["batch",3])',
+        details: { source: 'inferred', schema: fixtures.sequenceClassifier.model.schema },
+      });
+      expect(inferredSchemaOf({ results: [result] })).toEqual(fixtures.sequenceClassifier.model.schema);
+    }
+    expect(inferredSchemaOf({ results: [await run('schema_match', { model: classifier.model })] })).toBeNull();
+  });
+
+  it('skips, or fails where a schema is required, a model whose graph gives none and that declares none, naming the value', async () => {
+    const model = sequenceOutputClassifierModel(classifier.weights);
+    const skipped = await run('schema_match', { model, schema: null });
+    expect(skipped).toMatchObject({
+      status: 'skipped',
+      message: 'the version declares no input/output schema and the model\'s graph gives none: output "probability_list" is a sequence, not a tensor',
+    });
+    const required = await run('schema_match', { model, schema: null, thresholds: { required: true } });
+    expect(required).toMatchObject({ status: 'failed', message: expect.stringContaining('this stage requires a schema') });
+    expect(required.recommendation).toContain('gatehouse register --schema schema.json');
+  });
+
+  it('does not take a forged inferred schema from a report', () => {
+    const forged = { id: 'schema_match', status: 'passed', details: { source: 'inferred', schema: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1] }], outputs: [] } } };
+    expect(inferredSchemaOf({ results: [forged as unknown as CheckResult] })).toBeNull();
   });
 });
 
