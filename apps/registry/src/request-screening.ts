@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { DomainError, formatBytes } from '@gatehouse/errors';
+import { DomainError, SizeLimitError } from '@gatehouse/errors';
 import { FileTooLargeError } from '@gatehouse/storage';
 
 /**
@@ -127,16 +127,9 @@ export function nonObjectBody(body: unknown): string | undefined {
   return typeof body === 'object' ? undefined : `a ${typeof body}`;
 }
 
-export class JsonBodyTooLargeError extends DomainError {
-  /** `declaredBytes`: the client's Content-Length, when that alone was enough to refuse. */
+export class JsonBodyTooLargeError extends SizeLimitError {
   constructor(maxBytes: number, declaredBytes?: number) {
-    super(
-      'too_large',
-      'body_too_large',
-      `${declaredBytes === undefined ? 'the JSON body is' : `the declared Content-Length (${declaredBytes} bytes) is`} larger than MAX_JSON_BODY_SIZE (${formatBytes(maxBytes)}); ` +
-        'send a smaller body, or set MAX_JSON_BODY_SIZE on the registry to raise the limit',
-      { setting: 'MAX_JSON_BODY_SIZE', maxBytes, ...(declaredBytes === undefined ? {} : { declaredBytes }) },
-    );
+    super('body_too_large', { what: 'the JSON body', setting: 'MAX_JSON_BODY_SIZE', maxBytes, advice: 'send a smaller body' }, declaredBytes);
   }
 }
 

@@ -1,2 +1,2 @@
 export { DomainError, type ErrorKind } from './domain-error';
-export { formatBytes } from './byte-size';
+export { SizeLimitError } from './size-limit-error';

@@ -1,15 +1,8 @@
-import { DomainError, formatBytes } from '@gatehouse/errors';
+import { DomainError, SizeLimitError } from '@gatehouse/errors';
 
-export class FileTooLargeError extends DomainError {
-  /** `declaredBytes`: the client's Content-Length, when that alone was enough to refuse. */
+export class FileTooLargeError extends SizeLimitError {
   constructor(maxBytes: number, declaredBytes?: number) {
-    super(
-      'too_large',
-      'file_too_large',
-      `${declaredBytes === undefined ? 'the file is' : `the declared Content-Length (${declaredBytes} bytes) is`} larger than MAX_FILE_SIZE (${formatBytes(maxBytes)}); ` +
-        'split the artifact into smaller files, or set MAX_FILE_SIZE on the registry to raise the limit',
-      { setting: 'MAX_FILE_SIZE', maxBytes, ...(declaredBytes === undefined ? {} : { declaredBytes }) },
-    );
+    super('file_too_large', { what: 'the file', setting: 'MAX_FILE_SIZE', maxBytes, advice: 'split the artifact into smaller files' }, declaredBytes);
   }
 }
 
