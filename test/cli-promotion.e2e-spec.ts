@@ -49,8 +49,8 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
     const evaluation = [{ role: 'evaluation' as const, name: 'scorer-eval', content: jsonLines(classifier.evaluation) }];
     const base = { model: 'scorer', task: 'classification' as const, files: { 'model.onnx': classifier.model.bytes }, datasets: evaluation, signWith: releaseKey };
     for (const version of ['1.0.0', '1.3.0']) expect((await registerVersion(engineer, { ...base, version, schema: classifier.model.schema })).status).toBe(200);
-    // No declared schema: the registration gate skips schema_match, staging requires it.
-    expect((await registerVersion(engineer, { ...base, version: '1.2.0' })).status).toBe(200);
+    // No evaluation dataset: the registration gate skips evaluation, staging requires it.
+    expect((await registerVersion(engineer, { ...base, version: '1.2.0', schema: classifier.model.schema, datasets: [] })).status).toBe(200);
     for (const version of ['1.0.0', '1.2.0', '1.3.0']) expect((await finishedGate(engineer, 'scorer', version)).status).toBe('passed');
   });
   afterAll(async () => {
@@ -144,7 +144,7 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
     const result = await as('engineer')('promote', 'scorer@1.2.0', '--to', 'staging', '--wait');
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/status:\s+rejected/);
-    expect(result.stdout).toContain('failed checks: schema_match (gatehouse gate scorer@1.2.0 --stage staging)');
+    expect(result.stdout).toContain('failed checks: evaluation (gatehouse gate scorer@1.2.0 --stage staging)');
   });
 
   it('ends a request an approver rejects, and refuses misuse with usage errors', async () => {
