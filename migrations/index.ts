@@ -10,6 +10,7 @@ import { VersionSecurityVerdict1764000000800 } from './1764000000800-VersionSecu
 import { GateRunRescans1764000000900 } from './1764000000900-GateRunRescans';
 import { ModelScanAllowances1764000001000 } from './1764000001000-ModelScanAllowances';
 import { InputExampleRole1764000001100 } from './1764000001100-InputExampleRole';
+import { GateRunProgress1764000001500 } from './1764000001500-GateRunProgress';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   GateRunRescans1764000000900,
   ModelScanAllowances1764000001000,
   InputExampleRole1764000001100,
+  GateRunProgress1764000001500,
 ];

@@ -15,6 +15,16 @@ export interface GateRunError {
   at: string;
 }
 
+/** Where a running run is: the check it is in, as its worker last recorded it. */
+export interface GateRunProgress {
+  check: string;
+  /** Checks finished before this one. */
+  checksDone: number;
+  checksTotal: number;
+  /** When the worker saw `check` start. */
+  checkStartedAt: string;
+}
+
 @Entity('gate_runs')
 export class GateRunEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -65,6 +75,10 @@ export class GateRunEntity {
 
   @Column('jsonb', { nullable: true })
   report: GateReport | null;
+
+  /** Null but while a worker runs it. */
+  @Column('jsonb', { nullable: true })
+  progress: GateRunProgress | null;
 
   @Column('jsonb', { name: 'last_error', nullable: true })
   lastError: GateRunError | null;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { GateReport, GateStage, StagePolicy } from '@gatehouse/gate-engine';
-import { GateRunEntity, type GateRunError, type GateRunTrigger } from './gate-run.entity';
+import { GateRunEntity, type GateRunError, type GateRunProgress, type GateRunTrigger } from './gate-run.entity';
 
 export interface NewGateRun {
   versionId: string;
@@ -46,7 +46,7 @@ export class GateRunRepository {
   async claim(owner: string, leaseSeconds: number): Promise<GateRunEntity | undefined> {
     const result = await this.dataSource.query<unknown>(
       `UPDATE gate_runs
-          SET status = 'running', attempts = attempts + 1, lease_owner = $1,
+          SET status = 'running', attempts = attempts + 1, lease_owner = $1, progress = NULL,
               lease_expires_at = now() + make_interval(secs => $2), started_at = COALESCE(started_at, now())
         WHERE id = (
           SELECT id FROM gate_runs
@@ -87,6 +87,11 @@ export class GateRunRepository {
     return affected(result) === 1;
   }
 
+  /** Records where a run this owner still holds is; a write that lost to the run's end or to another owner changes nothing. */
+  async recordProgress(id: string, owner: string, progress: GateRunProgress): Promise<void> {
+    await this.dataSource.query(`UPDATE gate_runs SET progress = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'`, [id, owner, JSON.stringify(progress)]);
+  }
+
   /** Finishes a run this owner still holds; false (and nothing written) if it lost the lease. */
   async finish(
     tx: EntityManager,
@@ -97,7 +102,7 @@ export class GateRunRepository {
     const result = await tx.query<unknown>(
       `UPDATE gate_runs
           SET status = $3, report = $4, health_score = $5, last_error = COALESCE($6, last_error),
-              finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+              finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, progress = NULL
         WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
       [
         id,
@@ -116,7 +121,7 @@ export class GateRunRepository {
     const result = await tx.query<unknown>(
       `UPDATE gate_runs
           SET status = 'queued', run_after = now() + make_interval(secs => $3), last_error = $4,
-              lease_owner = NULL, lease_expires_at = NULL
+              lease_owner = NULL, lease_expires_at = NULL, progress = NULL
         WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
       [id, owner, delaySeconds, JSON.stringify(error)],
     );

@@ -153,6 +153,7 @@ export class GateRunService implements OnModuleInit {
       failedChecks: run.report?.failedChecks ?? [],
       blockedChecks: run.report?.blockedChecks ?? [],
       lastError: run.lastError,
+      progress: run.status === 'running' ? run.progress : null,
       createdAt: run.createdAt.toISOString(),
       startedAt: run.startedAt?.toISOString() ?? null,
       finishedAt: run.finishedAt?.toISOString() ?? null,

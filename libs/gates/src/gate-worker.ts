@@ -7,9 +7,10 @@ import { VersionSecurityService, VersionService, type GateSubjectRecord, type Ve
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateEngine, runInSandbox, type GateBaseline, type GateReport } from '@gatehouse/gate-engine';
+import { GateEngine, runInSandbox, type GateBaseline, type GateReport, type SandboxRequest } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunFinished } from './gate-run-events';
+import { GateRunProgressWriter } from './gate-run-progress';
 import { GateRunRepository } from './gate-run.repository';
 import { decideSecurity, scannerVersionOf, scanOutcome, scanPolicyDigest, stampScanResult } from './scan-verdict';
 import { asUnusableArtifact, unusableArtifactReport } from './unusable-artifact';
@@ -147,7 +148,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       const production = this.engine.comparesWithBaseline(run.policy) ? await this.baselineOf(run, subject) : undefined;
       // Re-gating the production version itself compares it with nothing, so its files are not copied twice.
       workspace = await this.workspaces.materialize(subject, production && production.id !== subject.id ? production : undefined);
-      const request = {
+      const request: SandboxRequest = {
         subject: {
           model: subject.model,
           version: subject.version,
@@ -162,7 +163,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         baseline: production && gateBaseline(production, workspace.baseline ?? { filesDirectory: workspace.filesDirectory }),
         policy: run.policy,
       };
-      const report = this.stamped(await runInSandbox(request, { scratchParent: workspace.directory, signal: sandbox.signal }), run);
+      const report = this.stamped(await this.runSandboxed(run, request, workspace.directory, sandbox.signal), run);
       await this.finish(run, subject, { status: report.verdict, report });
     } catch (error) {
       if (sandbox.signal.aborted) {
@@ -175,6 +176,18 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       clearInterval(heartbeat);
       this.sandboxes.delete(sandbox);
       await workspace?.remove();
+    }
+  }
+
+  /** The sandbox's report, the check it is in recorded on the run as it goes; every write of it is done when this returns. */
+  private async runSandboxed(run: GateRunEntity, request: SandboxRequest, scratchParent: string, signal: AbortSignal): Promise<GateReport> {
+    const progress = new GateRunProgressWriter((recorded) =>
+      this.runs.recordProgress(run.id, this.owner, recorded).catch((error: Error) => this.logger.warn(`could not record the progress of gate run ${run.id}: ${error.message}`)),
+    );
+    try {
+      return await runInSandbox(request, { scratchParent, signal, onProgress: (event) => progress.hear(event) });
+    } finally {
+      await progress.stop();
     }
   }
 

@@ -29,6 +29,13 @@ export class GateRunLinks {
   @ApiProperty() markdown: string;
 }
 
+export class GateRunProgressResponse {
+  @ApiProperty({ description: 'The check the run is in' }) check: string;
+  @ApiProperty({ description: 'Checks finished before it' }) checksDone: number;
+  @ApiProperty() checksTotal: number;
+  @ApiProperty({ description: 'When the check started' }) checkStartedAt: string;
+}
+
 export class GateRunResponse {
   @ApiProperty() id: string;
   @ApiProperty() model: string;
@@ -54,6 +61,12 @@ export class GateRunResponse {
   @ApiProperty({ type: [String], description: "Checks that did not run because a check they need did not pass (each result's blockedBy names the root cause)" })
   blockedChecks: string[];
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'The last infrastructure error or timeout' }) lastError: GateRunError | null;
+  @ApiProperty({
+    type: GateRunProgressResponse,
+    nullable: true,
+    description: 'While the run is running: the check it is in, recorded as checks start, at most once a second; null otherwise',
+  })
+  progress: GateRunProgressResponse | null;
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
   @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
