@@ -2,8 +2,11 @@ import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'no
 import { buildStatement, signStatement } from '@gatehouse/model-signing';
 import { issueCertificate } from './fixtures/certificates';
 import { modelSigningBundle } from './fixtures/model-signing-bundles';
+import { standardFixtures } from './fixtures/onnx-models';
 import { BlobInspection } from './support/blob-inspection';
+import { checkResult, finishedGate, registerVersion } from './support/model-registration';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
+import { until } from './support/wait';
 import type { ApiClient } from './support/api-client';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -143,6 +146,119 @@ export function describeSigning(backend: Backend): void {
         expect(response.body).toMatchObject({ error: 'signature_rejected', details: { reason: 'files_differ', unsigned, missing: [], changed: [] } });
         expect(response.body.message).toContain(named);
         expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.status).toBe('pending_upload');
+      });
+    });
+
+    describe('signing a committed version afterwards', () => {
+      const signAfterwards = (version: string, signature: unknown) => engineer.post(`/v1/models/signed/versions/${version}/signature`, { signature });
+      const audited = async (version: string, action: string) => (await registry.admin.get(`/v1/audit?subject=version:signed@${version}&action=${action}`)).body.items;
+
+      it('signs an unsigned version over exactly its sealed files, audits it, and refuses a second signature while the first holds', async () => {
+        const { version, response } = await commitWith(undefined);
+        expect(response.body.signature).toBeNull();
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const signer = await trust(publicKey);
+        const signed = await signAfterwards(version, modelSigningBundle({ modelDir: 'fraud-model', files: digests, privateKey }));
+        expect(signed.status).toBe(201);
+        expect(signed.body).toMatchObject({ version, manifestDigest: response.body.manifestDigest, signature: { signer: signer.name, fingerprint: signer.fingerprint } });
+        expect((await audited(version, 'version.signed'))[0]).toMatchObject({
+          actor: 'signer-eng',
+          payload: { manifestDigest: response.body.manifestDigest, signer: { name: signer.name, fingerprint: signer.fingerprint }, replaced: null },
+        });
+        expect((await registry.admin.post(`/v1/models/signed/versions/${version}/verify`)).body).toMatchObject({
+          ok: true,
+          signature: { present: true, ok: true, signer: signer.name },
+        });
+
+        const other = generateKeyPairSync('ed25519');
+        await trust(other.publicKey);
+        const again = await signAfterwards(version, signStatement(buildStatement('signed', digests), other.privateKey));
+        expect(again.status).toBe(409);
+        expect(again.body).toMatchObject({ error: 'already_signed', details: { signer: signer.name } });
+        expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.signature.signer).toBe(signer.name);
+      });
+
+      it.each([
+        [
+          'files_differ',
+          'a manifest without one of its files',
+          { unsigned: [{ path: 'config.json' }] },
+          (privateKey: KeyObject) => signStatement(buildStatement('signed', digests.slice(0, 1)), privateKey),
+        ],
+        [
+          'files_differ',
+          'a manifest with another digest',
+          { changed: [expect.objectContaining({ path: 'config.json' })] },
+          (privateKey: KeyObject) => signStatement(buildStatement('signed', [digests[0], { path: 'config.json', sha256: sha256(Buffer.from('{}')) }]), privateKey),
+        ],
+        ['unknown_signer', 'a key nobody trusts', {}, () => signStatement(buildStatement('signed', digests), generateKeyPairSync('ed25519').privateKey)],
+      ])('refuses %s (%s) with 422 as at commit, audits it, and leaves the version unsigned', async (reason, _what, details, makeSignature) => {
+        const { version } = await commitWith(undefined);
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        await trust(publicKey);
+        const refused = await signAfterwards(version, makeSignature(privateKey));
+        expect(refused.status).toBe(422);
+        expect(refused.body).toMatchObject({ error: 'signature_rejected', details: { reason, ...details } });
+        expect((await audited(version, 'version.signature_rejected'))[0].payload.reason).toBe(reason);
+        expect((await registry.admin.get(`/v1/models/signed/versions/${version}`)).body.signature).toBeNull();
+      });
+
+      it('replaces a signature that no longer holds (its signer revoked), recording which it replaced', async () => {
+        const first = generateKeyPairSync('ed25519');
+        const revoked = await trust(first.publicKey);
+        const { version } = await commitWith(signStatement(buildStatement('signed', digests), first.privateKey));
+        await registry.admin.post(`/v1/signers/${revoked.id}/revoke`);
+        const second = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+        const current = await trust(second.publicKey);
+        const signed = await signAfterwards(version, modelSigningBundle({ modelDir: 'fraud-model', files: digests, privateKey: second.privateKey }));
+        expect(signed.status).toBe(201);
+        expect(signed.body.signature.signer).toBe(current.name);
+        expect((await audited(version, 'version.signed'))[0].payload.replaced).toEqual({ signer: revoked.name, reason: 'signer_revoked' });
+      });
+
+      it('refuses a version still pending upload (409), a body without a signature (400), and a reader (403)', async () => {
+        const version = `1.0.${++counter}`;
+        await engineer.post('/v1/models/signed/versions', { version, task: 'other' });
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        await trust(publicKey);
+        const pending = await signAfterwards(version, signStatement(buildStatement('signed', digests), privateKey));
+        expect(pending.status).toBe(409);
+        expect(pending.body.error).toBe('version_not_committed');
+        expect((await engineer.post(`/v1/models/signed/versions/${version}/signature`, {})).status).toBe(400);
+        const reader = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: `reader-${++counter}`, roles: ['reader'] })).body.token);
+        expect((await reader.post(`/v1/models/signed/versions/${version}/signature`, { signature: {} })).status).toBe(403);
+      });
+    });
+
+    describe('a version signed afterwards, at its next gate', () => {
+      let gated: TestRegistry;
+      beforeAll(async () => {
+        gated = await startRegistry(backend, { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+      });
+      afterAll(() => gated?.close());
+
+      /** Runs the production gate on the version and returns its signature_trusted result. */
+      async function productionSignatureCheck() {
+        const requested = await gated.admin.post('/v1/models/late-signed/versions/1.0.0/gate-runs', { stage: 'production' });
+        expect(requested.status).toBe(202);
+        const run = await until(async () => {
+          const current = (await gated.admin.get(`/v1/gate-runs/${requested.body.id}`)).body;
+          return ['passed', 'failed', 'error'].includes(current.status) ? current : undefined;
+        }, 60_000);
+        return checkResult(run, 'signature_trusted');
+      }
+
+      it('fails signature_trusted on the production gate while unsigned, and passes it once signed', async () => {
+        const model = standardFixtures().classifier.model.bytes;
+        expect((await registerVersion(gated.admin, { model: 'late-signed', version: '1.0.0', task: 'other', files: { 'model.onnx': model } })).status).toBe(200);
+        await finishedGate(gated.admin, 'late-signed', '1.0.0');
+        expect(await productionSignatureCheck()).toMatchObject({ status: 'failed', message: expect.stringContaining('not signed') });
+
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const signer = (await gated.admin.post('/v1/signers', { name: 'late-signer', publicKey: pem(publicKey) })).body;
+        const bundle = modelSigningBundle({ modelDir: 'late-signed', files: [{ path: 'model.onnx', sha256: sha256(Buffer.from(model)) }], privateKey });
+        expect((await gated.admin.post('/v1/models/late-signed/versions/1.0.0/signature', { signature: bundle })).status).toBe(201);
+        expect(await productionSignatureCheck()).toMatchObject({ status: 'passed', details: { signer: signer.name } });
       });
     });
 

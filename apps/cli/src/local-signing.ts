@@ -91,14 +91,30 @@ export async function digestsForSigning(dir: string, exclude: string[]): Promise
   return { files: kept, digests };
 }
 
+export interface SignerFiles {
+  key: string;
+  certificate?: string;
+}
+
 /** Signs `dir`'s files into a bundle at `output` (left out of the statement when it lies inside `dir`); returns how many files it signed. */
-export async function signDirectory(dir: string, output: string, signer: { key: string; certificate?: string; modelName?: string }): Promise<number> {
+export async function signDirectory(dir: string, output: string, signer: SignerFiles & { modelName?: string }): Promise<number> {
   const inside = insideDir(dir, output);
   const { digests } = await digestsForSigning(dir, inside ? [inside] : []);
   const chain = signer.certificate ? await readCertificates(signer.certificate) : [];
   const bundle = signStatement(buildStatement(signer.modelName ?? basename(dir), digests, inside ? [inside] : []), await readPrivateKey(signer.key), chain);
   await writeFile(output, `${JSON.stringify(bundle, null, 2)}\n`);
   return digests.length;
+}
+
+/** The bundle for a registered version's manifest (its paths and digests, as the registry sealed them), signed here with the key files. */
+export async function signRegisteredFiles(model: string, files: { path: string; sha256: string }[], signer: SignerFiles): Promise<OmsBundle> {
+  const chain = signer.certificate ? await readCertificates(signer.certificate) : [];
+  return signVersionFiles(
+    model,
+    files.map((file) => ({ path: file.path, sha256: file.sha256 })),
+    await readPrivateKey(signer.key),
+    chain,
+  );
 }
 
 /** The bundle for a version's files, signed by `key` as `chain`'s leaf certificate when one is given. */

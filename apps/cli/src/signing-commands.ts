@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ExitError, type CommandContext } from './command-context';
+import type { Version } from './api-types';
 import { apiPath } from './gatehouse-client';
 import type { KeyOptions } from './local-signing';
 import { formatTable } from './output';
@@ -15,6 +16,9 @@ const KEY_TYPES: Record<string, () => { privateKey: KeyObject; publicKey: KeyObj
   ed25519: () => generateKeyPairSync('ed25519'),
   rsa: () => generateKeyPairSync('rsa', { modulusLength: 3072 }),
 };
+
+/** `sign`'s MODEL@VERSION form: no path separator, one @. */
+const REGISTERED_VERSION = /^[^@\s:/\\]+@[^@\s:/\\]+$/;
 
 /** keys, sign, verify and signers. */
 export function addSigningCommands(program: Command, { client, print, cwd }: CommandContext): void {
@@ -42,21 +46,30 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
 
   program
     .command('sign')
-    .description('sign a model directory offline, writing an OpenSSF Model Signing bundle')
-    .argument('<dir>')
-    .requiredOption('--key <private.pem>')
-    .option('--output <file>', 'where to write the bundle (default: DIR/model.sig)')
-    .option('--model-name <name>', 'the statement subject (default: the directory name)')
+    .description("sign a registered version (MODEL@VERSION) over the registry's manifest, or a model directory offline, writing an OpenSSF Model Signing bundle")
+    .argument('<target>', 'MODEL@VERSION: sign the committed version; otherwise a directory (write ./NAME@X for a directory named like a version)')
+    .requiredOption('--key <private.pem>', 'the signing key; it never leaves this machine')
+    .option('--output <file>', 'with a directory: where to write the bundle (default: DIR/model.sig)')
+    .option('--model-name <name>', 'with a directory: the statement subject (default: the directory name)')
     .option('--certificate <chain.pem>', 'sign as this certificate (then any intermediates), not as a bare key')
     .action(async (target: string, options: { key: string; output?: string; modelName?: string; certificate?: string }) => {
+      const signer = { key: resolve(cwd, options.key), certificate: options.certificate ? resolve(cwd, options.certificate) : undefined };
+      if (REGISTERED_VERSION.test(target)) {
+        if (options.output || options.modelName) throw new UsageError('--output and --model-name go with a directory; MODEL@VERSION is signed on the registry');
+        const [model, version] = target.split('@');
+        const { signRegisteredFiles } = await import('./local-signing');
+        const api = await client();
+        const versionPath = `/v1/models/${apiPath(model, 'versions', version)}`;
+        const registered = await api.get<Version>(versionPath);
+        const bundle = await signRegisteredFiles(model, registered.files ?? [], signer);
+        const signed = await api.post<SignedVersion>(`${versionPath}/signature`, { signature: bundle });
+        print(signed, () => `signed ${target} (${registered.files?.length ?? 0} files, manifest ${signed.manifestDigest}) as ${signed.signature.signer}\n`);
+        return;
+      }
       const { signDirectory } = await import('./local-signing');
       const output = resolve(cwd, options.output ?? join(target, 'model.sig'));
-      const signed = await signDirectory(resolve(cwd, target), output, {
-        key: resolve(cwd, options.key),
-        certificate: options.certificate ? resolve(cwd, options.certificate) : undefined,
-        modelName: options.modelName,
-      });
-      print({ bundle: output, files: signed }, () => `signed ${signed} files; bundle written to ${output}\n`);
+      const signedFiles = await signDirectory(resolve(cwd, target), output, { ...signer, modelName: options.modelName });
+      print({ bundle: output, files: signedFiles }, () => `signed ${signedFiles} files; bundle written to ${output}\n`);
     });
 
   program
@@ -129,6 +142,8 @@ export function addSigningCommands(program: Command, { client, print, cwd }: Com
       print(signer, () => `revoked ${signer.name}\n`);
     });
 }
+
+type SignedVersion = Version & { signature: { signer: string; fingerprint: string } };
 
 interface Signer {
   id: string;

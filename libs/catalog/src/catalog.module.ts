@@ -8,6 +8,7 @@ import { ModelRepository } from './repositories/model.repository';
 import { StageRepository } from './repositories/stage.repository';
 import { VersionRepository } from './repositories/version.repository';
 import { VersionSecurityRepository } from './repositories/version-security.repository';
+import { VersionSignatureRepository } from './repositories/version-signature.repository';
 import { DatasetService } from './services/dataset.service';
 import { LineageService } from './services/lineage.service';
 import { ModelService } from './services/model.service';
@@ -15,6 +16,7 @@ import { StageService } from './services/stage.service';
 import { VersionCommitted } from './services/version-events';
 import { VersionService } from './services/version.service';
 import { VersionSecurityService } from './services/version-security.service';
+import { VersionSigningService } from './services/version-signing.service';
 
 @Module({
   imports: [IntegrityModule],
@@ -25,9 +27,11 @@ import { VersionSecurityService } from './services/version-security.service';
     DatasetRepository,
     StageRepository,
     VersionSecurityRepository,
+    VersionSignatureRepository,
     ModelService,
     VersionService,
     VersionSecurityService,
+    VersionSigningService,
     VersionCommitted,
     StageService,
     LineageService,

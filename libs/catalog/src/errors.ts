@@ -41,6 +41,18 @@ export class VersionSealedError extends DomainError {
   }
 }
 
+export class VersionNotCommittedError extends DomainError {
+  constructor(version: VersionRef) {
+    super('conflict', 'version_not_committed', `version ${ref(version)} is not committed yet: commit it with {"signature": <bundle>} instead`);
+  }
+}
+
+export class VersionAlreadySignedError extends DomainError {
+  constructor(version: VersionRef, signer: string) {
+    super('conflict', 'already_signed', `version ${ref(version)} is already signed by ${signer}, and that signature still holds; a version carries one signature`, { signer });
+  }
+}
+
 export class VersionHasNoFilesError extends DomainError {
   constructor(version: VersionRef) {
     super('conflict', 'version_has_no_files', `version ${ref(version)} has no files; upload at least one before committing`);

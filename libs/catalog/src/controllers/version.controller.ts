@@ -4,8 +4,10 @@ import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { DeclaredVersionResponse, LineageResponse, UploadedFileResponse, VersionPage, VersionResponse, VersionVerificationResponse } from '../dto/version-response.dto';
 import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery } from '../dto/version.dto';
+import { SignVersionDto } from '../dto/version-signature.dto';
 import { LineageService } from '../services/lineage.service';
 import { VersionService } from '../services/version.service';
+import { VersionSigningService } from '../services/version-signing.service';
 import { rawFilePath, sendFile, uploadDeclaration } from './file-transfer';
 
 @ApiTags('versions')
@@ -15,6 +17,7 @@ export class VersionController {
   constructor(
     private readonly versions: VersionService,
     private readonly lineage: LineageService,
+    private readonly signing: VersionSigningService,
   ) {}
 
   @Post()
@@ -52,6 +55,14 @@ export class VersionController {
   @ApiOperation({ summary: 'Seal the manifest (step 3 of 3); the version becomes immutable' })
   commit(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: CommitVersionDto): Promise<VersionResponse> {
     return this.versions.commit(actor, name, version, body.signature);
+  }
+
+  @Post(':version/signature')
+  @HttpCode(201)
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Sign a committed version afterwards: the bundle must cover exactly its sealed files; 409 if it already carries a signature that holds' })
+  sign(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: SignVersionDto): Promise<VersionResponse> {
+    return this.signing.sign(actor, name, version, body.signature);
   }
 
   @Post(':version/verify')
