@@ -1,10 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_GATE_POLICY_FILE } from '@gatehouse/config';
 import { classifierModel, jsonLines, standardFixtures } from './fixtures/onnx-models';
 import { modeScalarExample, modeScalarModel } from './fixtures/input-models';
+import { endlessLoopModel } from './fixtures/sandbox-models';
 import { runCaptured } from './support/cli-runner';
 import { finishedGate, registerVersion } from './support/model-registration';
+import { until } from './support/wait';
 import { startRegistry, type TestRegistry } from './support/registry';
 
 const fixtures = standardFixtures();
@@ -105,6 +108,9 @@ describe('gatehouse validate (offline, no server)', () => {
   });
 });
 
+/** How long a gate may run in the suite below: long enough for any sound model's, and for the CLI to find the endless one running. */
+const ENDLESS_GATE_SECONDS = 20;
+
 describe("gatehouse gate (a registered version's latest report)", () => {
   let registry: TestRegistry;
   let workDir: string;
@@ -112,8 +118,11 @@ describe("gatehouse gate (a registered version's latest report)", () => {
   const gatehouse = (...argv: string[]) => runCaptured(argv, env, workDir);
 
   beforeAll(async () => {
-    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
     workDir = await mkdtemp(join(tmpdir(), 'gatehouse-gate-'));
+    // The default policy with a timeout short enough for a model that never finishes to fail its gate soon.
+    const policy = JSON.parse(await readFile(DEFAULT_GATE_POLICY_FILE, 'utf8'));
+    await writeFile(join(workDir, 'gates.json'), JSON.stringify({ ...policy, settings: { ...policy.settings, timeoutSeconds: ENDLESS_GATE_SECONDS } }));
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', GATE_POLICY: join(workDir, 'gates.json') });
     env = { HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: registry.adminToken };
   });
   afterAll(async () => {
@@ -164,5 +173,101 @@ describe("gatehouse gate (a registered version's latest report)", () => {
     const run = await finishedGate(registry.admin, 'vad', '1.0.0');
     const smoke = run.report.results.find((result: { id: string }) => result.id === 'smoke_run');
     expect(smoke).toMatchObject({ status: 'passed', message: expect.stringContaining('input examples vad-input-examples') });
+  });
+
+  describe('register --wait and gate --wait', () => {
+    beforeAll(async () => {
+      await writeFile(join(workDir, 'eval.jsonl'), jsonLines(classifier.evaluation));
+      await writeFile(join(workDir, 'schema.json'), JSON.stringify(classifier.model.schema));
+      for (const [name, bytes] of Object.entries({ sound: classifier.model.bytes, poisoned: classifierModel(classifier.weights, { poison: 'nan' }).bytes })) {
+        await mkdir(join(workDir, name));
+        await writeFile(join(workDir, name, 'model.onnx'), bytes);
+      }
+      expect((await gatehouse('datasets', 'add', 'eval.jsonl', '--name', 'waited-eval', '--version', '1')).code).toBe(0);
+    });
+    const register = (dir: string, ...extra: string[]) =>
+      gatehouse(
+        ...extra,
+        'register',
+        dir,
+        '--model',
+        'waited',
+        '--version',
+        dir === 'sound' ? '1.0.0' : '2.0.0',
+        '--create-model',
+        '--task',
+        'classification',
+        '--schema',
+        'schema.json',
+        '--dataset',
+        'waited-eval@1:evaluation',
+        '--wait',
+      );
+
+    it('waits for the registration gate of a sound model, showing its progress on stderr, and exits 0 once it is validated', async () => {
+      const result = await register('sound');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('registered waited@1.0.0: 1 files');
+      expect(result.stdout).toContain('status validated');
+      expect(result.stdout).toContain('waited@1.0.0 → registered: PASSED');
+      expect(result.stderr).toMatch(/^registered gate on waited@1\.0\.0: (queued|running)/m);
+      expect((await registry.admin.get('/v1/models/waited/versions/1.0.0')).body.status).toBe('validated');
+    });
+
+    it('exits 1 naming weights_finite when the gate rejects a model with NaN weights, with only the JSON result on stdout', async () => {
+      const result = await register('poisoned', '--json');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('error: the registered gate refused waited@2.0.0: weights_finite');
+      const printed = JSON.parse(result.stdout);
+      expect(printed).toMatchObject({ model: 'waited', version: '2.0.0', status: 'rejected', gateRun: { status: 'failed', failedChecks: ['weights_finite'] } });
+
+      const shown = await gatehouse('gate', 'waited@2.0.0');
+      expect(shown.code).toBe(1);
+      expect(shown.stdout).toContain('refused by: weights_finite');
+      expect(shown.stderr).toContain('the registered gate refused waited@2.0.0: weights_finite');
+    });
+
+    it('says where a register without --wait leaves its gate and how to follow it', async () => {
+      const result = await gatehouse('register', 'sound', '--model', 'waited', '--version', '3.0.0', '--task', 'classification', '--schema', 'schema.json');
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('its registration gate is queued: gatehouse gate waited@3.0.0 --wait follows it until it decides');
+      await finishedGate(registry.admin, 'waited', '3.0.0');
+    });
+
+    it('exits 1 on a gate still running, and with --wait follows it until it decides', async () => {
+      const endless = endlessLoopModel();
+      expect(
+        (await registerVersion(registry.admin, { model: 'endless', version: '1.0.0', task: 'classification', files: { 'model.onnx': endless.bytes }, schema: endless.schema }))
+          .status,
+      ).toBe(200);
+      // The run says which check it is in while it runs: the one that never ends.
+      const running = await until(async () => {
+        const { items } = (await registry.admin.get('/v1/models/endless/versions/1.0.0/gate-runs')).body;
+        return items[0]?.status === 'running' && items[0].progress?.check === 'smoke_run' ? items[0] : undefined;
+      }, 60_000);
+      const { policy } = (await registry.admin.get(`/v1/gate-runs/${running.id}`)).body;
+      expect(running.progress).toEqual({
+        check: 'smoke_run',
+        checksDone: policy.checks.findIndex((check: { id: string }) => check.id === 'smoke_run'),
+        checksTotal: policy.checks.length,
+        checkStartedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+
+      const unfinished = await gatehouse('gate', 'endless@1.0.0');
+      expect(unfinished.code).toBe(1);
+      expect(unfinished.stdout).toContain('is running');
+      expect(unfinished.stderr).toContain(
+        'the registered gate on endless@1.0.0 is still running, so it has not passed; gatehouse gate endless@1.0.0 --wait follows it until it decides',
+      );
+
+      const followed = await gatehouse('gate', 'endless@1.0.0', '--wait');
+      expect(followed.stderr).toMatch(/^registered gate on endless@1\.0\.0: running smoke_run \(check \d+ of \d+\), \d+s$/m);
+      expect(followed.code).toBe(1);
+      expect(followed.stdout).toContain('refused by: sandbox');
+      expect(followed.stderr).toContain('error: the registered gate refused endless@1.0.0: sandbox');
+      const run = await finishedGate(registry.admin, 'endless', '1.0.0');
+      expect(run).toMatchObject({ status: 'failed', progress: null });
+      expect(run.report.results.find((result: { id: string }) => result.id === 'sandbox').details).toMatchObject({ ending: 'timeout', during: 'smoke_run' });
+    });
   });
 });

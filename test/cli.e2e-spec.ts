@@ -35,10 +35,18 @@ describe('gatehouse CLI against a running registry', () => {
     expect(shown.stdout).not.toContain(registry.adminToken);
   });
 
-  it('refuses to log in with a bad token', async () => {
+  it('refuses to log in with a bad token, exiting 2 and saying how to give a good one', async () => {
     const result = await gatehouse('login', '--url', registry.url, '--token', 'gh_wrong');
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('error token_invalid');
+    expect(result.stderr).toContain('Give a valid API token with --token, $GATEHOUSE_TOKEN or gatehouse login');
+  });
+
+  it('exits 2 when the registry cannot be reached, naming the address and how to change it', async () => {
+    const result = await gatehouse('--url', 'http://127.0.0.1:1', 'models', 'list');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error unreachable: cannot reach http://127.0.0.1:1');
+    expect(result.stderr).toContain('Give its URL with --url, $GATEHOUSE_URL or gatehouse login');
   });
 
   it('creates and lists models as a table and as JSON', async () => {
@@ -145,6 +153,18 @@ describe('gatehouse CLI against a running registry', () => {
     expect(invalid.stderr).toContain('error invalid_version');
   });
 
+  it("names the flag a refused field came from, not the API's field", async () => {
+    const version = await gatehouse('register', workDir, '--model', 'churn', '--version', 'not-semver');
+    expect(version.stderr).toContain('  --version: --version must be a semantic version');
+    const commit = await gatehouse('register', workDir, '--model', 'churn', '--version', '4.0.0', '--commit', 'not-a-hash!', '--parent', `churn@1.0.0:${'x'.repeat(65)}`);
+    expect(commit.code).toBe(1);
+    expect(commit.stderr).toMatch(/^error validation_failed: invalid request: --commit: --commit must be .* \| --parent #1 relation: relation must be/m);
+    expect(commit.stderr).toMatch(/^ {2}--commit: --commit must be/m);
+    expect(commit.stderr).toMatch(/^ {2}--parent #1 relation: relation must be/m);
+    expect(commit.stderr).not.toContain('source.commit');
+    expect(commit.stderr).not.toContain('parents.0');
+  });
+
   it('exits 2 on usage errors', async () => {
     expect((await gatehouse('versions', 'show', 'no-at-sign')).code).toBe(2);
     expect((await gatehouse('register', workDir, '--model', 'churn')).code).toBe(2);
@@ -158,7 +178,7 @@ describe('gatehouse CLI against a running registry', () => {
     expect((await gatehouse('tokens', 'list')).stdout).toMatch(/pipeline\s+ml_engineer/);
     expect((await gatehouse('tokens', 'revoke', created.id)).code).toBe(0);
     const rejected = await gatehouse('--token', created.token, 'models', 'list');
-    expect(rejected.code).toBe(1);
+    expect(rejected.code).toBe(2);
     expect(rejected.stderr).toContain('error token_invalid');
   });
 

@@ -1,3 +1,5 @@
+import type { GateReport } from '@gatehouse/gate-engine';
+
 /** The registry's responses, as far as the CLI reads them. */
 export interface Page<T> {
   items: T[];
@@ -64,6 +66,8 @@ export interface Version {
   parents?: { model: string; version: string; relation: string }[];
   datasets?: { name: string; version: string; role: string; sha256: string }[];
   files?: VersionFile[];
+  /** The latest gate run on the version. */
+  gate?: { runId: string; stage: string; status: GateRunState['status']; healthScore: number | null; finishedAt: string | null } | null;
 }
 
 export interface Token {
@@ -156,6 +160,22 @@ export interface GateRunState {
   id: string;
   status: 'queued' | 'running' | 'passed' | 'failed' | 'error';
   failedChecks: string[];
+}
+
+/** GET /v1/gate-runs/{id}. */
+export interface GateRun extends GateRunState {
+  model: string;
+  version: string;
+  stage: string;
+  healthScore: number | null;
+  attempts: number;
+  lastError: { code: string; message: string } | null;
+  /** While running: the check it is in. */
+  progress: { check: string; checksDone: number; checksTotal: number; checkStartedAt: string } | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  report: GateReport | null;
 }
 
 /** GET /v1/gate-policy: each stage's checks as its gates run them, extends applied, thresholds resolved for one task. */

@@ -62,7 +62,7 @@ export class ExitError extends Error {
   }
 }
 
-/** Prints why a command failed and returns its exit code. */
+/** Prints why a command failed and returns its exit code: 2 when the registry was unreachable or refused the token, as for a usage mistake. */
 export function reportFailure(error: unknown, stderr: Writable): number {
   // Commander has printed its own message.
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
@@ -74,8 +74,18 @@ export function reportFailure(error: unknown, stderr: Writable): number {
     stderr.write(`error ${error.code}: ${error.message}\n`);
     const fields = (error.details as { fields?: { field: string; errors: string[] }[] } | undefined)?.fields;
     for (const field of fields ?? []) stderr.write(`  ${field.field}: ${field.errors.join('; ')}\n`);
-    return 1;
+    const connection = connectionAdvice(error);
+    if (!connection) return 1;
+    stderr.write(`${connection}\n`);
+    return 2;
   }
   stderr.write(`error: ${(error as Error).message}\n`);
   return 1;
+}
+
+/** What to do when the registry could not be reached or did not take the token: the command never got to ask its question. */
+function connectionAdvice(error: ApiError): string | undefined {
+  if (error.code === 'unreachable') return 'Is the registry running at that address? Give its URL with --url, $GATEHOUSE_URL or gatehouse login.';
+  if (error.status === 401) return 'Give a valid API token with --token, $GATEHOUSE_TOKEN or gatehouse login (gatehouse tokens create mints one).';
+  return undefined;
 }

@@ -11,6 +11,11 @@ describe('GatehouseClient', () => {
     server = createServer((request, response) => {
       if (request.url === '/conflict') {
         response.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 409, error: 'model_exists', message: 'model "m" already exists' }));
+      } else if (request.url === '/invalid') {
+        const message = 'a canary needs trafficPercent, from 1 to 100';
+        response
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ statusCode: 400, error: 'invalid_traffic_percent', message, details: { fields: [{ field: 'trafficPercent', errors: [message] }] } }));
       } else if (request.url === '/proxy') {
         response.writeHead(502).end('Bad Gateway');
       } else {
@@ -25,6 +30,15 @@ describe('GatehouseClient', () => {
 
   it('turns an error body into an ApiError with its code', async () => {
     await expect(client.post('/conflict', {})).rejects.toMatchObject({ status: 409, code: 'model_exists', message: 'model "m" already exists' });
+  });
+
+  it('names the flags a refused request took its fields from', async () => {
+    await expect(client.post('/invalid', { trafficPercent: 0 }, { trafficPercent: '--traffic' })).rejects.toMatchObject({
+      code: 'invalid_traffic_percent',
+      message: 'a canary needs --traffic, from 1 to 100',
+      details: { fields: [{ field: '--traffic', errors: ['a canary needs --traffic, from 1 to 100'] }] },
+    });
+    await expect(client.post('/invalid', { trafficPercent: 0 })).rejects.toMatchObject({ message: 'a canary needs trafficPercent, from 1 to 100' });
   });
 
   it("names the status when the body is not the registry's JSON", async () => {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Page } from './api-types';
+import { nameFlags, type FieldError, type FlagNames } from './flag-names';
 
 /** URL path segments, each percent-encoded: `apiPath('fraud', 'versions', '1.2.0')`. */
 export const apiPath = (...segments: string[]) => segments.map(encodeURIComponent).join('/');
@@ -35,12 +36,13 @@ export class GatehouseClient {
     return this.json<T>('GET', path);
   }
 
-  post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.json<T>('POST', path, body);
+  /** `flags` names the flag each field of `body` came from: a refusal naming the field names the flag instead. */
+  post<T>(path: string, body: unknown = {}, flags?: FlagNames): Promise<T> {
+    return this.json<T>('POST', path, body, flags);
   }
 
-  putJson<T>(path: string, body: unknown): Promise<T> {
-    return this.json<T>('PUT', path, body);
+  putJson<T>(path: string, body: unknown, flags?: FlagNames): Promise<T> {
+    return this.json<T>('PUT', path, body, flags);
   }
 
   /** The items of a paged list: its first page, or with `all` every page's. */
@@ -79,14 +81,12 @@ export class GatehouseClient {
     return response.body as WebReadableStream<Uint8Array>;
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.send(method, path, {
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    return (await response.json()) as T;
+  private async json<T>(method: string, path: string, body?: unknown, flags?: FlagNames): Promise<T> {
+    const init = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+    return (await (await this.send(method, path, init, flags)).json()) as T;
   }
 
-  private async send(method: string, path: string, init: RequestInit & { duplex?: 'half'; headers?: Record<string, string> } = {}): Promise<Response> {
+  private async send(method: string, path: string, init: RequestInit & { duplex?: 'half'; headers?: Record<string, string> } = {}, flags?: FlagNames): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.baseUrl), {
@@ -95,17 +95,39 @@ export class GatehouseClient {
         headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...init.headers },
       });
     } catch (error) {
-      const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-      throw new ApiError(0, 'unreachable', `cannot reach ${this.baseUrl}: ${cause}`);
+      const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+      const reason = cause?.message ?? (error as Error).message;
+      // The registry may have answered an upload before reading it all (a file over its limit), and closed the connection under it.
+      if (cause?.code && CONNECTION_LOST.has(cause.code)) throw new ApiError(0, 'connection_lost', `the registry closed the connection during ${method} ${path}: ${reason}`);
+      throw new ApiError(0, 'unreachable', `cannot reach ${this.baseUrl}: ${reason}`);
     }
     if (response.ok) return response;
     const text = await response.text();
     try {
-      const body = JSON.parse(text) as { error?: string; message?: string; details?: unknown };
-      throw new ApiError(response.status, body.error ?? `http_${response.status}`, body.message ?? text, body.details);
+      throw refusal(response.status, JSON.parse(text) as RegistryError, text, flags);
     } catch (error) {
       if (error instanceof ApiError) throw error;
       throw new ApiError(response.status, `http_${response.status}`, text || response.statusText);
     }
   }
+}
+
+/** How a connection that was made breaks: the registry was reached, so it is not unreachable. */
+const CONNECTION_LOST = new Set(['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** The registry's error body. */
+interface RegistryError {
+  error?: string;
+  message?: string;
+  details?: { fields?: FieldError[] };
+}
+
+/** The registry's error answer as an ApiError, with the fields the request took from flags named by them. */
+function refusal(status: number, body: RegistryError, text: string, flags: FlagNames | undefined): ApiError {
+  const code = body.error ?? `http_${status}`;
+  const message = body.message ?? text;
+  const fields = body.details?.fields;
+  if (!flags || !Array.isArray(fields)) return new ApiError(status, code, message, body.details);
+  const named = nameFlags(message, fields, flags);
+  return new ApiError(status, code, named.message, { ...body.details, fields: named.fields });
 }

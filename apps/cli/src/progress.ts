@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Writable } from 'node:stream';
+import type { GateRun } from './api-types';
 import { formatBytes } from './output';
 
 /**
@@ -58,5 +59,61 @@ export class ProgressBar {
       `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
         `${formatBytes(this.done)}/${formatBytes(this.total)} ${formatBytes(rate)}/s ${label}\x1b[K`,
     );
+  }
+}
+
+/** How often, at most, a gate's progress is printed as a new line when stderr is not a terminal. */
+const PLAIN_LINE_INTERVAL_MS = 15_000;
+
+/** What a gate run's progress line shows of it. */
+export type FollowedGateRun = Pick<GateRun, 'stage' | 'status' | 'progress'>;
+
+/** `registered gate on fraud@1.2.0: running model_loads (check 7 of 17), 12s`. */
+export function describeGateProgress(ref: string, run: FollowedGateRun, elapsedMs: number): string {
+  const step = run.status === 'running' && run.progress ? `running ${run.progress.check} (check ${run.progress.checksDone + 1} of ${run.progress.checksTotal})` : run.status;
+  return `${run.stage} gate on ${ref}: ${step}, ${formatElapsed(elapsedMs)}`;
+}
+
+/** `4s`, `2m 05s`, `1h 02m`. */
+export function formatElapsed(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * A followed gate run's progress on stderr: one line redrawn in place on a
+ * terminal, else a line when the run moves to another check, and every 15 s
+ * while it stays, so a CI log shows it is alive without filling up.
+ */
+export class GateProgressLine {
+  private readonly started = Date.now();
+  private lastStep?: string;
+  private lastLineAt = 0;
+
+  constructor(
+    private readonly out: Writable & { isTTY?: boolean },
+    private readonly ref: string,
+  ) {}
+
+  show(run: FollowedGateRun): void {
+    const now = Date.now();
+    const line = describeGateProgress(this.ref, run, now - this.started);
+    if (this.out.isTTY) {
+      this.out.write(`\r${line}\x1b[K`);
+      return;
+    }
+    const step = `${run.status} ${run.progress?.check ?? ''}`;
+    if (step === this.lastStep && now - this.lastLineAt < PLAIN_LINE_INTERVAL_MS) return;
+    this.lastStep = step;
+    this.lastLineAt = now;
+    this.out.write(`${line}\n`);
+  }
+
+  /** Clears the redrawn line, so what follows starts on a clean one. */
+  finish(): void {
+    if (this.out.isTTY) this.out.write('\r\x1b[K');
   }
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pipeline } from 'node:stream';
 import type { Version } from './api-types';
 import { ExitError, reportFailure, type CliIo, type CommandContext } from './command-context';
+import type { FlagNames } from './flag-names';
 import { ApiError, apiPath, type GatehouseClient } from './gatehouse-client';
 import { collectFiles, encodeFilePath, readJsonFile, sha256OfFile, type LocalFile } from './local-files';
 import { insideDir, readCertificates, readPrivateKey, signVersionFiles } from './local-signing';
@@ -30,6 +31,22 @@ export interface RegisterOptions {
   signature?: string;
   certificate?: string;
 }
+
+/** The flags the declaration's fields come from, for the registry's refusals to name. */
+const DECLARE_FLAGS: FlagNames = {
+  version: '--version',
+  task: '--task',
+  description: '--description',
+  metrics: '--metrics',
+  params: '--params',
+  environment: '--environment',
+  schema: '--schema',
+  'source.repository': '--source-repo',
+  'source.commit': '--commit',
+  'source.runId': '--run-id',
+  parents: '--parent',
+  datasets: '--dataset',
+};
 
 /** Declares a version (or, with --resume, finds the pending one), uploads what the server lacks, and commits it. */
 export async function register(api: GatehouseClient, target: string, options: RegisterOptions, { io, cwd }: CommandContext): Promise<Version> {
@@ -61,18 +78,22 @@ export async function register(api: GatehouseClient, target: string, options: Re
       });
     }
     if (options.inputExample) datasets.push(await registerInputExamples(api, resolve(cwd, options.inputExample), options, io));
-    await api.post(`/v1/models/${apiPath(options.model)}/versions`, {
-      version: options.version,
-      task: options.task,
-      description: options.description,
-      metrics: await readJson(options.metrics),
-      params: await readJson(options.params),
-      environment: await readJson(options.environment),
-      schema: await readJson(options.schema),
-      source: options.sourceRepo || options.commit || options.runId ? { repository: options.sourceRepo, commit: options.commit, runId: options.runId } : undefined,
-      parents: parents.length ? parents : undefined,
-      datasets: datasets.length ? datasets : undefined,
-    });
+    await api.post(
+      `/v1/models/${apiPath(options.model)}/versions`,
+      {
+        version: options.version,
+        task: options.task,
+        description: options.description,
+        metrics: await readJson(options.metrics),
+        params: await readJson(options.params),
+        environment: await readJson(options.environment),
+        schema: await readJson(options.schema),
+        source: options.sourceRepo || options.commit || options.runId ? { repository: options.sourceRepo, commit: options.commit, runId: options.runId } : undefined,
+        parents: parents.length ? parents : undefined,
+        datasets: datasets.length ? datasets : undefined,
+      },
+      DECLARE_FLAGS,
+    );
   }
 
   try {

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Lineage, Version } from './api-types';
-import type { CommandContext } from './command-context';
+import { ExitError, type CommandContext } from './command-context';
+import { DEFAULT_WAIT_SECONDS, endOnGate, followGateRun } from './gate-commands';
+import { humanReport } from './gate-report-output';
 import { apiPath } from './gatehouse-client';
 import { lineageTree, renderTree, type TreeNode } from './lineage-tree';
 import { formatBytes, formatFields, formatTable } from './output';
@@ -37,10 +39,25 @@ export function addVersionCommands(program: Command, context: CommandContext): v
     .option('--signature <bundle>', 'commit with an existing signature bundle, e.g. model.sig from model_signing')
     .option('--certificate <chain.pem>', 'with --sign: sign as this certificate (then any intermediates)')
     .option('--resume', 'finish a version an earlier register left in pending_upload')
-    .action(async (target: string, options: RegisterOptions) => {
+    .option('--wait', 'follow the registration gate until it decides, showing its progress on stderr; exit 1 if it rejects the version')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', DEFAULT_WAIT_SECONDS)
+    .action(async (target: string, options: RegisterOptions & { wait?: boolean; timeout: string }) => {
+      const timeoutMs = parseWholeNumber(options.timeout, '--timeout') * 1000;
       const { register } = await import('./registration');
-      const version = await register(await client(), target, options, context);
-      print(version, () => `registered ${version.model}@${version.version}: ${version.fileCount} files, ${formatBytes(version.size)}, status ${version.status}\n`);
+      const api = await client();
+      const committed = await register(api, target, options, context);
+      const ref = `${committed.model}@${committed.version}`;
+      const follow = `gatehouse gate ${ref} --wait`;
+      if (!options.wait) {
+        print(committed, () => describeRegistered(committed));
+        io.stderr.write(`its registration gate is ${committed.gate?.status ?? 'queued'}: ${follow} follows it until it decides\n`);
+        return;
+      }
+      if (!committed.gate) throw new ExitError(1, `the registry queued no registration gate for ${ref}`);
+      const run = await followGateRun(api, committed.gate.runId, ref, io.stderr, timeoutMs);
+      const version = await api.get<Version>(`/v1/models/${apiPath(committed.model, 'versions', committed.version)}`);
+      print({ ...version, gateRun: run }, () => `${describeRegistered(version)}${run.report ? humanReport(run.report) : ''}`);
+      endOnGate(run, ref, follow, options.timeout);
     });
 
   const versions = program.command('versions').description('list and show versions');
@@ -114,6 +131,10 @@ export function addLineageCommand(program: Command, { client, print }: CommandCo
         return renderTree(tree);
       });
     });
+}
+
+function describeRegistered(version: Version): string {
+  return `registered ${version.model}@${version.version}: ${version.fileCount} files, ${formatBytes(version.size)}, status ${version.status}\n`;
 }
 
 function describeVersion(version: Version): string {
