@@ -8,11 +8,10 @@ import { classifierWithLogitsModel } from './fixtures/regression-models';
 import { ApiClient } from './support/api-client';
 import { runCaptured } from './support/cli-runner';
 import { checkResult, finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { promoteAndSettle } from './support/promotion-flow';
 import { startRegistry, type TestRegistry } from './support/registry';
-import { until } from './support/wait';
 
 const fixtures = standardFixtures();
-const FINAL = ['completed', 'rejected'];
 const REGRESSION_CHECKS = ['contract_compat', 'baseline_size', 'baseline_accuracy', 'baseline_latency', 'baseline_memory'];
 
 /** Candidates compared with the version in production, in the canary gate of real promotions through HTTP. */
@@ -47,21 +46,7 @@ describe('regression against production (embedded)', () => {
     ).toBe(200);
     return (await finishedGate(engineer, 'ranker', version)).status;
   };
-  /** Requests a promotion and waits for its gate (and approvals, for production) to settle it. */
-  const promote = async (version: string, stage: 'staging' | 'canary' | 'production') => {
-    const requested = await engineer.post(`/v1/models/ranker/versions/${version}/promotions`, { stage, ...(stage === 'canary' ? { trafficPercent: 10 } : {}) });
-    expect(requested.status).toBe(202);
-    const settled = (statuses: string[]) =>
-      until(async () => {
-        const promotion = (await engineer.get(`/v1/promotions/${requested.body.id}`)).body;
-        return statuses.includes(promotion.status) ? promotion : undefined;
-      }, 60_000);
-    if (stage !== 'production') return settled(FINAL);
-    const gated = await settled(['awaiting_approval', ...FINAL]);
-    if (gated.status !== 'awaiting_approval') return gated;
-    for (const approver of approvers) await approver.post(`/v1/promotions/${gated.id}/approvals`, { decision: 'approve' });
-    return settled(FINAL);
-  };
+  const promote = (version: string, stage: 'staging' | 'canary' | 'production') => promoteAndSettle(engineer, approvers, { model: 'ranker', version }, stage);
   const gateRun = async (promotion: { gateRunId: string }) => (await engineer.get(`/v1/gate-runs/${promotion.gateRunId}`)).body;
   const markdown = async (promotion: { gateRunId: string }) => (await engineer.get(`/v1/gate-runs/${promotion.gateRunId}/report.md`)).body.toString() as string;
 
