@@ -163,6 +163,12 @@ describe('gatehouse CLI against a running registry', () => {
     expect(commit.stderr).toMatch(/^ {2}--parent #1 relation: relation must be/m);
     expect(commit.stderr).not.toContain('source.commit');
     expect(commit.stderr).not.toContain('parents.0');
+
+    const canary = await gatehouse('promote', 'churn@1.0.0', '--to', 'canary');
+    expect(canary.code).toBe(1);
+    expect(canary.stderr).toBe('error invalid_traffic_percent: a canary needs --traffic, from 1 to 100\n  --traffic: a canary needs --traffic, from 1 to 100\n');
+    const staging = await gatehouse('promote', 'churn@1.0.0', '--to', 'staging', '--traffic', '10');
+    expect(staging.stderr).toContain('error invalid_traffic_percent: --traffic applies to canary only, not staging');
   });
 
   it('exits 2 on usage errors', async () => {

@@ -35,7 +35,11 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
       const trafficPercent = options.traffic === undefined ? undefined : parseWholeNumber(options.traffic, '--traffic');
       const timeoutMs = parseWholeNumber(options.timeout, '--timeout') * 1000;
       const api = await client();
-      let promotion = await api.post<Promotion>(`/v1/models/${apiPath(model, 'versions', version)}/promotions`, { stage: options.to, trafficPercent, reason: options.reason });
+      let promotion = await api.post<Promotion>(
+        `/v1/models/${apiPath(model, 'versions', version)}/promotions`,
+        { stage: options.to, trafficPercent, reason: options.reason },
+        { stage: '--to', trafficPercent: '--traffic', reason: '--reason' },
+      );
       const deadline = Date.now() + timeoutMs;
       while (options.wait && UNSETTLED.has(promotion.status) && Date.now() < deadline) {
         await sleep(POLL_INTERVAL_MS);
