@@ -1,4 +1,4 @@
-import type { GateReport } from '@gatehouse/gate-engine';
+import type { GateReport, IoSchema } from '@gatehouse/gate-engine';
 
 /** The registry's responses, as far as the CLI reads them. */
 export interface Page<T> {
@@ -65,6 +65,9 @@ export interface Version {
   environment?: Record<string, unknown>;
   parents?: { model: string; version: string; relation: string }[];
   datasets?: { name: string; version: string; role: string; sha256: string }[];
+  schema?: IoSchema | null;
+  /** Declared by the registrant, or inferred from the ONNX model by a gate run when none was declared. */
+  schemaSource?: 'declared' | 'inferred' | null;
   files?: VersionFile[];
   /** The latest gate run on the version. */
   gate?: { runId: string; stage: string; status: GateRunState['status']; healthScore: number | null; finishedAt: string | null } | null;

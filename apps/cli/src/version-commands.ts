@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import type { IoSchema } from '@gatehouse/gate-engine';
 import type { Lineage, Version } from './api-types';
 import { ExitError, type CommandContext } from './command-context';
 import { DEFAULT_WAIT_SECONDS, endOnGate, followGateRun } from './gate-commands';
@@ -163,6 +164,7 @@ function describeVersion(version: Version): string {
     ],
     ['parents', (version.parents ?? []).map((p) => `${p.model}@${p.version} (${p.relation})`).join(', ') || null],
     ['datasets', (version.datasets ?? []).map((d) => `${d.name}@${d.version} [${d.role}]`).join(', ') || null],
+    ['schema', describeSchema(version)],
   ]);
   const files = formatTable(
     ['PATH', 'SIZE', 'SHA-256'],
@@ -177,6 +179,8 @@ function trainingDetails(version: Version): TreeNode[] {
   const details: TreeNode[] = [];
   const source = [version.source?.repository, version.source?.commit && `commit ${version.source.commit}`, version.source?.runId && `run ${version.source.runId}`].filter(Boolean);
   if (source.length > 0) details.push(leaf(`source: ${source.join(' · ')}`));
+  const schema = describeSchema(version);
+  if (schema) details.push(leaf(`schema: ${schema}`));
   for (const [name, values] of [
     ['training config', version.params],
     ['environment', version.environment],
@@ -185,4 +189,12 @@ function trainingDetails(version: Version): TreeNode[] {
     if (entries.length > 0) details.push({ label: name, children: entries.map(([key, value]) => leaf(`${key}: ${JSON.stringify(value)}`)) });
   }
   return details;
+}
+
+/** `inferred from the model: features float32 [batch, 8] → probabilities float32 [batch, 3]`; null without a schema. */
+function describeSchema(version: Version): string | null {
+  if (!version.schema) return null;
+  const tensors = (specs: IoSchema['inputs']) => specs.map((spec) => `${spec.name} ${spec.dtype} [${spec.shape.map((dim) => dim ?? '?').join(', ')}]`).join(', ');
+  const source = version.schemaSource === 'inferred' ? 'inferred from the model' : 'declared';
+  return `${source}: ${tensors(version.schema.inputs)} → ${tensors(version.schema.outputs)}`;
 }
