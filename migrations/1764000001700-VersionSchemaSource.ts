@@ -16,7 +16,7 @@ export class VersionSchemaSource1764000001700 implements MigrationInterface {
 
   /** An inferred schema goes with its source: left behind, it would read as declared. */
   async down(db: QueryRunner): Promise<void> {
-    await db.query(`UPDATE model_versions SET io_schema = NULL WHERE schema_source = 'inferred'`);
+    await db.query(`UPDATE model_versions SET io_schema = NULL, schema_source = NULL WHERE schema_source = 'inferred'`);
     await db.query('ALTER TABLE model_versions DROP COLUMN schema_source');
   }
 }
