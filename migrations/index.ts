@@ -10,7 +10,9 @@ import { VersionSecurityVerdict1764000000800 } from './1764000000800-VersionSecu
 import { GateRunRescans1764000000900 } from './1764000000900-GateRunRescans';
 import { ModelScanAllowances1764000001000 } from './1764000001000-ModelScanAllowances';
 import { InputExampleRole1764000001100 } from './1764000001100-InputExampleRole';
+import { PromotionApproverRoles1764000001400 } from './1764000001400-PromotionApproverRoles';
 import { GateRunProgress1764000001500 } from './1764000001500-GateRunProgress';
+import { VersionSchemaSource1764000001700 } from './1764000001700-VersionSchemaSource';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -26,5 +28,7 @@ export const migrations = [
   GateRunRescans1764000000900,
   ModelScanAllowances1764000001000,
   InputExampleRole1764000001100,
+  PromotionApproverRoles1764000001400,
   GateRunProgress1764000001500,
+  VersionSchemaSource1764000001700,
 ];
