@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { isConnectionFailure } from '@gatehouse/database';
 import { DomainError, type ErrorKind } from '@gatehouse/errors';
@@ -42,19 +43,22 @@ function discardBody(request: Request, limit: number): Promise<void> {
 
 /**
  * A body refused for its size is too large by definition: answer at once, without waiting for any of it (the
- * client may be waiting for this answer before it sends a byte), then close. The close lingers briefly,
- * swallowing what is still arriving: closing a socket with unread bytes resets it, and a client still writing
- * (fetch, our CLI) then reports the reset instead of this answer.
+ * client may wait for this answer before it sends a byte), then close. The answer is written on the socket
+ * itself: Node destroys a socket as soon as a `Connection: close` answer is flushed, and a socket destroyed while
+ * bytes still arrive is reset, which a client still sending (fetch, our CLI) reports instead of the answer. So:
+ * the answer saying `Connection: close` (a keep-alive client would otherwise reuse the socket), a half-close,
+ * and what still arrives read and dropped for a moment before the socket goes.
  */
 function answerThenClose(request: Request, response: Response, body: ErrorBody): void {
-  const socket = request.socket;
-  // Said, not only done: a keep-alive client would otherwise send its next request down the closing socket.
-  response.setHeader('Connection', 'close');
-  response.once('finish', () => {
-    socket.end();
-    setTimeout(() => socket.destroy(), REFUSED_BODY_LINGER_MS).unref();
-  });
-  response.status(body.statusCode).json(body);
+  const json = JSON.stringify(body);
+  // For the request log, which reads the status when the response closes.
+  response.statusCode = body.statusCode;
+  request.socket.end(
+    `HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode]}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
+  );
+  request.resume();
+  setTimeout(() => request.socket.destroy(), REFUSED_BODY_LINGER_MS).unref();
 }
 
 /** The one JSON error body: `{ statusCode, error: code, message, details? }`. */
