@@ -89,13 +89,15 @@ describe('the README walkthrough', () => {
     expect(run.output).toMatch(/fraud production: 1\.2\.0 rolled back, 1\.1\.0 serves again/);
     // Its outcome as an outsider sees it: 1.3.0 was rolled back over HTTP, and 1.1.0 serves again.
     const admin = { authorization: `Bearer ${(await readFile(join(workDir, 'data', 'admin-token'), 'utf8')).trim()}` };
-    const stages = await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/stages`, { headers: admin })).json();
+    const stages = (await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/stages`, { headers: admin })).json()) as { stages: { production: { version: string } } };
     expect(stages.stages.production.version).toBe('1.1.0');
-    const lineage = await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/versions/1.3.0/lineage?direction=up&depth=5`, { headers: admin })).json();
+    const lineage = (await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/versions/1.3.0/lineage?direction=up&depth=5`, { headers: admin })).json()) as {
+      edges: unknown[];
+    };
     expect(lineage.edges).toEqual(expect.arrayContaining([expect.objectContaining({ relation: 'retrained_from' })]));
     const versions = ['1.1.0', '1.2.0', '1.3.0'];
     for (const version of versions) {
-      const body = await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/versions/${version}`, { headers: admin })).json();
+      const body = (await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/versions/${version}`, { headers: admin })).json()) as { status: string; signature: unknown };
       expect(body.status).toBe('validated');
       expect(body.signature).toBeTruthy();
     }
