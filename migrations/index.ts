@@ -12,6 +12,7 @@ import { ModelScanAllowances1764000001000 } from './1764000001000-ModelScanAllow
 import { InputExampleRole1764000001100 } from './1764000001100-InputExampleRole';
 import { PromotionApproverRoles1764000001400 } from './1764000001400-PromotionApproverRoles';
 import { GateRunProgress1764000001500 } from './1764000001500-GateRunProgress';
+import { VersionSchemaSource1764000001700 } from './1764000001700-VersionSchemaSource';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   InputExampleRole1764000001100,
   PromotionApproverRoles1764000001400,
   GateRunProgress1764000001500,
+  VersionSchemaSource1764000001700,
 ];

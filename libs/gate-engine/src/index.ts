@@ -3,7 +3,19 @@
  * worker and the offline `gatehouse validate` both run.
  */
 export type { CheckResult, Thresholds } from './check';
-export { DATASET_ROLES, GATE_STAGES, TASKS, type DatasetRole, type GateStage, type IoSchema, type Severity, type Task } from './terms';
+export {
+  DATASET_ROLES,
+  GATE_STAGES,
+  SCHEMA_SOURCES,
+  TASKS,
+  type DatasetRole,
+  type GateStage,
+  type IoSchema,
+  type SchemaSource,
+  type Severity,
+  type Task,
+  type VersionSchema,
+} from './terms';
 export { DEFAULT_GATE_SETTINGS, type GateSettings } from './gate-settings';
 export { GateContext, type GateBaseline, type GateDataset, type GateSubject } from './gate-context';
 export { GateEngine, GateTimeoutError, type GateProgress } from './gate-engine';
@@ -12,3 +24,4 @@ export { applyValidationThresholds, loadValidationThresholds, VALIDATION_THRESHO
 export { renderMarkdown, summarize, type GateReport, type SandboxResources } from './gate-report';
 export { runInSandbox, sandboxResources, SandboxError, SANDBOX_CHECK_ID, unlimitedCommand, unlimitedLauncher, type SandboxOptions, type SandboxRequest } from './sandbox';
 export { GATE_CHECKS } from './checks';
+export { inferredSchemaOf } from './checks/validation/schema-match.check';

@@ -35,6 +35,7 @@ describe('ArtifactWorkspace start-up cleanup', () => {
       status: 'registered',
       stage: 'none',
       schema: null,
+      schemaSource: null,
       metrics: {},
       files: [{ path: 'w/weights.bin', ...stored }],
       datasets: [],

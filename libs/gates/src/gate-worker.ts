@@ -7,7 +7,7 @@ import { VersionSecurityService, VersionService, type GateSubjectRecord, type Ve
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateEngine, runInSandbox, type GateBaseline, type GateReport, type SandboxRequest } from '@gatehouse/gate-engine';
+import { GateEngine, inferredSchemaOf, runInSandbox, type GateBaseline, type GateReport, type IoSchema, type SandboxRequest } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunFinished } from './gate-run-events';
 import { GateRunProgressWriter } from './gate-run-progress';
@@ -153,7 +153,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           model: subject.model,
           version: subject.version,
           task: subject.task,
-          declaredSchema: subject.schema,
+          declaredSchema: declaredSchemaOf(subject),
           reportedMetrics: subject.metrics,
           files: subject.files,
           signature: await this.versions.signatureStatus(subject.id, subject.files),
@@ -254,6 +254,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           { runId: run.id, stage: run.stage, status: outcome.status, healthScore: outcome.report?.healthScore ?? null, finishedAt: new Date().toISOString() },
           versionStatus,
         );
+        await this.recordInferredSchema(tx, run, subject, outcome.report);
       }
       await this.recordSecurity(tx, run, subject, outcome);
       await this.audit.append(tx, {
@@ -282,6 +283,19 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       });
     });
     this.logger.log(`gate run ${run.id}: ${outcome.status}${outcome.report ? ` (health ${outcome.report.healthScore})` : ''}`);
+  }
+
+  /**
+   * A version that declared no schema gets the one schema_match read from its
+   * model, here rather than at commit: the sandbox already parses the model,
+   * so the API process never reads a large or hostile file on a request, and
+   * stored in the transaction recording the outcome, it is written once by
+   * the replica holding the run's lease, or not at all if that replica dies
+   * before (the run is then claimed again and infers it again).
+   */
+  private async recordInferredSchema(tx: EntityManager, run: GateRunEntity, subject: GateSubjectRecord | undefined, report: GateReport | null): Promise<void> {
+    const schema = report && inferredSchemaOf(report);
+    if (schema && subject) await this.versions.recordInferredSchema(tx, subject, schema, { actor: WORKER_ACTOR, gateRunId: run.id });
   }
 
   /**
@@ -344,6 +358,11 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   }
 }
 
+/** A schema inferred by an earlier run is not a declaration: schema_match infers it again from the same bytes, saying so. */
+function declaredSchemaOf(version: GateSubjectRecord): IoSchema | null {
+  return version.schemaSource === 'declared' ? version.schema : null;
+}
+
 /** The registration gate decides a version's status; a re-scan of it never does. */
 function decidesStatus(run: GateRunEntity): boolean {
   return run.stage === 'registered' && run.trigger !== 'rescan';
@@ -355,7 +374,7 @@ function gateBaseline(production: GateSubjectRecord, copied: { filesDirectory: s
       model: production.model,
       version: production.version,
       task: production.task,
-      declaredSchema: production.schema,
+      declaredSchema: declaredSchemaOf(production),
       reportedMetrics: production.metrics,
       files: production.files,
     },

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DATASET_ROLES, TASKS, type DatasetRole, type IoSchema, type Task } from '@gatehouse/gate-engine';
+import { DATASET_ROLES, SCHEMA_SOURCES, TASKS, type DatasetRole, type IoSchema, type SchemaSource, type Task } from '@gatehouse/gate-engine';
 import {
   SECURITY_STATUSES,
   VERSION_STAGES,
@@ -90,7 +90,14 @@ export class VersionResponse extends VersionSummaryResponse {
   @ApiProperty({ type: 'object', additionalProperties: true }) params: Record<string, unknown>;
   @ApiProperty({ type: 'object', additionalProperties: true }) environment: Record<string, unknown>;
   @ApiProperty({ type: SourceDto }) source: SourceInfo;
-  @ApiProperty({ type: IoSchemaDto, nullable: true }) schema: IoSchema | null;
+  @ApiProperty({ type: IoSchemaDto, nullable: true, description: 'The input/output schema, declared or inferred (see schemaSource); null until a gate has inferred one' })
+  schema: IoSchema | null;
+  @ApiProperty({
+    enum: SCHEMA_SOURCES,
+    nullable: true,
+    description: "declared by the registrant, or inferred from the ONNX model's graph by the first gate run on a version that declared none",
+  })
+  schemaSource: SchemaSource | null;
   @ApiProperty({ type: [ParentResponse] }) parents: ParentResponse[];
   @ApiProperty({ type: [VersionDatasetResponse] }) datasets: VersionDatasetResponse[];
   @ApiProperty({ type: [VersionFileResponse], description: 'The manifest, sorted by path components' }) files: VersionFileResponse[];

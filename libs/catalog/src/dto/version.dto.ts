@@ -189,7 +189,11 @@ export class DeclareVersionDto {
   @Type(() => DatasetUseDto)
   datasets?: DatasetUseDto[];
 
-  @ApiPropertyOptional({ type: IoSchemaDto })
+  @ApiPropertyOptional({
+    type: IoSchemaDto,
+    description:
+      "The inputs and outputs clients may rely on, held to the model by schema_match. Omitted, the gate infers them from the ONNX model's graph and stores them as `inferred`.",
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => IoSchemaDto)

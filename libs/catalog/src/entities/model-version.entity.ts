@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintAsNumber } from '@gatehouse/database';
-import type { IoSchema, Task } from '@gatehouse/gate-engine';
+import type { IoSchema, SchemaSource, Task } from '@gatehouse/gate-engine';
 import type { LatestGate, SecurityVerdict, SourceInfo, VersionStage, VersionStatus } from '../catalog.types';
 
 @Entity('model_versions')
@@ -46,6 +46,10 @@ export class ModelVersionEntity {
 
   @Column('jsonb', { name: 'io_schema', nullable: true })
   ioSchema: IoSchema | null;
+
+  /** Set exactly when ioSchema is: declared by the registrant, or inferred from the model by a gate run. */
+  @Column('text', { name: 'schema_source', nullable: true })
+  schemaSource: SchemaSource | null;
 
   @Column('text', { name: 'manifest_digest', nullable: true })
   manifestDigest: string | null;

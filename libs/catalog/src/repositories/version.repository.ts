@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PG_UNIQUE_VIOLATION, sqlState } from '@gatehouse/database';
-import type { DatasetRole, Task } from '@gatehouse/gate-engine';
+import type { DatasetRole, IoSchema, Task } from '@gatehouse/gate-engine';
 import type { LatestGate, VersionRef, VersionStage, VersionStatus } from '../catalog.types';
 import { ModelVersionEntity, VersionFileEntity } from '../entities';
 import { VersionExistsError } from '../errors';
@@ -69,7 +69,10 @@ export interface LineageDatasetRow extends DatasetUseRow {
   modelVersion: string;
 }
 
-type NewVersion = Pick<ModelVersionEntity, 'modelId' | 'version' | 'task' | 'description' | 'metrics' | 'params' | 'environment' | 'source' | 'ioSchema' | 'createdBy'>;
+type NewVersion = Pick<
+  ModelVersionEntity,
+  'modelId' | 'version' | 'task' | 'description' | 'metrics' | 'params' | 'environment' | 'source' | 'ioSchema' | 'schemaSource' | 'createdBy'
+>;
 
 @Injectable()
 export class VersionRepository {
@@ -167,6 +170,17 @@ export class VersionRepository {
 
   async recordGate(tx: EntityManager, versionId: string, gate: LatestGate, status?: VersionStatus): Promise<void> {
     await tx.getRepository(ModelVersionEntity).update({ id: versionId }, { lastGate: gate, ...(status ? { status } : {}) });
+  }
+
+  /** Stores a schema inferred from the model on a version that has none; a declared one, or one inferred before, stays. Whether it stored it. */
+  async recordInferredSchema(tx: EntityManager, versionId: string, schema: IoSchema): Promise<boolean> {
+    const result = await tx
+      .createQueryBuilder()
+      .update(ModelVersionEntity)
+      .set({ ioSchema: schema, schemaSource: 'inferred' })
+      .where('id = :versionId AND io_schema IS NULL', { versionId })
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
   async saveSignature(tx: EntityManager, versionId: string, signerId: string, bundle: unknown): Promise<void> {

@@ -22,7 +22,7 @@ import type {
   VersionSummaryResponse,
 } from '../dto/version-response.dto';
 import type { DeclareVersionDto, ListVersionsQuery } from '../dto/version.dto';
-import type { IoSchema, Task } from '@gatehouse/gate-engine';
+import type { IoSchema, SchemaSource, Task } from '@gatehouse/gate-engine';
 import type { LatestGate, VersionRecord, VersionStage, VersionStatus } from '../catalog.types';
 import type { DatasetUseRow } from '../repositories/version.repository';
 import type { ModelEntity, ModelVersionEntity, VersionFileEntity } from '../entities';
@@ -125,6 +125,7 @@ export class VersionService {
           environment: request.environment ?? {},
           source: { ...request.source },
           ioSchema: request.schema ? { inputs: request.schema.inputs, outputs: request.schema.outputs } : null,
+          schemaSource: request.schema ? 'declared' : null,
           createdBy: actor.name,
         },
         ref,
@@ -226,7 +227,7 @@ export class VersionService {
     });
   }
 
-  /** What a gate needs to know about a committed version: its files, datasets, declared schema and reported metrics. */
+  /** What a gate needs to know about a committed version: its files, datasets, schema and its source, and reported metrics. */
   async gateSubject(versionId: string): Promise<GateSubjectRecord> {
     const manager = this.transactions.manager;
     const row = await this.versions.findWithModelName(versionId, manager);
@@ -240,6 +241,7 @@ export class VersionService {
       status: row.version.status,
       stage: row.version.stage,
       schema: row.version.ioSchema,
+      schemaSource: row.version.schemaSource,
       metrics: row.version.metrics,
       files: sortManifest(files).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size })),
       datasets,
@@ -258,6 +260,27 @@ export class VersionService {
    */
   async recordGate(tx: EntityManager, versionId: string, gate: LatestGate, status?: VersionStatus): Promise<void> {
     await this.versions.recordGate(tx, versionId, gate, status);
+  }
+
+  /**
+   * Stores the schema a gate run inferred from the model, in the caller's
+   * transaction (the one recording the run's outcome), and audits it. Only a
+   * version without a schema takes one: a declared schema is never replaced,
+   * and a second run inferring from the same bytes changes nothing.
+   */
+  async recordInferredSchema(
+    tx: EntityManager,
+    version: { id: string; model: string; version: string },
+    schema: IoSchema,
+    by: { actor: string; gateRunId: string },
+  ): Promise<void> {
+    if (!(await this.versions.recordInferredSchema(tx, version.id, schema))) return;
+    await this.audit.append(tx, {
+      actor: by.actor,
+      action: 'version.schema_inferred',
+      subject: versionSubject(version),
+      payload: { gateRunId: by.gateRunId, inputs: schema.inputs.map((tensor) => tensor.name), outputs: schema.outputs.map((tensor) => tensor.name) },
+    });
   }
 
   /**
@@ -369,6 +392,7 @@ export class VersionService {
       environment: version.environment,
       source: version.source,
       schema: version.ioSchema,
+      schemaSource: version.schemaSource,
       parents,
       datasets,
       signature: signature ? { signer: signature.signer, fingerprint: signature.fingerprint, verifiedAt: new Date(signature.verifiedAt).toISOString() } : null,
@@ -411,6 +435,7 @@ export interface GateSubjectRecord {
   status: VersionStatus;
   stage: VersionStage;
   schema: IoSchema | null;
+  schemaSource: SchemaSource | null;
   metrics: Record<string, number>;
   files: { path: string; sha256: string; size: number }[];
   datasets: DatasetUseRow[];

@@ -1,0 +1,3 @@
+import { describeSchemaInference } from './schema-inference.suite';
+
+describeSchemaInference('postgres+s3');
