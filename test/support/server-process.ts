@@ -10,7 +10,10 @@ const START_NODE_ARGS = scripts.start.split(/\s+/).slice(1, -1);
 
 export interface ServerProcess {
   process: ChildProcess;
+  /** stdout and stderr as they interleaved. */
   output: () => string;
+  stdout: () => string;
+  stderr: () => string;
   /** The exit code, or the signal's name when Nest re-raises SIGTERM after its shutdown hooks ran. */
   exited: Promise<number | string | null>;
 }
@@ -19,9 +22,20 @@ export interface ServerProcess {
 export function startServerProcess(env: Record<string, string>, cwd?: string): ServerProcess {
   const child = spawn(process.execPath, [...START_NODE_ARGS, SERVER_ENTRY], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { process: child, output: () => output, exited: new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal))) };
+  const streams = { stdout: '', stderr: '' };
+  for (const name of ['stdout', 'stderr'] as const) {
+    child[name].on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      streams[name] += chunk.toString();
+    });
+  }
+  return {
+    process: child,
+    output: () => output,
+    stdout: () => streams.stdout,
+    stderr: () => streams.stderr,
+    exited: new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal))),
+  };
 }
 
 export async function waitForHealth(url: string, server: ServerProcess): Promise<void> {

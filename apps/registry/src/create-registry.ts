@@ -1,4 +1,4 @@
-import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -8,19 +8,10 @@ import { ResolveEndpoint } from '@gatehouse/promotion';
 import { HttpErrorFilter } from './http-error.filter';
 import { timeOutIdleRequests } from './http-timeouts';
 import { RegistryModule } from './registry.module';
+import { createLogger } from './registry-logger';
 import { logRequest } from './request-logger.middleware';
 import { hasEncodedNul, readJsonBodies, refuseNulInUrl, refuseOversizedUploads } from './request-screening';
 import { createValidationPipe } from './validation';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): ConsoleLogger {
-  return new ConsoleLogger({
-    json: config.logFormat === 'json',
-    colors: config.logFormat === 'text' && process.stdout.isTTY,
-    logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
-  });
-}
 
 /** The configured registry application, not yet listening: shared by main and the e2e suites. */
 export async function createRegistry(config: AppConfig): Promise<INestApplication> {

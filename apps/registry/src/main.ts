@@ -3,17 +3,29 @@ import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
 import { GatePolicyError } from '@gatehouse/gate-engine';
 import { PromotionPolicyError } from '@gatehouse/promotion';
+import { S3CredentialsMissingError } from '@gatehouse/storage';
 import { createRegistry } from './create-registry';
 
+/** What an operator fixes in the environment or a policy file: its message alone says what to do, a stack would bury it. */
+const OPERATOR_ERRORS = [ConfigError, GatePolicyError, PromotionPolicyError, S3CredentialsMissingError];
+
 async function main(): Promise<void> {
+  const started = Date.now();
   const config = loadConfig(process.env);
   const app = await createRegistry(config);
-  await app.listen(config.port, config.host);
-  new Logger('Registry').log(`listening on http://${config.host}:${config.port} (database: ${config.database.kind}, blobs: ${config.blobStore.kind})`);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  new Logger('Registry').log(
+    `listening on http://${config.host}:${config.port} (database: ${config.database.kind}, blobs: ${config.blobStore.kind}), started in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof GatePolicyError || error instanceof PromotionPolicyError;
-  process.stderr.write(`${known ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
+  const known = OPERATOR_ERRORS.some((kind) => error instanceof kind);
+  process.stderr.write(`${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

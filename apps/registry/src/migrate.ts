@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
 import { migrateDatabase } from '@gatehouse/database';
-import { createLogger } from './create-registry';
+import { createLogger } from './registry-logger';
 import { registrySchema } from './schema';
 
 async function migrate(): Promise<void> {

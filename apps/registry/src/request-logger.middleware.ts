@@ -14,7 +14,7 @@ export interface RequestLogLine {
 
 /** One structured line per request: the middleware's, and the raw server's for what it answers ahead of Express. */
 export function logRequest(line: RequestLogLine): void {
-  logger.log(line);
+  logger.log({ ...line, durationMs: Math.round(line.durationMs * 100) / 100 });
 }
 
 /** Logs each request Express handles when its response is done. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { AuditLog } from '@gatehouse/audit';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { ReadCache, TransactionRunner } from '@gatehouse/database';
@@ -111,8 +111,8 @@ export class TokenService {
     await mkdir(this.config.dataDir, { recursive: true });
     await writeFile(file, `${minted}\n`, { mode: 0o600 });
     await chmod(file, 0o600);
-    // Printed on stdout outside the JSON log stream: this is the only time the secret is shown.
-    process.stdout.write(`\nGatehouse admin token (shown once, also saved to ${file}):\n\n  ${minted}\n\n`);
+    // On stdout, where no log line goes: this is the only time the secret is shown.
+    process.stdout.write(adminTokenBanner(minted, file));
   }
 
   private async insertBootstrapAdmin(tx: EntityManager, secret: string): Promise<void> {
@@ -148,4 +148,11 @@ export class TokenService {
       lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
     };
   }
+}
+
+function adminTokenBanner(secret: string, file: string): string {
+  const fromHere = relative(process.cwd(), file);
+  const shown = fromHere.startsWith('..') || isAbsolute(fromHere) ? file : `./${fromHere}`;
+  const rule = '='.repeat(72);
+  return `\n${rule}\n  Gatehouse admin token, shown this once (saved to ${shown}, mode 0600):\n\n    ${secret}\n${rule}\n\n`;
 }

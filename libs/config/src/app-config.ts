@@ -111,7 +111,7 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsIn(['json', 'text'])
+  @IsIn(['text', 'json'], { message: 'LOG_FORMAT must be text or json (unset: text on a terminal, json otherwise)' })
   LOG_FORMAT?: string;
 
   @Transform(emptyToUndefined)
@@ -188,7 +188,8 @@ export interface AppConfig {
   httpIdleTimeoutSeconds: number;
   adminToken?: string;
   logLevel: LogLevel;
-  logFormat: 'json' | 'text';
+  /** Absent: text when the logs go to a terminal, JSON lines otherwise. */
+  logFormat?: 'json' | 'text';
   gates: GateRunnerConfig;
   /** config/promotion.json, or the file PROMOTION_POLICY names: allowed moves and approvals per stage. */
   promotionPolicyFile: string;
@@ -267,7 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     httpIdleTimeoutSeconds: parsed.HTTP_IDLE_TIMEOUT_SECONDS ?? 120,
     adminToken: parsed.GATEHOUSE_ADMIN_TOKEN,
     logLevel: (parsed.LOG_LEVEL as LogLevel | undefined) ?? 'log',
-    logFormat: (parsed.LOG_FORMAT as 'json' | 'text' | undefined) ?? 'json',
+    logFormat: parsed.LOG_FORMAT as 'json' | 'text' | undefined,
     gates: {
       policyFile: parsed.GATE_POLICY ? resolve(parsed.GATE_POLICY) : DEFAULT_GATE_POLICY_FILE,
       workers: parsed.GATE_WORKERS ?? 1,

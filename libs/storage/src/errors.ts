@@ -38,3 +38,14 @@ export class BlobStoreUnavailableError extends DomainError {
     super('unavailable', 'blob_store_unavailable', `the blob store is unavailable: ${(cause as Error)?.message || (cause as Error)?.name || String(cause)}`);
   }
 }
+
+/** S3 without credentials: the SDK's own CredentialsProviderError names none of the variables that would fix it. */
+export class S3CredentialsMissingError extends Error {
+  constructor(bucket: string) {
+    super(
+      `S3_BUCKET=${bucket} needs S3 credentials and none were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ` +
+        '(or AWS_PROFILE, or run where an instance or container role provides them)',
+    );
+    this.name = 'S3CredentialsMissingError';
+  }
+}

@@ -18,6 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStoreConfig } from '@gatehouse/config';
 import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
+import { S3CredentialsMissingError } from './errors';
 
 type S3Config = Extract<BlobStoreConfig, { kind: 's3' }>;
 
@@ -35,6 +36,9 @@ export class S3BlobStore implements BlobStore {
 
   constructor(config: S3Config) {
     this.bucket = config.bucket;
+    // The SDK warns on every start under Node 20 that its releases after January 2027 will need Node 22. Gatehouse
+    // supports Node 20 with the SDK its lock file pins (README, "Running"); this is the SDK's documented switch.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       region: config.region,
       endpoint: config.endpoint,
@@ -47,6 +51,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async init(): Promise<void> {
+    await this.resolveCredentials();
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
@@ -54,6 +59,16 @@ export class S3BlobStore implements BlobStore {
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((createError: unknown) => {
         if ((createError as Error).name !== 'BucketAlreadyOwnedByYou') throw createError;
       });
+    }
+  }
+
+  /** Resolved once at start, through the SDK's chain (variables, profile, SSO, web identity, container or instance role), so that none found stops start-up with what to set. */
+  private async resolveCredentials(): Promise<void> {
+    try {
+      await this.client.config.credentials();
+    } catch (error) {
+      if ((error as Error).name === 'CredentialsProviderError') throw new S3CredentialsMissingError(this.bucket);
+      throw error;
     }
   }
 
