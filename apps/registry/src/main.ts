@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
-import { GatePolicyError } from '@gatehouse/gate-engine';
-import { PromotionPolicyError } from '@gatehouse/promotion';
+import { FileProblemsError } from '@gatehouse/errors';
 import { S3CredentialsMissingError } from '@gatehouse/storage';
 import { createRegistry } from './create-registry';
 
 /** What an operator fixes in the environment or a policy file: its message alone says what to do, a stack would bury it. */
-const OPERATOR_ERRORS = [ConfigError, GatePolicyError, PromotionPolicyError, S3CredentialsMissingError];
+const OPERATOR_ERRORS = [ConfigError, FileProblemsError, S3CredentialsMissingError];
 
 async function main(): Promise<void> {
   const started = Date.now();

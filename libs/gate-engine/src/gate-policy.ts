@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type GateCheck, type ThresholdSpec, thresholdsFor, type Thresholds } from './check';
 import { DEFAULT_GATE_SETTINGS, type GateSettings } from './gate-settings';
 import { GATE_STAGES, TASKS, type GateStage, type Severity, type Task } from './terms';
+import { FileProblemsError } from '@gatehouse/errors';
 
 /** One check as a stage's policy runs it for one task. */
 export interface PolicyCheck {
@@ -18,13 +19,9 @@ export interface StagePolicy {
   checks: PolicyCheck[];
 }
 
-export class GatePolicyError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`gate policy ${source} is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'GatePolicyError';
+export class GatePolicyError extends FileProblemsError {
+  constructor(source: string, problems: string[]) {
+    super('gate policy', source, problems);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { GateCheck } from './check';
 import { readJsonConfig, thresholdProblem, type StagePolicy } from './gate-policy';
+import { FileProblemsError } from '@gatehouse/errors';
 
 /**
  * The product brief's flat thresholds file (config/validation.json), which
@@ -22,13 +23,9 @@ export type ValidationThresholdKey = keyof typeof THRESHOLD_KEYS;
 export type ValidationThresholds = Partial<Record<ValidationThresholdKey, number | boolean>>;
 export const VALIDATION_THRESHOLD_KEYS = Object.keys(THRESHOLD_KEYS) as ValidationThresholdKey[];
 
-export class ValidationThresholdsError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`thresholds file ${source} is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'ValidationThresholdsError';
+export class ValidationThresholdsError extends FileProblemsError {
+  constructor(source: string, problems: string[]) {
+    super('thresholds file', source, problems);
   }
 }
 

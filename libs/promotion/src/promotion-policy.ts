@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ROLES } from '@gatehouse/auth';
 import { SERVING_STAGES, type ServingStage } from '@gatehouse/catalog';
 import type { Role } from './promotion-rules';
+import { FileProblemsError } from '@gatehouse/errors';
 
 /** Where a version may be promoted from: 'none' is a validated version not serving at any stage. */
 const PROMOTION_SOURCES = ['none', 'staging', 'canary'] as const;
@@ -18,13 +19,9 @@ const MAX_APPROVALS = 10;
 /** Approvers when a stage names none: admin is not one unless the policy lists it. */
 const DEFAULT_APPROVERS: Role[] = ['approver'];
 
-export class PromotionPolicyError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`promotion policy ${source} is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'PromotionPolicyError';
+export class PromotionPolicyError extends FileProblemsError {
+  constructor(source: string, problems: string[]) {
+    super('promotion policy', source, problems);
   }
 }
 
