@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@gatehouse/config';
 import { FileProblemsError } from '@gatehouse/errors';
-import { S3CredentialsMissingError } from '@gatehouse/storage';
+import { S3CredentialsMissingError, S3UnreachableError } from '@gatehouse/storage';
 import { createRegistry } from './create-registry';
 
 /** What an operator fixes in the environment or a policy file: its message alone says what to do, a stack would bury it. */
-const OPERATOR_ERRORS = [ConfigError, FileProblemsError, S3CredentialsMissingError];
+const OPERATOR_ERRORS = [ConfigError, FileProblemsError, S3CredentialsMissingError, S3UnreachableError];
 
 async function main(): Promise<void> {
   const started = Date.now();

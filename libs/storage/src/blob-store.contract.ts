@@ -37,7 +37,7 @@ export async function filesystemFixture(): Promise<BlobStoreFixture & { root: st
 }
 
 /** A store on its own s3rver, in a bucket that does not exist yet: init must create it. */
-export async function s3Fixture(): Promise<BlobStoreFixture & { server: TestS3Server }> {
+export async function s3Fixture(options?: ConstructorParameters<typeof S3BlobStore>[1]): Promise<BlobStoreFixture & { server: TestS3Server }> {
   const server = await startS3Server();
   const bucket = `gatehouse-${randomBytes(6).toString('hex')}`;
   const connection = {
@@ -49,7 +49,7 @@ export async function s3Fixture(): Promise<BlobStoreFixture & { server: TestS3Se
   const client = new S3Client({ ...connection, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   return {
     server,
-    store: new S3BlobStore({ kind: 's3', bucket, ...connection }),
+    store: new S3BlobStore({ kind: 's3', bucket, ...connection }, options),
     async keys() {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
       return (listed.Contents ?? []).map((object) => object.Key!).sort();

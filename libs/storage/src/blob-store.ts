@@ -8,8 +8,8 @@ import type { Readable } from 'node:stream';
 export interface BlobStore {
   /** A short name for logs and /health: "filesystem" or "s3". */
   readonly kind: string;
-  /** Prepares the backend (creates the directory or bucket) and proves it is reachable. */
-  init(): Promise<void>;
+  /** Prepares the backend (creates the directory or bucket) and proves it is reachable; `onWaiting` hears when that takes a while. */
+  init(onWaiting?: (message: string) => void): Promise<void>;
   /** Streams `body` to `key`, replacing what was there. Rejects if the body errors; nothing is left at `key` then. */
   put(key: string, body: Readable): Promise<void>;
   /** Opens the blob for reading; rejects with {@link BlobNotFoundError} if absent. */

@@ -49,3 +49,11 @@ export class S3CredentialsMissingError extends Error {
     this.name = 'S3CredentialsMissingError';
   }
 }
+
+/** The endpoint still refused connections when start-up stopped waiting for it. */
+export class S3UnreachableError extends Error {
+  constructor(endpoint: string, waitedMs: number, cause: unknown) {
+    super(`S3 at ${endpoint} refused connections for ${waitedMs / 1000} s (${(cause as Error).message}): start it, or point S3_ENDPOINT at one that runs`);
+    this.name = 'S3UnreachableError';
+  }
+}

@@ -5,4 +5,4 @@ export { FilesystemBlobStore } from './filesystem-blob-store';
 export { S3BlobStore } from './s3-blob-store';
 export { DigestStream } from './digest-stream';
 export { WRITEBACK_INTERVAL_BYTES } from './durable-file-writer';
-export { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError, S3CredentialsMissingError } from './errors';
+export { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError, S3CredentialsMissingError, S3UnreachableError } from './errors';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -18,7 +19,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStoreConfig } from '@gatehouse/config';
 import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
-import { S3CredentialsMissingError } from './errors';
+import { S3CredentialsMissingError, S3UnreachableError } from './errors';
 
 type S3Config = Extract<BlobStoreConfig, { kind: 's3' }>;
 
@@ -28,14 +29,21 @@ const UPLOAD_QUEUE_SIZE = 4;
 /** CopyObject's limit; larger objects are copied part by part. */
 const MAX_SINGLE_COPY = 5 * 1024 ** 3;
 const COPY_PART_SIZE = 512 * 1024 * 1024;
+/** How long start-up waits for an endpoint that refuses connections: an S3 server starting beside the registry. */
+const CONNECT_WAIT_MS = 30_000;
+const CONNECT_POLL_MS = 250;
 
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3';
   private readonly client: S3Client;
   private readonly bucket: string;
+  private readonly endpoint: string;
+  private readonly connectWaitMs: number;
 
-  constructor(config: S3Config) {
+  constructor(config: S3Config, options: { connectWaitMs?: number } = {}) {
     this.bucket = config.bucket;
+    this.endpoint = config.endpoint ?? `AWS S3 (${config.region})`;
+    this.connectWaitMs = options.connectWaitMs ?? CONNECT_WAIT_MS;
     // The SDK warns on every start under Node 20 that its releases after January 2027 will need Node 22. Gatehouse
     // supports Node 20 with the SDK its lock file pins (README, "Running"); this is the SDK's documented switch.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -50,15 +58,31 @@ export class S3BlobStore implements BlobStore {
     });
   }
 
-  async init(): Promise<void> {
+  async init(onWaiting?: (message: string) => void): Promise<void> {
     await this.resolveCredentials();
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.headBucketOnceReachable(onWaiting);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((createError: unknown) => {
         if ((createError as Error).name !== 'BucketAlreadyOwnedByYou') throw createError;
       });
+    }
+  }
+
+  /** Refused connections are retried until the wait runs out; anything else (403, 404, a TLS error) answers at once. */
+  private async headBucketOnceReachable(onWaiting?: (message: string) => void): Promise<void> {
+    const deadline = Date.now() + this.connectWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+        return;
+      } catch (error) {
+        if (!isConnectionRefused(error)) throw error;
+        if (Date.now() >= deadline) throw new S3UnreachableError(this.endpoint, this.connectWaitMs, error);
+        if (attempt === 0) onWaiting?.(`waiting up to ${this.connectWaitMs / 1000} s for S3 at ${this.endpoint}, which refuses connections`);
+        await sleep(CONNECT_POLL_MS);
+      }
     }
   }
 
@@ -216,6 +240,11 @@ export class S3BlobStore implements BlobStore {
       throw error;
     }
   }
+}
+
+/** By message too: the SDK's retry layer rebuilds a socket error from another realm (a test sandbox) without its code. */
+function isConnectionRefused(error: unknown): boolean {
+  return (error as { code?: string })?.code === 'ECONNREFUSED' || /\bECONNREFUSED\b/.test((error as Error)?.message ?? '');
 }
 
 function isNotImplemented(error: unknown): boolean {

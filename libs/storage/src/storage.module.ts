@@ -23,7 +23,7 @@ export class StorageModule implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.blobs.init();
+    await this.blobs.init((message) => this.logger.log(message));
     await this.removeStaleTemporaries();
   }
 
