@@ -41,7 +41,7 @@ describe('the README walkthrough', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  it('reads the sh blocks of one section only, in order, past blocks of shown output', () => {
+  it('reads the sh blocks of one section and its subsections only, in order, past blocks of shown output', () => {
     const markdown = [
       '## Before',
       '```sh',
@@ -59,6 +59,10 @@ describe('the README walkthrough', () => {
       '```sh http',
       'echo two',
       '```',
+      '### Inner',
+      '```sh',
+      'echo three',
+      '```',
       '## After',
       '```sh',
       'echo not this either',
@@ -67,7 +71,9 @@ describe('the README walkthrough', () => {
     expect(readmeCommandBlocks('Walk', markdown)).toEqual([
       { info: 'sh', line: 6, code: 'echo one\n' },
       { info: 'sh http', line: 14, code: 'echo two\n' },
+      { info: 'sh', line: 18, code: 'echo three\n' },
     ]);
+    expect(readmeCommandBlocks('Inner', markdown)).toEqual([{ info: 'sh', line: 18, code: 'echo three\n' }]);
     expect(() => readmeCommandBlocks('Walk', '## Walk\n```sh\necho never closed\n')).toThrow(/line 2 is never closed/);
   });
 

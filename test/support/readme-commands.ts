@@ -17,18 +17,20 @@ export interface CommandBlock {
   code: string;
 }
 
-/** The `sh` blocks between the `## heading` and the next `## ` heading. */
+/** The `sh` blocks of the section titled `heading`, at any level, up to the next heading of its level or above. */
 export function readmeCommandBlocks(heading: string, markdown = readFileSync(README, 'utf8')): CommandBlock[] {
   const lines = markdown.split('\n');
-  const start = lines.findIndex((line) => line === `## ${heading}`);
-  if (start < 0) throw new Error(`README.md has no section "## ${heading}"`);
+  const start = lines.findIndex((line) => /^#{1,6} /.test(line) && line.replace(/^#+ /, '') === heading);
+  if (start < 0) throw new Error(`README.md has no section "${heading}"`);
+  const level = /^#+/.exec(lines[start])![0].length;
   const blocks: CommandBlock[] = [];
   let open: CommandBlock | undefined;
   let fence = '';
   for (let index = start + 1; index < lines.length; index++) {
     const line = lines[index];
     if (open === undefined && fence === '') {
-      if (/^## /.test(line)) break;
+      const nextHeading = /^(#{1,6}) /.exec(line);
+      if (nextHeading && nextHeading[1].length <= level) break;
       const opening = /^(`{3,})(.*)$/.exec(line);
       if (!opening) continue;
       fence = opening[1];

@@ -6,7 +6,7 @@ import { scripts } from '../../package.json';
 /** The built server, as `npm start` runs it. */
 export const SERVER_ENTRY = resolve(__dirname, '../../dist/apps/registry/src/main.js');
 /** The node flags of package.json's start script, between `node` and the entry. */
-const START_NODE_ARGS = scripts.start.split(/\s+/).slice(1, -1);
+export const START_NODE_ARGS = scripts.start.split(/\s+/).slice(1, -1);
 
 export interface ServerProcess {
   process: ChildProcess;
@@ -38,7 +38,8 @@ export function startServerProcess(env: Record<string, string>, cwd?: string): S
   };
 }
 
-export async function waitForHealth(url: string, server: ServerProcess): Promise<void> {
+/** Polls /health until it answers; `server` is what is starting it, whose exit ends the wait with its output. */
+export async function waitForHealth(url: string, server: Pick<ServerProcess, 'process' | 'output'>): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
     if (server.process.exitCode !== null) throw new Error(`server exited: ${server.output()}`);
     if (
