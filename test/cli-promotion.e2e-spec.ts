@@ -173,5 +173,71 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
     expect(badTraffic.stderr).toContain('--traffic takes a whole number, not "ten"');
     expect((await as('engineer')('rollback', 'scorer')).code).toBe(2);
     expect((await as('engineer')('approve', production.id)).stderr).toContain('error role_required');
+    const nothingWaiting = await as('approver-a')('approve', 'scorer@1.3.0');
+    expect(nothingWaiting.code).toBe(2);
+    expect(nothingWaiting.stderr).toContain('scorer@1.3.0 has no promotion request awaiting approval (gatehouse promote scorer@1.3.0 --to STAGE makes one)');
+  });
+});
+
+describe('gatehouse approve model@version, with several requests of the version awaiting approval', () => {
+  let registry: TestRegistry;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-approve-'));
+    const policy = join(workDir, 'promotion.json');
+    // Staging and canary both take a validated version and need an approval, so one version can wait on both.
+    await writeFile(
+      policy,
+      JSON.stringify({
+        stages: { staging: { from: ['none'], approvals: 1 }, canary: { from: ['none', 'staging'], approvals: 1 }, production: { from: ['canary'], approvals: 2 } },
+      }),
+    );
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy });
+  });
+  afterAll(async () => {
+    await registry?.close();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('names each request by id and stage instead of guessing, and approves the one named', async () => {
+    const engineer = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token);
+    const approver = (await registry.admin.post('/v1/tokens', { name: 'approver', roles: ['approver'] })).body.token as string;
+    const datasets = [{ role: 'evaluation' as const, name: 'scorer-eval', content: jsonLines(classifier.evaluation) }];
+    const registered = await registerVersion(engineer, {
+      model: 'scorer',
+      version: '2.0.0',
+      task: 'classification',
+      files: { 'model.onnx': classifier.model.bytes },
+      schema: classifier.model.schema,
+      datasets,
+    });
+    expect(registered.status).toBe(200);
+    expect((await finishedGate(engineer, 'scorer', '2.0.0')).status).toBe('passed');
+    const cli =
+      (token: string) =>
+      (...argv: string[]) =>
+        runCaptured(argv, { HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: token }, workDir);
+    const approve = (reference: string) => cli(approver)('approve', reference);
+    const promote = async (...argv: string[]) => JSON.parse((await cli(engineer.token!)('--json', 'promote', ...argv)).stdout);
+    const staging = await promote('scorer@2.0.0', '--to', 'staging', '--wait');
+    const canary = await promote('scorer@2.0.0', '--to', 'canary', '--traffic', '5', '--wait');
+    expect([staging.status, canary.status]).toEqual(['awaiting_approval', 'awaiting_approval']);
+
+    const ambiguous = await approve('scorer@2.0.0');
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('scorer@2.0.0 has 2 requests awaiting approval; name one by its id: ');
+    expect(ambiguous.stderr).toContain(`${staging.id} (staging)`);
+    expect(ambiguous.stderr).toContain(`${canary.id} (canary)`);
+    expect((await registry.admin.get(`/v1/promotions/${staging.id}`)).body.status).toBe('awaiting_approval');
+
+    const named = await approve(staging.id);
+    expect(named.code).toBe(0);
+    expect(named.stdout).toMatch(/status:\s+completed/);
+    expect((await registry.admin.get(`/v1/promotions/${canary.id}`)).body.status).toBe('awaiting_approval');
+    const single = await approve('scorer@2.0.0');
+    expect(single.code).toBe(0);
+    expect(single.stdout).toContain(canary.id);
+    expect((await registry.admin.get(`/v1/promotions/${canary.id}`)).body.status).toBe('completed');
   });
 });
