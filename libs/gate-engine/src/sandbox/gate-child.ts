@@ -27,7 +27,9 @@ setInterval(() => {
   try { process.kill(-process.pid, 'SIGKILL'); } catch { process.kill(process.pid, 'SIGKILL'); }
 }, 500);
 `;
-new Worker(PARENT_WATCH, { eval: true, workerData: { parent: process.ppid } }).unref();
+// A worker is an isolate with a code range of its own, which node 24 reserves writable at its default size (about 510
+// MiB, counted by the sandbox's RLIMIT_DATA: see nodeCodeReservationBytes); this one runs a few lines and needs 8.
+new Worker(PARENT_WATCH, { eval: true, workerData: { parent: process.ppid }, resourceLimits: { codeRangeSizeMb: 8 } }).unref();
 const channel = new Socket({ fd: RESULT_FD, readable: false, writable: true });
 
 function send(message: SandboxMessage): void {

@@ -13,7 +13,7 @@ import { GatePolicy, type StagePolicy } from '../gate-policy';
 import { renderMarkdown } from '../gate-report';
 import type { GateSettings } from '../gate-settings';
 import { runInSandbox, SandboxError } from './gate-sandbox';
-import { PRLIMIT, unlimitedCommand, unlimitedLauncher } from './sandbox-limits';
+import { limitOptions, nodeCodeReservationBytes, PRLIMIT, unlimitedCommand, unlimitedLauncher } from './sandbox-limits';
 import type { SandboxRequest } from './sandbox-protocol';
 
 const run = promisify(execFile);
@@ -190,7 +190,7 @@ describe('runInSandbox', () => {
       expect(env.HOME.startsWith(join(directory, 'gatehouse-sandbox-'))).toBe(true);
       expect(env.TMPDIR.startsWith(join(directory, 'gatehouse-sandbox-'))).toBe(true);
       expect(cwd).toBe(workspace);
-      expect(limits).toMatch(new RegExp(`^Max data size\\s+${512 * MIB}\\s+unlimited\\s+bytes`, 'm'));
+      expect(limits).toMatch(new RegExp(`^Max data size\\s+${512 * MIB + (await nodeCodeReservationBytes())}\\s+unlimited\\s+bytes`, 'm'));
       expect(limits).toMatch(/^Max cpu time\s+77\s+unlimited\s+seconds/m);
     } finally {
       delete process.env.GATEHOUSE_SANDBOX_SPEC_SECRET;
@@ -266,6 +266,16 @@ describe('runInSandbox', () => {
     const child = await new Promise<number>((done) => parent.stdout.once('data', (pid: Buffer) => done(Number(pid.toString()))));
     parent.kill('SIGKILL');
     expect(await isGone(child)).toBe(true);
+  });
+});
+
+describe('the memory limit', () => {
+  it("starts node under the smallest memory limit a policy takes, on this node version's own reservations", async () => {
+    const reserved = await nodeCodeReservationBytes();
+    expect(Number.isSafeInteger(reserved) && reserved >= 0).toBe(true);
+    const started = await run(PRLIMIT, [...limitOptions({ memoryLimitMiB: 256, cpuSeconds: 30 }, reserved), '--', process.execPath, '-e', 'process.stdout.write("started")']);
+    expect(started.stdout).toBe('started');
+    expect(limitOptions({ memoryLimitMiB: 256, cpuSeconds: 30 }, reserved)).toEqual([`--data=${256 * MIB + reserved}:`, '--cpu=30:']);
   });
 });
 

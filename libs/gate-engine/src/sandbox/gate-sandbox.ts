@@ -9,7 +9,7 @@ import type { GateProgress } from '../gate-engine';
 import type { GateSettings } from '../gate-settings';
 import { summarize, type GateReport, type SandboxResources } from '../gate-report';
 import { ProcessSampler, type ProcessUsage } from './process-sampler';
-import { limitOptions, PRLIMIT } from './sandbox-limits';
+import { limitOptions, nodeCodeReservationBytes, PRLIMIT } from './sandbox-limits';
 import { RESULT_FD, type SandboxMessage, type SandboxRequest } from './sandbox-protocol';
 import { sandboxResult, type ChildEnding } from './sandbox-result';
 
@@ -85,18 +85,18 @@ export async function runInSandbox(request: SandboxRequest, options: SandboxOpti
   try {
     const env = { PATH: SANDBOX_PATH, HOME: join(scratch, 'home'), TMPDIR: join(scratch, 'tmp'), LANG: 'C.UTF-8' };
     await Promise.all([mkdir(env.HOME), mkdir(env.TMPDIR)]);
-    const run = await supervise(request, entry, env, options);
+    const run = await supervise(request, entry, env, await nodeCodeReservationBytes(), options);
     return interpret(request, run);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-function supervise(request: SandboxRequest, entry: string, env: Record<string, string>, { signal, onProgress }: SandboxOptions): Promise<Supervised> {
+function supervise(request: SandboxRequest, entry: string, env: Record<string, string>, codeReservationBytes: number, { signal, onProgress }: SandboxOptions): Promise<Supervised> {
   const { settings } = request.policy;
   const startedAt = new Date();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(PRLIMIT, [...limitOptions(settings), '--', process.execPath, entry], {
+    const child = spawn(PRLIMIT, [...limitOptions(settings, codeReservationBytes), '--', process.execPath, entry], {
       cwd: request.workspace,
       env,
       detached: true,

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { GateSettings } from '../gate-settings';
 
@@ -27,8 +29,38 @@ const MIB = 1024 * 1024;
  * own (see {@link unlimitedCommand}). The wall-clock timeout backs the CPU
  * limit up; SIGXCPU at the soft limit ends node.
  */
-export function limitOptions(settings: Pick<GateSettings, 'memoryLimitMiB' | 'cpuSeconds'>): string[] {
-  return [`--data=${settings.memoryLimitMiB * MIB}:`, `--cpu=${settings.cpuSeconds}:`];
+export function limitOptions(settings: Pick<GateSettings, 'memoryLimitMiB' | 'cpuSeconds'>, codeReservationBytes: number): string[] {
+  return [`--data=${settings.memoryLimitMiB * MIB + codeReservationBytes}:`, `--cpu=${settings.cpuSeconds}:`];
+}
+
+/** Sums the anonymous private read-write-execute mappings of the process it runs in, in bytes. */
+const MEASURE_CODE_RESERVATION = `let bytes = 0;
+for (const line of require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n')) {
+  const [range, permissions, , , inode] = line.split(/\\s+/);
+  if (permissions === 'rwxp' && inode === '0') { const [start, end] = range.split('-'); bytes += parseInt(end, 16) - parseInt(start, 16); }
+}
+process.stdout.write(String(bytes));`;
+
+let codeReservation: Promise<number> | undefined;
+
+/**
+ * The address space node reserves read-write-execute before it runs a line
+ * of the gate: V8's code range. Node 24's V8 maps all of it (about 510 MiB)
+ * that way at start, so RLIMIT_DATA counts it although almost none of it is
+ * ever touched, and a limit below it kills node before the gate starts
+ * ("Failed to reserve virtual memory for CodeRange"); node 20 and 22 reserve
+ * it inaccessible, leaving a fraction of a MiB. The sandbox adds it to the
+ * policy's limit, which then bounds what the model makes node allocate on
+ * every node version alike. Measured once, in a fresh node of this one's
+ * binary, started as the sandbox's child is.
+ */
+export function nodeCodeReservationBytes(): Promise<number> {
+  codeReservation ??= promisify(execFile)(process.execPath, ['-e', MEASURE_CODE_RESERVATION], { env: {} }).then(({ stdout }) => {
+    const bytes = Number(stdout);
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`could not measure node's code reservation: got "${stdout}"`);
+    return bytes;
+  });
+  return codeReservation;
 }
 
 /**
