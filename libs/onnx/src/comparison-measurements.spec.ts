@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { refusedModel, standardFixtures } from '../../../test/fixtures/onnx-models';
+import { float16DoublingModel, refusedModel, standardFixtures } from '../../../test/fixtures/onnx-models';
 import { measureLatencyPair } from './latency';
 import { MemoryProbeError, measureSessionMemory } from './memory-probe';
 
@@ -40,9 +40,17 @@ describe('measureSessionMemory', () => {
     directory = await mkdtemp(join(tmpdir(), 'gatehouse-probe-'));
     await writeFile(join(directory, 'model.onnx'), standardFixtures().classifier.model.bytes);
     await writeFile(join(directory, 'refused.onnx'), refusedModel().bytes);
+    await writeFile(join(directory, 'half.onnx'), float16DoublingModel().bytes);
   });
   afterAll(() => rm(directory, { recursive: true, force: true }));
   const inputs = [{ name: 'features', dtype: 'float32', shape: [1, 8] }];
+
+  it('feeds float16 inputs, given as bits or filled in, on every node version', async () => {
+    for (const input of [{ values: [0x3c00, 0xc000, 0x3800] }, {}]) {
+      const measured = await measureSessionMemory(join(directory, 'half.onnx'), { inputs: [{ name: 'x', dtype: 'float16', shape: [1, 3], ...input }], runs: 1 });
+      expect(measured.peakRssBytes).toBeGreaterThan(0);
+    }
+  });
 
   it('measures what loading and running a model takes in a fresh process', async () => {
     const measured = await measureSessionMemory(join(directory, 'model.onnx'), { inputs, runs: 2 });

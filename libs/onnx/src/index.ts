@@ -2,7 +2,7 @@ export { OnnxModel, OnnxParseError, externalDataOf } from './onnx-model';
 export { findNonFiniteTensors, type NonFiniteTensor, type UnreadableTensor } from './model-tensors';
 export type { ExternalDataRef, GraphLocation, TensorSchema, TensorSchemaReading, TensorSpec } from './onnx-model';
 export { OnnxSession, type Feeds, type SessionOptions } from './onnx-session';
-export { TensorShapeError, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
+export { TensorShapeError, float16Bits, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
 export { measureLatency, measureLatencyPair, percentile, summarizeLatency, type LatencySummary, type PairedLatency, type RunTimes } from './latency';
 export { measureSessionMemory, type ProbeInput, type SessionMemory } from './memory-probe';
 export { SeededRandom } from './seeded-random';

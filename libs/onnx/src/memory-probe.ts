@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { SessionOptions } from './onnx-session';
 
-/** An input as the probe feeds it: a concrete shape, and the values (flat, row-major), or constants it fills in itself. */
+/** An input as the probe feeds it: a concrete shape, and the values (flat, row-major; float16 as their bits), or constants it fills in itself. */
 export interface ProbeInput {
   name: string;
   dtype: string;
@@ -43,10 +43,11 @@ function tensor(input) {
   if (input.dtype === 'string') return new ort.Tensor('string', Array.from({ length: size }, () => 'gatehouse'), input.shape);
   const Type = ARRAYS[input.dtype];
   if (!Type) throw new Error('cannot feed inputs of type ' + input.dtype);
-  if (input.values) return new ort.Tensor(input.dtype, Type.from(input.values, Type === BigInt64Array || Type === BigUint64Array ? BigInt : undefined), input.shape);
-  const data = new Type(size);
-  if (input.dtype.startsWith('float')) data.fill(input.dtype === 'float16' ? 0x3800 : 0.5);
-  return new ort.Tensor(input.dtype, data, input.shape);
+  const data = input.values ? Type.from(input.values, Type === BigInt64Array || Type === BigUint64Array ? BigInt : undefined) : new Type(size);
+  if (!input.values && input.dtype.startsWith('float')) data.fill(input.dtype === 'float16' ? 0x3800 : 0.5);
+  const made = new ort.Tensor(input.dtype, data, input.shape);
+  // As OnnxSession.run does: the binding refuses node 24's Float16Array, so a float16 feed keeps its bits' Uint16Array.
+  return input.dtype === 'float16' ? Object.defineProperty(made, 'data', { value: data }) : made;
 }
 (async () => {
   const feeds = Object.fromEntries(request.inputs.map((input) => [input.name, tensor(input)]));

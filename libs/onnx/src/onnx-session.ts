@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { TensorSpec } from './onnx-model';
+import { float16Bits } from './tensors';
 
 export class OnnxLoadError extends Error {}
 
@@ -42,7 +43,7 @@ export class OnnxSession {
   }
 
   run(feeds: Feeds): Promise<Fetches> {
-    return this.session.run(feeds);
+    return this.session.run(withFloat16AsBits(feeds));
   }
 
   release(): Promise<void> {
@@ -57,4 +58,21 @@ function specOf(metadata: ort.InferenceSession.ValueMetadata): TensorSpec {
     dtype: metadata.type,
     shape: metadata.shape.map((dim) => (typeof dim === 'string' ? dim || null : dim >= 0 ? dim : null)),
   };
+}
+
+/**
+ * onnxruntime-node's binding sizes a Float16Array input as 0 bytes and refuses it ("not enough space",
+ * microsoft/onnxruntime#32323, open), and onnxruntime-common puts every float16 tensor's data in a Float16Array
+ * where node has one (24 on). Such a feed reaches the binding as a tensor of its own whose data are the same bytes
+ * as a Uint16Array, which the binding sizes right; the caller's tensor is left as it was.
+ */
+function withFloat16AsBits(feeds: Feeds): Feeds {
+  if (!Object.values(feeds).some((tensor) => tensor.type === 'float16' && !(tensor.data instanceof Uint16Array))) return feeds;
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, tensor]) => {
+      if (tensor.type !== 'float16' || tensor.data instanceof Uint16Array) return [name, tensor];
+      const bits = float16Bits(tensor);
+      return [name, Object.defineProperty(new ort.Tensor('float16', bits, tensor.dims), 'data', { value: bits })];
+    }),
+  );
 }

@@ -1,10 +1,10 @@
 import * as ort from 'onnxruntime-node';
-import { classifierForward, classifierModel, standardFixtures } from '../../../test/fixtures/onnx-models';
+import { classifierForward, classifierModel, float16DoublingModel, standardFixtures } from '../../../test/fixtures/onnx-models';
 import { OnnxModel, OnnxParseError } from './onnx-model';
 import { OnnxLoadError, OnnxSession } from './onnx-session';
 import { measureLatency, percentile, summarizeLatency } from './latency';
 import { SeededRandom } from './seeded-random';
-import { TensorShapeError, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
+import { TensorShapeError, float16Bits, repeatAlong, resolveShape, stackExamples, synthesizeTensor, tensorValues, wholeTensor } from './tensors';
 
 describe('OnnxModel', () => {
   it('refuses bytes that are not an ONNX protobuf', () => {
@@ -100,6 +100,21 @@ describe('synthesizeTensor and tensorValues', () => {
     expect(Array.from(tensorValues(first))).toEqual(Array.from(first.data as Float32Array));
     expect(Array.from(tensorValues(new ort.Tensor('int64', BigInt64Array.from([5n, -2n]), [2])))).toEqual([5, -2]);
     expect(Array.from(tensorValues(new ort.Tensor('float16', Uint16Array.from([0x3c00, 0xc000, 0x7c00]), [3])))).toEqual([1, -2, Infinity]);
+  });
+
+  // Node 24 has Float16Array, and onnxruntime then holds float16 data in one; node 20 and 22 hold the bits in a Uint16Array.
+  it('reads the float16 outputs of a float16 model as numbers and as bits, on every node version', async () => {
+    const session = await OnnxSession.load(float16DoublingModel().bytes);
+    try {
+      const { y } = await session.run({ x: new ort.Tensor('float16', Uint16Array.from([0x3c00, 0xc000, 0x3800]), [1, 3]) });
+      expect(Array.from(tensorValues(y))).toEqual([2, -4, 1]);
+      expect(Array.from(float16Bits(y))).toEqual([0x4000, 0xc400, 0x3c00]);
+      const synthesised = synthesizeTensor('float16', [1, 3], new SeededRandom(3));
+      const doubled = tensorValues((await session.run({ x: synthesised })).y);
+      expect(Array.from(doubled)).toEqual(Array.from(tensorValues(synthesised), (value) => 2 * value));
+    } finally {
+      await session.release();
+    }
   });
 });
 

@@ -233,10 +233,18 @@ function scalar(value: unknown): number {
 /** A tensor's values as plain numbers (float16 decoded), for metrics and comparisons. */
 export function tensorValues(tensor: ort.Tensor): Float64Array {
   const data = tensor.data;
-  if (tensor.type === 'float16') return Float64Array.from(data as Uint16Array, fromFloat16Bits);
+  // onnxruntime holds float16 as bits in a Uint16Array where there is no Float16Array (node 20 and 22), and in a
+  // Float16Array of the same bytes where there is (node 24), whichever array the tensor was made from.
+  if (tensor.type === 'float16' && data instanceof Uint16Array) return Float64Array.from(data, fromFloat16Bits);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, (value) => Number(value));
   if (Array.isArray(data)) throw new TensorShapeError(`output of type ${tensor.type} has no numeric values`);
   return Float64Array.from(data as ArrayLike<number>);
+}
+
+/** A float16 tensor's bit patterns, for code that needs them on every node version (see {@link tensorValues}). */
+export function float16Bits(tensor: ort.Tensor): Uint16Array {
+  const data = tensor.data as ArrayBufferView & { length: number };
+  return data instanceof Uint16Array ? data : new Uint16Array(data.buffer, data.byteOffset, data.length);
 }
 
 function toFloat16Bits(value: number): number {

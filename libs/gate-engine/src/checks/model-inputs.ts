@@ -1,4 +1,4 @@
-import { repeatAlong, type Feeds, type OnnxSession, type ProbeInput } from '@gatehouse/onnx';
+import { float16Bits, repeatAlong, type Feeds, type OnnxSession, type ProbeInput } from '@gatehouse/onnx';
 import { DatasetFormatError } from '../evaluation';
 import type { GateContext } from '../gate-context';
 import { readInputExamples, type InputExample } from '../input-examples';
@@ -162,6 +162,6 @@ export function probeInputsOf(feeds: Feeds): ProbeInput[] {
     name,
     dtype: tensor.type,
     shape: [...tensor.dims],
-    values: tensor.type === 'string' ? undefined : Array.from(tensor.data as ArrayLike<number | bigint>, Number),
+    values: tensor.type === 'string' ? undefined : Array.from(tensor.type === 'float16' ? float16Bits(tensor) : (tensor.data as ArrayLike<number | bigint>), Number),
   }));
 }

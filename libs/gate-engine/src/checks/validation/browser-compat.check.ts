@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { Tensor } from 'onnxruntime-node';
-import { externalDataOf, tensorValues, type Feeds, type OnnxModel } from '@gatehouse/onnx';
+import { externalDataOf, float16Bits, tensorValues, type Feeds, type OnnxModel } from '@gatehouse/onnx';
 import { ChromiumMissingError, LaunchedChromium, type BrowserSource } from '../../browser/chromium';
 import { runInWebRuntime, type WebModel, type WebRun, type WireTensor } from '../../browser/onnx-web-runtime';
 import type { CheckOutcome, GateCheck } from '../../check';
@@ -178,7 +178,10 @@ function externalDataFiles(model: OnnxModel, modelPath: string, context: GateCon
 }
 
 function wireFeeds(feeds: Feeds): Record<string, WireTensor> {
-  return Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, { type: tensor.type, dims: [...tensor.dims], data: tensor.data }]));
+  // Playwright carries no Float16Array, which node 24's onnxruntime may hold float16 feeds in: the page gets the bits.
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, tensor]) => [name, { type: tensor.type, dims: [...tensor.dims], data: tensor.type === 'float16' ? float16Bits(tensor) : tensor.data }]),
+  );
 }
 
 function compareOutputs(expected: Feeds, actual: Record<string, WireTensor>): OutputComparison {
