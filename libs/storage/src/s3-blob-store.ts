@@ -45,7 +45,7 @@ export class S3BlobStore implements BlobStore {
     this.endpoint = config.endpoint ?? `AWS S3 (${config.region})`;
     this.connectWaitMs = options.connectWaitMs ?? CONNECT_WAIT_MS;
     // The SDK warns on every start under Node 20 that its releases after January 2027 will need Node 22. Gatehouse
-    // supports Node 20 with the SDK its lock file pins (README, "Running"); this is the SDK's documented switch.
+    // supports Node 20 with the SDK its lock file pins (README, after the intro); this is the SDK's documented switch.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       region: config.region,
