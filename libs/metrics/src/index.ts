@@ -1,0 +1,10 @@
+export { MetricsModule } from './metrics.module';
+export {
+  MetricsService,
+  UNMATCHED_ROUTE,
+  type BlobReader,
+  type GateRunOutcome,
+  type HttpRequestObservation,
+  type LeaseRenewalResult,
+  type PromotionOutcome,
+} from './metrics.service';

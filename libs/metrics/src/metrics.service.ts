@@ -1,0 +1,174 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The route label of a request that matched no route: one value, whatever URL was asked for. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Methods a route can answer; anything else a client sends is counted as `other`, so the label stays bounded. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export type GateRunOutcome = 'passed' | 'failed' | 'error';
+export type PromotionOutcome = 'completed' | 'rejected';
+export type LeaseRenewalResult = 'renewed' | 'lost' | 'failed';
+/** Who read a blob: a client's download, or a gate laying out a version's files for its sandbox. */
+export type BlobReader = 'download' | 'gate';
+
+export interface HttpRequestObservation {
+  method: string | undefined;
+  /** The matched route's template (`/v1/models/:name`), never the URL; undefined when nothing matched. */
+  route: string | undefined;
+  statusCode: number;
+  seconds: number;
+}
+
+/** Seconds to tens of minutes: a gate loads, runs and evaluates a model, within the policy's timeout. */
+const GATE_RUN_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/**
+ * The registry's Prometheus instruments, on a registry of its own rather
+ * than prom-client's global one: each application instance (several run in
+ * one test process) counts only what it did. Label values are bounded sets
+ * (stages, outcomes, audit actions, route templates), never ids or URLs.
+ */
+@Injectable()
+export class MetricsService {
+  private readonly logger = new Logger('Metrics');
+  private readonly registry = new Registry();
+
+  private readonly httpRequestDuration = new Histogram({
+    name: 'gatehouse_http_request_duration_seconds',
+    help: 'HTTP requests by method, route template and status code, and how long each took to answer',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly gateRunsFinished = new Counter({
+    name: 'gatehouse_gate_runs_finished_total',
+    help: 'Gate runs whose outcome was recorded, by target stage and outcome',
+    labelNames: ['stage', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly gateRunDuration = new Histogram({
+    name: 'gatehouse_gate_run_duration_seconds',
+    help: 'Wall-clock time of the attempt that finished a gate run, from its claim to its recorded outcome',
+    labelNames: ['stage', 'outcome'] as const,
+    buckets: GATE_RUN_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly gateLeaseRenewals = new Counter({
+    name: 'gatehouse_gate_lease_renewals_total',
+    help: "Renewals of running gate runs' leases: renewed, lost (another worker holds the run) or failed (the database did not answer)",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly promotionsDecided = new Counter({
+    name: 'gatehouse_promotions_decided_total',
+    help: 'Promotion requests that ended, by target stage and outcome',
+    labelNames: ['stage', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly rollbacks = new Counter({
+    name: 'gatehouse_rollbacks_total',
+    help: 'Versions taken out of a stage: production rollbacks and aborted canaries',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly blobBytesIn = new Counter({
+    name: 'gatehouse_blob_bytes_in_total',
+    help: 'Bytes of uploads accepted into the blob store (hashed, and matching any declared digest)',
+    registers: [this.registry],
+  });
+
+  private readonly blobBytesOut = new Counter({
+    name: 'gatehouse_blob_bytes_out_total',
+    help: 'Bytes streamed out of the blob store, checked against their digest, by reader: download or gate',
+    labelNames: ['reader'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly auditEventsAppended = new Counter({
+    name: 'gatehouse_audit_events_appended_total',
+    help: 'Audit events committed to the hash chain, by action',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
+  private gateQueueDepthRead = false;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The exposition's media type, for the response's content-type. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Every metric in the Prometheus text format, read now (gauges that query the database query it here). */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  httpRequest({ method, route, statusCode, seconds }: HttpRequestObservation): void {
+    const upper = method?.toUpperCase() ?? '';
+    this.httpRequestDuration.observe({ method: HTTP_METHODS.has(upper) ? upper : 'other', route: route ?? UNMATCHED_ROUTE, status_code: String(statusCode) }, seconds);
+  }
+
+  gateRunFinished(stage: string, outcome: GateRunOutcome, seconds: number): void {
+    this.gateRunsFinished.inc({ stage, outcome });
+    this.gateRunDuration.observe({ stage, outcome }, seconds);
+  }
+
+  gateLeaseRenewal(result: LeaseRenewalResult): void {
+    this.gateLeaseRenewals.inc({ result });
+  }
+
+  /**
+   * `gatehouse_gate_runs_queued`, read with `count` at each scrape: the
+   * queue is gate_runs, shared by every replica, so any replica reports it
+   * whole. The gates lib, which owns that table, supplies the query.
+   */
+  readGateQueueDepthWith(count: () => Promise<number>): void {
+    if (this.gateQueueDepthRead) throw new Error('the gate queue depth already has a reader');
+    this.gateQueueDepthRead = true;
+    const logger = this.logger;
+    new Gauge({
+      name: 'gatehouse_gate_runs_queued',
+      help: 'Gate runs waiting for a worker (queued in gate_runs, across replicas), read at scrape time; NaN when the database did not answer',
+      registers: [this.registry],
+      async collect() {
+        try {
+          this.set(await count());
+        } catch (error) {
+          logger.warn(`could not count queued gate runs: ${(error as Error).message}`);
+          this.set(Number.NaN);
+        }
+      },
+    });
+  }
+
+  promotionDecided(stage: string, outcome: PromotionOutcome): void {
+    this.promotionsDecided.inc({ stage, outcome });
+  }
+
+  rolledBack(stage: string): void {
+    this.rollbacks.inc({ stage });
+  }
+
+  blobBytesStored(bytes: number): void {
+    this.blobBytesIn.inc(bytes);
+  }
+
+  blobBytesRead(reader: BlobReader, bytes: number): void {
+    this.blobBytesOut.inc({ reader }, bytes);
+  }
+
+  auditEventAppended(action: string): void {
+    this.auditEventsAppended.inc({ action });
+  }
+}
