@@ -6,6 +6,7 @@ import type { AppConfig } from '@gatehouse/config';
 import { ConfigModule } from './config.module';
 import { DatabaseModule } from '@gatehouse/database';
 import { GatesModule } from '@gatehouse/gates';
+import { MetricsModule } from '@gatehouse/metrics';
 import { PromotionModule } from '@gatehouse/promotion';
 import { StorageModule } from '@gatehouse/storage';
 import { HealthController } from './health.controller';
@@ -17,7 +18,17 @@ export class RegistryModule implements NestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RegistryModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(registrySchema), StorageModule, AuditModule, AuthModule, CatalogModule, GatesModule, PromotionModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(registrySchema),
+        MetricsModule,
+        StorageModule,
+        AuditModule,
+        AuthModule,
+        CatalogModule,
+        GatesModule,
+        PromotionModule,
+      ],
       controllers: [HealthController],
     };
   }

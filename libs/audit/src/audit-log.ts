@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
+import { MetricsService } from '@gatehouse/metrics';
 import type { EntityManager } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditRepository } from './audit.repository';
@@ -31,14 +33,19 @@ const DEFAULT_PAGE_SIZE = 100;
 /** The append-only, hash-chained record of every change. */
 @Injectable()
 export class AuditLog {
-  constructor(private readonly events: AuditRepository) {}
+  constructor(
+    private readonly events: AuditRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /**
    * Appends inside the caller's transaction, so the event exists exactly when
    * the change does. Locking the chain head serialises appenders across
-   * replicas into one linear chain.
+   * replicas into one linear chain. Counted once the transaction commits.
    */
   async append(tx: EntityManager, entry: AuditEntry): Promise<void> {
+    this.transactions.afterCommit(tx, () => this.metrics.auditEventAppended(entry.action));
     const head = await this.events.lockHead(tx);
     const event = {
       seq: head.seq + 1,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { GateSubjectRecord } from '@gatehouse/catalog';
+import { MetricsService } from '@gatehouse/metrics';
 import { ContentAddressedStore, FilesystemBlobStore } from '@gatehouse/storage';
 import { ArtifactWorkspace } from './artifact-workspace';
 
@@ -24,7 +25,7 @@ describe('ArtifactWorkspace start-up cleanup', () => {
     storeDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-workspace-spec-'));
     const blobs = new FilesystemBlobStore(storeDirectory);
     await blobs.init();
-    const content = new ContentAddressedStore(blobs);
+    const content = new ContentAddressedStore(blobs, new MetricsService());
     const stored = await content.ingest(Readable.from([Buffer.from('weights')]), { maxBytes: 1024 });
     workspaces = new ArtifactWorkspace(blobs, content);
     subject = {

@@ -94,7 +94,7 @@ export class ArtifactWorkspace implements OnApplicationBootstrap {
         }
         const target = join(directory, 'datasets', `${index}.jsonl`);
         try {
-          await pipeline(await this.content.openVerified({ sha256: use.sha256, size: use.size }), createWriteStream(target));
+          await pipeline(await this.content.openVerified({ sha256: use.sha256, size: use.size }, 'internal'), createWriteStream(target));
           datasets.push({ ...base, path: target });
         } catch (error) {
           if (!(error instanceof BlobCorruptError || error instanceof BlobMissingError)) throw error;
@@ -124,7 +124,7 @@ export class ArtifactWorkspace implements OnApplicationBootstrap {
       const path = join(target, file.path);
       await mkdir(dirname(path), { recursive: true });
       try {
-        await pipeline(await this.content.openVerified({ sha256: file.sha256, size: file.size }), createWriteStream(path));
+        await pipeline(await this.content.openVerified({ sha256: file.sha256, size: file.size }, 'internal'), createWriteStream(path));
         return undefined;
       } catch (error) {
         if (!(error instanceof BlobCorruptError || error instanceof BlobMissingError)) throw error;

@@ -61,6 +61,12 @@ export class GateRunRepository {
     return row ? ((await this.find(row.id)) ?? undefined) : undefined;
   }
 
+  /** Runs waiting for a worker: due now or backing off before a retry. */
+  async countQueued(): Promise<number> {
+    const [row] = await this.dataSource.query<{ queued: number }[]>(`SELECT count(*)::int AS queued FROM gate_runs WHERE status = 'queued'`);
+    return row.queued;
+  }
+
   /**
    * Serialises queueing re-scans across replicas until the transaction ends:
    * each sees the runs the one before it queued or finished.

@@ -5,6 +5,7 @@ import type { Principal } from '@gatehouse/auth';
 import { ModelService, StageService, VersionCommitted, VersionService, type VersionRef } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
+import { MetricsService } from '@gatehouse/metrics';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
 import { renderMarkdown, type GatePolicy, type GateStage, type Task, type StagePolicy } from '@gatehouse/gate-engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
@@ -38,11 +39,13 @@ export class GateRunService implements OnModuleInit {
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
     private readonly worker: GateWorker,
+    private readonly metrics: MetricsService,
     @Inject(GATE_POLICY) private readonly policy: GatePolicy,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
+    this.metrics.readGateQueueDepthWith(() => this.runs.countQueued());
     this.versionCommitted.subscribe(async (tx, version) => {
       await this.enqueueRun(tx, { versionId: version.id, ref: version, task: version.task, stage: 'registered', trigger: 'commit', actor: version.committedBy });
     });

@@ -6,6 +6,7 @@ import { AuditLog } from '@gatehouse/audit';
 import { VersionSecurityService, VersionService, type GateSubjectRecord, type VersionStatus } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
+import { MetricsService } from '@gatehouse/metrics';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
 import { GateEngine, inferredSchemaOf, runInSandbox, type GateBaseline, type GateReport, type IoSchema, type SandboxRequest } from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
@@ -57,6 +58,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
     private readonly runFinished: GateRunFinished,
+    private readonly metrics: MetricsService,
     @Inject(GATE_ENGINE) private readonly engine: GateEngine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -109,15 +111,20 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async execute(run: GateRunEntity): Promise<void> {
+    const claimedAt = performance.now();
     const sandbox = new AbortController();
     this.sandboxes.add(sandbox);
     const heartbeat = setInterval(
       () => {
         this.runs.renewLease(run.id, this.owner, this.config.gates.leaseSeconds).then(
           (held) => {
+            this.metrics.gateLeaseRenewal(held ? 'renewed' : 'lost');
             if (!held) sandbox.abort(new Error('the run lost its lease'));
           },
-          (error: Error) => this.logger.warn(`could not renew the lease of gate run ${run.id}: ${error.message}`),
+          (error: Error) => {
+            this.metrics.gateLeaseRenewal('failed');
+            this.logger.warn(`could not renew the lease of gate run ${run.id}: ${error.message}`);
+          },
         );
       },
       (this.config.gates.leaseSeconds * 1000) / 3,
@@ -127,7 +134,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     try {
       subject = await this.versions.gateSubject(run.versionId);
       if (run.attempts > run.maxAttempts) {
-        await this.finish(run, subject, {
+        await this.finish(run, subject, claimedAt, {
           status: 'error',
           report: null,
           error: this.error('attempts_exhausted', `the run was started ${run.maxAttempts} times and never finished; its worker may be crashing on this model`, run),
@@ -164,14 +171,16 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
         policy: run.policy,
       };
       const report = this.stamped(await this.runSandboxed(run, request, workspace.directory, sandbox.signal), run);
-      await this.finish(run, subject, { status: report.verdict, report });
+      await this.finish(run, subject, claimedAt, { status: report.verdict, report });
     } catch (error) {
       if (sandbox.signal.aborted) {
         // Whoever holds the run now (another replica, or this one after a restart) runs it again.
         this.logger.warn(`gate run ${run.id} stopped: ${(sandbox.signal.reason as Error).message}; its sandbox was killed and nothing is recorded`);
         return;
       }
-      await this.fail(run, subject, error as Error).catch((failure: Error) => this.logger.error(`gate run ${run.id} could not be recorded as failed: ${failure.message}`));
+      await this.fail(run, subject, claimedAt, error as Error).catch((failure: Error) =>
+        this.logger.error(`gate run ${run.id} could not be recorded as failed: ${failure.message}`),
+      );
     } finally {
       clearInterval(heartbeat);
       this.sandboxes.delete(sandbox);
@@ -209,12 +218,12 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
    * attempts run out. Timeouts and crashes never get here: the sandbox
    * turns them into failed reports.
    */
-  private async fail(run: GateRunEntity, subject: GateSubjectRecord | undefined, error: Error): Promise<void> {
+  private async fail(run: GateRunEntity, subject: GateSubjectRecord | undefined, claimedAt: number, error: Error): Promise<void> {
     const unusable = subject && asUnusableArtifact(error);
     if (unusable) {
       this.logger.warn(`gate run ${run.id} cannot lay out ${subject.model}@${subject.version}: ${unusable.message}; it fails without retrying`);
       const report = unusableArtifactReport(unusable, run.policy, { model: subject.model, version: subject.version, task: subject.task }, run.startedAt ?? new Date());
-      await this.finish(run, subject, { status: 'failed', report, error: this.error(unusable.code, unusable.message, run) });
+      await this.finish(run, subject, claimedAt, { status: 'failed', report, error: this.error(unusable.code, unusable.message, run) });
       return;
     }
     const failure = this.error('infrastructure_error', error.message, run);
@@ -230,16 +239,18 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
       return;
     }
     this.logger.error(`gate run ${run.id} failed on its last attempt: ${error.message}`);
-    await this.finish(run, subject, { status: 'error', report: null, error: failure });
+    await this.finish(run, subject, claimedAt, { status: 'error', report: null, error: failure });
   }
 
   /**
    * Records the outcome, the version's new status and the audit event in one
-   * transaction, and only if this worker still holds the run.
+   * transaction, and only if this worker still holds the run; counted once
+   * that commits. `claimedAt` is when this attempt began (performance.now()).
    */
-  private async finish(run: GateRunEntity, subject: GateSubjectRecord | undefined, outcome: Finish): Promise<void> {
+  private async finish(run: GateRunEntity, subject: GateSubjectRecord | undefined, claimedAt: number, outcome: Finish): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.runs.finish(tx, run.id, this.owner, outcome))) return;
+      this.transactions.afterCommit(tx, () => this.metrics.gateRunFinished(run.stage, outcome.status, (performance.now() - claimedAt) / 1000));
       const versionStatus: VersionStatus | undefined = !decidesStatus(run)
         ? undefined
         : outcome.status === 'passed'

@@ -1,10 +1,2 @@
 export { MetricsModule } from './metrics.module';
-export {
-  MetricsService,
-  UNMATCHED_ROUTE,
-  type BlobReader,
-  type GateRunOutcome,
-  type HttpRequestObservation,
-  type LeaseRenewalResult,
-  type PromotionOutcome,
-} from './metrics.service';
+export { MetricsService, UNMATCHED_ROUTE, type GateRunOutcome, type HttpRequestObservation, type LeaseRenewalResult, type PromotionOutcome } from './metrics.service';

@@ -62,7 +62,7 @@ describe('MetricsService', () => {
     expect(() => metrics.readGateQueueDepthWith(async () => 1)).toThrow('already has a reader');
   });
 
-  it('counts lease renewals, decided promotions, blob bytes by direction and reader, and audit events by action', async () => {
+  it('counts lease renewals, decided promotions, blob bytes in and out, and audit events by action', async () => {
     const metrics = new MetricsService();
     metrics.gateLeaseRenewal('renewed');
     metrics.gateLeaseRenewal('renewed');
@@ -71,8 +71,8 @@ describe('MetricsService', () => {
     metrics.promotionDecided('production', 'rejected');
     metrics.blobBytesStored(1000);
     metrics.blobBytesStored(24);
-    metrics.blobBytesRead('download', 512);
-    metrics.blobBytesRead('gate', 2048);
+    metrics.blobBytesDownloaded(512);
+    metrics.blobBytesDownloaded(2048);
     metrics.auditEventAppended('model.created');
     metrics.auditEventAppended('model.created');
     const samples = await scrape(metrics);
@@ -81,8 +81,7 @@ describe('MetricsService', () => {
     expect(sampleValue(samples, 'gatehouse_promotions_decided_total', { stage: 'staging', outcome: 'completed' })).toBe(1);
     expect(sampleValue(samples, 'gatehouse_promotions_decided_total', { stage: 'production', outcome: 'rejected' })).toBe(1);
     expect(sampleValue(samples, 'gatehouse_blob_bytes_in_total')).toBe(1024);
-    expect(sampleValue(samples, 'gatehouse_blob_bytes_out_total', { reader: 'download' })).toBe(512);
-    expect(sampleValue(samples, 'gatehouse_blob_bytes_out_total', { reader: 'gate' })).toBe(2048);
+    expect(sampleValue(samples, 'gatehouse_blob_bytes_out_total')).toBe(2560);
     expect(sampleValue(samples, 'gatehouse_audit_events_appended_total', { action: 'model.created' })).toBe(2);
   });
 
@@ -95,7 +94,7 @@ describe('MetricsService', () => {
     metrics.promotionDecided('canary', 'completed');
     metrics.rolledBack('production');
     metrics.blobBytesStored(10);
-    metrics.blobBytesRead('download', 10);
+    metrics.blobBytesDownloaded(10);
     metrics.auditEventAppended('stage.rolled_back');
     const exposition = await metrics.exposition();
     expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -10,8 +10,6 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 export type GateRunOutcome = 'passed' | 'failed' | 'error';
 export type PromotionOutcome = 'completed' | 'rejected';
 export type LeaseRenewalResult = 'renewed' | 'lost' | 'failed';
-/** Who read a blob: a client's download, or a gate laying out a version's files for its sandbox. */
-export type BlobReader = 'download' | 'gate';
 
 export interface HttpRequestObservation {
   method: string | undefined;
@@ -86,8 +84,7 @@ export class MetricsService {
 
   private readonly blobBytesOut = new Counter({
     name: 'gatehouse_blob_bytes_out_total',
-    help: 'Bytes streamed out of the blob store, checked against their digest, by reader: download or gate',
-    labelNames: ['reader'] as const,
+    help: 'Bytes of version and dataset files streamed out of the blob store to downloads, each checked against its digest on the way',
     registers: [this.registry],
   });
 
@@ -164,8 +161,8 @@ export class MetricsService {
     this.blobBytesIn.inc(bytes);
   }
 
-  blobBytesRead(reader: BlobReader, bytes: number): void {
-    this.blobBytesOut.inc({ reader }, bytes);
+  blobBytesDownloaded(bytes: number): void {
+    this.blobBytesOut.inc(bytes);
   }
 
   auditEventAppended(action: string): void {

@@ -7,6 +7,7 @@ import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
 import type { Task } from '@gatehouse/gate-engine';
 import { GateRunFinished, GateRunService, type FinishedGateRun } from '@gatehouse/gates';
+import { MetricsService } from '@gatehouse/metrics';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
 import { InvalidTrafficError, PromotionInProgressError, PromotionNotAllowedError, PromotionNotFoundError, VersionFlaggedError } from './errors';
 import { PromotionPolicy } from './promotion-policy';
@@ -32,6 +33,7 @@ export class PromotionService implements OnModuleInit {
     private readonly gateRunFinished: GateRunFinished,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
+    private readonly metrics: MetricsService,
     @Inject(PROMOTION_POLICY) private readonly policy: PromotionPolicy,
   ) {}
 
@@ -207,6 +209,7 @@ export class PromotionService implements OnModuleInit {
       reason: promotion.reason,
     });
     await this.promotions.setStatus(tx, promotion.id, 'completed');
+    this.transactions.afterCommit(tx, () => this.metrics.promotionDecided(promotion.stage, 'completed'));
     await this.audit.append(tx, {
       actor,
       action: 'promotion.completed',
@@ -225,6 +228,7 @@ export class PromotionService implements OnModuleInit {
 
   private async reject(tx: EntityManager, promotion: PromotionRow, outcome: PromotionOutcome, actor: string, extra: Record<string, unknown>): Promise<void> {
     await this.promotions.setStatus(tx, promotion.id, 'rejected', outcome);
+    this.transactions.afterCommit(tx, () => this.metrics.promotionDecided(promotion.stage, 'rejected'));
     await this.audit.append(tx, {
       actor,
       action: 'promotion.rejected',

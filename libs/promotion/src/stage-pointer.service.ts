@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ModelService, SERVING_STAGES, StageService, type ServingStage, type StageAction, type StageAssignmentRow, type StagePointers } from '@gatehouse/catalog';
 import { ReadCache, TransactionRunner } from '@gatehouse/database';
+import { MetricsService } from '@gatehouse/metrics';
 import type { ModelStagesResponse, StageHolderResponse } from './dto/stage.dto';
 import { displacedStage } from './promotion-rules';
 import { StagePointerRepository } from './stage-pointer.repository';
@@ -37,6 +38,7 @@ export class StagePointerService {
     private readonly stages: StageService,
     private readonly models: ModelService,
     private readonly transactions: TransactionRunner,
+    private readonly metrics: MetricsService,
   ) {}
 
   async lock(tx: EntityManager, modelId: string): Promise<StagePointers> {
@@ -78,6 +80,7 @@ export class StagePointerService {
   /** Takes a version out of its stage for good: a production rollback or an aborted canary. */
   async retire(tx: EntityManager, modelId: string, holder: StageAssignmentRow, action: 'rolled_back' | 'canary_aborted', actor: string, reason: string): Promise<void> {
     this.transactions.afterCommit(tx, () => this.serving.invalidate());
+    this.transactions.afterCommit(tx, () => this.metrics.rolledBack(holder.stage));
     await this.pointers.unassign(tx, modelId, holder.stage);
     await this.pointers.setVersionStage(tx, holder.versionId, 'rolled_back');
     await this.pointers.recordEvent(tx, { modelId, versionId: holder.versionId, stage: holder.stage, action, actor, reason });

@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MetricsService } from '@gatehouse/metrics';
 import { startS3Server, type TestS3Server } from '../../../test/support/s3-server';
 import { BlobNotFoundError, type BlobStore, type ListedBlob } from './blob-store';
 import { ContentAddressedStore } from './content-addressed-store';
@@ -194,7 +195,7 @@ export function describeBlobStore(name: string, open: BlobStoreFactory): void {
     });
 
     it('removes temporary uploads nothing has written to within the grace, and nothing a live upload still writes', async () => {
-      const content = new ContentAddressedStore(store);
+      const content = new ContentAddressedStore(store, new MetricsService());
       await store.put('tmp/abandoned', Readable.from([randomBytes(100)]));
       const live = new PassThrough();
       const liveUpload = store.put('tmp/live', live);

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { MetricsService } from '@gatehouse/metrics';
+import { sampleValue, samplesOf } from '../../../test/support/prometheus';
 import { type BlobStoreFactory, type BlobStoreFixture, failingStream, filesystemFixture, readAll, s3Fixture, unevenChunks } from './blob-store.contract';
 import { ContentAddressedStore, contentKey, type StoredContent } from './content-addressed-store';
 import { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError } from './errors';
@@ -26,11 +28,13 @@ describe.each<[string, BlobStoreFactory]>([
 ])('content-addressed store on %s', (_name, open) => {
   let backend: BlobStoreFixture;
   let store: ContentAddressedStore;
+  let metrics: MetricsService;
 
   beforeEach(async () => {
     backend = await open();
     await backend.store.init();
-    store = new ContentAddressedStore(backend.store);
+    metrics = new MetricsService();
+    store = new ContentAddressedStore(backend.store, metrics);
   });
   afterEach(() => backend.close());
 
@@ -103,6 +107,31 @@ describe.each<[string, BlobStoreFactory]>([
     expect(received.length).toBeLessThan(bytes.length);
   });
 
+  it('counts the bytes of accepted uploads in and of downloads out; refused uploads and its own reads count nothing', async () => {
+    const counted = async () => {
+      const samples = samplesOf(await metrics.exposition());
+      return { in: sampleValue(samples, 'gatehouse_blob_bytes_in_total'), out: sampleValue(samples, 'gatehouse_blob_bytes_out_total') };
+    };
+    const bytes = randomBytes(2 * MiB + 5);
+    const stored = await store.ingest(unevenChunks(bytes), { maxBytes: 1e9 });
+    await expect(store.ingest(Readable.from([randomBytes(100)]), { maxBytes: 1e9, expectedSha256: sha256(bytes) })).rejects.toBeInstanceOf(DigestMismatchError);
+    await expect(store.ingest(Readable.from([randomBytes(2000)]), { maxBytes: 1000 })).rejects.toBeInstanceOf(FileTooLargeError);
+    expect(await counted()).toEqual({ in: bytes.length, out: 0 });
+
+    await readAll(await store.openVerified(stored));
+    await readAll(await store.openVerified(stored, 'internal'));
+    await store.assertIntact(stored);
+    expect(await counted()).toEqual({ in: bytes.length, out: bytes.length });
+
+    await backend.overwrite(contentKey(stored.sha256), Buffer.concat([bytes.subarray(0, -1), Buffer.from([bytes[bytes.length - 1] ^ 0xff])]));
+    // A corrupt blob counts what the check released before it failed (read or still buffered), never its withheld last chunk.
+    const { received, error } = await drain(await store.openVerified(stored));
+    expect(error).toBeInstanceOf(BlobCorruptError);
+    const corrupt = (await counted()).out - bytes.length;
+    expect(corrupt).toBeGreaterThanOrEqual(received.length);
+    expect(corrupt).toBeLessThan(bytes.length);
+  });
+
   it('reports a missing blob as missing', async () => {
     const stored = await store.ingest(Readable.from([Buffer.from('gone')]), { maxBytes: 1e9 });
     await backend.store.delete(contentKey(stored.sha256));
@@ -131,7 +160,7 @@ describe('content-addressed store on an unreadable disk', () => {
   beforeEach(async () => {
     backend = await filesystemFixture();
     await backend.store.init();
-    store = new ContentAddressedStore(backend.store);
+    store = new ContentAddressedStore(backend.store, new MetricsService());
     stored = await store.ingest(Readable.from([randomBytes(1000)]), { maxBytes: 1e9 });
     // A directory opens but fails every read (EISDIR): a disk error after the blob was found.
     const path = join(backend.root, ...contentKey(stored.sha256).split('/'));

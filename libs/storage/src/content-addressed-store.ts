@@ -3,9 +3,13 @@ import { finished, pipeline, Transform, Writable, type Readable, type TransformC
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@gatehouse/errors';
+import { MetricsService } from '@gatehouse/metrics';
 import { BLOB_STORE, BlobNotFoundError, type BlobStore } from './blob-store';
 import { ByteLimitExceeded, DigestStream } from './digest-stream';
 import { BlobCorruptError, BlobMissingError, BlobStoreUnavailableError, DigestMismatchError, FileTooLargeError } from './errors';
+
+/** Who reads a blob: a client's download, counted in the metrics, or the registry itself (a gate laying out a version). */
+export type BlobReader = 'download' | 'internal';
 
 export interface StoredContent {
   sha256: string;
@@ -44,7 +48,10 @@ export function contentKey(sha256: string): string {
  */
 @Injectable()
 export class ContentAddressedStore {
-  constructor(@Inject(BLOB_STORE) private readonly blobs: BlobStore) {}
+  constructor(
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /**
    * Streams `source` into the store. Fails with {@link FileTooLargeError} past
@@ -85,6 +92,7 @@ export class ContentAddressedStore {
         if (existing?.size === stored.size) await this.blobs.delete(temporaryKey);
         else await this.blobs.move(temporaryKey, key);
       });
+      this.metrics.blobBytesStored(stored.size);
       return stored;
     } catch (error) {
       await this.blobs.delete(temporaryKey).catch(() => undefined);
@@ -124,13 +132,14 @@ export class ContentAddressedStore {
   /**
    * Opens the blob for streaming out, hashing on the way: if the bytes do not
    * match their address the stream errors with {@link BlobCorruptError}
-   * before its last chunk is released.
+   * before its last chunk is released. A download counts the bytes it releases.
    */
-  async openVerified(content: StoredContent): Promise<Readable> {
+  async openVerified(content: StoredContent, reader: BlobReader = 'download'): Promise<Readable> {
     const source = await this.open(content.sha256);
+    const released = reader === 'download' ? (bytes: number) => this.metrics.blobBytesDownloaded(bytes) : undefined;
     // pipeline, not pipe: a reader that stops early must release the source (an S3 socket, a file handle).
     // Errors reach the reader through the verifier, so the callback has nothing left to do.
-    return pipeline(source, new VerifyingStream(content), () => undefined);
+    return pipeline(source, new VerifyingStream(content, released), () => undefined);
   }
 
   private async open(sha256: string): Promise<Readable> {
@@ -159,7 +168,10 @@ class VerifyingStream extends Transform {
   private size = 0;
   private pending?: Buffer;
 
-  constructor(private readonly expected: StoredContent) {
+  constructor(
+    private readonly expected: StoredContent,
+    private readonly released?: (bytes: number) => void,
+  ) {
     super({ highWaterMark: 1024 * 1024 });
   }
 
@@ -168,6 +180,7 @@ class VerifyingStream extends Transform {
     this.size += chunk.length;
     const previous = this.pending;
     this.pending = chunk;
+    if (previous) this.released?.(previous.length);
     callback(null, previous);
   }
 
@@ -177,6 +190,7 @@ class VerifyingStream extends Transform {
       callback(new BlobCorruptError(this.expected.sha256, actual));
       return;
     }
+    if (this.pending) this.released?.(this.pending.length);
     callback(null, this.pending);
   }
 }
