@@ -4,8 +4,10 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { AppConfig } from '@gatehouse/config';
-import { ResolveEndpoint } from '@gatehouse/promotion';
+import { MetricsService } from '@gatehouse/metrics';
+import { RESOLVE_ROUTE, ResolveEndpoint } from '@gatehouse/promotion';
 import { HttpErrorFilter } from './http-error.filter';
+import { recordHttpMetrics } from './http-metrics.middleware';
 import { timeOutIdleRequests } from './http-timeouts';
 import { RegistryModule } from './registry.module';
 import { createLogger } from './registry-logger';
@@ -20,6 +22,7 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
     abortOnError: false,
     logger: createLogger(config),
   });
+  app.use(recordHttpMetrics(app.get(MetricsService)));
   app.use(refuseNulInUrl);
   app.use(refuseOversizedUploads(config.maxFileSize));
   app.use(readJsonBodies(config.maxJsonBodySize));
@@ -47,13 +50,17 @@ function answerResolveFirst(app: INestApplication): void {
   const [express, ...others] = server.listeners('request') as RequestListener[];
   if (!express || others.length > 0) throw new Error(`expected Express as the HTTP server's one request listener, found ${server.listenerCount('request')}`);
   const resolve = app.get(ResolveEndpoint);
+  const metrics = app.get(MetricsService);
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response) => {
     if (hasEncodedNul(request.url)) return express(request, response);
     const started = process.hrtime.bigint();
     resolve.handle(request, response, {
-      answered: (actor) =>
-        logRequest({ method: request.method, path: request.url, status: 200, durationMs: Number(process.hrtime.bigint() - started) / 1e6, actor, completed: true }),
+      answered: (actor) => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        logRequest({ method: request.method, path: request.url, status: 200, durationMs: seconds * 1000, actor, completed: true });
+        metrics.httpRequest({ method: request.method, route: RESOLVE_ROUTE, statusCode: 200, seconds });
+      },
       declined: () => express(request, response),
     });
   });

@@ -10,6 +10,7 @@ import { MetricsModule } from '@gatehouse/metrics';
 import { PromotionModule } from '@gatehouse/promotion';
 import { StorageModule } from '@gatehouse/storage';
 import { HealthController } from './health.controller';
+import { metricsController } from './metrics.controller';
 import { RequestLogger } from './request-logger.middleware';
 import { registrySchema } from './schema';
 
@@ -29,7 +30,7 @@ export class RegistryModule implements NestModule {
         GatesModule,
         PromotionModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, metricsController(config.metricsAuth)],
     };
   }
 

@@ -53,16 +53,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RESCAN_ON_START: 'no' })).toThrow(/RESCAN_ON_START must be true or false/);
   });
 
+  it('asks a token for /metrics unless METRICS_AUTH is open', () => {
+    expect(loadConfig({}).metricsAuth).toBe('token');
+    expect(loadConfig({ METRICS_AUTH: '' }).metricsAuth).toBe('token');
+    expect(loadConfig({ METRICS_AUTH: 'token' }).metricsAuth).toBe('token');
+    expect(loadConfig({ METRICS_AUTH: 'open' }).metricsAuth).toBe('open');
+    for (const bad of ['none', 'Open', 'basic']) {
+      expect(() => loadConfig({ METRICS_AUTH: bad })).toThrow('METRICS_AUTH must be token (any valid API token) or open (no token)');
+    }
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', S3_ENDPOINT: 'not a url', GATEHOUSE_ADMIN_TOKEN: 'short', AWS_ACCESS_KEY_ID: 'id' });
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', S3_ENDPOINT: 'not a url', GATEHOUSE_ADMIN_TOKEN: 'short', AWS_ACCESS_KEY_ID: 'id', METRICS_AUTH: 'none' });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const variable of ['PORT', 'DATABASE_URL', 'S3_ENDPOINT', 'GATEHOUSE_ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'S3_BUCKET']) {
+    for (const variable of ['PORT', 'DATABASE_URL', 'S3_ENDPOINT', 'GATEHOUSE_ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'S3_BUCKET', 'METRICS_AUTH']) {
       expect(message).toContain(variable);
     }
   });

@@ -12,6 +12,10 @@ const MAX_JSON_BODY_SIZE_CEILING = 64 * 1024 ** 2;
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
+/** Who may read /metrics: any valid API token (a Prometheus scraper's bearer_token_file), or anyone. */
+export const METRICS_AUTH_MODES = ['token', 'open'] as const;
+export type MetricsAuth = (typeof METRICS_AUTH_MODES)[number];
+
 /** The environment as the registry understands it; every variable is optional. */
 class Environment {
   @Transform(toInt)
@@ -156,6 +160,11 @@ class Environment {
   @IsOptional()
   @IsString()
   PROMOTION_POLICY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(METRICS_AUTH_MODES, { message: 'METRICS_AUTH must be token (any valid API token) or open (no token)' })
+  METRICS_AUTH?: string;
 }
 
 export type DatabaseConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string; poolSize: number };
@@ -193,6 +202,8 @@ export interface AppConfig {
   gates: GateRunnerConfig;
   /** config/promotion.json, or the file PROMOTION_POLICY names: allowed moves and approvals per stage. */
   promotionPolicyFile: string;
+  /** Whether GET /metrics asks for a token. */
+  metricsAuth: MetricsAuth;
 }
 
 export interface GateRunnerConfig {
@@ -278,6 +289,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       rescanOnStart: parsed.RESCAN_ON_START !== 'false',
     },
     promotionPolicyFile: parsed.PROMOTION_POLICY ? resolve(parsed.PROMOTION_POLICY) : DEFAULT_PROMOTION_POLICY_FILE,
+    metricsAuth: (parsed.METRICS_AUTH as MetricsAuth | undefined) ?? 'token',
   };
 }
 

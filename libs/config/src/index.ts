@@ -1,1 +1,11 @@
-export { APP_CONFIG, ConfigError, DEFAULT_GATE_POLICY_FILE, loadConfig, type AppConfig, type BlobStoreConfig, type DatabaseConfig, type LogLevel } from './app-config';
+export {
+  APP_CONFIG,
+  ConfigError,
+  DEFAULT_GATE_POLICY_FILE,
+  loadConfig,
+  type AppConfig,
+  type BlobStoreConfig,
+  type DatabaseConfig,
+  type LogLevel,
+  type MetricsAuth,
+} from './app-config';

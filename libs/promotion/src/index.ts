@@ -1,3 +1,3 @@
 export { PromotionModule } from './promotion.module';
 export { PromotionPolicyError } from './promotion-policy';
-export { ResolveEndpoint } from './resolve-endpoint';
+export { RESOLVE_ROUTE, ResolveEndpoint } from './resolve-endpoint';

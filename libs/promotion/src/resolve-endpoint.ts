@@ -4,6 +4,8 @@ import { TokenService } from '@gatehouse/auth';
 import type { ResolveResponse } from './dto/promotion.dto';
 import { ServingService } from './serving.service';
 
+/** The controller route's template (`GET v1/models/:name/resolve`): requests answered here are counted under it too. */
+export const RESOLVE_ROUTE = '/v1/models/:name/resolve';
 const RESOLVE_PATH = /^\/v1\/models\/([^/?]+)\/resolve(?:\?(.*))?$/;
 const MAX_KEY_LENGTH = 1000;
 
