@@ -13,6 +13,7 @@ import { InputExampleRole1764000001100 } from './1764000001100-InputExampleRole'
 import { PromotionApproverRoles1764000001400 } from './1764000001400-PromotionApproverRoles';
 import { GateRunProgress1764000001500 } from './1764000001500-GateRunProgress';
 import { VersionSchemaSource1764000001700 } from './1764000001700-VersionSchemaSource';
+import { VersionTagsAndAliases1764000001800 } from './1764000001800-VersionTagsAndAliases';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   PromotionApproverRoles1764000001400,
   GateRunProgress1764000001500,
   VersionSchemaSource1764000001700,
+  VersionTagsAndAliases1764000001800,
 ];

@@ -28,6 +28,19 @@ export class ApiClient {
     });
   }
 
+  patch<T = any>(path: string, body: unknown): Promise<ApiResponse<T>> {
+    return this.request('PATCH', path, JSON.stringify(body), { 'content-type': 'application/json' });
+  }
+
+  /** PUT with a JSON body; {@link put} sends bytes. */
+  putJson<T = any>(path: string, body: unknown): Promise<ApiResponse<T>> {
+    return this.request('PUT', path, JSON.stringify(body), { 'content-type': 'application/json' });
+  }
+
+  delete<T = any>(path: string): Promise<ApiResponse<T>> {
+    return this.request('DELETE', path);
+  }
+
   put<T = any>(path: string, body: Buffer | Readable | string, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     return this.request('PUT', path, body, { 'content-type': 'application/octet-stream', ...headers });
   }

@@ -50,6 +50,9 @@ describe('takesBytes', () => {
     expect(takesBytes({ method: 'PUT', url: '/v1/models/m/versions/1.0.0/files/model.onnx' })).toBe(true);
     expect(takesBytes({ method: 'PUT', url: '/v1/datasets/d/1/file' })).toBe(true);
     expect(takesBytes({ method: 'PUT', url: '/v1/models/m/scan-allowances' })).toBe(false);
+    expect(takesBytes({ method: 'PUT', url: '/v1/models/m/versions/1.0.0/tags/runtime%2Ftarget' })).toBe(false);
+    expect(takesBytes({ method: 'PUT', url: '/v1/models/m/aliases/champion' })).toBe(false);
+    expect(takesBytes({ method: 'PUT', url: '/v1/models/m/versions/1.0.0/files/tags/x' })).toBe(true);
     expect(takesBytes({ method: 'PUT', url: '/v1/models/m/scan-allowances?x=1' })).toBe(false);
     expect(takesBytes({ method: 'POST', url: '/v1/models/m/versions/1.0.0/files/model.onnx' })).toBe(false);
   });

@@ -85,7 +85,7 @@ export function verifyJsonBody(_request: IncomingMessage, _response: unknown, bo
 }
 
 /** The PUT routes that replace a JSON setting; every other PUT body is artifact bytes, streamed by its handler, that must never reach a body parser. */
-const JSON_PUT_ROUTE = /^\/v1\/models\/[^/?]+\/scan-allowances(\?|$)/;
+const JSON_PUT_ROUTE = /^\/v1\/models\/[^/?]+\/(?:scan-allowances|aliases\/[^/?]+|versions\/[^/?]+\/tags\/[^/?]+)(\?|$)/;
 
 /** An upload: its body is a file's bytes, whatever its content-type (curl -T sends none). */
 export function takesBytes(request: Pick<IncomingMessage, 'method' | 'url'>): boolean {

@@ -134,3 +134,39 @@ export class DatasetNotStoredError extends DomainError {
     super('not_found', 'dataset_not_stored', `dataset ${name}@${version} has no uploaded file`);
   }
 }
+
+/** A field a PATCH may not change: `advice` says what to do instead. */
+export class FieldImmutableError extends DomainError {
+  constructor(subject: string, field: string, advice: string) {
+    super('conflict', 'field_immutable', `${field} of ${subject} cannot change: ${advice}`, { field });
+  }
+}
+
+export class VersionTagNotFoundError extends DomainError {
+  constructor(version: VersionRef, key: string) {
+    super('not_found', 'tag_not_found', `version ${ref(version)} has no tag "${key}"`, { key });
+  }
+}
+
+export class AliasNotFoundError extends DomainError {
+  constructor(model: string, alias: string) {
+    super('not_found', 'alias_not_found', `model "${model}" has no alias "${alias}"`, { alias });
+  }
+}
+
+export class AliasTargetNotCommittedError extends DomainError {
+  constructor(model: string, alias: string, version: string) {
+    super('conflict', 'alias_target_not_committed', `${model}@${version} is still pending upload: commit it before pointing "${alias}" at it`, { alias, version });
+  }
+}
+
+/** Names the roles the policy gives this alias, so the refusal says who can move it. */
+export class AliasRoleRequiredError extends DomainError {
+  constructor(alias: string, rule: { roles: readonly string[]; protected: boolean }) {
+    const allowed = rule.protected ? rule.roles : [...new Set(['admin', ...rule.roles])];
+    const message = rule.protected
+      ? `alias "${alias}" is protected by the promotion policy: only the roles ${allowed.join(', ')} may move it`
+      : `moving alias "${alias}" needs one of the roles: ${allowed.join(', ')}`;
+    super('forbidden', 'role_required', message, { alias, allowed, protected: rule.protected });
+  }
+}

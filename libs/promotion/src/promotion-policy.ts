@@ -48,7 +48,8 @@ export class PromotionPolicy {
     const problems: string[] = [];
     const rules: Partial<Record<ServingStage, StageRule>> = {};
     if (!isObject(json)) throw new PromotionPolicyError(source, ['the policy must be a JSON object with "stages"']);
-    for (const key of Object.keys(json)) if (key !== 'stages' && key !== '$comment') problems.push(`unknown key "${key}"`);
+    // "aliases" is the catalog's: its AliasPolicy reads and checks that section of the same file.
+    for (const key of Object.keys(json)) if (!['stages', 'aliases', '$comment'].includes(key)) problems.push(`unknown key "${key}"`);
     if (!isObject(json.stages)) problems.push('"stages" must be an object keyed by stage');
     for (const [stage, rule] of Object.entries(isObject(json.stages) ? json.stages : {})) {
       const at = `stages.${stage}`;

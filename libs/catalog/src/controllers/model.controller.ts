@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse } from '../dto/model.dto';
+import { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse, UpdateModelDto } from '../dto/model.dto';
 import { ModelService } from '../services/model.service';
 
 @ApiTags('models')
@@ -27,5 +27,12 @@ export class ModelController {
   @ApiOperation({ summary: 'Get a model' })
   get(@Param('name') name: string): Promise<ModelResponse> {
     return this.models.get(name);
+  }
+
+  @Patch(':name')
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: "Change a model's description, owner or tags; each change is audited with its old and new value (409 for the name)" })
+  update(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Body() body: UpdateModelDto): Promise<ModelResponse> {
+    return this.models.update(actor, name, body);
   }
 }

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { DeclaredVersionResponse, LineageResponse, UploadedFileResponse, VersionPage, VersionResponse, VersionVerificationResponse } from '../dto/version-response.dto';
-import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery } from '../dto/version.dto';
+import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery, SetVersionTagDto, UpdateVersionDto } from '../dto/version.dto';
 import { SignVersionDto } from '../dto/version-signature.dto';
 import { LineageService } from '../services/lineage.service';
+import { VersionMetadataService } from '../services/version-metadata.service';
 import { VersionService } from '../services/version.service';
 import { VersionSigningService } from '../services/version-signing.service';
 import { rawFilePath, sendFile, uploadDeclaration } from './file-transfer';
@@ -18,6 +19,7 @@ export class VersionController {
     private readonly versions: VersionService,
     private readonly lineage: LineageService,
     private readonly signing: VersionSigningService,
+    private readonly metadata: VersionMetadataService,
   ) {}
 
   @Post()
@@ -37,6 +39,33 @@ export class VersionController {
   @ApiOperation({ summary: 'Get a version: status, stage, manifest, lineage fields' })
   get(@Param('name') name: string, @Param('version') version: string): Promise<VersionResponse> {
     return this.versions.get(name, version);
+  }
+
+  @Patch(':version')
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: "Change a version's description or tags (tags merged: null removes a key); each change is audited. 409 naming any other field" })
+  update(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: UpdateVersionDto): Promise<VersionResponse> {
+    return this.metadata.update(actor, name, version, body);
+  }
+
+  @Put(':version/tags/:key')
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Set one tag of a version, audited with the value it replaced' })
+  setTag(
+    @CurrentPrincipal() actor: Principal,
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Param('key') key: string,
+    @Body() body: SetVersionTagDto,
+  ): Promise<VersionResponse> {
+    return this.metadata.setTag(actor, name, version, key, body.value);
+  }
+
+  @Delete(':version/tags/:key')
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Remove one tag of a version (404 if it has none by that key), audited' })
+  deleteTag(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Param('key') key: string): Promise<VersionResponse> {
+    return this.metadata.deleteTag(actor, name, version, key);
   }
 
   @Put(':version/files/*path')

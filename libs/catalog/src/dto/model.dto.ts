@@ -1,9 +1,30 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Allow, ArrayMaxSize, ArrayUnique, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 export const NAME_RULE = 'must be 1-100 characters of lowercase letters, digits, ".", "_" or "-", starting with a letter or digit';
+
+const ModelDescription = (nullable: boolean) =>
+  applyDecorators(ApiPropertyOptional({ type: String, nullable, description: nullable ? 'null clears it' : undefined }), IsOptional(), IsString(), MaxLength(4000));
+const ModelOwner = (nullable: boolean) =>
+  applyDecorators(
+    ApiPropertyOptional({ type: String, nullable, example: 'risk-ml', description: nullable ? 'null clears it' : undefined }),
+    IsOptional(),
+    IsString(),
+    MaxLength(200),
+  );
+/** In a patch, null is no way to say "no tags" ([] is): only absence skips the checks. */
+const ModelTags = (patch: boolean) =>
+  applyDecorators(
+    ApiPropertyOptional({ type: [String], example: ['tabular', 'pii'], description: patch ? 'Replaces every tag of the model' : undefined }),
+    patch ? ValidateIf((_model: object, value: unknown) => value !== undefined) : IsOptional(),
+    IsArray(),
+    ArrayMaxSize(50),
+    ArrayUnique(),
+    Matches(/^[a-z0-9][a-z0-9:._-]{0,63}$/, { each: true, message: 'each tag must be 1-64 lowercase characters' }),
+  );
 
 export class CreateModelDto {
   @ApiProperty({ example: 'fraud-detector' })
@@ -11,25 +32,18 @@ export class CreateModelDto {
   @Matches(NAME_PATTERN, { message: `name ${NAME_RULE}` })
   name: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(4000)
-  description?: string;
+  @ModelDescription(false) description?: string;
+  @ModelOwner(false) owner?: string;
+  @ModelTags(false) tags?: string[];
+}
 
-  @ApiPropertyOptional({ example: 'risk-ml' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  owner?: string;
-
-  @ApiPropertyOptional({ type: [String], example: ['tabular', 'pii'] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @ArrayUnique()
-  @Matches(/^[a-z0-9][a-z0-9:._-]{0,63}$/, { each: true, message: 'each tag must be 1-64 lowercase characters' })
-  tags?: string[];
+/** PATCH /v1/models/{name}: what is given changes, what is left out stays. */
+export class UpdateModelDto {
+  @ModelDescription(true) description?: string | null;
+  @ModelOwner(true) owner?: string | null;
+  @ModelTags(true) tags?: string[];
+  /** Accepted by validation only so that the service can answer 409 naming it: a model's name is its identity. */
+  @Allow() name?: unknown;
 }
 
 export class PageQuery {

@@ -63,6 +63,8 @@ export class VersionSummaryResponse {
   @ApiProperty({ enum: TASKS }) task: Task;
   @ApiProperty({ nullable: true, type: String }) format: string | null;
   @ApiProperty({ nullable: true, type: String }) description: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'Key/value tags, which may change after commit' }) tags: Record<string, string>;
+  @ApiProperty({ type: [String], description: 'The aliases pointing at this version, e.g. champion' }) aliases: string[];
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } }) metrics: Record<string, number>;
   @ApiProperty({ nullable: true, type: String, description: 'SHA-256 over the sealed manifest' }) manifestDigest: string | null;
   @ApiProperty({ nullable: true, type: Number }) size: number | null;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
+  Allow,
   ArrayMaxSize,
   IsArray,
   IsIn,
@@ -15,11 +16,14 @@ import {
   Validate,
   ValidateNested,
   ValidatorConstraint,
+  ValidateIf,
+  type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { DATASET_ROLES, TASKS, type DatasetRole, type Task } from '@gatehouse/gate-engine';
 import { TENSOR_DTYPES, type TensorDtype } from '@gatehouse/onnx';
 import { VERSION_STAGES, VERSION_STATUSES, type VersionStage, type VersionStatus } from '../catalog.types';
+import { MAX_TAG_VALUE_LENGTH, TAG_KEY_RULE, tagProblem, type TagPatch } from '../version-tags';
 import { NAME_PATTERN, NAME_RULE, PageQuery } from './model.dto';
 
 @ValidatorConstraint({ name: 'numericRecord' })
@@ -29,6 +33,17 @@ class NumericRecord implements ValidatorConstraintInterface {
   }
   defaultMessage(): string {
     return 'metrics must be an object of finite numbers, e.g. {"val_accuracy": 0.93}';
+  }
+}
+
+/** Version tags; `[true]` as constraints for a patch, where null removes a key. */
+@ValidatorConstraint({ name: 'versionTags' })
+class VersionTagObject implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    return tagProblem(value, { patch: args.constraints[0] === true }) === undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return tagProblem(args.value, { patch: args.constraints[0] === true }) ?? 'tags are invalid';
   }
 }
 
@@ -152,6 +167,16 @@ export class DeclareVersionDto {
   @MaxLength(4000)
   description?: string;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { team: 'risk', 'runtime/target': 'server' },
+    description: 'Key/value tags; they may change after commit',
+  })
+  @IsOptional()
+  @Validate(VersionTagObject, [false])
+  tags?: Record<string, string>;
+
   @ApiPropertyOptional({ example: { val_accuracy: 0.93 } })
   @IsOptional()
   @Validate(NumericRecord)
@@ -216,6 +241,57 @@ export class ListVersionsQuery extends PageQuery {
   @IsString()
   @MaxLength(128)
   search?: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'key=value (that value) or key (any value); repeat it and every one must match', example: 'team=risk' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? [value] : value))
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @MaxLength(MAX_TAG_VALUE_LENGTH + 129, { each: true })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}(?:=[\s\S]*)?$/, { each: true, message: `each tag filter is key=value or key; ${TAG_KEY_RULE}` })
+  tag?: string[];
+}
+
+/** What a version carries from its declaration on: PATCH names them in a 409 rather than a 400, since they are real fields that cannot change. */
+export const IMMUTABLE_VERSION_FIELDS = ['version', 'task', 'format', 'metrics', 'params', 'environment', 'source', 'parents', 'datasets', 'schema', 'files'] as const;
+
+/** PATCH /v1/models/{name}/versions/{version}: description and tags, at any status. */
+export class UpdateVersionDto {
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'null clears it' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  description?: string | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', nullable: true },
+    example: { reviewed: 'yes', draft: null },
+    description: 'Merged into the tags (JSON Merge Patch): a value sets its key, null removes it',
+  })
+  @ValidateIf((_version: object, value: unknown) => value !== undefined)
+  @Validate(VersionTagObject, [true])
+  tags?: TagPatch;
+
+  @Allow() version?: unknown;
+  @Allow() task?: unknown;
+  @Allow() format?: unknown;
+  @Allow() metrics?: unknown;
+  @Allow() params?: unknown;
+  @Allow() environment?: unknown;
+  @Allow() source?: unknown;
+  @Allow() parents?: unknown;
+  @Allow() datasets?: unknown;
+  @Allow() schema?: unknown;
+  @Allow() files?: unknown;
+}
+
+export class SetVersionTagDto {
+  @ApiProperty({ example: 'yes' })
+  @IsString()
+  @MaxLength(MAX_TAG_VALUE_LENGTH)
+  value: string;
 }
 
 export class CommitVersionDto {

@@ -69,6 +69,10 @@ export class ModelVersionEntity {
   @Column('timestamptz', { name: 'committed_at', nullable: true })
   committedAt: Date | null;
 
+  /** Free key/value labels; unlike metrics, params and the manifest, they may change after commit. */
+  @Column('jsonb')
+  tags: Record<string, string>;
+
   @Column('jsonb', { name: 'last_gate', nullable: true })
   lastGate: LatestGate | null;
 

@@ -43,6 +43,16 @@ export class ModelRepository {
     return query.getMany();
   }
 
+  /** The model's row, locked until the transaction ends: edits of one model are made one at a time, each seeing the last. */
+  lockByName(tx: EntityManager, name: string): Promise<ModelEntity | null> {
+    return tx.getRepository(ModelEntity).findOne({ where: { name }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async updateMetadata(tx: EntityManager, id: string, fields: Partial<Pick<ModelEntity, 'description' | 'owner' | 'tags'>>): Promise<ModelEntity> {
+    await tx.getRepository(ModelEntity).update({ id }, { ...fields, updatedAt: () => 'now()' });
+    return tx.getRepository(ModelEntity).findOneByOrFail({ id });
+  }
+
   /** The model's id and scan allowances, its row locked until the transaction ends: changes to one model's allowances are made one at a time. */
   async lockScanAllowances(tx: EntityManager, name: string): Promise<{ id: string; scanAllowances: ScanAllowances | null } | undefined> {
     const [row] = await tx.query<{ id: string; scan_allowances: ScanAllowances | null }[]>('SELECT id, scan_allowances FROM models WHERE name = $1 FOR UPDATE', [name]);

@@ -10,6 +10,8 @@ export interface VersionFilter {
   status?: VersionStatus;
   stage?: VersionStage;
   versionPrefix?: string;
+  /** Every one must match: a key with that value, or with any value when the value is left out. */
+  tags?: { key: string; value?: string }[];
   beforeSeq?: number;
   limit: number;
 }
@@ -71,7 +73,7 @@ export interface LineageDatasetRow extends DatasetUseRow {
 
 type NewVersion = Pick<
   ModelVersionEntity,
-  'modelId' | 'version' | 'task' | 'description' | 'metrics' | 'params' | 'environment' | 'source' | 'ioSchema' | 'schemaSource' | 'createdBy'
+  'modelId' | 'version' | 'task' | 'description' | 'tags' | 'metrics' | 'params' | 'environment' | 'source' | 'ioSchema' | 'schemaSource' | 'createdBy'
 >;
 
 @Injectable()
@@ -119,12 +121,20 @@ export class VersionRepository {
     if (filter.beforeSeq !== undefined) query.andWhere('v.seq < :before', { before: filter.beforeSeq });
     if (filter.status) query.andWhere('v.status = :status', { status: filter.status });
     if (filter.stage) query.andWhere('v.stage = :stage', { stage: filter.stage });
+    filter.tags?.forEach(({ key, value }, index) => {
+      if (value === undefined) query.andWhere(`jsonb_exists(v.tags, :tagKey${index})`, { [`tagKey${index}`]: key });
+      else query.andWhere(`v.tags @> :tagPair${index}::jsonb`, { [`tagPair${index}`]: JSON.stringify({ [key]: value }) });
+    });
     if (filter.versionPrefix) {
       query.andWhere(`v.version LIKE :prefix ESCAPE '\\'`, {
         prefix: `${filter.versionPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
       });
     }
     return query.getMany();
+  }
+
+  async updateMetadata(tx: EntityManager, versionId: string, fields: Partial<Pick<ModelVersionEntity, 'description' | 'tags'>>): Promise<void> {
+    await tx.getRepository(ModelVersionEntity).update({ id: versionId }, fields);
   }
 
   files(versionId: string, tx: EntityManager = this.dataSource.manager): Promise<VersionFileEntity[]> {

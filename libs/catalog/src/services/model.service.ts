@@ -5,9 +5,9 @@ import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import type { ScanAllowanceRules, ScanAllowances } from '../catalog.types';
 import { decodeCursor, keysetPage } from '../cursor';
-import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse, ModelScanAllowancesResponse } from '../dto/model.dto';
+import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse, ModelScanAllowancesResponse, UpdateModelDto } from '../dto/model.dto';
 import type { ModelEntity } from '../entities';
-import { ModelNotFoundError } from '../errors';
+import { FieldImmutableError, ModelNotFoundError } from '../errors';
 import { ModelRepository } from '../repositories/model.repository';
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -36,6 +36,27 @@ export class ModelService {
         payload: { description: created.description, owner: created.owner, tags: created.tags },
       });
       return created;
+    });
+    return this.map(model);
+  }
+
+  /**
+   * Changes what `patch` gives of description, owner and tags (tags as a
+   * whole), under the model's row lock, and audits each changed field with
+   * its old and new value. A patch that changes nothing is answered, not audited.
+   */
+  async update(actor: Principal, name: string, patch: UpdateModelDto): Promise<ModelResponse> {
+    if (patch.name !== undefined && patch.name !== name) {
+      throw new FieldImmutableError(`model "${name}"`, 'name', 'a model is known by its name in every version, lineage edge and audit event; create a new model instead');
+    }
+    const model = await this.transactions.run(async (tx) => {
+      const current = await this.models.lockByName(tx, name);
+      if (!current) throw new ModelNotFoundError(name);
+      const changes = changedFields(current, { description: patch.description, owner: patch.owner, tags: patch.tags });
+      if (Object.keys(changes).length === 0) return current;
+      const updated = await this.models.updateMetadata(tx, current.id, Object.fromEntries(Object.entries(changes).map(([field, change]) => [field, change.to])));
+      await this.audit.append(tx, { actor: actor.name, action: 'model.updated', subject: `model:${name}`, payload: { changes } });
+      return updated;
     });
     return this.map(model);
   }
@@ -128,6 +149,19 @@ export class ModelService {
       updatedAt: model.updatedAt.toISOString(),
     };
   }
+}
+
+type ModelMetadata = Pick<ModelEntity, 'description' | 'owner' | 'tags'>;
+
+/** The fields `patch` gives that differ from `current`, each with its old and new value. */
+function changedFields(current: ModelMetadata, patch: Partial<ModelMetadata>): Partial<{ [K in keyof ModelMetadata]: { from: ModelMetadata[K]; to: ModelMetadata[K] } }> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const field of ['description', 'owner', 'tags'] as const) {
+    const to = patch[field];
+    if (to === undefined || JSON.stringify(to) === JSON.stringify(current[field])) continue;
+    changes[field] = { from: current[field], to };
+  }
+  return changes;
 }
 
 function scanAllowancesResponse(model: string, allowances: ScanAllowances | null): ModelScanAllowancesResponse {

@@ -5,6 +5,7 @@ import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { SignatureRejectedError, SignatureVerifier } from '@gatehouse/integrity';
 import type { FileDigest } from '@gatehouse/model-signing';
+import { versionSubject } from '../audit-subject';
 import type { VersionResponse } from '../dto/version-response.dto';
 import { ModelNotFoundError, VersionAlreadySignedError, VersionNotCommittedError, VersionNotFoundError } from '../errors';
 import { ModelRepository } from '../repositories/model.repository';
@@ -34,7 +35,7 @@ export class VersionSigningService {
   /** The bundle must cover exactly the sealed files (paths and digests), by a signer trusted now; a refusal is audited and changes nothing. */
   async sign(actor: Principal, modelName: string, versionName: string, signature: unknown): Promise<VersionResponse> {
     const ref = { model: modelName, version: versionName };
-    const subject = `version:${modelName}@${versionName}`;
+    const subject = versionSubject({ model: modelName, version: versionName });
     try {
       await this.transactions.run(async (tx) => {
         const model = await this.models.findByName(modelName, tx);

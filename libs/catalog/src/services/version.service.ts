@@ -10,6 +10,7 @@ import { SignatureRejectedError, SignatureVerifier } from '@gatehouse/integrity'
 import type { FileDigest } from '@gatehouse/model-signing';
 import { BlobCorruptError, BlobMissingError, ContentAddressedStore } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
+import { versionSubject } from '../audit-subject';
 import { decodeCursor, keysetPage } from '../cursor';
 import type {
   DeclaredVersionResponse,
@@ -41,6 +42,9 @@ import {
   VersionSealedError,
 } from '../errors';
 import { isSemanticVersion, manifestDigest, sortManifest } from '../manifest';
+import { parseTagFilter } from '../version-tags';
+import { ALIAS_NAME } from '../alias-policy';
+import { AliasRepository } from '../repositories/alias.repository';
 import { DatasetRepository } from '../repositories/dataset.repository';
 import { ModelRepository } from '../repositories/model.repository';
 import { VersionRepository } from '../repositories/version.repository';
@@ -69,6 +73,7 @@ export class VersionService {
     private readonly models: ModelRepository,
     private readonly modelService: ModelService,
     private readonly versions: VersionRepository,
+    private readonly aliases: AliasRepository,
     private readonly datasets: DatasetRepository,
     private readonly transactions: TransactionRunner,
     private readonly content: ContentAddressedStore,
@@ -120,6 +125,7 @@ export class VersionService {
           version: request.version,
           task: request.task,
           description: request.description ?? null,
+          tags: request.tags ?? {},
           metrics: request.metrics ?? {},
           params: request.params ?? {},
           environment: request.environment ?? {},
@@ -137,7 +143,7 @@ export class VersionService {
         actor: actor.name,
         action: 'version.declared',
         subject: versionSubject(ref),
-        payload: { task: request.task, parents, datasets: datasetUses, source: request.source ?? {} },
+        payload: { task: request.task, parents, datasets: datasetUses, source: request.source ?? {}, tags: request.tags ?? {} },
       });
     });
 
@@ -331,14 +337,16 @@ export class VersionService {
       status: query.status,
       stage: query.stage,
       versionPrefix: query.search,
+      tags: query.tag?.map(parseTagFilter),
       beforeSeq: query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number'),
       limit: limit + 1,
     });
+    const aliases = await this.aliases.ofVersions(rows.map((row) => row.id));
     return keysetPage(
       rows,
       limit,
       (version) => version.seq,
-      (version) => this.summary(modelName, version),
+      (version) => this.summary(modelName, version, aliases.get(version.id) ?? []),
     );
   }
 
@@ -371,23 +379,25 @@ export class VersionService {
     return { path, sha256: file.sha256, size: file.size, mediaType: file.mediaType, stream: await this.content.openVerified(file) };
   }
 
-  /** The model and version rows for `model@version`, or a 404 naming which is missing. */
+  /** The model and version rows for `model@version` or `model@alias`, or a 404 naming which is missing. */
   private async resolve(modelName: string, versionName: string): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     const model = await this.modelService.require(modelName);
-    const version = await this.versions.find(model.id, versionName);
+    const aliased = ALIAS_NAME.test(versionName) ? await this.aliases.resolve(model.id, versionName) : undefined;
+    const version = await this.versions.find(model.id, aliased ?? versionName);
     if (!version) throw new VersionNotFoundError({ model: modelName, version: versionName });
     return { model, version };
   }
 
   private async view(modelName: string, version: ModelVersionEntity, tx: EntityManager): Promise<VersionResponse> {
-    const [files, parents, datasets, signature] = await Promise.all([
+    const [files, parents, datasets, signature, aliases] = await Promise.all([
       this.versions.files(version.id, tx),
       this.versions.parents(version.id, tx),
       this.versions.datasetUses(version.id, tx),
       this.versions.signature(version.id, tx),
+      this.aliases.ofVersions([version.id], tx),
     ]);
     return {
-      ...this.summary(modelName, version),
+      ...this.summary(modelName, version, aliases.get(version.id) ?? []),
       params: version.params,
       environment: version.environment,
       source: version.source,
@@ -405,7 +415,7 @@ export class VersionService {
     };
   }
 
-  private summary(modelName: string, version: ModelVersionEntity): VersionSummaryResponse {
+  private summary(modelName: string, version: ModelVersionEntity, aliases: string[]): VersionSummaryResponse {
     return {
       model: modelName,
       version: version.version,
@@ -414,6 +424,8 @@ export class VersionService {
       task: version.task,
       format: version.format,
       description: version.description,
+      tags: version.tags,
+      aliases,
       metrics: version.metrics,
       manifestDigest: version.manifestDigest,
       size: version.totalSize,
@@ -439,11 +451,6 @@ export interface GateSubjectRecord {
   metrics: Record<string, number>;
   files: { path: string; sha256: string; size: number }[];
   datasets: DatasetUseRow[];
-}
-
-/** The audit subject naming a version. */
-function versionSubject(ref: { model: string; version: string }): string {
-  return `version:${ref.model}@${ref.version}`;
 }
 
 function assertUnique(field: string, keys: string[]): void {
