@@ -13,6 +13,7 @@ export interface Model {
   tags: string[];
   createdBy: string;
   createdAt: string;
+  updatedAt: string;
 }
 
 export interface ScanAllowances {
@@ -52,6 +53,8 @@ export interface Version {
   task: string;
   format: string | null;
   description: string | null;
+  tags: Record<string, string>;
+  aliases: string[];
   metrics: Record<string, number>;
   manifestDigest: string | null;
   size: number | null;
@@ -191,4 +194,18 @@ export interface EffectiveGatePolicy {
     settings: Record<string, unknown>;
     checks: { id: string; severity: string; thresholds: Record<string, unknown> }[];
   }[];
+}
+
+export interface Alias {
+  model: string;
+  alias: string;
+  version: string;
+  setBy: string;
+  setAt: string;
+  protected: boolean;
+}
+
+export interface AliasList {
+  model: string;
+  items: Alias[];
 }

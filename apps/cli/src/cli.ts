@@ -6,6 +6,7 @@ import { addConnectionCommands } from './connection-commands';
 import { addDatasetCommands } from './dataset-commands';
 import { addGateCommands } from './gate-commands';
 import { addValidateCommand } from './validate-command';
+import { addAliasCommands } from './alias-commands';
 import { addModelCommands } from './model-commands';
 import { addPolicyCommands } from './policy-commands';
 import { addPromotionCommands } from './promotion-commands';
@@ -40,6 +41,7 @@ function buildProgram(io: CliIo): Command {
   addModelCommands(program, context);
   addDatasetCommands(program, context);
   addVersionCommands(program, context);
+  addAliasCommands(program, context);
   addTokenCommands(program, context);
   addAuditCommands(program, context);
   addSigningCommands(program, context);

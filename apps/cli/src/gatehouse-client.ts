@@ -7,10 +7,15 @@ import { nameFlags, type FieldError, type FlagNames } from './flag-names';
 export const apiPath = (...segments: string[]) => segments.map(encodeURIComponent).join('/');
 
 /** `path?key=value&…` with the query's defined values, or `path` when there are none. */
-export function withQuery(path: string, query: Record<string, string | undefined>): string {
-  const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined)).toString();
+/** An array repeats its parameter (`tag=a&tag=b`). */
+export function withQuery(path: string, query: Query): string {
+  const params = new URLSearchParams(
+    Object.entries(query).flatMap(([key, value]) => (value === undefined ? [] : [value].flat().map((each): [string, string] => [key, each]))),
+  ).toString();
   return params ? `${path}?${params}` : path;
 }
+
+export type Query = Record<string, string | string[] | undefined>;
 
 /** An error answer from the registry: its status, stable code and message. */
 export class ApiError extends Error {
@@ -45,8 +50,16 @@ export class GatehouseClient {
     return this.json<T>('PUT', path, body, flags);
   }
 
+  patch<T>(path: string, body: unknown, flags?: FlagNames): Promise<T> {
+    return this.json<T>('PATCH', path, body, flags);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.json<T>('DELETE', path);
+  }
+
   /** The items of a paged list: its first page, or with `all` every page's. */
-  async list<T>(path: string, query: Record<string, string | undefined>, all: boolean): Promise<T[]> {
+  async list<T>(path: string, query: Query, all: boolean): Promise<T[]> {
     const items: T[] = [];
     let cursor: string | null = null;
     do {

@@ -22,6 +22,18 @@ export function parseDatasetVersion(text: string): { name: string; version: stri
 }
 
 /** Parses a whole number of a numeric option, as in `--timeout 600`. */
+/** An option's text as a patch value: absent stays absent, "" clears the field. */
+export function clearable(text: string | undefined): string | null | undefined {
+  return text === undefined ? undefined : text === '' ? null : text;
+}
+
+/** `key=value` from the command line, as a tag. */
+export function parseTagAssignment(text: string): [string, string] {
+  const separator = text.indexOf('=');
+  if (separator <= 0) throw new UsageError(`"${text}" is not key=value (a tag's key, "=", then its value)`);
+  return [text.slice(0, separator), text.slice(separator + 1)];
+}
+
 export function parseWholeNumber(text: string, option: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${option} takes a whole number, not "${text}"`);
   return Number(text);

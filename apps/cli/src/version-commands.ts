@@ -8,7 +8,7 @@ import { humanReport } from './gate-report-output';
 import { apiPath } from './gatehouse-client';
 import { lineageTree, renderTree, type TreeNode } from './lineage-tree';
 import { formatBytes, formatFields, formatTable } from './output';
-import { collect, parseVersionRef, parseWholeNumber, UsageError } from './references';
+import { clearable, collect, parseTagAssignment, parseVersionRef, parseWholeNumber, UsageError } from './references';
 import type { RegisterOptions } from './registration';
 
 /** register, versions list and show, download. */
@@ -66,10 +66,13 @@ export function addVersionCommands(program: Command, context: CommandContext): v
     .command('list')
     .argument('<model>')
     .option('--status <status>')
+    .option('--tag <key=value|key>', 'only versions with this tag (repeatable: all must match)', collect, [])
     .option('--limit <n>', 'page size', '50')
     .option('--all', 'follow every page')
-    .action(async (model: string, options: { status?: string; limit: string; all?: boolean }) => {
-      const items = await (await client()).list<Version>(`/v1/models/${apiPath(model)}/versions`, { status: options.status, limit: options.limit }, !!options.all);
+    .action(async (model: string, options: { status?: string; tag: string[]; limit: string; all?: boolean }) => {
+      const items = await (
+        await client()
+      ).list<Version>(`/v1/models/${apiPath(model)}/versions`, { status: options.status, tag: options.tag, limit: options.limit }, !!options.all);
       print(items, () =>
         formatTable(
           ['VERSION', 'STATUS', 'STAGE', 'TASK', 'FILES', 'SIZE', 'CREATED BY', 'CREATED'],
@@ -85,6 +88,34 @@ export function addVersionCommands(program: Command, context: CommandContext): v
       const { model, version } = parseVersionRef(ref);
       const shown = await (await client()).get<Version>(`/v1/models/${apiPath(model, 'versions', version)}`);
       print(shown, () => describeVersion(shown));
+    });
+
+  versions
+    .command('edit')
+    .description("change a version's description, at any status; audited (files, metrics, lineage and schema never change)")
+    .argument('<model@version>')
+    .requiredOption('--description <text>', 'the new description ("" clears it)')
+    .action(async (ref: string, options: { description: string }) => {
+      const { model, version } = parseVersionRef(ref);
+      const edited = await (
+        await client()
+      ).patch<Version>(`/v1/models/${apiPath(model, 'versions', version)}`, { description: clearable(options.description) }, { description: '--description' });
+      print(edited, () => describeVersion(edited));
+    });
+
+  program
+    .command('tag')
+    .description("set and remove a version's tags, at any status; every change is audited with the value it replaced")
+    .argument('<model@version>')
+    .argument('[key=value...]', 'tags to set')
+    .option('--rm <key>', 'a tag to remove (repeatable)', collect, [])
+    .action(async (ref: string, assignments: string[], options: { rm: string[] }) => {
+      const { model, version } = parseVersionRef(ref);
+      const tags: Record<string, string | null> = Object.fromEntries(assignments.map(parseTagAssignment));
+      for (const key of options.rm) tags[key] = null;
+      if (Object.keys(tags).length === 0) throw new UsageError('nothing to change: give key=value to set a tag, or --rm KEY to remove one');
+      const tagged = await (await client()).patch<Version>(`/v1/models/${apiPath(model, 'versions', version)}`, { tags });
+      print(tagged, () => `${describeTags(tagged)}\n`);
     });
 
   program
@@ -138,6 +169,11 @@ function describeRegistered(version: Version): string {
   return `registered ${version.model}@${version.version}: ${version.fileCount} files, ${formatBytes(version.size)}, status ${version.status}\n`;
 }
 
+function describeTags(version: Version): string {
+  const tags = Object.entries(version.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return tags.length === 0 ? `${version.model}@${version.version} has no tags` : tags.map(([key, value]) => `${key}=${value}`).join(', ');
+}
+
 function describeVersion(version: Version): string {
   const fields = formatFields([
     ['version', `${version.model}@${version.version}`],
@@ -149,6 +185,9 @@ function describeVersion(version: Version): string {
     ['manifest', version.manifestDigest],
     ['created', `${version.createdAt} by ${version.createdBy}`],
     ['committed', version.committedAt],
+    ['description', version.description],
+    ['tags', describeTags(version)],
+    ['aliases', version.aliases.join(', ') || null],
     [
       'security',
       version.security
