@@ -12,7 +12,7 @@ const ROOT = import.meta.dirname;
 // The layers of DESIGN.md "Shape of the code". Dependencies point one way:
 // apps -> feature libs -> infrastructure and pure libs, never back.
 const PURE_LIBS = ['config', 'errors', 'model-signing', 'onnx', 'artifact-scan', 'gate-engine'];
-const INFRASTRUCTURE_LIBS = ['database', 'storage', 'auth', 'audit', 'metrics'];
+const INFRASTRUCTURE_LIBS = ['database', 'storage', 'auth', 'audit', 'metrics', 'openapi'];
 // Lowest first: a feature lib may import the feature libs before it, never one after it.
 const FEATURE_LIBS = ['integrity', 'catalog', 'gates', 'promotion'];
 

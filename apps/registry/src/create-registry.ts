@@ -33,7 +33,19 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
 
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder().setTitle('Gatehouse').setDescription('Model registry with promotion gates').setVersion('v1').addBearerAuth().build(),
+    new DocumentBuilder()
+      .setTitle('Gatehouse')
+      .setDescription('Model registry with promotion gates')
+      .setVersion('v1')
+      // Tokens are random secrets looked up by their hash, not JWTs: nothing in them is meant to be decoded.
+      // Nest fills in bearerFormat JWT unless it is given, so it is given as absent.
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: undefined,
+        description: 'an opaque API token, minted by POST /v1/tokens (or printed once at first start for the admin)',
+      })
+      .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   answerResolveFirst(app);

@@ -1,9 +1,10 @@
-import { Controller, Get, Res, type Type } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Res, type Type } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '@gatehouse/auth';
 import type { MetricsAuth } from '@gatehouse/config';
 import { MetricsService } from '@gatehouse/metrics';
+import { ApiErrors } from '@gatehouse/openapi';
 
 /**
  * `GET /metrics`, the Prometheus exposition. A class per registry, because
@@ -28,6 +29,6 @@ export function metricsController(auth: MetricsAuth): Type<unknown> {
     }
   }
   if (auth === 'open') Public()(MetricsController);
-  else ApiBearerAuth()(MetricsController);
+  else applyDecorators(ApiBearerAuth(), ApiErrors(401))(MetricsController);
   return MetricsController;
 }

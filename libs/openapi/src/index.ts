@@ -1,0 +1,1 @@
+export { ApiErrors, ErrorResponse, type ErrorStatus } from './api-errors';
