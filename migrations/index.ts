@@ -14,6 +14,7 @@ import { PromotionApproverRoles1764000001400 } from './1764000001400-PromotionAp
 import { GateRunProgress1764000001500 } from './1764000001500-GateRunProgress';
 import { VersionSchemaSource1764000001700 } from './1764000001700-VersionSchemaSource';
 import { VersionTagsAndAliases1764000001800 } from './1764000001800-VersionTagsAndAliases';
+import { BlobLeases1764000001900 } from './1764000001900-BlobLeases';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   GateRunProgress1764000001500,
   VersionSchemaSource1764000001700,
   VersionTagsAndAliases1764000001800,
+  BlobLeases1764000001900,
 ];

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import type { GateRunState, RescanResult } from './api-types';
+import type { CollectionReport, GateRunState, RescanResult } from './api-types';
 import { ExitError, POLL_INTERVAL_MS, type CommandContext } from './command-context';
 import { apiPath } from './gatehouse-client';
-import { formatTable } from './output';
+import { formatBytes, formatTable } from './output';
 import { parseWholeNumber } from './references';
 
 const FINISHED = new Set<GateRunState['status']>(['passed', 'failed', 'error']);
 
-/** admin rescan: re-scan what serves or is validated under the scanner and policy in force. */
+/** admin rescan (re-scan what serves or is validated under the scanner and policy in force) and admin gc (collect unreferenced blobs). */
 export function addAdminCommands(program: Command, { client, print }: CommandContext): void {
   const admin = program.command('admin').description('registry administration (admin role)');
   admin
@@ -42,6 +42,30 @@ export function addAdminCommands(program: Command, { client, print }: CommandCon
       if (runs.some((run) => run.status === 'failed')) throw new ExitError(1);
       if (runs.some((run) => !FINISHED.has(run.status))) throw new Error(`re-scans still unfinished after ${options.timeout} s`);
     });
+
+  admin
+    .command('gc')
+    .description('delete blobs that no version, dataset or upload in flight holds, once older than the grace period (GC_GRACE_MINUTES), and stale temporary uploads')
+    .option('--dry-run', 'report what would be deleted, deleting nothing')
+    .action(async (options: { dryRun?: boolean }) => {
+      const report = await (await client()).post<CollectionReport>('/v1/admin/gc', { dryRun: options.dryRun ?? false });
+      print(report, () => describeCollection(report));
+    });
+}
+
+function describeCollection(report: CollectionReport): string {
+  const count = (what: { count: number; bytes: number }) => `${what.count} (${formatBytes(what.bytes)})`;
+  const temporaries = report.temporaries ? `${report.temporaries.removed} removed, ${report.temporaries.abortedUploads ?? 'n/a'} unfinished uploads aborted` : 'left (dry run)';
+  return `${formatTable(
+    ['', 'BLOBS'],
+    [
+      [report.dryRun ? 'to collect (dry run)' : 'collected', count(report.collected)],
+      ['kept (referenced or leased)', count(report.kept)],
+      [`younger than ${report.graceSeconds} s`, count(report.young)],
+      ['scanned', count(report.scanned)],
+      ['temporary uploads', temporaries],
+    ],
+  )}`;
 }
 
 function describeRescan(

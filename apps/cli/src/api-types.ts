@@ -209,3 +209,14 @@ export interface AliasList {
   model: string;
   items: Alias[];
 }
+
+export interface CollectionReport {
+  dryRun: boolean;
+  graceSeconds: number;
+  scanned: { count: number; bytes: number };
+  collected: { count: number; bytes: number };
+  kept: { count: number; bytes: number };
+  young: { count: number; bytes: number };
+  temporaries: { removed: number; abortedUploads: number | null } | null;
+  expiredLeases: number;
+}

@@ -91,6 +91,16 @@ export function addVersionCommands(program: Command, context: CommandContext): v
     });
 
   versions
+    .command('abandon')
+    .description('abandon a version still pending upload, with its files; a committed version stays')
+    .argument('<model@version>')
+    .action(async (ref: string) => {
+      const { model, version } = parseVersionRef(ref);
+      const abandoned = await (await client()).delete<{ model: string; version: string; files: unknown[] }>(`/v1/models/${apiPath(model, 'versions', version)}`);
+      print(abandoned, () => `abandoned ${abandoned.model}@${abandoned.version} and its ${abandoned.files.length} file(s)\n`);
+    });
+
+  versions
     .command('edit')
     .description("change a version's description, at any status; audited (files, metrics, lineage and schema never change)")
     .argument('<model@version>')

@@ -12,9 +12,15 @@ export function decodeCursor<T extends string | number>(cursor: string, type: 's
   } catch {
     // Falls through to the error below.
   }
-  throw new DomainError('invalid', 'invalid_cursor', 'cursor is not one this API returned', {
-    fields: [{ field: 'cursor', errors: ['cursor must be a nextCursor value from a previous page'] }],
-  });
+  throw new InvalidCursorError();
+}
+
+export class InvalidCursorError extends DomainError {
+  constructor() {
+    super('invalid', 'invalid_cursor', 'cursor is not one this API returned', {
+      fields: [{ field: 'cursor', errors: ['cursor must be a nextCursor value from a previous page'] }],
+    });
+  }
 }
 
 /**

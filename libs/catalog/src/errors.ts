@@ -170,3 +170,27 @@ export class AliasRoleRequiredError extends DomainError {
     super('forbidden', 'role_required', message, { alias, allowed, protected: rule.protected });
   }
 }
+
+export class DatasetInUseError extends DomainError {
+  constructor(name: string, version: string, users: string[]) {
+    super(
+      'conflict',
+      'dataset_in_use',
+      `dataset ${name}@${version} is named by ${users.join(', ')}${users.length >= 10 ? ' and perhaps more' : ''}: a dataset that versions use stays, as their lineage`,
+      {
+        versions: users,
+      },
+    );
+  }
+}
+
+export class VersionNotAbandonableError extends DomainError {
+  constructor(version: VersionRef, status: string) {
+    super(
+      'conflict',
+      'version_committed',
+      `version ${ref(version)} is committed (status ${status}): only a version still pending upload can be abandoned; a committed one stays, as lineage, audit and gate history refer to it`,
+      { status },
+    );
+  }
+}

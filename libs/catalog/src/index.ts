@@ -1,5 +1,6 @@
 export { CatalogModule } from './catalog.module';
 export { catalogEntities } from './entities';
+export { BlobCollector, type CollectionReport } from './services/blob-collector.service';
 export { ModelService } from './services/model.service';
 export { ModelScanAllowancesResponse } from './dto/model.dto';
 export { VersionService, type GateSubjectRecord } from './services/version.service';

@@ -156,6 +156,20 @@ class Environment {
   @IsIn(['true', 'false'], { message: 'RESCAN_ON_START must be true or false' })
   RESCAN_ON_START?: string;
 
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(7 * 24 * 60)
+  GC_INTERVAL_MINUTES?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(365 * 24 * 60)
+  GC_GRACE_MINUTES?: number;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
@@ -204,6 +218,13 @@ export interface AppConfig {
   promotionPolicyFile: string;
   /** Whether GET /metrics asks for a token. */
   metricsAuth: MetricsAuth;
+  collector: CollectorConfig;
+}
+
+/** The blob collector: how often each replica runs it (0: only on demand) and how old an unreferenced blob must be to go. */
+export interface CollectorConfig {
+  intervalMinutes: number;
+  graceMinutes: number;
 }
 
 export interface GateRunnerConfig {
@@ -290,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     promotionPolicyFile: parsed.PROMOTION_POLICY ? resolve(parsed.PROMOTION_POLICY) : DEFAULT_PROMOTION_POLICY_FILE,
     metricsAuth: (parsed.METRICS_AUTH as MetricsAuth | undefined) ?? 'token',
+    collector: { intervalMinutes: parsed.GC_INTERVAL_MINUTES ?? 360, graceMinutes: parsed.GC_GRACE_MINUTES ?? 24 * 60 },
   };
 }
 

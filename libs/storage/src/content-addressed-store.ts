@@ -18,6 +18,7 @@ export interface StoredContent {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const TEMPORARY_PREFIX = 'tmp/';
+const CONTENT_PREFIX = 'sha256/';
 
 /**
  * How long a temporary upload may go unwritten before it counts as abandoned
@@ -38,7 +39,7 @@ export interface TemporaryCleanup {
 /** The blob key of some content: `sha256/ab/abcdef…`. */
 export function contentKey(sha256: string): string {
   if (!SHA256_HEX.test(sha256)) throw new Error(`not a SHA-256 hex digest: ${sha256}`);
-  return `sha256/${sha256.slice(0, 2)}/${sha256}`;
+  return `${CONTENT_PREFIX}${sha256.slice(0, 2)}/${sha256}`;
 }
 
 /**
@@ -56,9 +57,12 @@ export class ContentAddressedStore {
   /**
    * Streams `source` into the store. Fails with {@link FileTooLargeError} past
    * `maxBytes` and {@link DigestMismatchError} if `expectedSha256` differs;
-   * on any failure nothing is kept.
+   * on any failure nothing is kept. `beforePublish` runs once the digest is
+   * known and before the bytes are published under it or found there already:
+   * the catalog leases the blob there, so that the collector cannot take it
+   * before the file or dataset naming it is recorded.
    */
-  async ingest(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<StoredContent> {
+  async ingest(source: Readable, options: { maxBytes: number; expectedSha256?: string; beforePublish?: (stored: StoredContent) => Promise<void> }): Promise<StoredContent> {
     const temporaryKey = `${TEMPORARY_PREFIX}${randomUUID()}`;
     const digest = new DigestStream(options.maxBytes);
     let sourceFailed = false;
@@ -86,6 +90,7 @@ export class ContentAddressedStore {
       if (options.expectedSha256 && options.expectedSha256 !== stored.sha256) {
         throw new DigestMismatchError(options.expectedSha256, stored.sha256);
       }
+      await options.beforePublish?.(stored);
       await this.backend(async () => {
         const key = contentKey(stored.sha256);
         const existing = await this.blobs.stat(key);
@@ -98,6 +103,19 @@ export class ContentAddressedStore {
       await this.blobs.delete(temporaryKey).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Every blob stored under its digest, with its size and when it was written. */
+  async *listStored(): AsyncIterable<StoredContent & { lastModified: Date }> {
+    for await (const blob of this.blobs.list(CONTENT_PREFIX)) {
+      const sha256 = blob.key.split('/').pop() ?? '';
+      if (SHA256_HEX.test(sha256) && blob.key === contentKey(sha256)) yield { sha256, size: blob.size, lastModified: blob.lastModified };
+    }
+  }
+
+  /** Deletes the blob stored under `sha256`; the collector's to call, once nothing references it. */
+  async deleteStored(sha256: string): Promise<void> {
+    await this.backend(() => this.blobs.delete(contentKey(sha256)));
   }
 
   /**

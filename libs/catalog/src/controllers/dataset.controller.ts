@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { CreateDatasetDto, DatasetResponse } from '../dto/dataset.dto';
+import { CreateDatasetDto, DatasetPage, DatasetResponse, ListDatasetsQuery } from '../dto/dataset.dto';
 import { DatasetService } from '../services/dataset.service';
 import { sendFile, uploadDeclaration } from './file-transfer';
 
@@ -19,10 +19,23 @@ export class DatasetController {
     return this.datasets.create(actor, body);
   }
 
+  @Get()
+  @ApiOperation({ summary: 'List dataset versions by name then version, keyset-paginated; search matches name or description' })
+  list(@Query() query: ListDatasetsQuery): Promise<DatasetPage> {
+    return this.datasets.list(query);
+  }
+
   @Get(':name/:version')
   @ApiOperation({ summary: 'Get a dataset version' })
   get(@Param('name') name: string, @Param('version') version: string): Promise<DatasetResponse> {
     return this.datasets.get(name, version);
+  }
+
+  @Delete(':name/:version')
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Delete a dataset version no model version names (409 naming those that do); its bytes go with the next blob collection' })
+  delete(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string): Promise<DatasetResponse> {
+    return this.datasets.delete(actor, name, version);
   }
 
   @Put(':name/:version/file')

@@ -2,7 +2,15 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { DeclaredVersionResponse, LineageResponse, UploadedFileResponse, VersionPage, VersionResponse, VersionVerificationResponse } from '../dto/version-response.dto';
+import {
+  AbandonedVersionResponse,
+  DeclaredVersionResponse,
+  LineageResponse,
+  UploadedFileResponse,
+  VersionPage,
+  VersionResponse,
+  VersionVerificationResponse,
+} from '../dto/version-response.dto';
 import { CommitVersionDto, DeclareVersionDto, LineageQuery, ListVersionsQuery, SetVersionTagDto, UpdateVersionDto } from '../dto/version.dto';
 import { SignVersionDto } from '../dto/version-signature.dto';
 import { LineageService } from '../services/lineage.service';
@@ -46,6 +54,13 @@ export class VersionController {
   @ApiOperation({ summary: "Change a version's description or tags (tags merged: null removes a key); each change is audited. 409 naming any other field" })
   update(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string, @Body() body: UpdateVersionDto): Promise<VersionResponse> {
     return this.metadata.update(actor, name, version, body);
+  }
+
+  @Delete(':version')
+  @Allow('ml_engineer', 'data_scientist')
+  @ApiOperation({ summary: 'Abandon a version still pending upload, with its files (409 for a committed version); audited' })
+  abandon(@CurrentPrincipal() actor: Principal, @Param('name') name: string, @Param('version') version: string): Promise<AbandonedVersionResponse> {
+    return this.versions.abandon(actor, name, version);
   }
 
   @Put(':version/tags/:key')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { NAME_PATTERN, NAME_RULE } from './model.dto';
+import { NAME_PATTERN, NAME_RULE, PageQuery } from './model.dto';
 
 export class CreateDatasetDto {
   @ApiProperty({ example: 'transactions' })
@@ -49,4 +49,17 @@ export class DatasetResponse {
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) schema: Record<string, unknown> | null;
   @ApiProperty() createdBy: string;
   @ApiProperty() createdAt: string;
+}
+
+export class ListDatasetsQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'Case-insensitive match on name or description' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+}
+
+export class DatasetPage {
+  @ApiProperty({ type: [DatasetResponse] }) items: DatasetResponse[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }

@@ -105,6 +105,19 @@ export class VersionResponse extends VersionSummaryResponse {
   @ApiProperty({ type: [VersionFileResponse], description: 'The manifest, sorted by path components' }) files: VersionFileResponse[];
 }
 
+export class AbandonedFileResponse {
+  @ApiProperty() path: string;
+  @ApiProperty() sha256: string;
+  @ApiProperty() size: number;
+}
+
+export class AbandonedVersionResponse {
+  @ApiProperty() model: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ type: [AbandonedFileResponse], description: 'The files it had; their bytes go with the next blob collection if nothing else holds them' })
+  files: AbandonedFileResponse[];
+}
+
 export class DeclaredVersionResponse extends VersionResponse {
   @ApiPropertyOptional({ example: '/v1/models/fraud/versions/1.2.0/files/{path}' }) uploadUrl: string;
 }

@@ -4,6 +4,7 @@ import { PG_UNIQUE_VIOLATION, sqlState } from '@gatehouse/database';
 import type { ScanAllowances } from '../catalog.types';
 import { ModelEntity } from '../entities';
 import { ModelExistsError } from '../errors';
+import { whereNameOrDescriptionContains } from './name-search';
 
 export interface ModelFilter {
   search?: string;
@@ -35,11 +36,7 @@ export class ModelRepository {
     const query = this.dataSource.getRepository(ModelEntity).createQueryBuilder('m').orderBy('m.name', 'ASC').limit(filter.limit);
     if (filter.afterName !== undefined) query.andWhere('m.name > :after', { after: filter.afterName });
     if (filter.tag) query.andWhere(':tag = ANY(m.tags)', { tag: filter.tag });
-    if (filter.search) {
-      query.andWhere(`(m.name ILIKE :pattern ESCAPE '\\' OR m.description ILIKE :pattern ESCAPE '\\')`, {
-        pattern: `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
-      });
-    }
+    if (filter.search) whereNameOrDescriptionContains(query, 'm', filter.search);
     return query.getMany();
   }
 

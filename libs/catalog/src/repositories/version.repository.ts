@@ -133,6 +133,11 @@ export class VersionRepository {
     return query.getMany();
   }
 
+  /** Deletes the version row; its files, lineage edges and dataset uses go with it (ON DELETE CASCADE). */
+  async remove(tx: EntityManager, versionId: string): Promise<void> {
+    await tx.getRepository(ModelVersionEntity).delete({ id: versionId });
+  }
+
   async updateMetadata(tx: EntityManager, versionId: string, fields: Partial<Pick<ModelVersionEntity, 'description' | 'tags'>>): Promise<void> {
     await tx.getRepository(ModelVersionEntity).update({ id: versionId }, fields);
   }

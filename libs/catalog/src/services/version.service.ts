@@ -38,6 +38,7 @@ import {
   ParentNotFoundError,
   PathConflictError,
   VersionHasNoFilesError,
+  VersionNotAbandonableError,
   VersionNotFoundError,
   VersionSealedError,
 } from '../errors';
@@ -45,6 +46,7 @@ import { isSemanticVersion, manifestDigest, sortManifest } from '../manifest';
 import { parseTagFilter } from '../version-tags';
 import { ALIAS_NAME } from '../alias-policy';
 import { AliasRepository } from '../repositories/alias.repository';
+import { BlobReferenceRepository } from '../repositories/blob-reference.repository';
 import { DatasetRepository } from '../repositories/dataset.repository';
 import { ModelRepository } from '../repositories/model.repository';
 import { VersionRepository } from '../repositories/version.repository';
@@ -74,6 +76,7 @@ export class VersionService {
     private readonly modelService: ModelService,
     private readonly versions: VersionRepository,
     private readonly aliases: AliasRepository,
+    private readonly blobReferences: BlobReferenceRepository,
     private readonly datasets: DatasetRepository,
     private readonly transactions: TransactionRunner,
     private readonly content: ContentAddressedStore,
@@ -170,13 +173,19 @@ export class VersionService {
     // where concurrent uploads of `x` and `x/y` (on any replica) serialise and the second one loses.
     await this.assertNoDirectoryConflict(version.id, path);
 
-    const stored = await this.content.ingest(body, { maxBytes: this.config.maxFileSize, expectedSha256: declared.sha256 });
+    let lease: string | undefined;
+    const stored = await this.content.ingest(body, {
+      maxBytes: this.config.maxFileSize,
+      expectedSha256: declared.sha256,
+      beforePublish: async (content) => void (lease = await this.blobReferences.lease(content.sha256)),
+    });
     await this.transactions.run(async (tx) => {
       const locked = await this.versions.find(model.id, versionName, tx, true);
       if (!locked) throw new VersionNotFoundError(ref);
       if (locked.status !== 'pending_upload') throw new VersionSealedError(ref, locked.status);
       await this.assertNoDirectoryConflict(locked.id, path, tx);
       await this.versions.putFile(tx, { versionId: locked.id, path, ...stored, mediaType: mediaTypeOf(path) });
+      await this.blobReferences.release(tx, lease);
       await this.audit.append(tx, { actor: actor.name, action: 'version.file_uploaded', subject: versionSubject(ref), payload: { path, ...stored } });
     });
     return { path, ...stored };
@@ -323,6 +332,27 @@ export class VersionService {
       if (!(error instanceof SignatureRejectedError)) throw error;
       return { present: true, ok: false, signer: stored.signer, reason: (error.details as { reason: string }).reason, message: error.message };
     }
+  }
+
+  /**
+   * Abandons a version still pending upload: its row, files, lineage and
+   * dataset uses go in one transaction under its row lock, audited with the
+   * files it had; their bytes go with the next blob collection if nothing
+   * else holds them. A committed version is a 409: it is history.
+   */
+  async abandon(actor: Principal, modelName: string, versionName: string): Promise<{ model: string; version: string; files: { path: string; sha256: string; size: number }[] }> {
+    const ref = { model: modelName, version: versionName };
+    return this.transactions.run(async (tx) => {
+      const model = await this.models.findByName(modelName, tx);
+      if (!model) throw new ModelNotFoundError(modelName);
+      const version = await this.versions.find(model.id, versionName, tx, true);
+      if (!version) throw new VersionNotFoundError(ref);
+      if (version.status !== 'pending_upload') throw new VersionNotAbandonableError(ref, version.status);
+      const files = sortManifest(await this.versions.files(version.id, tx)).map((file) => ({ path: file.path, sha256: file.sha256, size: file.size }));
+      await this.versions.remove(tx, version.id);
+      await this.audit.append(tx, { actor: actor.name, action: 'version.abandoned', subject: versionSubject(ref), payload: { files } });
+      return { ...ref, files };
+    });
   }
 
   async get(modelName: string, versionName: string): Promise<VersionResponse> {
