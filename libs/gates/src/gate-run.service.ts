@@ -9,7 +9,7 @@ import { MetricsService } from '@gatehouse/metrics';
 import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
 import { renderMarkdown, type GatePolicy, type GateStage, type Task, type StagePolicy } from '@gatehouse/gate-engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
-import type { GateRunEntity, GateRunStatus, GateRunTrigger } from './gate-run.entity';
+import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
 import { GateRunRepository } from './gate-run.repository';
 import { GateWorker } from './gate-worker';
 import { withScanAllowances } from './scan-allowances';
@@ -123,10 +123,6 @@ export class GateRunService implements OnModuleInit {
     const version = await this.versions.lookup(modelName, versionName);
     const rows = await this.runs.listForVersion(version.id, limit);
     return { items: rows.map((run) => this.summary(run, { model: modelName, version: versionName })) };
-  }
-
-  async statusOf(id: string): Promise<GateRunStatus | undefined> {
-    return (await this.runs.find(id))?.status;
   }
 
   async markdown(id: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ServingStage } from '@gatehouse/catalog';
+import type { GateRunStatus } from '@gatehouse/gates';
 import type { PriorDecision, PromotionStatus, Role } from './promotion-rules';
 
 export interface PromotionOutcome {
@@ -24,6 +25,8 @@ export interface PromotionRow {
   requiredApprovals: number;
   approverRoles: Role[];
   gateRunId: string | null;
+  /** The status of the run at gateRunId, joined in so that a page of requests needs no query per request. */
+  gateRunStatus: GateRunStatus | null;
   gateRuns: string[];
   expectedStageVersionId: string | null;
   expectedProductionVersionId: string | null;
@@ -44,10 +47,11 @@ export interface Expectation {
 
 const COLUMNS = `p.id, p.model_id AS "modelId", m.name AS model, p.version_id AS "versionId", v.version, p.stage,
   p.traffic_percent AS "trafficPercent", p.reason, p.status, p.requested_by AS "requestedBy", p.requested_by_token AS "requestedByToken",
-  p.required_approvals AS "requiredApprovals", p.approver_roles AS "approverRoles", p.gate_run_id AS "gateRunId", p.gate_runs AS "gateRuns",
+  p.required_approvals AS "requiredApprovals", p.approver_roles AS "approverRoles", p.gate_run_id AS "gateRunId", g.status AS "gateRunStatus", p.gate_runs AS "gateRuns",
   p.expected_stage_version_id AS "expectedStageVersionId", p.expected_production_version_id AS "expectedProductionVersionId",
   p.outcome, p.created_at AS "createdAt", p.updated_at AS "updatedAt", p.completed_at AS "completedAt"`;
-const FROM = 'promotions p JOIN models m ON m.id = p.model_id JOIN model_versions v ON v.id = p.version_id';
+const DECISION_COLUMNS = 'token_id AS "tokenId", actor, decision, comment, decided_at AS "decidedAt"';
+const FROM = 'promotions p JOIN models m ON m.id = p.model_id JOIN model_versions v ON v.id = p.version_id LEFT JOIN gate_runs g ON g.id = p.gate_run_id';
 
 @Injectable()
 export class PromotionRepository {
@@ -116,9 +120,17 @@ export class PromotionRepository {
   }
 
   decisions(id: string, tx: EntityManager = this.dataSource.manager): Promise<DecisionRow[]> {
-    return tx.query(
-      `SELECT token_id AS "tokenId", actor, decision, comment, decided_at AS "decidedAt" FROM promotion_decisions WHERE promotion_id = $1 ORDER BY decided_at, actor`,
-      [id],
+    return tx.query(`SELECT ${DECISION_COLUMNS} FROM promotion_decisions WHERE promotion_id = $1 ORDER BY decided_at, actor`, [id]);
+  }
+
+  /** The decisions on each of `ids`, in one query for a whole page of requests. */
+  async decisionsOf(ids: string[]): Promise<Map<string, DecisionRow[]>> {
+    const rows = await this.dataSource.query<(DecisionRow & { promotionId: string })[]>(
+      `SELECT promotion_id AS "promotionId", ${DECISION_COLUMNS} FROM promotion_decisions WHERE promotion_id = ANY($1::uuid[]) ORDER BY decided_at, actor`,
+      [ids],
     );
+    const byPromotion = new Map<string, DecisionRow[]>(ids.map((id) => [id, []]));
+    for (const { promotionId, ...decision } of rows) byPromotion.get(promotionId)!.push(decision);
+    return byPromotion;
   }
 }

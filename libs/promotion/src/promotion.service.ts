@@ -12,7 +12,7 @@ import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto }
 import { InvalidTrafficError, PromotionInProgressError, PromotionNotAllowedError, PromotionNotFoundError, VersionFlaggedError } from './errors';
 import { PromotionPolicy } from './promotion-policy';
 import { assertPromotable, decisionEffect } from './promotion-rules';
-import { PromotionRepository, type PromotionOutcome, type PromotionRow } from './promotion.repository';
+import { PromotionRepository, type DecisionRow, type PromotionOutcome, type PromotionRow } from './promotion.repository';
 
 export const PROMOTION_POLICY = Symbol('PROMOTION_POLICY');
 
@@ -93,13 +93,15 @@ export class PromotionService implements OnModuleInit {
   async get(id: string): Promise<PromotionResponse> {
     const promotion = /^[0-9a-f-]{36}$/i.test(id) ? await this.promotions.find(id) : undefined;
     if (!promotion) throw new PromotionNotFoundError(id);
-    return this.view(promotion);
+    return view(promotion, await this.promotions.decisions(promotion.id));
   }
 
+  /** A version's newest requests: two queries whatever their number, the requests and then all their decisions. */
   async list(modelName: string, versionName: string, limit = 20): Promise<PromotionList> {
     const version = await this.versions.lookup(modelName, versionName);
     const rows = await this.promotions.listForVersion(version.id, limit);
-    return { items: await Promise.all(rows.map((row) => this.view(row))) };
+    const decisions = await this.promotions.decisionsOf(rows.map((row) => row.id));
+    return { items: rows.map((row) => view(row, decisions.get(row.id)!)) };
   }
 
   /**
@@ -260,40 +262,38 @@ export class PromotionService implements OnModuleInit {
     });
     return run.id;
   }
+}
 
-  private async view(promotion: PromotionRow): Promise<PromotionResponse> {
-    const [decisions, gateStatus] = await Promise.all([
-      this.promotions.decisions(promotion.id),
-      promotion.status === 'gating' && promotion.gateRunId ? this.gates.statusOf(promotion.gateRunId) : undefined,
-    ]);
-    return {
-      id: promotion.id,
-      model: promotion.model,
-      version: promotion.version,
-      stage: promotion.stage,
-      trafficPercent: promotion.trafficPercent,
-      reason: promotion.reason,
-      status: gateStatus === 'queued' ? 'queued' : promotion.status,
-      requestedBy: promotion.requestedBy,
-      requiredApprovals: promotion.requiredApprovals,
-      approverRoles: promotion.approverRoles,
-      decisions: decisions.map((decision) => ({
-        actor: decision.actor,
-        decision: decision.decision,
-        comment: decision.comment,
-        decidedAt: new Date(decision.decidedAt).toISOString(),
-      })),
-      gateRunId: promotion.gateRunId,
-      gateRuns: promotion.gateRuns,
-      outcome: promotion.outcome,
-      createdAt: new Date(promotion.createdAt).toISOString(),
-      updatedAt: new Date(promotion.updatedAt).toISOString(),
-      completedAt: promotion.completedAt ? new Date(promotion.completedAt).toISOString() : null,
-      links: {
-        self: `/v1/promotions/${promotion.id}`,
-        gateRun: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}` : null,
-        gateReport: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}/report.md` : null,
-      },
-    };
-  }
+/** The response for a request and its decisions; the gate run status comes joined in with the row. */
+function view(promotion: PromotionRow, decisions: DecisionRow[]): PromotionResponse {
+  return {
+    id: promotion.id,
+    model: promotion.model,
+    version: promotion.version,
+    stage: promotion.stage,
+    trafficPercent: promotion.trafficPercent,
+    reason: promotion.reason,
+    // A request gating on a run no worker has claimed yet is shown as queued.
+    status: promotion.status === 'gating' && promotion.gateRunStatus === 'queued' ? 'queued' : promotion.status,
+    requestedBy: promotion.requestedBy,
+    requiredApprovals: promotion.requiredApprovals,
+    approverRoles: promotion.approverRoles,
+    decisions: decisions.map((decision) => ({
+      actor: decision.actor,
+      decision: decision.decision,
+      comment: decision.comment,
+      decidedAt: new Date(decision.decidedAt).toISOString(),
+    })),
+    gateRunId: promotion.gateRunId,
+    gateRuns: promotion.gateRuns,
+    outcome: promotion.outcome,
+    createdAt: new Date(promotion.createdAt).toISOString(),
+    updatedAt: new Date(promotion.updatedAt).toISOString(),
+    completedAt: promotion.completedAt ? new Date(promotion.completedAt).toISOString() : null,
+    links: {
+      self: `/v1/promotions/${promotion.id}`,
+      gateRun: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}` : null,
+      gateReport: promotion.gateRunId ? `/v1/gate-runs/${promotion.gateRunId}/report.md` : null,
+    },
+  };
 }
