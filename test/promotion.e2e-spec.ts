@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
 import { ApiClient } from './support/api-client';
 import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { OpenApiContract } from './support/openapi';
 import { startRegistry, startReplica, type TestRegistry } from './support/registry';
 import { until } from './support/wait';
 
@@ -19,9 +20,11 @@ describe('promotion (embedded)', () => {
   let approverA: ApiClient;
   let approverB: ApiClient;
   let releaseKey: KeyObject;
+  let contract: OpenApiContract;
 
   beforeAll(async () => {
     registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    contract = await OpenApiContract.of(registry.admin);
     releaseKey = await trustedSigningKey(registry.admin, 'release');
     const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
     engineer = await token('engineer', ['ml_engineer']);
@@ -60,11 +63,13 @@ describe('promotion (embedded)', () => {
     ] as const) {
       const requested = await promote(engineer, version, { stage, ...extra });
       expect(requested.status).toBe(202);
+      contract.check('post', '/v1/models/{name}/versions/{version}/promotions', requested);
       expect(['queued', 'gating']).toContain(requested.body.status);
       expect((await settled(requested.body.id)).status).toBe('completed');
     }
     const requested = await promote(lead, version, { stage: 'production', reason: `ship ${version}` });
     expect(requested.status).toBe(202);
+    contract.check('post', '/v1/models/{name}/versions/{version}/promotions', requested);
     return (await settled(requested.body.id, ['awaiting_approval', ...FINAL])).id as string;
   };
   const approve = (client: ApiClient, id: string, comment?: string) => client.post(`/v1/promotions/${id}/approvals`, { decision: 'approve', comment });
@@ -77,17 +82,22 @@ describe('promotion (embedded)', () => {
     expect(canary).toMatchObject({ status: 'completed', stage: 'canary', trafficPercent: 10 });
     expect((await engineer.get(staged.links.gateRun)).body).toMatchObject({ stage: 'staging', trigger: 'promotion', status: 'passed' });
 
-    let promotion = (await engineer.get(`/v1/promotions/${id}`)).body;
+    const awaiting = await engineer.get(`/v1/promotions/${id}`);
+    contract.check('get', '/v1/promotions/{id}', awaiting);
+    let promotion = awaiting.body;
     expect(promotion).toMatchObject({ status: 'awaiting_approval', requiredApprovals: 2 });
     expect((await approve(engineer, id)).status).toBe(403);
     const self = await approve(lead, id);
     expect(self.status).toBe(403);
     expect(self.body.error).toBe('self_approval');
+    contract.check('post', '/v1/promotions/{id}/approvals', self);
     const byAdmin = await approve(registry.admin, id);
     expect([byAdmin.status, byAdmin.body.error, byAdmin.body.details.allowed]).toEqual([403, 'role_required', ['approver']]);
     expect(byAdmin.body.message).toContain('stages.production.approvers in ');
     expect(byAdmin.body.message).toContain('promotion.json');
-    const first = (await approve(approverA, id, 'metrics look right')).body;
+    const firstAnswer = await approve(approverA, id, 'metrics look right');
+    contract.check('post', '/v1/promotions/{id}/approvals', firstAnswer);
+    const first = firstAnswer.body;
     expect(first).toMatchObject({ status: 'awaiting_approval', approverRoles: ['approver'], decisions: [{ actor: 'approver-a', decision: 'approve' }] });
     for (const decision of ['approve', 'reject']) {
       const again = await approverA.post(`/v1/promotions/${id}/approvals`, { decision, comment: 'again' });
@@ -98,13 +108,17 @@ describe('promotion (embedded)', () => {
     promotion = (await approve(approverB, id)).body;
     expect(promotion.status).toBe('completed');
 
-    const stages = (await engineer.get('/v1/models/scorer/stages')).body.stages;
+    const stagesAnswer = await engineer.get('/v1/models/scorer/stages');
+    contract.check('get', '/v1/models/{name}/stages', stagesAnswer);
+    const stages = stagesAnswer.body.stages;
     expect(stages).toMatchObject({ staging: null, canary: null, production: { version: '1.0.0', promotionId: id } });
     expect((await engineer.get('/v1/models/scorer/versions/1.0.0')).body.stage).toBe('production');
     const regate = await engineer.post('/v1/models/scorer/versions/1.0.0/gate-runs', { stage: 'registered' });
     expect(regate.status).toBe(409);
     expect(regate.body.error).toBe('version_serving');
-    const lineage = (await engineer.get('/v1/models/scorer/versions/1.0.0/lineage')).body;
+    const lineageAnswer = await engineer.get('/v1/models/scorer/versions/1.0.0/lineage');
+    contract.check('get', '/v1/models/{name}/versions/{version}/lineage', lineageAnswer);
+    const lineage = lineageAnswer.body;
     const history = lineage.nodes.find((node: { version: string }) => node.version === '1.0.0').stageHistory;
     expect(history.map((event: { stage: string; action: string }) => `${event.action}:${event.stage}`)).toEqual(['promoted:staging', 'promoted:canary', 'promoted:production']);
     expect(history[2]).toMatchObject({ actor: 'lead', approvers: ['approver-a', 'approver-b'], promotionId: id, gateRunId: promotion.gateRunId });
@@ -170,6 +184,7 @@ describe('promotion (embedded)', () => {
     const rolled = await engineer.post('/v1/models/scorer/rollback', { reason: '1.2.0 misbehaves' });
     expect(rolled.status).toBe(200);
     expect(rolled.body).toEqual({ model: 'scorer', stage: 'production', rolledBack: '1.2.0', restored: '1.0.0' });
+    contract.check('post', '/v1/models/{name}/rollback', rolled);
     expect((await engineer.get('/v1/models/scorer/versions/1.2.0')).body.stage).toBe('rolled_back');
     await approve(approverA, third);
     const regated = (await approve(approverB, third)).body;
@@ -190,6 +205,7 @@ describe('promotion (embedded)', () => {
     const nothing = await engineer.post('/v1/models/scorer/rollback', { reason: 'and again' });
     expect(nothing.status).toBe(409);
     expect(nothing.body.error).toBe('nothing_to_roll_back');
+    contract.check('post', '/v1/models/{name}/rollback', nothing);
     expect((await engineer.post('/v1/models/scorer/rollback', { reason: 'named', toVersion: '1.3.0' })).body.restored).toBe('1.3.0');
     expect((await engineer.post('/v1/models/scorer/rollback', { reason: 'never served', toVersion: '1.1.0' })).body.message).toContain('has never served in production');
     expect((await engineer.post('/v1/models/scorer/rollback', {})).status).toBe(400);
@@ -210,11 +226,14 @@ describe('promotion (embedded)', () => {
     expect((await engineer.get('/v1/models/scorer/resolve')).body).toEqual({ model: 'scorer', version: '1.3.0', stage: 'production', trafficPercent: null });
     const aborted = await engineer.post('/v1/models/scorer/rollback', { stage: 'canary', reason: 'error rate' });
     expect(aborted.body).toEqual({ model: 'scorer', stage: 'canary', rolledBack: '1.4.0', restored: null });
+    contract.check('post', '/v1/models/{name}/rollback', aborted);
     // Resolve answers from cached pointers; a move on this replica drops them when it commits.
     const onCanary = keys[served.indexOf('1.4.0')];
     expect((await engineer.get(`/v1/models/scorer/resolve?key=${onCanary}`)).body.version).toBe('1.3.0');
     expect((await engineer.post('/v1/models/scorer/rollback', { stage: 'canary', reason: 'again' })).body.error).toBe('nothing_to_roll_back');
-    const history = (await engineer.get('/v1/models/scorer/history')).body.items;
+    const historyAnswer = await engineer.get('/v1/models/scorer/history');
+    contract.check('get', '/v1/models/{name}/history', historyAnswer);
+    const history = historyAnswer.body.items;
     expect(history[0]).toMatchObject({ version: '1.4.0', stage: 'canary', action: 'canary_aborted', actor: 'engineer', reason: 'error rate' });
     expect((await engineer.get('/v1/audit/verify')).body.ok).toBe(true);
   });

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { BlobInspection } from './support/blob-inspection';
 import { startRegistry, type Backend, type TestRegistry } from './support/registry';
 import type { ApiClient } from './support/api-client';
+import { OpenApiContract } from './support/openapi';
 
 const MAX_FILE_SIZE = 2 * 1024 * 1024;
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -27,9 +28,11 @@ export function describeRegistration(backend: Backend): void {
     let engineer: ApiClient;
     let reader: ApiClient;
     let blobs: BlobInspection;
+    let contract: OpenApiContract;
 
     beforeAll(async () => {
       registry = await startRegistry(backend, { MAX_FILE_SIZE: String(MAX_FILE_SIZE) });
+      contract = await OpenApiContract.of(registry.admin);
       blobs = new BlobInspection(registry);
       const minted = await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] });
       engineer = registry.admin.withToken(minted.body.token);
@@ -58,7 +61,9 @@ export function describeRegistration(backend: Backend): void {
     }
 
     it('registers in three steps, seals a sorted manifest and streams the bytes back', async () => {
-      expect((await engineer.post('/v1/models', { name: 'fraud', description: 'Card fraud', tags: ['tabular'] })).status).toBe(201);
+      const created = await engineer.post('/v1/models', { name: 'fraud', description: 'Card fraud', tags: ['tabular'] });
+      expect(created.status).toBe(201);
+      contract.check('post', '/v1/models', created);
       const weights = randomBytes(300_000);
       const config = Buffer.from('{"threshold":0.7}');
       const declared = await declare('fraud', '1.0.0', {
@@ -70,11 +75,13 @@ export function describeRegistration(backend: Backend): void {
       });
       expect(declared.body).toMatchObject({ version: '1.0.0', status: 'pending_upload', files: [] });
       expect(declared.body.uploadUrl).toBe('/v1/models/fraud/versions/1.0.0/files/{path}');
+      contract.check('post', '/v1/models/{name}/versions', declared);
 
       const first = await engineer.put('/v1/models/fraud/versions/1.0.0/files/weights/model.onnx', weights, {
         'x-content-sha256': sha256(weights),
       });
       expect(first.body).toEqual({ path: 'weights/model.onnx', sha256: sha256(weights), size: weights.length });
+      contract.check('put', '/v1/models/{name}/versions/{version}/files/{path}', first);
       // Streamed without a declared digest or length: the server hashes what arrives.
       const second = await engineer.put('/v1/models/fraud/versions/1.0.0/files/config.json', Readable.from([config]));
       expect(second.status).toBe(201);
@@ -92,6 +99,8 @@ export function describeRegistration(backend: Backend): void {
         schema: { inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }] },
       });
       expect(committed.body.files.map((f: { path: string }) => f.path)).toEqual(['config.json', 'weights/model.onnx']);
+      contract.check('post', '/v1/models/{name}/versions/{version}/commit', committed);
+      contract.check('get', '/v1/models/{name}/versions/{version}', await reader.get('/v1/models/fraud/versions/1.0.0'));
       expect(committed.body.manifestDigest).toBe(
         sha256(
           JSON.stringify([
@@ -105,7 +114,9 @@ export function describeRegistration(backend: Backend): void {
       expect(download.status).toBe(200);
       expect(Buffer.compare(download.body, weights)).toBe(0);
       expect(download.headers.get('x-content-sha256')).toBe(sha256(weights));
-      expect((await reader.get('/v1/models/fraud/versions/1.0.0/files/missing.bin')).body.error).toBe('file_not_found');
+      const missing = await reader.get('/v1/models/fraud/versions/1.0.0/files/missing.bin');
+      expect(missing.body.error).toBe('file_not_found');
+      contract.check('get', '/v1/models/{name}/versions/{version}/files/{path}', missing);
     });
 
     it('stores identical bytes once, under their content address', async () => {
@@ -124,6 +135,7 @@ export function describeRegistration(backend: Backend): void {
       const empty = await engineer.post('/v1/models/sealed/versions/0.1.0/commit', {});
       expect(empty.status).toBe(409);
       expect(empty.body.error).toBe('version_has_no_files');
+      contract.check('post', '/v1/models/{name}/versions/{version}/commit', empty);
 
       await engineer.put('/v1/models/sealed/versions/0.1.0/files/m.bin', Buffer.from('v1'));
       expect((await engineer.post('/v1/models/sealed/versions/0.1.0/commit', {})).status).toBe(200);
@@ -234,6 +246,7 @@ export function describeRegistration(backend: Backend): void {
     it('records lineage and datasets and walks it up and down with recursive SQL', async () => {
       const trainingBytes = Buffer.from('{"inputs":{"x":[1,2,3,4]},"label":1}\n');
       const training = await engineer.post('/v1/datasets', { name: 'tx', version: '2024-11', sha256: sha256(trainingBytes) });
+      contract.check('post', '/v1/datasets', training);
       expect(training.status).toBe(201);
       expect((await engineer.put('/v1/datasets/tx/2024-11/file', trainingBytes)).body).toMatchObject({ stored: true, size: trainingBytes.length });
       await engineer.post('/v1/datasets', { name: 'holdout', version: '1', uri: 's3://lake/holdout.jsonl' });
@@ -282,6 +295,7 @@ export function describeRegistration(backend: Backend): void {
 
       const up = await reader.get('/v1/models/tuned/versions/1.1.0/lineage?direction=up');
       expect(up.status).toBe(200);
+      contract.check('get', '/v1/models/{name}/versions/{version}/lineage', up);
       expect(up.body.nodes.map((n: { model: string; version: string; relation: string; distance: number }) => [n.model, n.version, n.relation, n.distance])).toEqual([
         ['base', '1.0.0', 'ancestor', 2],
         ['tuned', '1.0.0', 'ancestor', 1],
@@ -302,6 +316,7 @@ export function describeRegistration(backend: Backend): void {
       const down = await reader.get('/v1/models/base/versions/1.0.0/lineage?direction=down');
       expect(down.body.nodes.map((n: { version: string; model: string }) => `${n.model}@${n.version}`)).toEqual(['base@1.0.0', 'tuned@1.0.0', 'tuned@1.1.0']);
       const both = await reader.get('/v1/models/tuned/versions/1.0.0/lineage');
+      contract.check('get', '/v1/models/{name}/versions/{version}/lineage', both);
       expect(both.body.nodes).toHaveLength(3);
       expect((await reader.get('/v1/models/tuned/versions/1.0.0/lineage?direction=sideways')).status).toBe(400);
       expect((await reader.get('/v1/models/tuned/versions/1.0.0')).body.parents).toEqual([{ model: 'base', version: '1.0.0', relation: 'fine_tuned_from' }]);

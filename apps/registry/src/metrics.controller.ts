@@ -28,7 +28,8 @@ export function metricsController(auth: MetricsAuth): Type<unknown> {
       return this.metrics.exposition();
     }
   }
-  if (auth === 'open') Public()(MetricsController);
-  else applyDecorators(ApiBearerAuth(), ApiErrors(401))(MetricsController);
+  // The queue depth is read from the database at each scrape, and a token is looked up there too.
+  if (auth === 'open') applyDecorators(Public(), ApiErrors(503))(MetricsController);
+  else applyDecorators(ApiBearerAuth(), ApiErrors(401, 503))(MetricsController);
   return MetricsController;
 }

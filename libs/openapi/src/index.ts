@@ -1,1 +1,2 @@
+export { ApiBinaryBody, ApiBinaryResponse } from './binary-bodies';
 export { ApiErrors, ErrorResponse, type ErrorStatus } from './api-errors';

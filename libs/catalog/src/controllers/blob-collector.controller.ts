@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { Allow } from '@gatehouse/auth';
+import { ApiErrors } from '@gatehouse/openapi';
 import { BlobCollector, type CollectionReport } from '../services/blob-collector.service';
 
 export class CollectBlobsDto {
@@ -36,6 +37,7 @@ export class CollectionReportResponse implements CollectionReport {
 
 @ApiTags('admin')
 @ApiBearerAuth()
+@ApiErrors(401, 503)
 @Controller('v1/admin/gc')
 export class BlobCollectorController {
   constructor(private readonly collector: BlobCollector) {}
@@ -44,6 +46,8 @@ export class BlobCollectorController {
   @HttpCode(200)
   @Allow('admin')
   @ApiOperation({ summary: 'Collect unreferenced blobs older than the grace period (GC_GRACE_MINUTES) and stale temporary uploads, now; dryRun reports only' })
+  @ApiOkResponse({ type: CollectionReportResponse })
+  @ApiErrors(400, 403, 413, 415)
   collect(@Body() body: CollectBlobsDto): Promise<CollectionReportResponse> {
     return this.collector.collect({ dryRun: body.dryRun ?? false });
   }
