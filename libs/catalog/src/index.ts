@@ -21,3 +21,4 @@ export {
   type VersionStage,
   type VersionStatus,
 } from './catalog.types';
+export { decodeCursor, keysetPage } from './cursor';
