@@ -80,6 +80,13 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
 
   it('registers with lineage, promotes to production with two approvals, rolls back, and shows it all', async () => {
     await toProduction('1.0.0');
+    // One a page: --all follows the cursors, without it the first page is all there is.
+    const promotions = await json('engineer', 'promotions', 'scorer@1.0.0', '--limit', '1', '--all');
+    expect(promotions.map((promotion: { stage: string }) => promotion.stage)).toEqual(['production', 'canary', 'staging']);
+    expect(await json('engineer', 'promotions', 'scorer@1.0.0', '--limit', '1')).toHaveLength(1);
+    const runs = await json('engineer', 'gate-runs', 'scorer@1.0.0', '--limit', '1', '--all');
+    expect(runs.map((run: { stage: string }) => run.stage)).toEqual(['production', 'canary', 'staging', 'registered']);
+    expect((await as('engineer')('gate-runs', 'scorer@1.0.0')).stdout).toMatch(/^ID\s+STAGE\s+STATUS\s+HEALTH\s+CREATED\n[- ]+\n\S+\s+production\s+passed\s+100\s/);
     const registered = await as('engineer')(
       'register',
       'v1.1.0',

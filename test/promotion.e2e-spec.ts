@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-models';
-import { ApiClient } from './support/api-client';
+import { ApiClient, type ApiResponse } from './support/api-client';
 import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
 import { OpenApiContract } from './support/openapi';
 import { startRegistry, startReplica, type TestRegistry } from './support/registry';
@@ -125,6 +125,39 @@ describe('promotion (embedded)', () => {
     const audit = (await engineer.get('/v1/audit?subject=version:scorer@1.0.0&limit=100')).body.items.map((event: { action: string }) => event.action);
     expect(audit).toEqual(expect.arrayContaining(['promotion.requested', 'promotion.awaiting_approval', 'promotion.approved', 'promotion.completed']));
     expect((await engineer.get('/v1/audit/verify')).body.ok).toBe(true);
+  });
+
+  it("pages a version's promotion requests and gate runs by cursor: every item once, newest first, and a cursor it never gave is a 400", async () => {
+    const versionPath = '/v1/models/scorer/versions/1.0.0';
+    for (const list of ['promotions', 'gate-runs']) {
+      const whole = (await engineer.get(`${versionPath}/${list}?limit=100`)).body;
+      expect(whole.nextCursor).toBeNull();
+      // 1.0.0 went through staging, canary and production above: three requests, and three gate runs besides its registration gate.
+      expect(whole.items.length).toBeGreaterThanOrEqual(3);
+      // Decisions are fetched for the whole page at once: each request still carries its own.
+      if (list === 'promotions') expect(whole.items[0]).toMatchObject({ stage: 'production', decisions: [{ actor: 'approver-a' }, { actor: 'approver-b' }] });
+      const paged: { id: string; createdAt: string }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: ApiResponse = await engineer.get(`${versionPath}/${list}?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect([page.status, page.body.items.length]).toEqual([200, 1]);
+        contract.check('get', `/v1/models/{name}/versions/{version}/${list}`, page);
+        paged.push(...page.body.items);
+        cursor = page.body.nextCursor;
+        pages++;
+      } while (cursor && pages <= whole.items.length);
+      expect(pages).toBe(whole.items.length);
+      expect(paged).toEqual(whole.items);
+      const createdAt = paged.map((item) => item.createdAt);
+      expect(createdAt).toEqual([...createdAt].sort().reverse());
+
+      for (const bad of ['not-a-cursor', Buffer.from(JSON.stringify({ k: 'a name' })).toString('base64url')]) {
+        const refused = await engineer.get(`${versionPath}/${list}?cursor=${bad}`);
+        expect([refused.status, refused.body.error]).toEqual([400, 'invalid_cursor']);
+        contract.check('get', `/v1/models/{name}/versions/{version}/${list}`, refused);
+      }
+    }
   });
 
   it('refuses each forbidden move with a 409 that says why', async () => {

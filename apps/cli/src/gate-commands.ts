@@ -4,6 +4,7 @@ import type { GateRun } from './api-types';
 import { ExitError, POLL_INTERVAL_MS, type CliIo, type CommandContext } from './command-context';
 import { apiPath, type GatehouseClient } from './gatehouse-client';
 import { humanReport } from './gate-report-output';
+import { formatTable } from './output';
 import { GateProgressLine } from './progress';
 import { parseVersionRef, parseWholeNumber, UsageError } from './references';
 
@@ -19,8 +20,25 @@ interface GateOptions {
   timeout: string;
 }
 
-/** gate: the latest report of a registered version, or with --wait the run followed until it decides. */
+/** gate: the latest report of a registered version, or with --wait the run followed until it decides; gate-runs lists the runs. */
 export function addGateCommands(program: Command, { client, print, io }: CommandContext): void {
+  program
+    .command('gate-runs')
+    .description("list a version's gate runs, newest first")
+    .argument('<model@version>')
+    .option('--limit <n>', 'page size', '20')
+    .option('--all', 'follow every page')
+    .action(async (reference: string, options: { limit: string; all?: boolean }) => {
+      const { model, version } = parseVersionRef(reference);
+      const items = await (await client()).list<GateRun>(`/v1/models/${apiPath(model, 'versions', version)}/gate-runs`, { limit: options.limit }, !!options.all);
+      print(items, () =>
+        formatTable(
+          ['ID', 'STAGE', 'STATUS', 'HEALTH', 'CREATED'],
+          items.map((run) => [run.id, run.stage, run.status, run.healthScore === null ? '-' : String(run.healthScore), run.createdAt]),
+        ),
+      );
+    });
+
   program
     .command('gate')
     .description('show the latest gate report of a registered version; exits 1 unless the gate passed')
@@ -33,8 +51,11 @@ export function addGateCommands(program: Command, { client, print, io }: Command
       const { model, version } = parseVersionRef(reference);
       const timeoutMs = parseWholeNumber(options.timeout, '--timeout') * 1000;
       const api = await client();
-      const { items } = await api.get<{ items: GateRun[] }>(`/v1/models/${apiPath(model, 'versions', version)}/gate-runs?limit=100`);
-      const latest = items.find((run) => !options.stage || run.stage === options.stage);
+      const latest = await api.find<GateRun>(
+        `/v1/models/${apiPath(model, 'versions', version)}/gate-runs`,
+        { limit: '100' },
+        (run) => !options.stage || run.stage === options.stage,
+      );
       if (!latest) throw new UsageError(`${model}@${version} has no gate runs${options.stage ? ` for stage ${options.stage}` : ''}`);
       const ref = `${model}@${version}`;
       const run = options.wait ? await followGateRun(api, latest.id, ref, io.stderr, timeoutMs) : await api.get<GateRun>(`/v1/gate-runs/${apiPath(latest.id)}`);

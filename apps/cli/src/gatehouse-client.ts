@@ -61,13 +61,30 @@ export class GatehouseClient {
   /** The items of a paged list: its first page, or with `all` every page's. */
   async list<T>(path: string, query: Query, all: boolean): Promise<T[]> {
     const items: T[] = [];
+    for await (const page of this.pages<T>(path, query)) {
+      items.push(...page);
+      if (!all) break;
+    }
+    return items;
+  }
+
+  /** The first item of a paged list that `matches`, fetching pages only until it turns up. */
+  async find<T>(path: string, query: Query, matches: (item: T) => boolean): Promise<T | undefined> {
+    for await (const page of this.pages<T>(path, query)) {
+      const found = page.find(matches);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Each page's items in turn, following nextCursor to the last page. */
+  private async *pages<T>(path: string, query: Query): AsyncGenerator<T[]> {
     let cursor: string | null = null;
     do {
       const page: Page<T> = await this.get<Page<T>>(withQuery(path, { ...query, cursor: cursor ?? undefined }));
-      items.push(...page.items);
-      cursor = all ? page.nextCursor : null;
+      yield page.items;
+      cursor = page.nextCursor;
     } while (cursor);
-    return items;
   }
 
   /** Streams `body` as a file upload. */

@@ -19,7 +19,7 @@ interface PromoteOptions {
   timeout: string;
 }
 
-/** promote, promotion, approve, reject, rollback, stages and history. */
+/** promote, promotions, promotion, approve, reject, rollback, stages and history. */
 export function addPromotionCommands(program: Command, { client, print }: CommandContext): void {
   program
     .command('promote')
@@ -49,6 +49,23 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
       // The request's state is printed: a rejection needs no more words.
       if (promotion.status === 'rejected') throw new ExitError(1);
       if (options.wait && UNSETTLED.has(promotion.status)) throw new ExitError(1, `still ${promotion.status} after ${options.timeout} s`);
+    });
+
+  program
+    .command('promotions')
+    .description("list a version's promotion requests, newest first")
+    .argument('<model@version>')
+    .option('--limit <n>', 'page size', '20')
+    .option('--all', 'follow every page')
+    .action(async (reference: string, options: { limit: string; all?: boolean }) => {
+      const { model, version } = parseVersionRef(reference);
+      const items = await (await client()).list<Promotion>(`/v1/models/${apiPath(model, 'versions', version)}/promotions`, { limit: options.limit }, !!options.all);
+      print(items, () =>
+        formatTable(
+          ['ID', 'STAGE', 'STATUS', 'REQUESTED BY', 'CREATED'],
+          items.map((promotion) => [promotion.id, promotion.stage, promotion.status, promotion.requestedBy, promotion.createdAt]),
+        ),
+      );
     });
 
   program
@@ -138,8 +155,8 @@ export function addPromotionCommands(program: Command, { client, print }: Comman
 /** The id of the one request of a version that waits on approvers; approvers think in versions, not request ids. */
 async function awaitingApproval(api: GatehouseClient, reference: string): Promise<string> {
   const { model, version } = parseVersionRef(reference);
-  const { items } = await api.get<{ items: Promotion[] }>(`/v1/models/${apiPath(model, 'versions', version)}/promotions?limit=100`);
-  const waiting = items.filter((promotion) => promotion.status === 'awaiting_approval');
+  const promotions = await api.list<Promotion>(`/v1/models/${apiPath(model, 'versions', version)}/promotions`, { limit: '100' }, true);
+  const waiting = promotions.filter((promotion) => promotion.status === 'awaiting_approval');
   if (waiting.length === 1) return waiting[0].id;
   if (waiting.length === 0) throw new UsageError(`${reference} has no promotion request awaiting approval (gatehouse promote ${reference} --to STAGE makes one)`);
   throw new UsageError(

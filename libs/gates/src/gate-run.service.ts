@@ -2,11 +2,11 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { ModelService, StageService, VersionCommitted, VersionService, type VersionRef } from '@gatehouse/catalog';
+import { decodeCursor, keysetPage, ModelService, StageService, VersionCommitted, VersionService, type VersionRef } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { MetricsService } from '@gatehouse/metrics';
-import type { GateRunDetailResponse, GateRunList, GateRunResponse } from './dto/gate-run.dto';
+import type { GateRunDetailResponse, GateRunList, GateRunResponse, RecentPageQuery } from './dto/gate-run.dto';
 import { renderMarkdown, type GatePolicy, type GateStage, type Task, type StagePolicy } from '@gatehouse/gate-engine';
 import { GateReportNotReadyError, GateRunNotFoundError, StageWithoutPolicyError, VersionNotGateableError, VersionServingError } from './errors';
 import type { GateRunEntity, GateRunTrigger } from './gate-run.entity';
@@ -15,6 +15,8 @@ import { GateWorker } from './gate-worker';
 import { withScanAllowances } from './scan-allowances';
 
 export const GATE_POLICY = Symbol('GATE_POLICY');
+
+const DEFAULT_PAGE_SIZE = 20;
 
 export interface GateRequest {
   versionId: string;
@@ -119,10 +121,18 @@ export class GateRunService implements OnModuleInit {
     return this.detail(run, subject);
   }
 
-  async list(modelName: string, versionName: string, limit = 20): Promise<GateRunList> {
+  /** A page of a version's runs, newest first. */
+  async list(modelName: string, versionName: string, query: RecentPageQuery): Promise<GateRunList> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const beforeSeq = query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number');
     const version = await this.versions.lookup(modelName, versionName);
-    const rows = await this.runs.listForVersion(version.id, limit);
-    return { items: rows.map((run) => this.summary(run, { model: modelName, version: versionName })) };
+    const rows = await this.runs.listForVersion(version.id, limit + 1, beforeSeq);
+    return keysetPage(
+      rows,
+      limit,
+      (run) => run.seq,
+      (run) => this.summary(run, { model: modelName, version: versionName }),
+    );
   }
 
   async markdown(id: string): Promise<string> {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@ne
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { ApiErrors } from '@gatehouse/openapi';
-import { GateRunDetailResponse, GateRunList, RecentQuery, RequestGateRunDto } from './dto/gate-run.dto';
+import { GateRunDetailResponse, GateRunList, RecentPageQuery, RequestGateRunDto } from './dto/gate-run.dto';
 import { RequestRescanDto, RescanResponse } from './dto/rescan.dto';
 import { GateRunService } from './gate-run.service';
 import { RescanService } from './rescan.service';
@@ -18,11 +18,11 @@ export class GateRunsController {
   ) {}
 
   @Get('models/:name/versions/:version/gate-runs')
-  @ApiOperation({ summary: 'Gate runs of a version, newest first' })
+  @ApiOperation({ summary: 'Gate runs of a version, newest first, keyset-paginated' })
   @ApiOkResponse({ type: GateRunList })
   @ApiErrors(400, 404)
-  list(@Param('name') name: string, @Param('version') version: string, @Query() query: RecentQuery): Promise<GateRunList> {
-    return this.gateRuns.list(name, version, query.limit);
+  list(@Param('name') name: string, @Param('version') version: string, @Query() query: RecentPageQuery): Promise<GateRunList> {
+    return this.gateRuns.list(name, version, query);
   }
 
   @Post('models/:name/versions/:version/gate-runs')

@@ -40,6 +40,10 @@ export interface DecisionRow extends PriorDecision {
   comment: string | null;
 }
 
+export interface PromotionPageRow extends PromotionRow {
+  seq: number;
+}
+
 export interface Expectation {
   expectedStageVersionId: string | null;
   expectedProductionVersionId: string | null;
@@ -85,8 +89,13 @@ export class PromotionRepository {
     return row;
   }
 
-  listForVersion(versionId: string, limit: number): Promise<PromotionRow[]> {
-    return this.dataSource.query<PromotionRow[]>(`SELECT ${COLUMNS} FROM ${FROM} WHERE p.version_id = $1 ORDER BY p.seq DESC LIMIT $2`, [versionId, limit]);
+  /** Newest first, keyset-paginated by seq. */
+  async listForVersion(versionId: string, limit: number, beforeSeq?: number): Promise<PromotionPageRow[]> {
+    const rows = await this.dataSource.query<(PromotionRow & { seq: string })[]>(
+      `SELECT ${COLUMNS}, p.seq FROM ${FROM} WHERE p.version_id = $1 AND ($3::bigint IS NULL OR p.seq < $3) ORDER BY p.seq DESC LIMIT $2`,
+      [versionId, limit, beforeSeq ?? null],
+    );
+    return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
   }
 
   /** Points the request at a (new) gate run and the state that run is judged against. */

@@ -2,11 +2,11 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
-import { VersionService, type StagePointers } from '@gatehouse/catalog';
+import { decodeCursor, keysetPage, VersionService, type StagePointers } from '@gatehouse/catalog';
 import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
 import type { Task } from '@gatehouse/gate-engine';
-import { GateRunFinished, GateRunService, type FinishedGateRun } from '@gatehouse/gates';
+import { GateRunFinished, GateRunService, type FinishedGateRun, type RecentPageQuery } from '@gatehouse/gates';
 import { MetricsService } from '@gatehouse/metrics';
 import type { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto } from './dto/promotion.dto';
 import { InvalidTrafficError, PromotionInProgressError, PromotionNotAllowedError, PromotionNotFoundError, VersionFlaggedError } from './errors';
@@ -15,6 +15,8 @@ import { assertPromotable, decisionEffect } from './promotion-rules';
 import { PromotionRepository, type DecisionRow, type PromotionOutcome, type PromotionRow } from './promotion.repository';
 
 export const PROMOTION_POLICY = Symbol('PROMOTION_POLICY');
+
+const DEFAULT_PAGE_SIZE = 20;
 
 /**
  * Promotion requests: each runs the target stage's gate on the candidate,
@@ -96,12 +98,19 @@ export class PromotionService implements OnModuleInit {
     return view(promotion, await this.promotions.decisions(promotion.id));
   }
 
-  /** A version's newest requests: two queries whatever their number, the requests and then all their decisions. */
-  async list(modelName: string, versionName: string, limit = 20): Promise<PromotionList> {
+  /** A page of a version's requests, newest first: two queries whatever its size, the requests and then all their decisions. */
+  async list(modelName: string, versionName: string, query: RecentPageQuery): Promise<PromotionList> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const beforeSeq = query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number');
     const version = await this.versions.lookup(modelName, versionName);
-    const rows = await this.promotions.listForVersion(version.id, limit);
-    const decisions = await this.promotions.decisionsOf(rows.map((row) => row.id));
-    return { items: rows.map((row) => view(row, decisions.get(row.id)!)) };
+    const rows = await this.promotions.listForVersion(version.id, limit + 1, beforeSeq);
+    const decisions = await this.promotions.decisionsOf(rows.slice(0, limit).map((row) => row.id));
+    return keysetPage(
+      rows,
+      limit,
+      (row) => row.seq,
+      (row) => view(row, decisions.get(row.id)!),
+    );
   }
 
   /**

@@ -5,7 +5,7 @@ import { ApiErrors } from '@gatehouse/openapi';
 import { StageHistoryResponse, StageService } from '@gatehouse/catalog';
 import { ModelStagesResponse } from './dto/stage.dto';
 import { StagePointerService } from './stage-pointer.service';
-import { RecentQuery } from '@gatehouse/gates';
+import { RecentPageQuery } from '@gatehouse/gates';
 import { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto, ResolveQuery, ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
 import { PromotionService } from './promotion.service';
 import { ServingService } from './serving.service';
@@ -33,11 +33,11 @@ export class PromotionsController {
   }
 
   @Get('models/:name/versions/:version/promotions')
-  @ApiOperation({ summary: 'Promotion requests of a version, newest first' })
+  @ApiOperation({ summary: 'Promotion requests of a version, newest first, keyset-paginated' })
   @ApiOkResponse({ type: PromotionList })
   @ApiErrors(400, 404)
-  list(@Param('name') name: string, @Param('version') version: string, @Query() query: RecentQuery): Promise<PromotionList> {
-    return this.promotions.list(name, version, query.limit);
+  list(@Param('name') name: string, @Param('version') version: string, @Query() query: RecentPageQuery): Promise<PromotionList> {
+    return this.promotions.list(name, version, query);
   }
 
   @Get('promotions/:id')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { GATE_STAGES, type GateReport, type GateStage } from '@gatehouse/gate-engine';
 import { GATE_RUN_TRIGGERS, type GateRunError, type GateRunStatus, type GateRunTrigger } from '../gate-run.entity';
 
@@ -13,8 +13,8 @@ export class RequestGateRunDto {
   stage: GateStage;
 }
 
-/** `?limit=`: the newest N of a version's gate runs or promotion requests. */
-export class RecentQuery {
+/** `?limit=&cursor=`: a page of a version's gate runs or promotion requests, newest first. */
+export class RecentPageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @Type(() => Number)
@@ -22,6 +22,12 @@ export class RecentQuery {
   @Min(1)
   @Max(100)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  cursor?: string;
 }
 
 export class GateRunLinks {
@@ -87,4 +93,5 @@ export class GateRunDetailResponse extends GateRunResponse {
 
 export class GateRunList {
   @ApiProperty({ type: [GateRunResponse] }) items: GateRunResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as cursor for the next page; null on the last' }) nextCursor: string | null;
 }

@@ -99,6 +99,7 @@ export class PromotionResponse {
 
 export class PromotionList {
   @ApiProperty({ type: [PromotionResponse] }) items: PromotionResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as cursor for the next page; null on the last' }) nextCursor: string | null;
 }
 
 export class RollbackResponse {
