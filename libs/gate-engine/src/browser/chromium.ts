@@ -39,6 +39,9 @@ export interface BrowserSource {
  * start under (it reserves and commits far more than a model's budget), so it
  * starts through the sandbox's launcher that lifts that limit for it alone.
  */
+/** Where a Unix socket's path stays short whatever TMPDIR says. */
+const SHORT_TMP = '/tmp';
+
 export class LaunchedChromium implements BrowserSource {
   constructor(private readonly executablePath = DEFAULT_CHROMIUM_PATH) {}
 
@@ -47,12 +50,25 @@ export class LaunchedChromium implements BrowserSource {
       throw new ChromiumMissingError(this.executablePath);
     });
     const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-chromium-'));
+    // Chromium puts its singleton socket under TMPDIR, and a Unix socket's path holds at most 107 bytes: the
+    // sandbox's TMPDIR, deep in the registry's gate workspace, is too long ("Socket path too long"), so it gets a short one.
+    const socketDir = await mkdtemp(join(SHORT_TMP, 'gh-chromium-'));
+    const removeSocketDir = () => rm(socketDir, { recursive: true, force: true });
     try {
       const executablePath = await unlimitedLauncher(this.executablePath, scratch);
       // Loaded here, not with the module: Playwright takes 0.4 s to load, and every gate's sandbox would pay it.
       const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS] });
-      return { browser, release: () => browser.close() };
+      const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS], env: { ...process.env, TMPDIR: socketDir } });
+      return {
+        browser,
+        release: async () => {
+          await browser.close();
+          await removeSocketDir();
+        },
+      };
+    } catch (error) {
+      await removeSocketDir();
+      throw error;
     } finally {
       // The launcher script has exec'd Chromium by the time launch settles: nothing needs it any more.
       await rm(scratch, { recursive: true, force: true });
