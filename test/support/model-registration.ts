@@ -19,6 +19,7 @@ export interface OnnxVersion {
   schema?: unknown;
   metrics?: Record<string, number>;
   datasets?: DatasetUpload[];
+  tags?: Record<string, string>;
   /** Signs the files with this key at commit (OpenSSF Model Signing), as production requires. */
   signWith?: KeyObject;
 }
@@ -43,6 +44,7 @@ export async function registerVersion(client: ApiClient, version: OnnxVersion): 
     task: version.task,
     metrics: version.metrics,
     schema: version.schema,
+    tags: version.tags,
     datasets: (version.datasets ?? []).map((dataset) => ({ name: dataset.name, version: dataset.version ?? '1', role: dataset.role })),
   });
   if (declared.status !== 201) throw new Error(`declaring: ${declared.status} ${JSON.stringify(declared.body)}`);

@@ -141,6 +141,23 @@ describe('GatePolicy', () => {
     expect(policy.resolve('registered', 'regression').checks.map((c) => c.id)).toEqual(['evaluation']);
   });
 
+  it('runs browser_compat for a version tagged runtime=browser, with its defaults or as the stage lists it, and for no other', () => {
+    const policy = GatePolicy.load(shipped, GATE_CHECKS);
+    for (const stage of policy.stageNames) {
+      const browser = policy.resolve(stage, 'classification', { tags: { runtime: 'browser', team: 'web' } }).checks;
+      expect(browser.at(-1)).toEqual({ id: 'browser_compat', severity: 'critical', thresholds: { maxAbsDiff: 1e-4 } });
+      expect(browser.slice(0, -1)).toEqual(policy.resolve(stage, 'classification').checks);
+      for (const tags of [{}, { runtime: 'server' }, { browser: 'runtime' }] as Record<string, string>[]) {
+        expect(policy.resolve(stage, 'classification', { tags }).checks.map((check) => check.id)).not.toContain('browser_compat');
+      }
+    }
+    const listed = GatePolicy.parse({ stages: { registered: { checks: { browser_compat: { thresholds: { maxAbsDiff: 0.01 } }, model_loads: {} } } } }, GATE_CHECKS);
+    expect(listed.resolve('registered', 'other', { tags: { runtime: 'browser' } }).checks).toEqual([
+      { id: 'browser_compat', severity: 'critical', thresholds: { maxAbsDiff: 0.01 } },
+      { id: 'model_loads', severity: 'critical', thresholds: {} },
+    ]);
+  });
+
   it('lets a policy make a check a warning', () => {
     const policy = GatePolicy.parse({ stages: { staging: { checks: { latency: { severity: 'warning' } } } } }, GATE_CHECKS);
     expect(policy.resolve('staging', 'other').checks[0].severity).toBe('warning');

@@ -99,7 +99,7 @@ export class GatePolicy {
    * and adds every check the stage does not run, with its defaults, as a
    * warning: it reports, and the verdict stays the stage's.
    */
-  resolve(stage: GateStage, task: Task, { everyCheck = false }: { everyCheck?: boolean } = {}): StagePolicy {
+  resolve(stage: GateStage, task: Task, { everyCheck = false, tags = {} }: { everyCheck?: boolean; tags?: Readonly<Record<string, string>> } = {}): StagePolicy {
     const entry = this.stages.get(stage);
     const settings = mergeSettings(this.settings, entry?.settings ?? {});
     const checks: PolicyCheck[] = [];
@@ -113,6 +113,7 @@ export class GatePolicy {
       });
     }
     if (everyCheck) addUnlisted(checks, this.checks, task);
+    if (tags[BROWSER_RUNTIME_TAG.key] === BROWSER_RUNTIME_TAG.value) addForBrowser(checks, this.checks, task);
     return { stage, task, settings, checks };
   }
 
@@ -125,6 +126,16 @@ export class GatePolicy {
   parentOf(stage: GateStage): GateStage | null {
     return this.stages.get(stage)?.parent ?? null;
   }
+}
+
+/** A version tagged `runtime=browser` is served in web pages: every gate of it runs browser_compat, as the stage lists it or with its defaults. */
+export const BROWSER_RUNTIME_TAG = { key: 'runtime', value: 'browser' } as const;
+
+function addForBrowser(checks: PolicyCheck[], known: ReadonlyMap<string, GateCheck>, task: Task): void {
+  const browserCompat = known.get('browser_compat');
+  if (!browserCompat || checks.some((listed) => listed.id === browserCompat.id)) return;
+  if (browserCompat.tasks && !browserCompat.tasks.includes(task)) return;
+  checks.push({ id: browserCompat.id, severity: browserCompat.severity, thresholds: thresholdsFor(browserCompat, task) });
 }
 
 /**

@@ -55,7 +55,8 @@ export class GateRunService implements OnModuleInit {
 
   /**
    * Queues a run in the caller's transaction, with the stage's policy as it
-   * is now and what the model's scan allows beyond it. The allowances are
+   * is now (with browser_compat for a version tagged runtime=browser) and
+   * what the model's scan allows beyond it. The allowances are
    * read, not locked: a run queued while they change carries the old ones,
    * its verdict the old policy digest, and the next re-scan catches it up.
    */
@@ -65,7 +66,8 @@ export class GateRunService implements OnModuleInit {
 
   private async enqueueRun(tx: EntityManager, request: GateRequest): Promise<GateRunEntity> {
     if (!this.policy.stageNames.includes(request.stage)) throw new StageWithoutPolicyError(request.stage, this.policy.stageNames);
-    const policy = withScanAllowances(this.policy.resolve(request.stage, request.task), await this.models.scanAllowanceRulesOf(tx, request.ref.model));
+    const resolved = this.policy.resolve(request.stage, request.task, { tags: await this.versions.tagsOf(tx, request.versionId) });
+    const policy = withScanAllowances(resolved, await this.models.scanAllowanceRulesOf(tx, request.ref.model));
     const run = await this.queue(tx, request, policy);
     await this.versions.recordGate(tx, request.versionId, { runId: run.id, stage: run.stage, status: 'queued', healthScore: null, finishedAt: null });
     return run;

@@ -263,6 +263,11 @@ export class VersionService {
     };
   }
 
+  /** The version's tags as the caller's transaction sees them: a gate's policy depends on some (runtime=browser). */
+  async tagsOf(tx: EntityManager, versionId: string): Promise<Record<string, string>> {
+    return (await this.versions.findWithModelName(versionId, tx))?.version.tags ?? {};
+  }
+
   /** `model@version` for feature libs that key their rows by it and check where it stands. */
   async lookup(modelName: string, versionName: string): Promise<VersionRecord> {
     const { model, version } = await this.resolve(modelName, versionName);
