@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { BlobCollector } from '@gatehouse/catalog';
 import { ConfigError, loadConfig } from '@gatehouse/config';
-import { FileProblemsError } from '@gatehouse/errors';
 import { createRegistry } from './create-registry';
+import { exitWithError } from './fatal-error';
 import { createLogger } from './registry-logger';
 
 /**
@@ -29,8 +29,4 @@ async function collect(): Promise<void> {
   }
 }
 
-collect().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof FileProblemsError;
-  process.stderr.write(`${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
-  process.exit(1);
-});
+collect().catch(exitWithError);

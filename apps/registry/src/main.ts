@@ -1,12 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@gatehouse/config';
-import { FileProblemsError } from '@gatehouse/errors';
-import { S3CredentialsMissingError, S3UnreachableError } from '@gatehouse/storage';
+import { loadConfig } from '@gatehouse/config';
 import { createRegistry } from './create-registry';
-
-/** What an operator fixes in the environment or a policy file: its message alone says what to do, a stack would bury it. */
-const OPERATOR_ERRORS = [ConfigError, FileProblemsError, S3CredentialsMissingError, S3UnreachableError];
+import { exitWithError } from './fatal-error';
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -23,8 +19,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  const known = OPERATOR_ERRORS.some((kind) => error instanceof kind);
-  process.stderr.write(`${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
-  process.exit(1);
-});
+main().catch(exitWithError);

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@gatehouse/config';
+import { loadConfig } from '@gatehouse/config';
 import { migrateDatabase } from '@gatehouse/database';
+import { exitWithError } from './fatal-error';
 import { createLogger } from './registry-logger';
 import { registrySchema } from './schema';
 
@@ -12,7 +13,4 @@ async function migrate(): Promise<void> {
 }
 
 /** `npm run migrate`: applies pending migrations and exits; the server also does this on start. */
-migrate().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
-  process.exit(1);
-});
+migrate().catch(exitWithError);

@@ -21,6 +21,11 @@ export class AliasRepository {
    */
   async lock(tx: EntityManager, modelId: string, alias: string): Promise<AliasRow | undefined> {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`model_aliases:${modelId}:${alias}`]);
+    return this.find(modelId, alias, tx);
+  }
+
+  /** Where the alias points, if the model has it. */
+  async find(modelId: string, alias: string, tx: EntityManager = this.dataSource.manager): Promise<AliasRow | undefined> {
     const [row] = await tx.query<RawAlias[]>(
       'SELECT a.alias, v.version, a.set_by, a.set_at FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2',
       [modelId, alias],
@@ -28,13 +33,15 @@ export class AliasRepository {
     return row && fromRaw(row);
   }
 
-  /** Points `alias` at the version, creating it or moving it in one statement; call it under {@link lock}. */
-  async set(tx: EntityManager, modelId: string, alias: string, versionId: string, actor: string): Promise<void> {
-    await tx.query(
+  /** Points `alias` at the version (`version` names it), creating or moving it in one statement; call it under {@link lock}. */
+  async set(tx: EntityManager, modelId: string, alias: string, version: { id: string; version: string }, actor: string): Promise<AliasRow> {
+    const [row] = await tx.query<Omit<RawAlias, 'version'>[]>(
       `INSERT INTO model_aliases (model_id, alias, version_id, set_by) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, set_by = excluded.set_by, set_at = now()`,
-      [modelId, alias, versionId, actor],
+       ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, set_by = excluded.set_by, set_at = now()
+       RETURNING alias, set_by, set_at`,
+      [modelId, alias, version.id, actor],
     );
+    return fromRaw({ ...row, version: version.version });
   }
 
   async remove(tx: EntityManager, modelId: string, alias: string): Promise<void> {
@@ -47,15 +54,6 @@ export class AliasRepository {
       [modelId],
     );
     return rows.map(fromRaw);
-  }
-
-  /** The name of the version `alias` points at, if any. */
-  async resolve(modelId: string, alias: string, tx: EntityManager = this.dataSource.manager): Promise<string | undefined> {
-    const [row] = await tx.query<{ version: string }[]>(
-      'SELECT v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2',
-      [modelId, alias],
-    );
-    return row?.version;
   }
 
   /** The aliases of each of `versionIds`, in one query, sorted. */

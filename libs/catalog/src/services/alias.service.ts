@@ -39,14 +39,14 @@ export class AliasService {
       if (version.status === 'pending_upload') throw new AliasTargetNotCommittedError(modelName, alias, versionName);
       const previous = await this.aliases.lock(tx, model.id, alias);
       if (previous?.version === versionName) return previous;
-      await this.aliases.set(tx, model.id, alias, version.id, actor.name);
+      const moved = await this.aliases.set(tx, model.id, alias, version, actor.name);
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'alias.set',
         subject: `model:${modelName}`,
         payload: { alias, from: previous?.version ?? null, to: versionName },
       });
-      return (await this.aliases.lock(tx, model.id, alias))!;
+      return moved;
     });
     return this.response(modelName, row);
   }
@@ -73,9 +73,11 @@ export class AliasService {
   }
 
   async get(modelName: string, alias: string): Promise<AliasResponse> {
-    const found = (await this.list(modelName)).items.find((item) => item.alias === alias);
+    const model = await this.models.findByName(modelName);
+    if (!model) throw new ModelNotFoundError(modelName);
+    const found = await this.aliases.find(model.id, alias);
     if (!found) throw new AliasNotFoundError(modelName, alias);
-    return found;
+    return this.response(modelName, found);
   }
 
   private assertMayMove(actor: Principal, alias: string): void {

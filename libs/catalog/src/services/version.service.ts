@@ -417,7 +417,7 @@ export class VersionService {
   /** The model and version rows for `model@version` or `model@alias`, or a 404 naming which is missing. */
   private async resolve(modelName: string, versionName: string): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     const model = await this.modelService.require(modelName);
-    const aliased = ALIAS_NAME.test(versionName) ? await this.aliases.resolve(model.id, versionName) : undefined;
+    const aliased = ALIAS_NAME.test(versionName) ? (await this.aliases.find(model.id, versionName))?.version : undefined;
     const version = await this.versions.find(model.id, aliased ?? versionName);
     if (!version) throw new VersionNotFoundError({ model: modelName, version: versionName });
     return { model, version };

@@ -55,11 +55,17 @@ let codeReservation: Promise<number> | undefined;
  * binary, started as the sandbox's child is.
  */
 export function nodeCodeReservationBytes(): Promise<number> {
-  codeReservation ??= promisify(execFile)(process.execPath, ['-e', MEASURE_CODE_RESERVATION], { env: {} }).then(({ stdout }) => {
-    const bytes = Number(stdout);
-    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`could not measure node's code reservation: got "${stdout}"`);
-    return bytes;
-  });
+  // A failed measurement is not kept: the next gate measures again rather than failing for good.
+  codeReservation ??= promisify(execFile)(process.execPath, ['-e', MEASURE_CODE_RESERVATION], { env: {} })
+    .then(({ stdout }) => {
+      const bytes = Number(stdout);
+      if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`could not measure node's code reservation: got "${stdout}"`);
+      return bytes;
+    })
+    .catch((error: unknown) => {
+      codeReservation = undefined;
+      throw error;
+    });
   return codeReservation;
 }
 
