@@ -122,6 +122,11 @@ describe('abandon and collect (embedded)', () => {
     expect(sha256(model.body as Buffer)).toBe(sha256(classifier.model.bytes));
     expect((await registry.admin.post('/v1/admin/gc', {})).body.collected.count).toBe(0);
 
+    // A crashed upload's lease, long expired: counted once when removed, then gone.
+    await registry.sql(`INSERT INTO blob_leases (sha256, expires_at) VALUES ($1, now() - interval '1 day')`, [sha256(held)]);
+    expect((await registry.admin.post('/v1/admin/gc', {})).body).toMatchObject({ expiredLeases: 1, collected: { count: 0 } });
+    expect((await registry.admin.post('/v1/admin/gc', {})).body.expiredLeases).toBe(0);
+
     const home = await mkdtemp(join(tmpdir(), 'gatehouse-gc-cli-'));
     try {
       const cli = (...argv: string[]) =>

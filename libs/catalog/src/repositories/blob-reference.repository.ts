@@ -51,8 +51,9 @@ export class BlobReferenceRepository {
 
   /** Removes every expired lease; returns how many. */
   async removeExpiredLeases(): Promise<number> {
-    const rows = await this.transactions.run((tx) => tx.query<{ id: string }[]>('DELETE FROM blob_leases WHERE expires_at <= now() RETURNING id'));
-    return rows.length;
+    // A DELETE answers [rows, count].
+    const [, count] = await this.transactions.run((tx) => tx.query<[unknown[], number]>('DELETE FROM blob_leases WHERE expires_at <= now()'));
+    return count;
   }
 }
 
