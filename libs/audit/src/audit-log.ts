@@ -3,6 +3,7 @@ import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
 import { MetricsService } from '@gatehouse/metrics';
 import type { EntityManager } from 'typeorm';
+import { AuditAppended } from './audit-appended';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditRepository } from './audit.repository';
 import type { AuditPage, ListAuditQuery } from './dto/audit.dto';
@@ -37,12 +38,14 @@ export class AuditLog {
     private readonly events: AuditRepository,
     private readonly transactions: TransactionRunner,
     private readonly metrics: MetricsService,
+    private readonly appended: AuditAppended,
   ) {}
 
   /**
    * Appends inside the caller's transaction, so the event exists exactly when
    * the change does. Locking the chain head serialises appenders across
    * replicas into one linear chain. Counted once the transaction commits.
+   * Listeners of {@link AuditAppended} run next, in the same transaction.
    */
   async append(tx: EntityManager, entry: AuditEntry): Promise<void> {
     this.transactions.afterCommit(tx, () => this.metrics.auditEventAppended(entry.action));
@@ -56,6 +59,7 @@ export class AuditLog {
       payload: entry.payload ?? {},
     };
     await this.events.append(tx, { ...event, prevHash: head.hash, hash: chainHash(head.hash, event) });
+    await this.appended.publish(tx, event);
   }
 
   /** Events newest first, filtered; the cursor is the last seq of the previous page. */

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AuditAppended } from './audit-appended';
 import { AuditLog } from './audit-log';
 import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
@@ -6,7 +7,7 @@ import { AuditRepository } from './audit.repository';
 @Global()
 @Module({
   controllers: [AuditController],
-  providers: [AuditRepository, AuditLog],
-  exports: [AuditLog],
+  providers: [AuditRepository, AuditLog, AuditAppended],
+  exports: [AuditLog, AuditAppended],
 })
 export class AuditModule {}

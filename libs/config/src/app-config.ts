@@ -12,6 +12,12 @@ const MAX_JSON_BODY_SIZE_CEILING = 64 * 1024 ** 2;
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
+/** Bounded so that a retry schedule stays within days, not weeks. */
+const MAX_WEBHOOK_RETRY_BASE_MS = 3_600_000;
+
+/** Bounded because each attempt in flight holds its delivery's lease for this long. */
+const MAX_WEBHOOK_TIMEOUT_MS = 120_000;
+
 /** Who may read /metrics: any valid API token (a Prometheus scraper's bearer_token_file), or anyone. */
 export const METRICS_AUTH_MODES = ['token', 'open'] as const;
 export type MetricsAuth = (typeof METRICS_AUTH_MODES)[number];
@@ -175,6 +181,41 @@ class Environment {
   @IsString()
   PROMOTION_POLICY?: string;
 
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  WEBHOOK_CONCURRENCY?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  WEBHOOK_POLL_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(MAX_WEBHOOK_RETRY_BASE_MS)
+  WEBHOOK_RETRY_BASE_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  WEBHOOK_MAX_ATTEMPTS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(MAX_WEBHOOK_TIMEOUT_MS)
+  WEBHOOK_TIMEOUT_MS?: number;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsIn(METRICS_AUTH_MODES, { message: 'METRICS_AUTH must be token (any valid API token) or open (no token)' })
@@ -219,6 +260,20 @@ export interface AppConfig {
   /** Whether GET /metrics asks for a token. */
   metricsAuth: MetricsAuth;
   collector: CollectorConfig;
+  webhooks: WebhookDeliveryConfig;
+}
+
+/** How each replica delivers the outbox to webhook subscriptions. */
+export interface WebhookDeliveryConfig {
+  /** Deliveries this process attempts at once; 0 leaves them to other replicas. */
+  concurrency: number;
+  pollMs: number;
+  /** The first retry waits about this long; each one after waits twice as long as the one before, with jitter. */
+  retryBaseMs: number;
+  /** Attempts before a delivery is dead (a dead letter, replayable). */
+  maxAttempts: number;
+  /** A receiver that has not answered within this is a failed attempt. */
+  timeoutMs: number;
 }
 
 /** The blob collector: how often each replica runs it (0: only on demand) and how old an unreferenced blob must be to go. */
@@ -312,6 +367,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     promotionPolicyFile: parsed.PROMOTION_POLICY ? resolve(parsed.PROMOTION_POLICY) : DEFAULT_PROMOTION_POLICY_FILE,
     metricsAuth: (parsed.METRICS_AUTH as MetricsAuth | undefined) ?? 'token',
     collector: { intervalMinutes: parsed.GC_INTERVAL_MINUTES ?? 360, graceMinutes: parsed.GC_GRACE_MINUTES ?? 24 * 60 },
+    // Ten attempts 30 s apart at first, doubling: a receiver may be down for about four hours before a delivery is dead.
+    webhooks: {
+      concurrency: parsed.WEBHOOK_CONCURRENCY ?? 4,
+      pollMs: parsed.WEBHOOK_POLL_MS ?? 1000,
+      retryBaseMs: parsed.WEBHOOK_RETRY_BASE_MS ?? 30_000,
+      maxAttempts: parsed.WEBHOOK_MAX_ATTEMPTS ?? 10,
+      timeoutMs: parsed.WEBHOOK_TIMEOUT_MS ?? 10_000,
+    },
   };
 }
 

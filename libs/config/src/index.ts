@@ -8,4 +8,5 @@ export {
   type DatabaseConfig,
   type LogLevel,
   type MetricsAuth,
+  type WebhookDeliveryConfig,
 } from './app-config';

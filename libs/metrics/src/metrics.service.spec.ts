@@ -85,6 +85,30 @@ describe('MetricsService', () => {
     expect(sampleValue(samples, 'gatehouse_audit_events_appended_total', { action: 'model.created' })).toBe(2);
   });
 
+  it('counts webhook delivery attempts by outcome, and reads the backlog at each scrape, NaN when the read fails', async () => {
+    const metrics = new MetricsService();
+    metrics.webhookDeliveryAttempted('retrying');
+    metrics.webhookDeliveryAttempted('retrying');
+    metrics.webhookDeliveryAttempted('delivered');
+    metrics.webhookDeliveryAttempted('dead');
+    expect((await scrape(metrics)).some((sample) => sample.name === 'gatehouse_webhook_backlog')).toBe(false);
+    let backlog: { pending: number; dead: number } | Error = { pending: 4, dead: 1 };
+    metrics.readWebhookBacklogWith(async () => {
+      if (backlog instanceof Error) throw backlog;
+      return backlog;
+    });
+    let samples = await scrape(metrics);
+    expect(sampleValue(samples, 'gatehouse_webhook_deliveries_total', { outcome: 'retrying' })).toBe(2);
+    expect(sampleValue(samples, 'gatehouse_webhook_deliveries_total', { outcome: 'delivered' })).toBe(1);
+    expect(sampleValue(samples, 'gatehouse_webhook_deliveries_total', { outcome: 'dead' })).toBe(1);
+    expect(sampleValue(samples, 'gatehouse_webhook_backlog', { status: 'pending' })).toBe(4);
+    expect(sampleValue(samples, 'gatehouse_webhook_backlog', { status: 'dead' })).toBe(1);
+    backlog = new Error('connection refused');
+    samples = await scrape(metrics);
+    expect(sampleValue(samples, 'gatehouse_webhook_backlog', { status: 'pending' })).toBeNaN();
+    expect(() => metrics.readWebhookBacklogWith(async () => ({ pending: 0, dead: 0 }))).toThrow('already has a reader');
+  });
+
   it('exposes process metrics beside its own, in an exposition promtool accepts without a lint problem', async () => {
     const metrics = new MetricsService();
     metrics.httpRequest({ method: 'PUT', route: '/v1/models/:name/versions/:version/files/*path', statusCode: 201, seconds: 0.5 });
@@ -96,6 +120,8 @@ describe('MetricsService', () => {
     metrics.blobBytesStored(10);
     metrics.blobBytesDownloaded(10);
     metrics.auditEventAppended('stage.rolled_back');
+    metrics.webhookDeliveryAttempted('delivered');
+    metrics.readWebhookBacklogWith(async () => ({ pending: 1, dead: 0 }));
     const exposition = await metrics.exposition();
     expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const names = new Set(samplesOf(exposition).map((sample) => sample.name));

@@ -10,6 +10,8 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 export type GateRunOutcome = 'passed' | 'failed' | 'error';
 export type PromotionOutcome = 'completed' | 'rejected';
 export type LeaseRenewalResult = 'renewed' | 'lost' | 'failed';
+/** What a webhook delivery attempt left: delivered, to be retried, or dead (its last attempt failed). */
+export type WebhookAttemptOutcome = 'delivered' | 'retrying' | 'dead';
 
 export interface HttpRequestObservation {
   method: string | undefined;
@@ -95,7 +97,15 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly webhookDeliveries = new Counter({
+    name: 'gatehouse_webhook_deliveries_total',
+    help: 'Webhook delivery attempts recorded, by outcome: delivered (2xx), retrying (failed, tried again later) or dead (failed on its last attempt)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   private gateQueueDepthRead = false;
+  private webhookBacklogRead = false;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -167,5 +177,37 @@ export class MetricsService {
 
   auditEventAppended(action: string): void {
     this.auditEventsAppended.inc({ action });
+  }
+
+  webhookDeliveryAttempted(outcome: WebhookAttemptOutcome): void {
+    this.webhookDeliveries.inc({ outcome });
+  }
+
+  /**
+   * `gatehouse_webhook_backlog{status}`, read with `count` at each scrape:
+   * deliveries pending an attempt and dead ones, from webhook_deliveries,
+   * which every replica shares. The events lib, which owns it, supplies the query.
+   */
+  readWebhookBacklogWith(count: () => Promise<{ pending: number; dead: number }>): void {
+    if (this.webhookBacklogRead) throw new Error('the webhook backlog already has a reader');
+    this.webhookBacklogRead = true;
+    const logger = this.logger;
+    new Gauge({
+      name: 'gatehouse_webhook_backlog',
+      help: 'Webhook deliveries by status, across replicas, read at scrape time: pending (waiting for an attempt) and dead (every attempt failed); NaN when the database did not answer',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        try {
+          const backlog = await count();
+          this.set({ status: 'pending' }, backlog.pending);
+          this.set({ status: 'dead' }, backlog.dead);
+        } catch (error) {
+          logger.warn(`could not count webhook deliveries: ${(error as Error).message}`);
+          this.set({ status: 'pending' }, Number.NaN);
+          this.set({ status: 'dead' }, Number.NaN);
+        }
+      },
+    });
   }
 }
