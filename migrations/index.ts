@@ -15,6 +15,7 @@ import { GateRunProgress1764000001500 } from './1764000001500-GateRunProgress';
 import { VersionSchemaSource1764000001700 } from './1764000001700-VersionSchemaSource';
 import { VersionTagsAndAliases1764000001800 } from './1764000001800-VersionTagsAndAliases';
 import { BlobLeases1764000001900 } from './1764000001900-BlobLeases';
+import { CreateEvents1764000002000 } from './1764000002000-CreateEvents';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   VersionSchemaSource1764000001700,
   VersionTagsAndAliases1764000001800,
   BlobLeases1764000001900,
+  CreateEvents1764000002000,
 ];

@@ -5,6 +5,7 @@ import { CatalogModule } from '@gatehouse/catalog';
 import type { AppConfig } from '@gatehouse/config';
 import { ConfigModule } from './config.module';
 import { DatabaseModule } from '@gatehouse/database';
+import { EventsModule } from '@gatehouse/events';
 import { GatesModule } from '@gatehouse/gates';
 import { MetricsModule } from '@gatehouse/metrics';
 import { PromotionModule } from '@gatehouse/promotion';
@@ -26,6 +27,7 @@ export class RegistryModule implements NestModule {
         StorageModule,
         AuditModule,
         AuthModule,
+        EventsModule,
         CatalogModule,
         GatesModule,
         PromotionModule,
