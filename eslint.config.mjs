@@ -11,10 +11,10 @@ const ROOT = import.meta.dirname;
 
 // The layers of DESIGN.md "Shape of the code". Dependencies point one way:
 // apps -> feature libs -> infrastructure and pure libs, never back.
-const PURE_LIBS = ['config', 'errors', 'model-signing', 'onnx', 'artifact-scan', 'gate-engine'];
+const PURE_LIBS = ['config', 'errors', 'model-signing', 'onnx', 'artifact-scan', 'gate-engine', 'canary-judge'];
 const INFRASTRUCTURE_LIBS = ['database', 'storage', 'auth', 'audit', 'metrics', 'openapi'];
 // Lowest first: a feature lib may import the feature libs before it, never one after it.
-const FEATURE_LIBS = ['integrity', 'catalog', 'gates', 'promotion'];
+const FEATURE_LIBS = ['events', 'integrity', 'catalog', 'gates', 'promotion', 'monitoring'];
 
 // Packages that bring in Nest, the database or the server: the pure libs and the
 // offline CLI load only what they run, so they import none of these.
