@@ -16,6 +16,7 @@ import { VersionSchemaSource1764000001700 } from './1764000001700-VersionSchemaS
 import { VersionTagsAndAliases1764000001800 } from './1764000001800-VersionTagsAndAliases';
 import { BlobLeases1764000001900 } from './1764000001900-BlobLeases';
 import { CreateEvents1764000002000 } from './1764000002000-CreateEvents';
+import { CreateTelemetry1764000002100 } from './1764000002100-CreateTelemetry';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   VersionTagsAndAliases1764000001800,
   BlobLeases1764000001900,
   CreateEvents1764000002000,
+  CreateTelemetry1764000002100,
 ];

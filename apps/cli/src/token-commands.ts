@@ -11,7 +11,7 @@ export function addTokenCommands(program: Command, { client, print, io }: Comman
   tokens
     .command('create')
     .argument('<name>')
-    .requiredOption('--role <role>', 'a role (repeatable): admin, ml_engineer, data_scientist, approver, reader', collect, [])
+    .requiredOption('--role <role>', 'a role (repeatable): admin, ml_engineer, data_scientist, approver, reader, reporter (serving systems: telemetry only)', collect, [])
     .option('-q, --quiet', 'print only the secret, as in CI_TOKEN=$(gatehouse tokens create ci --role ml_engineer --quiet)')
     .action(async (name: string, options: { role: string[]; quiet?: boolean }) => {
       const token = await (await client()).post<Token>('/v1/tokens', { name, roles: options.role });

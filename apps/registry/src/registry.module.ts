@@ -8,6 +8,7 @@ import { DatabaseModule } from '@gatehouse/database';
 import { EventsModule } from '@gatehouse/events';
 import { GatesModule } from '@gatehouse/gates';
 import { MetricsModule } from '@gatehouse/metrics';
+import { MonitoringModule } from '@gatehouse/monitoring';
 import { PromotionModule } from '@gatehouse/promotion';
 import { StorageModule } from '@gatehouse/storage';
 import { HealthController } from './health.controller';
@@ -31,6 +32,7 @@ export class RegistryModule implements NestModule {
         CatalogModule,
         GatesModule,
         PromotionModule,
+        MonitoringModule,
       ],
       controllers: [HealthController, metricsController(config.metricsAuth)],
     };

@@ -1,4 +1,5 @@
-export const ROLES = ['admin', 'ml_engineer', 'data_scientist', 'approver', 'reader'] as const;
+/** `reporter` is for serving systems: they send telemetry and read, nothing more. */
+export const ROLES = ['admin', 'ml_engineer', 'data_scientist', 'approver', 'reader', 'reporter'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling: resolved from the bearer token on every request. */

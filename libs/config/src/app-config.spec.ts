@@ -84,6 +84,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it('windows telemetry by the minute and keeps it two weeks by default, each setting bounded', () => {
+    expect(loadConfig({}).telemetry).toEqual({ windowSeconds: 60, retentionDays: 14, labelWaitHours: 24, maxBatch: 10_000 });
+    expect(loadConfig({ TELEMETRY_WINDOW_SECONDS: '5', TELEMETRY_RETENTION_DAYS: '1', TELEMETRY_LABEL_WAIT_HOURS: '2', TELEMETRY_MAX_BATCH: '10' }).telemetry).toEqual({
+      windowSeconds: 5,
+      retentionDays: 1,
+      labelWaitHours: 2,
+      maxBatch: 10,
+    });
+    const variables = ['TELEMETRY_WINDOW_SECONDS', 'TELEMETRY_RETENTION_DAYS', 'TELEMETRY_LABEL_WAIT_HOURS', 'TELEMETRY_MAX_BATCH'];
+    expect(() => loadConfig(Object.fromEntries(variables.map((variable) => [variable, '0'])))).toThrow(new RegExp(variables.join('[^]*')));
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

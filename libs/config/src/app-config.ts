@@ -216,6 +216,34 @@ class Environment {
   @Max(MAX_WEBHOOK_TIMEOUT_MS)
   WEBHOOK_TIMEOUT_MS?: number;
 
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  TELEMETRY_WINDOW_SECONDS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(366)
+  TELEMETRY_RETENTION_DAYS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 30)
+  TELEMETRY_LABEL_WAIT_HOURS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  TELEMETRY_MAX_BATCH?: number;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsIn(METRICS_AUTH_MODES, { message: 'METRICS_AUTH must be token (any valid API token) or open (no token)' })
@@ -261,6 +289,18 @@ export interface AppConfig {
   metricsAuth: MetricsAuth;
   collector: CollectorConfig;
   webhooks: WebhookDeliveryConfig;
+  telemetry: TelemetryConfig;
+}
+
+/** How pushed telemetry is windowed, kept and bounded. */
+export interface TelemetryConfig {
+  /** Observations fold into one aggregate per version and window of this many seconds. */
+  windowSeconds: number;
+  retentionDays: number;
+  /** How long a prediction reported with a request id waits for its label. */
+  labelWaitHours: number;
+  /** Observations or labels in one batch, at most (MAX_JSON_BODY_SIZE bounds its bytes). */
+  maxBatch: number;
 }
 
 /** How each replica delivers the outbox to webhook subscriptions. */
@@ -374,6 +414,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       retryBaseMs: parsed.WEBHOOK_RETRY_BASE_MS ?? 30_000,
       maxAttempts: parsed.WEBHOOK_MAX_ATTEMPTS ?? 10,
       timeoutMs: parsed.WEBHOOK_TIMEOUT_MS ?? 10_000,
+    },
+    telemetry: {
+      windowSeconds: parsed.TELEMETRY_WINDOW_SECONDS ?? 60,
+      retentionDays: parsed.TELEMETRY_RETENTION_DAYS ?? 14,
+      labelWaitHours: parsed.TELEMETRY_LABEL_WAIT_HOURS ?? 24,
+      maxBatch: parsed.TELEMETRY_MAX_BATCH ?? 10_000,
     },
   };
 }

@@ -8,5 +8,6 @@ export {
   type DatabaseConfig,
   type LogLevel,
   type MetricsAuth,
+  type TelemetryConfig,
   type WebhookDeliveryConfig,
 } from './app-config';

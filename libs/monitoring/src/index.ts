@@ -1,0 +1,2 @@
+export { MonitoringModule } from './monitoring.module';
+export { TelemetryService } from './telemetry/telemetry.service';
