@@ -1,8 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
+import { runCaptured } from './support/cli-runner';
 import { registerVersion } from './support/model-registration';
 import { OpenApiContract } from './support/openapi';
 import { startRegistry, startReplica, type TestRegistry } from './support/registry';
@@ -37,6 +41,8 @@ function verifySignature(header: string | undefined, rawBody: string, secret: st
 class Receiver {
   readonly receipts: Receipt[] = [];
   private readonly answers = new Map<string, number[]>();
+  /** Paths whose requests wait unanswered, and the answers they wait for. */
+  private readonly held = new Map<string, (() => void)[]>();
   private server!: Server;
   url = '';
 
@@ -55,8 +61,14 @@ class Receiver {
           signed: verifySignature(request.headers['gatehouse-signature'] as string, rawBody, SECRET),
         });
         const planned = this.answers.get(path) ?? [204];
-        response.statusCode = planned.length > 1 ? planned.shift()! : planned[0];
-        response.end();
+        const status = planned.length > 1 ? planned.shift()! : planned[0];
+        const answer = () => {
+          response.statusCode = status;
+          response.end();
+        };
+        const held = this.held.get(path);
+        if (held) held.push(answer);
+        else answer();
       });
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -65,6 +77,16 @@ class Receiver {
 
   answer(path: string, ...statuses: number[]): void {
     this.answers.set(path, statuses);
+  }
+
+  /** Leaves requests to `path` unanswered until {@link release}. */
+  hold(path: string): void {
+    this.held.set(path, []);
+  }
+
+  release(path: string): void {
+    for (const answer of this.held.get(path) ?? []) answer();
+    this.held.delete(path);
   }
 
   at(path: string, predicate: (receipt: Receipt) => boolean = () => true): Receipt[] {
@@ -239,6 +261,17 @@ describe('webhooks (embedded)', () => {
     const [audit] = (await registry.admin.get(`/v1/audit?action=webhook.delivery_replayed&subject=webhook:${webhookId}`)).body.items;
     expect(audit.payload).toMatchObject({ deliveryId: dead.id, eventId: dead.event.id });
 
+    // A delivered delivery replays too; while it is being tried (its receiver has not answered yet), it cannot be replayed again.
+    receiver.hold('/down');
+    expect((await registry.admin.post(`/v1/webhook-deliveries/${dead.id}/replay`)).body.status).toBe('pending');
+    await until(async () => (receiver.at('/down').length === 5 ? true : undefined));
+    const pending = await registry.admin.post(`/v1/webhook-deliveries/${dead.id}/replay`);
+    expect([pending.status, pending.body.error]).toEqual([409, 'webhook_delivery_pending']);
+    expect(pending.body.message).toContain('only dead or delivered deliveries can be replayed');
+    receiver.release('/down');
+    const [again] = await until(async () => nonEmpty(await deliveriesOf(registry.admin, webhookId, '?status=delivered')));
+    expect(again.attempts.map((a: any) => a.statusCode)).toEqual([503, 503, 503, 200, 200]);
+
     const unknown = await registry.admin.post('/v1/webhook-deliveries/00000000-0000-4000-8000-000000000000/replay');
     expect([unknown.status, unknown.body.error]).toEqual([404, 'webhook_delivery_not_found']);
   });
@@ -267,7 +300,7 @@ describe('webhooks (embedded)', () => {
     const unreachable = await subscribe(registry.admin, `${closed.url}/gone`, ['*']);
     const failed = await registry.admin.post(`/v1/webhooks/${unreachable}/test`);
     expect(failed.body).toMatchObject({ delivered: false, attempt: { statusCode: null, error: expect.stringContaining('ECONNREFUSED') }, delivery: { status: 'dead' } });
-    expect((await registry.admin.delete(`/v1/webhooks/${unreachable}`)).status).toBe(204);
+    expect((await registry.admin.delete(`/v1/webhooks/${unreachable}`)).status).toBe(200);
   });
 
   it('writes no event for an action that rolls back', async () => {
@@ -313,11 +346,53 @@ describe('webhooks (embedded)', () => {
     const [rotated] = (await registry.admin.get(`/v1/audit?action=webhook.updated&subject=webhook:${webhookId}`)).body.items;
     expect(rotated.payload).toEqual({ changed: ['secret'] });
 
-    expect((await registry.admin.delete(`/v1/webhooks/${webhookId}`)).status).toBe(204);
+    const deleted = await registry.admin.delete(`/v1/webhooks/${webhookId}`);
+    expect([deleted.status, deleted.body.id]).toEqual([200, webhookId]);
+    contract.check('delete', '/v1/webhooks/{id}', deleted);
     const gone = await registry.admin.get(`/v1/webhooks/${webhookId}`);
     expect([gone.status, gone.body.error]).toEqual([404, 'webhook_not_found']);
     expect((await registry.admin.get(`/v1/audit?action=webhook.deleted&subject=webhook:${webhookId}`)).body.items).toHaveLength(1);
     expect((await registry.admin.get('/v1/webhooks/not-a-uuid')).status).toBe(400);
+  });
+
+  it('drives subscriptions, tests, deliveries and replays from the CLI', async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'gatehouse-webhooks-cli-'));
+    const cli = (...argv: string[]) =>
+      runCaptured(argv, { HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: registry.adminToken }, workDir);
+    try {
+      const refused = await cli('webhooks', 'add', `${receiver.url}/cli`, '--event', 'gate.passd');
+      expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('unknown_webhook_event')]);
+
+      const added = await cli('webhooks', 'add', `${receiver.url}/cli`, '--event', 'stage.*', '--event', 'version.committed', '--description', 'from the CLI');
+      expect(added.code).toBe(0);
+      const [, id] = /created webhook (\S+)/.exec(added.stdout)!;
+      const [, secret] = /shown only now:\n(whsec_\S+)/.exec(added.stdout)!;
+      expect(secret.length).toBeGreaterThanOrEqual(16);
+      expect((await cli('webhooks', 'list')).stdout).toContain(`${receiver.url}/cli`);
+      expect((await cli('webhooks', 'show', id)).stdout).toMatch(/events:\s+stage\.\*, version\.committed/);
+
+      receiver.answer('/cli', 500);
+      const failed = await cli('webhooks', 'test', id);
+      expect([failed.code, failed.stdout]).toEqual([1, expect.stringContaining('not delivered: the receiver answered 500')]);
+      // Signed with the secret the CLI generated and printed.
+      const [receipt] = receiver.at('/cli');
+      expect(verifySignature(receipt.headers['gatehouse-signature'] as string, receipt.rawBody, secret)).toBe(true);
+
+      const dead = await cli('--json', 'webhooks', 'deliveries', id, '--status', 'dead');
+      const [letter] = JSON.parse(dead.stdout);
+      expect(letter).toMatchObject({ status: 'dead', event: { type: 'webhook.test' } });
+      receiver.answer('/cli', 200);
+      expect((await cli('webhooks', 'replay', letter.id)).stdout).toContain('is queued again');
+      await until(async () => nonEmpty(await deliveriesOf(registry.admin, id, '?status=delivered')));
+      const table = await cli('webhooks', 'deliveries', id);
+      expect(table.stdout).toMatch(new RegExp(`${letter.id}\\s+webhook\\.test\\s+webhook:${id}\\s+delivered\\s+2\\s+200`));
+      expect((await cli('webhooks', 'test', id)).stdout).toMatch(/delivered: the receiver answered 200/);
+
+      expect((await cli('webhooks', 'rm', id)).stdout).toContain(`deleted webhook ${id}`);
+      expect((await cli('webhooks', 'list')).stdout).not.toContain(id);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 
   it('counts attempts by outcome and the dead letters in /metrics', async () => {

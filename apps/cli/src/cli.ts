@@ -13,6 +13,7 @@ import { addPromotionCommands } from './promotion-commands';
 import { addSigningCommands } from './signing-commands';
 import { addTokenCommands } from './token-commands';
 import { addLineageCommand, addVersionCommands } from './version-commands';
+import { addWebhookCommands } from './webhook-commands';
 
 /** Runs one `gatehouse` invocation and returns its exit code: 0 done, 1 failed, 2 misused. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -51,5 +52,6 @@ function buildProgram(io: CliIo): Command {
   addPromotionCommands(program, context);
   addLineageCommand(program, context);
   addAdminCommands(program, context);
+  addWebhookCommands(program, context);
   return program;
 }

@@ -86,8 +86,8 @@ export class WebhookService {
     return this.map(subscription);
   }
 
-  async remove(actor: Principal, id: string): Promise<void> {
-    await this.transactions.run(async (tx) => {
+  async remove(actor: Principal, id: string): Promise<WebhookResponse> {
+    const removed = await this.transactions.run(async (tx) => {
       const current = await this.subscriptions.find(id, tx);
       if (!current) throw new WebhookNotFoundError(id);
       await this.subscriptions.delete(tx, id);
@@ -97,7 +97,9 @@ export class WebhookService {
         subject: webhookSubject(id),
         payload: { receiver: receiverOf(current.url), events: current.events },
       });
+      return current;
     });
+    return this.map(removed);
   }
 
   async deliveries(id: string, query: DeliveriesQuery): Promise<WebhookDeliveryList> {

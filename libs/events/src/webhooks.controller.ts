@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { ApiErrors } from '@gatehouse/openapi';
 import { CreateWebhookDto, DeliveriesQuery, UpdateWebhookDto, WebhookDeliveryList, WebhookDeliveryResponse, WebhookResponse, WebhookTestResponse } from './dto/webhook.dto';
@@ -48,12 +48,11 @@ export class WebhooksController {
   }
 
   @Delete('webhooks/:id')
-  @HttpCode(204)
   @Allow('admin')
-  @ApiOperation({ summary: 'Delete a subscription and its delivery history' })
-  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiOperation({ summary: 'Delete a subscription and its delivery history; answers the subscription as it was' })
+  @ApiOkResponse({ type: WebhookResponse })
   @ApiErrors(400, 404)
-  remove(@CurrentPrincipal() actor: Principal, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  remove(@CurrentPrincipal() actor: Principal, @Param('id', new ParseUUIDPipe()) id: string): Promise<WebhookResponse> {
     return this.webhooks.remove(actor, id);
   }
 
