@@ -1,15 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionalEvent } from '@gatehouse/database';
+import type { AuditEventContent } from './audit-chain';
 
 /** An audit event as it was appended to the chain. */
-export interface AppendedAuditEvent {
-  seq: number;
-  occurredAt: Date;
-  actor: string;
-  action: string;
-  subject: string;
-  payload: Record<string, unknown>;
-}
+export type AppendedAuditEvent = AuditEventContent;
 
 /**
  * Published by AuditLog.append in the transaction that appends, right after

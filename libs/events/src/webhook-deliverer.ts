@@ -74,7 +74,7 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationSh
       this.metrics.webhookDeliveryAttempted(outcome.status === 'pending' ? 'retrying' : outcome.status);
       if (outcome.status === 'dead') this.logger.warn(`webhook delivery ${delivery.id} (${delivery.event.type}) is dead after ${delivery.attempt} attempts: ${sent.attempt.error}`);
     } else {
-      this.logger.warn(`webhook delivery ${delivery.id}: its lease lapsed before the attempt was recorded; another deliverer makes it again`);
+      this.logger.warn(`webhook delivery ${delivery.id}: its attempt was not recorded, as its lease lapsed (another deliverer makes it again) or its subscription was deleted`);
     }
     return sent;
   }
