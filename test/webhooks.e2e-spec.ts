@@ -201,7 +201,6 @@ describe('webhooks (embedded)', () => {
       expect(receipt.body.data).toEqual(audited.payload);
     }
     expect(committed.body.actor).toBe('engineer');
-    expect(['gate.passed', 'gate.failed']).toContain(gated.body.type);
     expect(gated.body.actor).toBe('gatehouse:gate-worker');
     // Audited actions that are not lifecycle events (the version declared, its file uploaded, this subscription created) never go out.
     expect(receiver.receipts.some((r) => ['version.declared', 'version.file_uploaded', 'webhook.created', 'model.created'].includes(r.body.type))).toBe(false);
@@ -353,6 +352,38 @@ describe('webhooks (embedded)', () => {
     expect([gone.status, gone.body.error]).toEqual([404, 'webhook_not_found']);
     expect((await registry.admin.get(`/v1/audit?action=webhook.deleted&subject=webhook:${webhookId}`)).body.items).toHaveLength(1);
     expect((await registry.admin.get('/v1/webhooks/not-a-uuid')).status).toBe(400);
+  });
+
+  it('pages the history newest first, and takes over an attempt whose replica died holding it', async () => {
+    const [lifecycle] = (await registry.admin.get('/v1/webhooks')).body.filter((w: any) => w.url === `${receiver.url}/lifecycle`);
+    const whole = await deliveriesOf(registry.admin, lifecycle.id, '?limit=100');
+    expect(whole.length).toBeGreaterThan(3);
+    const paged: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = (await registry.admin.get(`/v1/webhooks/${lifecycle.id}/deliveries?limit=1${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      paged.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(paged.map((d) => d.id)).toEqual(whole.map((d) => d.id));
+    expect(whole.map((d) => Date.parse(d.createdAt))).toEqual([...whole.map((d) => Date.parse(d.createdAt))].sort((a, b) => b - a));
+    const bad = await registry.admin.get(`/v1/webhooks/${lifecycle.id}/deliveries?cursor=not-a-cursor`);
+    expect([bad.status, bad.body.error]).toEqual([400, 'invalid_cursor']);
+    expect((await registry.admin.get(`/v1/webhooks/${lifecycle.id}/deliveries?status=lost`)).status).toBe(400);
+
+    // As a replica that claimed it and died would leave it: pending, its lease lapsed, the attempt never recorded.
+    const [taken] = whole;
+    await registry.sql(
+      `UPDATE webhook_deliveries SET status = 'pending', delivered_at = NULL, attempts = 1, lease_owner = 'a-replica-that-died', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [taken.id],
+    );
+    const before = receiver.at('/lifecycle', (r) => r.headers['gatehouse-delivery'] === taken.id).length;
+    const retaken = await until(async () => {
+      const [delivery] = (await deliveriesOf(registry.admin, lifecycle.id, '?limit=100')).filter((d) => d.id === taken.id);
+      return delivery.status === 'delivered' ? delivery : undefined;
+    });
+    expect(retaken.attempts).toHaveLength(taken.attempts.length + 1);
+    expect(receiver.at('/lifecycle', (r) => r.headers['gatehouse-delivery'] === taken.id)).toHaveLength(before + 1);
   });
 
   it('drives subscriptions, tests, deliveries and replays from the CLI', async () => {
