@@ -53,6 +53,7 @@ export class CreateEvents1764000002000 implements MigrationInterface {
         lease_expires_at timestamptz,
         created_at       timestamptz NOT NULL DEFAULT now(),
         delivered_at     timestamptz,
+        -- Its index, led by event_id, also serves the foreign key.
         CONSTRAINT webhook_deliveries_once_per_subscription UNIQUE (event_id, subscription_id),
         CONSTRAINT webhook_deliveries_lease CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL)),
         CONSTRAINT webhook_deliveries_delivered_when_done CHECK ((status = 'delivered') = (delivered_at IS NOT NULL))
@@ -60,7 +61,6 @@ export class CreateEvents1764000002000 implements MigrationInterface {
     // Deliverers poll for what is due; keep that scan to the pending rows.
     await db.query(`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`);
     await db.query('CREATE INDEX webhook_deliveries_subscription ON webhook_deliveries (subscription_id, seq DESC)');
-    await db.query('CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)');
   }
 
   async down(db: QueryRunner): Promise<void> {
