@@ -16,9 +16,9 @@ export class ObservationError extends DomainError {
   }
 }
 
-/** advanceAnalysis on an analysis that has already stopped (rolled back, paused or passed). */
+/** advanceAnalysis on an analysis that is not running, or resumeAnalysis on one that is not paused. */
 export class AnalysisStateError extends DomainError {
   constructor(status: string) {
-    super('conflict', 'analysis_not_running', `the analysis is ${status}: only a running analysis takes judgements`, { status });
+    super('conflict', 'analysis_state', `the analysis is ${status}: judgements go to running analyses, resumes to paused ones`, { status });
   }
 }

@@ -34,4 +34,16 @@ export {
 } from './reference-profile';
 export { compareDistributions, inputDrift, predictionDrift, PSI_EPSILON, type DriftReport, type DriftStatistics } from './drift';
 export { DEFAULT_JUDGE_CRITERIA, judgeInterval, type IntervalJudgement, type JudgeCriteria, type JudgedMetric, type MetricJudgement, type Verdict } from './judge';
+export {
+  advanceAnalysis,
+  DEFAULT_ANALYSIS_POLICY,
+  intervalsPerStep,
+  resumeAnalysis,
+  startAnalysis,
+  type AnalysisAction,
+  type AnalysisPolicy,
+  type AnalysisState,
+  type AnalysisStatus,
+} from './analysis-schedule';
+export { DEFAULT_ALERT_RULES, evaluateAlertRules, type AlertEvaluation, type AlertMetric, type AlertMinimums, type AlertRule, type AlertSeverity } from './alert-rules';
 export { AggregateProfileMismatchError, AnalysisStateError, ObservationError } from './errors';

@@ -1,7 +1,7 @@
 import { inputDrift, inputDriftBetween, predictionDrift, predictionDriftBetween, type DriftReport, type DriftStatistics } from './drift';
 import { latencyBuckets } from './latency-sketch';
 import type { ReferenceProfile } from './reference-profile';
-import { mannWhitneyGreater, meanSquaredErrorAboveRatio, proportionBelowRatio, twoProportionGreater } from './statistical-tests';
+import { mannWhitneyGreater, meanSquaredErrorAboveRatio, proportionBelowRatio, rateGreater } from './statistical-tests';
 import { latencyQuantile, type TelemetryAggregate } from './telemetry-aggregate';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -16,9 +16,9 @@ export interface JudgeCriteria {
   minSamples: number;
   /** Significance level of every one-sided test. */
   alpha: number;
-  /** Latency fails when the rank test is significant and the canary's median or p95 exceeds production's by more than this ratio. */
+  /** Latency fails when the rank test is significant and the canary's median and p95 both exceed production's by more than this ratio. */
   maxLatencyRatio: number;
-  /** Error rate fails when the z-test is significant and the canary's rate exceeds production's × this ratio + minErrorRateIncrease. */
+  /** Error rate fails when the (exact, conditional) two-proportion test is significant and the canary's rate exceeds production's × this ratio + minErrorRateIncrease. */
   maxErrorRateRatio: number;
   minErrorRateIncrease: number;
   /** Drift fails above this score (PSI): the ModelDriftDetected threshold, between the brief's warning 0.1 and critical 0.3. */
@@ -33,7 +33,7 @@ export interface JudgeCriteria {
 
 export const DEFAULT_JUDGE_CRITERIA: Readonly<JudgeCriteria> = Object.freeze({
   minSamples: 50,
-  alpha: 0.01,
+  alpha: 0.005,
   maxLatencyRatio: 1.1,
   maxErrorRateRatio: 1.5,
   minErrorRateIncrease: 0.001,
@@ -48,9 +48,10 @@ export const DEFAULT_JUDGE_CRITERIA: Readonly<JudgeCriteria> = Object.freeze({
  * metric's values (latency: p95 in ms; error_rate: rates; drift: drift
  * scores, PSI; accuracy: accuracy, or mean squared error for regression).
  * `statistic` and `pValue` are the test's (latency: Mann–Whitney z;
- * error_rate and accuracy: z; drift: the canary's score, and the KS p-value
+ * error_rate: the two-proportion z and the exact conditional p-value;
+ * accuracy: z; drift: the canary's score, and the KS p-value
  * of its most drifted distribution). `effect` is what `threshold` bounds
- * (latency: the larger of the median and p95 ratios; error_rate: the rate
+ * (latency: the smaller of the median and p95 ratios; error_rate: the rate
  * the canary must exceed is `threshold`, effect its ratio to production's;
  * drift: the canary's Jensen–Shannon divergence; accuracy: the canary's over
  * production's). Numbers that cannot be computed are null.
@@ -58,7 +59,7 @@ export const DEFAULT_JUDGE_CRITERIA: Readonly<JudgeCriteria> = Object.freeze({
 export interface MetricJudgement {
   metric: JudgedMetric;
   verdict: Verdict;
-  /** A stable code: no_data, passed, slower, more_errors, drifted, drifted_from_production, traffic_drifted, less_accurate, not_significant, small_effect, within_threshold. */
+  /** A stable code: no_data; slower, more_errors, less_accurate (fail); drifted, drifted_from_production (fail); small_effect (significant, below the threshold), not_significant, within_threshold, traffic_drifted (pass). */
   reason: string;
   canary: number | null;
   baseline: number | null;
@@ -113,7 +114,10 @@ function judgeLatency(canary: TelemetryAggregate, baseline: TelemetryAggregate, 
   if (samples.canary < criteria.minSamples || samples.baseline < criteria.minSamples || test === null) {
     return noData('latency', threshold, samples, quantiles.canaryP95, quantiles.baselineP95);
   }
-  const effect = Math.max(ratio(quantiles.canaryP50, quantiles.baselineP50), ratio(quantiles.canaryP95, quantiles.baselineP95));
+  // Both the median and the p95 must be slower by the ratio: the p95 of the few hundred requests a canary
+  // at 5% serves in an interval moves by ±6% from sampling alone, and a tail that alone is slower is what
+  // production's p95 alert (ModelLatencyHigh) watches.
+  const effect = Math.min(latencyRatio(quantiles.canaryP50, quantiles.baselineP50), latencyRatio(quantiles.canaryP95, quantiles.baselineP95));
   const significant = test.pValue < criteria.alpha;
   const large = effect > threshold;
   return {
@@ -139,7 +143,7 @@ function judgeErrorRate(canary: TelemetryAggregate, baseline: TelemetryAggregate
   const canaryRate = canary.errors / canary.count;
   const baselineRate = baseline.errors / baseline.count;
   const threshold = baselineRate * criteria.maxErrorRateRatio + criteria.minErrorRateIncrease;
-  const test = twoProportionGreater(canary.errors, canary.count, baseline.errors, baseline.count);
+  const test = rateGreater(canary.errors, canary.count, baseline.errors, baseline.count);
   const significant = test.pValue < criteria.alpha;
   const large = canaryRate > threshold;
   return {
@@ -220,7 +224,7 @@ function judgeDrift(
     details: reading.details,
   });
   if (canary.score <= threshold) return judged('pass', 'within_threshold', canary);
-  if (baseline?.score === null || baseline === null || baseline.score <= threshold) return judged('fail', 'drifted', canary);
+  if (baseline === null || baseline.score === null || baseline.score <= threshold) return judged('fail', 'drifted', canary);
   const between = canaryAgainstProduction();
   if (between.score === null) return judged('inconclusive', 'no_data', between);
   return between.score > threshold ? judged('fail', 'drifted_from_production', between) : judged('pass', 'traffic_drifted', between);
@@ -285,7 +289,7 @@ function noData(metric: JudgedMetric, threshold: number, samples: MetricJudgemen
   return { metric, verdict: 'inconclusive', reason: 'no_data', canary, baseline, statistic: null, pValue: null, effect: null, threshold, samples };
 }
 
-function ratio(numerator: number | null, denominator: number | null): number {
+function latencyRatio(numerator: number | null, denominator: number | null): number {
   return numerator === null || denominator === null || !(denominator > 0) ? 1 : numerator / denominator;
 }
 

@@ -1,5 +1,5 @@
 import { normalUpperQuantile, normalUpperTail } from './normal-distribution';
-import { mannWhitneyGreater, meanSquaredErrorAboveRatio, proportionBelowRatio, twoProportionGreater } from './statistical-tests';
+import { binomialUpperTail, mannWhitneyGreater, meanSquaredErrorAboveRatio, proportionBelowRatio, rateGreater } from './statistical-tests';
 
 /** [value, count] buckets of a sample, each distinct value its own bucket. */
 function buckets(values: number[]): [number, number][] {
@@ -75,13 +75,30 @@ describe('statistical tests', () => {
     expect(mannWhitneyGreater([], buckets(low))).toBeNull();
   });
 
-  it('tests two proportions one-sided', () => {
-    // 40/1000 against 20/1000: z = 0.02 / sqrt(0.03 · 0.97 · 2/1000).
-    const test = twoProportionGreater(40, 1000, 20, 1000);
+  it('sums binomial tails exactly, on either side of the mean', () => {
+    expect(binomialUpperTail(8, 10, 0.5)).toBeCloseTo(56 / 1024, 15);
+    expect(binomialUpperTail(3, 10, 0.5)).toBeCloseTo(968 / 1024, 15);
+    expect(binomialUpperTail(0, 10, 0.3)).toBe(1);
+    expect(binomialUpperTail(11, 10, 0.3)).toBe(0);
+    // Far in the tail of a large n, where the terms underflow one by one: against the sum in logs.
+    const logTerm = (j: number) =>
+      Array.from({ length: j }, (_, i) => Math.log((10_000 - j + i + 1) / (i + 1))).reduce((a, b) => a + b, 0) + j * Math.log(0.01) + (10_000 - j) * Math.log(0.99);
+    const direct = Array.from({ length: 200 }, (_, i) => Math.exp(logTerm(160 + i))).reduce((a, b) => a + b, 0);
+    expect(binomialUpperTail(160, 10_000, 0.01) / direct).toBeCloseTo(1, 8);
+    expect(binomialUpperTail(10, 100_000, 0.5)).toBe(1);
+  });
+
+  it('tests a rate higher than another one-sided, exactly given the events', () => {
+    // 40/1000 against 20/1000: of 60 errors, 40 on a side that holds half the traffic.
+    const test = rateGreater(40, 1000, 20, 1000);
     expect(test.z).toBeCloseTo(0.02 / Math.sqrt(0.03 * 0.97 * 0.002), 10);
+    expect(test.pValue).toBeCloseTo(binomialUpperTail(40, 60, 0.5), 15);
     expect(test.pValue).toBeLessThan(0.01);
-    expect(twoProportionGreater(20, 1000, 40, 1000).pValue).toBeGreaterThan(0.99);
-    expect(twoProportionGreater(0, 100, 0, 100)).toEqual({ z: 0, pValue: 1 });
+    expect(rateGreater(20, 1000, 40, 1000).pValue).toBeGreaterThan(0.99);
+    expect(rateGreater(0, 100, 0, 100)).toEqual({ z: 0, pValue: 1 });
+    // A canary at 5% traffic with 8 errors where 3 were expected: the z-test calls it significant at 1%, exactly it is not.
+    expect(rateGreater(8, 300, 57, 5700).z).toBeGreaterThan(2.33);
+    expect(rateGreater(8, 300, 57, 5700).pValue).toBeGreaterThan(0.01);
   });
 
   it('tells an accuracy below 0.95 × the other with confidence from one within noise of it', () => {

@@ -48,15 +48,56 @@ export function mannWhitneyGreater(first: readonly [number, number][], second: r
 }
 
 /**
- * One-sided two-proportion z-test that the first rate is higher, with the
- * pooled standard error (Agresti, "Categorical Data Analysis", §3.1).
+ * One-sided test that the first rate of events is higher than the second.
+ * `z` is the pooled two-proportion z (Agresti, "Categorical Data Analysis",
+ * §3.1), for reading; the p-value is exact, conditional on the events'
+ * total: under equal rates the first side's events are Binomial(total,
+ * n₁/(n₁+n₂)) (the binomial form of Fisher's test for rare events, Lehmann
+ * and Romano, "Testing Statistical Hypotheses", §4.5). The z-test's normal
+ * approximation is anti-conservative at the handful of errors a canary at
+ * 5% traffic sees in an interval (measured by bench/canary-judge: about
+ * 1.2% false failures at α = 1%); the exact one never exceeds α.
  */
-export function twoProportionGreater(firstEvents: number, firstTotal: number, secondEvents: number, secondTotal: number): OneSidedTest {
+export function rateGreater(firstEvents: number, firstTotal: number, secondEvents: number, secondTotal: number): OneSidedTest {
   const pooled = (firstEvents + secondEvents) / (firstTotal + secondTotal);
   const standardError = Math.sqrt(pooled * (1 - pooled) * (1 / firstTotal + 1 / secondTotal));
   if (!(standardError > 0)) return { z: 0, pValue: 1 };
   const z = (firstEvents / firstTotal - secondEvents / secondTotal) / standardError;
-  return { z, pValue: normalUpperTail(z) };
+  return { z, pValue: binomialUpperTail(firstEvents, firstEvents + secondEvents, firstTotal / (firstTotal + secondTotal)) };
+}
+
+/**
+ * P(X ≥ k) for X ~ Binomial(n, p), summed from the term nearest the mode
+ * outwards (the terms only shrink from there, so none that matters
+ * underflows), by the ratio of successive terms.
+ */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  const odds = p / (1 - p);
+  const start = k > n * p ? k : k - 1;
+  let logTerm = start * Math.log(p) + (n - start) * Math.log1p(-p);
+  for (let i = 1; i <= start; i++) logTerm += Math.log((n - start + i) / i);
+  let term = Math.exp(logTerm);
+  let tail = 0;
+  if (start === k) {
+    // Above the mean: Σ_{j ≥ k} directly, terms falling.
+    for (let j = k; j <= n && term > 0; j++) {
+      tail += term;
+      if (term < tail * 1e-17) break;
+      term *= ((n - j) / (j + 1)) * odds;
+    }
+    return Math.min(1, tail);
+  }
+  // At or below the mean: 1 − Σ_{j < k}, summed downwards from k − 1.
+  for (let j = start; j >= 0 && term > 0; j--) {
+    tail += term;
+    if (term < tail * 1e-17) break;
+    term *= j / (n - j + 1) / odds;
+  }
+  return Math.max(0, 1 - tail);
 }
 
 /**
