@@ -1,5 +1,6 @@
 import type { CheckResult } from './check';
-import { renderMarkdown, summarize, type GateReport } from './gate-report';
+import { FINDING_SEVERITIES } from '@gatehouse/artifact-scan';
+import { renderMarkdown, REPORTED_SEVERITIES, summarize, type GateReport } from './gate-report';
 
 function result(id: string, status: CheckResult['status'], severity: CheckResult['severity'] = 'critical', extra: Partial<CheckResult> = {}): CheckResult {
   return {
@@ -123,6 +124,10 @@ describe('gate report', () => {
     expect(markdown).toContain('## Other recommendations\n\n- `reported_metrics`: fix reported_metrics\n');
     expect(markdown).not.toContain('- `weights_finite`');
     expect(markdown).toContain('peak RSS 200.0 MiB');
+  });
+
+  it("groups security findings by the scanner's own severities, most severe first", () => {
+    expect(REPORTED_SEVERITIES).toEqual(FINDING_SEVERITIES);
   });
 
   it('renders a passed report without a refusal, and one stored before checks were marked blocked', () => {

@@ -197,6 +197,30 @@ describe('runInSandbox', () => {
     }
   });
 
+  it("loads only the code its policy's checks run: no scanner, browser runtime or Playwright for a gate that only evaluates", async () => {
+    // The real child, which writes down every module it loaded as it exits.
+    const loadedModules = async (checks: string[]) => {
+      const listing = join(directory, `loaded-${checks.join('-')}.json`);
+      const entry = join(directory, `listing-${checks.join('-')}.js`);
+      await writeFile(
+        entry,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listing)}, JSON.stringify(Object.keys(require.cache))));
+require(${JSON.stringify(BUILT_CHILD)});`,
+      );
+      const report = await runInSandbox(await request(fixtures.classifier.model, stagePolicy(checks)), { entry });
+      expect(report.results.map((result) => [result.id, result.status])).toEqual(checks.map((id) => [id, 'passed']));
+      return (JSON.parse(await readFile(listing, 'utf8')) as string[]).map((path) => path.replace(/^.*?\/(dist|node_modules)\//, '$1/'));
+    };
+    const scanner = /^dist\/libs\/artifact-scan\/|^node_modules\/(fzstd|seek-bzip|xz-decompress)\//;
+    const browser = /^dist\/libs\/gate-engine\/src\/browser\/onnx-web-runtime\.js$|^node_modules\/playwright-core\//;
+
+    const evaluating = await loadedModules(['model_loads', 'evaluation']);
+    expect(evaluating).toContain('node_modules/onnxruntime-node/dist/index.js');
+    expect(evaluating.filter((path) => scanner.test(path) || browser.test(path))).toEqual([]);
+    // The listing does see what a check loads when it runs.
+    expect((await loadedModules(['artifact_scan'])).filter((path) => scanner.test(path))).toContain('dist/libs/artifact-scan/src/index.js');
+  });
+
   it('names running out of memory when the child dies of an allocation the limit refused', async () => {
     const entry = await testEntry(`
       send({ progress: { event: 'finished', check: 'files_intact', index: 0, total: 2, result: { id: 'files_intact', status: 'passed' } } });

@@ -1,7 +1,6 @@
 import type { CheckOutcome, GateCheck } from '../../check';
 import { ModelFileError, type GateContext } from '../../gate-context';
-import { scanArtifact } from '@gatehouse/artifact-scan';
-import { FINDING_SEVERITIES, sortFindings, type FindingSeverity, type SecurityFinding } from '@gatehouse/artifact-scan';
+import type { FindingSeverity, SecurityFinding } from '@gatehouse/artifact-scan';
 
 const MIB = 1024 * 1024;
 
@@ -50,6 +49,7 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
   };
 
   async run(context: GateContext, thresholds: Thresholds): Promise<CheckOutcome> {
+    const { FINDING_SEVERITIES, scanArtifact, sortFindings } = await import('./artifact-scanner');
     const scan = await scanArtifact(
       context.workspace,
       context.subject.files,
@@ -74,7 +74,7 @@ export class ArtifactScanCheck implements GateCheck<Thresholds> {
       status: blocking.length > 0 ? 'failed' : 'warning',
       value: blocking.length,
       threshold: 0,
-      message: `${countBySeverity(findings)} in ${new Set(findings.map((finding) => finding.file)).size} file(s): ${findings.slice(0, 3).map(describe).join('; ')}${findings.length > 3 ? '; …' : ''}`,
+      message: `${countBySeverity(findings, FINDING_SEVERITIES)} in ${new Set(findings.map((finding) => finding.file)).size} file(s): ${findings.slice(0, 3).map(describe).join('; ')}${findings.length > 3 ? '; …' : ''}`,
       details,
     };
   }
@@ -111,8 +111,9 @@ function loadedModelPath(context: GateContext): string | null {
   }
 }
 
-function countBySeverity(findings: SecurityFinding[]): string {
-  return FINDING_SEVERITIES.map((severity) => [severity, findings.filter((finding) => finding.severity === severity).length] as const)
+function countBySeverity(findings: SecurityFinding[], severities: readonly FindingSeverity[]): string {
+  return severities
+    .map((severity) => [severity, findings.filter((finding) => finding.severity === severity).length] as const)
     .filter(([, count]) => count > 0)
     .map(([severity, count]) => `${count} ${severity}`)
     .join(', ');

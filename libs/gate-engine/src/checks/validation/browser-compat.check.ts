@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { Tensor } from 'onnxruntime-node';
 import { externalDataOf, float16Bits, tensorValues, type Feeds, type OnnxModel } from '@gatehouse/onnx';
 import { ChromiumMissingError, LaunchedChromium, type BrowserSource } from '../../browser/chromium';
-import { runInWebRuntime, type WebModel, type WebRun, type WireTensor } from '../../browser/onnx-web-runtime';
+import type { WebModel, WebRun, WireTensor } from '../../browser/onnx-web-runtime';
 import type { CheckOutcome, GateCheck } from '../../check';
 import type { GateContext } from '../../gate-context';
 import { modelFeeds } from '../model-inputs';
@@ -113,6 +113,8 @@ export class BrowserCompatCheck implements GateCheck<Thresholds> {
     try {
       // Abandoned while the browser started: the listener came too late to hear it.
       context.signal.throwIfAborted();
+      // Loaded here, not with the engine: a gate whose policy runs no browser starts without the page's HTTP server code.
+      const { runInWebRuntime } = await import('../../browser/onnx-web-runtime');
       return await runInWebRuntime(lease.browser, model, feeds);
     } finally {
       context.signal.removeEventListener('abort', release);
