@@ -117,7 +117,7 @@ export function stackExamples(spec: TensorSpec, examples: unknown[], firstExampl
   const values = spec.dtype === 'float32' ? new Float32Array(perExample * examples.length) : new Float64Array(perExample * examples.length);
   examples.forEach((example, offset) => {
     const written = flattenInto(example, values, offset * perExample);
-    if (written !== perExample || !sameShape(nestedShape(example), exampleShape)) {
+    if (written !== perExample || !hasShape(example, exampleShape)) {
       throw new TensorShapeError(
         `example ${firstExampleIndex + offset}: input "${spec.name}" has shape ${JSON.stringify(nestedShape(example))}, earlier examples have ${JSON.stringify(exampleShape)}`,
       );
@@ -204,8 +204,14 @@ function nestedShape(value: unknown): number[] {
   return shape;
 }
 
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((dim, index) => dim === b[index]);
+/** Whether {@link nestedShape} of `value` is `shape`, without building it: it runs for every example of every batch an evaluation stacks. */
+function hasShape(value: unknown, shape: readonly number[]): boolean {
+  let current = value;
+  for (const dim of shape) {
+    if (!Array.isArray(current) || current.length !== dim) return false;
+    current = current[0];
+  }
+  return !Array.isArray(current);
 }
 
 /** Writes the numbers of a nested array depth-first; returns how many were written. */
