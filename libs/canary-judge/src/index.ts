@@ -11,7 +11,6 @@ export {
   foldObservation,
   foldObservations,
   latencyQuantile,
-  latencySamples,
   mergeAggregates,
   MAX_CLASS_KEYS,
   type BinnedCounts,

@@ -118,46 +118,57 @@ function judgeLatency(canary: TelemetryAggregate, baseline: TelemetryAggregate, 
   // at 5% serves in an interval moves by ±6% from sampling alone, and a tail that alone is slower is what
   // production's p95 alert (ModelLatencyHigh) watches.
   const effect = Math.min(latencyRatio(quantiles.canaryP50, quantiles.baselineP50), latencyRatio(quantiles.canaryP95, quantiles.baselineP95));
-  const significant = test.pValue < criteria.alpha;
-  const large = effect > threshold;
-  return {
-    metric: 'latency',
-    verdict: significant && large ? 'fail' : 'pass',
-    reason: significant && large ? 'slower' : significant ? 'small_effect' : 'not_significant',
-    canary: quantiles.canaryP95,
-    baseline: quantiles.baselineP95,
-    statistic: test.z,
-    pValue: test.pValue,
-    effect,
-    threshold,
-    samples,
-    details: quantiles,
-  };
+  return decided(
+    'latency',
+    'slower',
+    { significant: test.pValue < criteria.alpha, large: effect > threshold },
+    {
+      canary: quantiles.canaryP95,
+      baseline: quantiles.baselineP95,
+      statistic: test.z,
+      pValue: test.pValue,
+      effect,
+      threshold,
+      samples,
+      details: quantiles,
+    },
+  );
 }
 
 function judgeErrorRate(canary: TelemetryAggregate, baseline: TelemetryAggregate, criteria: JudgeCriteria): MetricJudgement {
   const samples = { canary: canary.count, baseline: baseline.count };
-  if (samples.canary < criteria.minSamples || samples.baseline < criteria.minSamples) {
-    return noData('error_rate', criteria.minErrorRateIncrease, samples, rate(canary.errors, canary.count), rate(baseline.errors, baseline.count));
+  const canaryRate = rate(canary.errors, canary.count);
+  const baselineRate = rate(baseline.errors, baseline.count);
+  const threshold = (baselineRate ?? 0) * criteria.maxErrorRateRatio + criteria.minErrorRateIncrease;
+  if (canaryRate === null || baselineRate === null || samples.canary < criteria.minSamples || samples.baseline < criteria.minSamples) {
+    return noData('error_rate', threshold, samples, canaryRate, baselineRate);
   }
-  const canaryRate = canary.errors / canary.count;
-  const baselineRate = baseline.errors / baseline.count;
-  const threshold = baselineRate * criteria.maxErrorRateRatio + criteria.minErrorRateIncrease;
   const test = rateGreater(canary.errors, canary.count, baseline.errors, baseline.count);
-  const significant = test.pValue < criteria.alpha;
-  const large = canaryRate > threshold;
-  return {
-    metric: 'error_rate',
-    verdict: significant && large ? 'fail' : 'pass',
-    reason: significant && large ? 'more_errors' : significant ? 'small_effect' : 'not_significant',
-    canary: canaryRate,
-    baseline: baselineRate,
-    statistic: test.z,
-    pValue: test.pValue,
-    effect: baselineRate > 0 ? canaryRate / baselineRate : null,
-    threshold,
-    samples,
-  };
+  return decided(
+    'error_rate',
+    'more_errors',
+    { significant: test.pValue < criteria.alpha, large: canaryRate > threshold },
+    {
+      canary: canaryRate,
+      baseline: baselineRate,
+      statistic: test.z,
+      pValue: test.pValue,
+      effect: baselineRate > 0 ? canaryRate / baselineRate : null,
+      threshold,
+      samples,
+    },
+  );
+}
+
+/** A metric that fails when its test is significant and its effect beyond the threshold; a significant but small effect passes. */
+function decided(
+  metric: JudgedMetric,
+  failure: string,
+  { significant, large }: { significant: boolean; large: boolean },
+  numbers: Omit<MetricJudgement, 'metric' | 'verdict' | 'reason'>,
+): MetricJudgement {
+  const fails = significant && large;
+  return { metric, verdict: fails ? 'fail' : 'pass', reason: fails ? failure : significant ? 'small_effect' : 'not_significant', ...numbers };
 }
 
 /** What drift judging needs of a kind of drift (input or prediction): each side against the reference, and the canary against production. */

@@ -1,5 +1,5 @@
 import { AggregateProfileMismatchError, ObservationError } from './errors';
-import { addLatency, addLatencySketch, collapseLowest, emptyLatencySketch, latencyCount, sketchQuantile, type LatencySketch } from './latency-sketch';
+import { addLatency, addLatencySketch, collapseLowest, emptyLatencySketch, sketchQuantile, type LatencySketch } from './latency-sketch';
 import { binIndex, classKey, type FeatureReference, type ReferenceProfile } from './reference-profile';
 
 /** What a serving system reports about one prediction. */
@@ -118,11 +118,6 @@ export function mergeAggregates(a: TelemetryAggregate, b: TelemetryAggregate): T
 /** Latency at quantile q (0.5 median, 0.95 p95), within 1% of the observed value at that rank; null when nothing was observed. */
 export function latencyQuantile(aggregate: TelemetryAggregate, q: number): number | null {
   return sketchQuantile(aggregate.latency, q);
-}
-
-/** Latency observations in the sketch (every observation has one). */
-export function latencySamples(aggregate: TelemetryAggregate): number {
-  return latencyCount(aggregate.latency);
 }
 
 function bindProfile(aggregate: TelemetryAggregate, profile: ReferenceProfile): void {
