@@ -14,7 +14,11 @@ export type JudgedMetric = 'latency' | 'error_rate' | 'prediction_drift' | 'inpu
 export interface JudgeCriteria {
   /** Observations each side needs in the window for latency and error rate to be judged; fewer is inconclusive, no_data. */
   minSamples: number;
-  /** Significance level of every one-sided test. */
+  /**
+   * Significance level of every one-sided test. 0.002: an analysis judges up to 15 intervals and rolls back at
+   * 2 failures, so an identical canary's intervals must fail well under 1% of the time (bench/canary-judge:
+   * 0.2% of identical canaries rolled back, at 0.005 0.4–0.8%).
+   */
   alpha: number;
   /** Latency fails when the rank test is significant and the canary's median and p95 both exceed production's by more than this ratio. */
   maxLatencyRatio: number;
@@ -33,7 +37,7 @@ export interface JudgeCriteria {
 
 export const DEFAULT_JUDGE_CRITERIA: Readonly<JudgeCriteria> = Object.freeze({
   minSamples: 50,
-  alpha: 0.005,
+  alpha: 0.002,
   maxLatencyRatio: 1.1,
   maxErrorRateRatio: 1.5,
   minErrorRateIncrease: 0.001,
