@@ -5,7 +5,6 @@
  * {@link SandboxMessage} lines to {@link RESULT_FD}, and exits.
  */
 import { Socket } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { GATE_CHECKS } from '../checks';
 import { GateContext } from '../gate-context';
 import { GateEngine } from '../gate-engine';
@@ -13,23 +12,6 @@ import { ORPHANED_EXIT_CODE, RESULT_FD, type SandboxMessage, type SandboxRequest
 
 process.title = 'gatehouse-gate';
 
-/**
- * onnxruntime-node runs a model on this thread, so a long run (a Loop of
- * 2^62 iterations) keeps stdin's end from ever being heard. A worker thread
- * watches for the parent instead: once this process is orphaned (its parent
- * pid changes) it kills the process group, this process and whatever it
- * started, or this process alone when it leads no group.
- */
-const PARENT_WATCH = `
-const { workerData } = require('node:worker_threads');
-setInterval(() => {
-  if (process.ppid === workerData.parent) return;
-  try { process.kill(-process.pid, 'SIGKILL'); } catch { process.kill(process.pid, 'SIGKILL'); }
-}, 500);
-`;
-// A worker is an isolate with a code range of its own, which node 24 reserves writable at its default size (about 510
-// MiB, counted by the sandbox's RLIMIT_DATA: see nodeCodeReservationBytes); this one runs a few lines and needs 8.
-new Worker(PARENT_WATCH, { eval: true, workerData: { parent: process.ppid }, resourceLimits: { codeRangeSizeMb: 8 } }).unref();
 const channel = new Socket({ fd: RESULT_FD, readable: false, writable: true });
 
 function send(message: SandboxMessage): void {
@@ -63,5 +45,6 @@ process.stdin.on('data', (chunk: string) => {
   void run(JSON.parse(received.slice(0, end)) as SandboxRequest);
 });
 // The parent holds stdin open while it waits; when it goes away (exit, crash, kill -9) the pipe ends, and so does the run,
-// as soon as this thread is free to hear it.
+// as soon as this thread is free to hear it. The kernel's parent-death signal (see sandboxCommand) does not wait for that,
+// but is lost to a parent that died before setpriv set it.
 process.stdin.on('end', () => process.exit(ORPHANED_EXIT_CODE));

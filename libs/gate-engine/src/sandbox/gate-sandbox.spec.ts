@@ -13,7 +13,7 @@ import { GatePolicy, type StagePolicy } from '../gate-policy';
 import { renderMarkdown } from '../gate-report';
 import type { GateSettings } from '../gate-settings';
 import { runInSandbox, SandboxError } from './gate-sandbox';
-import { limitOptions, nodeCodeReservationBytes, PRLIMIT, unlimitedCommand, unlimitedLauncher } from './sandbox-limits';
+import { limitOptions, nodeCodeReservationBytes, PRLIMIT, sandboxCommand, unlimitedCommand, unlimitedLauncher } from './sandbox-limits';
 import type { SandboxRequest } from './sandbox-protocol';
 
 const run = promisify(execFile);
@@ -275,15 +275,16 @@ require(${JSON.stringify(BUILT_CHILD)});`,
   it('runs a child that ends when its parent dies, even while a model run holds its main thread', async () => {
     const given = await request(endlessLoopModel(), stagePolicy(['model_loads', 'smoke_run'], { timeoutSeconds: 600 }));
     // A parent of the test's own: starts the child as the sandbox does, says its pid once the model is loaded, then is killed.
+    const { command, args } = sandboxCommand(given.policy.settings, await nodeCodeReservationBytes(), BUILT_CHILD);
     const parent = spawn(
       process.execPath,
       [
         '-e',
-        `const child = require('node:child_process').spawn(process.execPath, [process.argv[1]], { detached: true, stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
+        `const [command, args, request] = JSON.parse(process.argv[1]);
+         const child = require('node:child_process').spawn(command, args, { detached: true, stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
          child.stdio[3].once('data', () => process.stdout.write(String(child.pid)));
-         child.stdin.write(process.argv[2] + '\\n');`,
-        BUILT_CHILD,
-        JSON.stringify(given),
+         child.stdin.write(JSON.stringify(request) + '\\n');`,
+        JSON.stringify([command, args, given]),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -9,7 +9,7 @@ import type { GateProgress } from '../gate-engine';
 import type { GateSettings } from '../gate-settings';
 import { summarize, type GateReport, type SandboxResources } from '../gate-report';
 import { ProcessSampler, type ProcessUsage } from './process-sampler';
-import { limitOptions, nodeCodeReservationBytes, PRLIMIT } from './sandbox-limits';
+import { nodeCodeReservationBytes, PRLIMIT, sandboxCommand, SETPRIV } from './sandbox-limits';
 import { RESULT_FD, type SandboxMessage, type SandboxRequest } from './sandbox-protocol';
 import { sandboxResult, type ChildEnding } from './sandbox-result';
 
@@ -69,7 +69,7 @@ interface Supervised {
  * own (no variable of this process, so none of the registry's secrets), the
  * version's files as its working directory, and its own process group, which
  * is killed whole on timeout, on abort and once the child exits. The child
- * dies with this process: its stdin ends.
+ * dies with this process (see sandboxCommand).
  *
  * A run that ends in the sandbox's limits or a crash is a verdict, not an
  * error: a failed report whose `sandbox` result says what happened and while
@@ -80,7 +80,7 @@ interface Supervised {
 export async function runInSandbox(request: SandboxRequest, options: SandboxOptions = {}): Promise<GateReport> {
   options.signal?.throwIfAborted();
   const entry = options.entry ?? childEntry();
-  if (!existsSync(PRLIMIT)) throw new SandboxError(`the gate sandbox needs ${PRLIMIT} (util-linux) to set its limits`);
+  for (const program of [PRLIMIT, SETPRIV]) if (!existsSync(program)) throw new SandboxError(`the gate sandbox needs ${program} (util-linux) to start its child`);
   const scratch = await mkdtemp(join(options.scratchParent ?? tmpdir(), 'gatehouse-sandbox-'));
   try {
     const env = { PATH: SANDBOX_PATH, HOME: join(scratch, 'home'), TMPDIR: join(scratch, 'tmp'), LANG: 'C.UTF-8' };
@@ -96,7 +96,8 @@ function supervise(request: SandboxRequest, entry: string, env: Record<string, s
   const { settings } = request.policy;
   const startedAt = new Date();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(PRLIMIT, [...limitOptions(settings, codeReservationBytes), '--', process.execPath, entry], {
+    const { command, args } = sandboxCommand(settings, codeReservationBytes, entry);
+    const child = spawn(command, args, {
       cwd: request.workspace,
       env,
       detached: true,
