@@ -17,6 +17,7 @@ import { VersionTagsAndAliases1764000001800 } from './1764000001800-VersionTagsA
 import { BlobLeases1764000001900 } from './1764000001900-BlobLeases';
 import { CreateEvents1764000002000 } from './1764000002000-CreateEvents';
 import { CreateTelemetry1764000002100 } from './1764000002100-CreateTelemetry';
+import { CreateAnalysisRuns1764000002200 } from './1764000002200-CreateAnalysisRuns';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   BlobLeases1764000001900,
   CreateEvents1764000002000,
   CreateTelemetry1764000002100,
+  CreateAnalysisRuns1764000002200,
 ];

@@ -96,6 +96,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(Object.fromEntries(variables.map((variable) => [variable, '0'])))).toThrow(new RegExp(variables.join('[^]*')));
   });
 
+  it('reads the shipped monitoring policy unless MONITORING_POLICY names another, and polls for analysis intervals every second', () => {
+    expect(loadConfig({}).monitoring).toEqual({ policyFile: expect.stringMatching(/config\/monitoring\.json$/), pollMs: 1000 });
+    expect(loadConfig({ MONITORING_POLICY: 'custom.json', ANALYSIS_POLL_MS: '50' }).monitoring).toEqual({ policyFile: resolve('custom.json'), pollMs: 50 });
+    expect(() => loadConfig({ ANALYSIS_POLL_MS: '5' })).toThrow(/ANALYSIS_POLL_MS/);
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

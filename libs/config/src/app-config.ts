@@ -216,6 +216,18 @@ class Environment {
   @Max(MAX_WEBHOOK_TIMEOUT_MS)
   WEBHOOK_TIMEOUT_MS?: number;
 
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  MONITORING_POLICY?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  ANALYSIS_POLL_MS?: number;
+
   @Transform(toInt)
   @IsOptional()
   @IsInt()
@@ -290,6 +302,13 @@ export interface AppConfig {
   collector: CollectorConfig;
   webhooks: WebhookDeliveryConfig;
   telemetry: TelemetryConfig;
+  monitoring: MonitoringConfig;
+}
+
+/** Canary analysis: config/monitoring.json (or MONITORING_POLICY), and how often each replica looks for intervals to judge. */
+export interface MonitoringConfig {
+  policyFile: string;
+  pollMs: number;
 }
 
 /** How pushed telemetry is windowed, kept and bounded. */
@@ -421,6 +440,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       labelWaitHours: parsed.TELEMETRY_LABEL_WAIT_HOURS ?? 24,
       maxBatch: parsed.TELEMETRY_MAX_BATCH ?? 10_000,
     },
+    monitoring: {
+      policyFile: parsed.MONITORING_POLICY ? resolve(parsed.MONITORING_POLICY) : DEFAULT_MONITORING_POLICY_FILE,
+      pollMs: parsed.ANALYSIS_POLL_MS ?? 1000,
+    },
   };
 }
 
@@ -429,6 +452,9 @@ export const DEFAULT_GATE_POLICY_FILE = findUp(__dirname, join('config', 'gates.
 
 /** The shipped promotion rules: config/promotion.json, found the same way. */
 export const DEFAULT_PROMOTION_POLICY_FILE = findUp(__dirname, join('config', 'promotion.json'));
+
+/** The shipped canary analysis policy: config/monitoring.json, found the same way. */
+export const DEFAULT_MONITORING_POLICY_FILE = findUp(__dirname, join('config', 'monitoring.json'));
 
 function findUp(from: string, relative: string): string {
   for (let directory = from; ; directory = dirname(directory)) {

@@ -1,2 +1,2 @@
 export { MonitoringModule } from './monitoring.module';
-export { TelemetryService } from './telemetry/telemetry.service';
+export { MonitoringPolicyError } from './monitoring-policy';

@@ -11,6 +11,7 @@ import { ResolveEndpoint } from './resolve-endpoint';
 import { ServingService } from './serving.service';
 import { StagePointerRepository } from './stage-pointer.repository';
 import { StagePointerService } from './stage-pointer.service';
+import { StageMoved } from './stage-moved';
 
 @Module({
   imports: [AuthModule, CatalogModule, GatesModule],
@@ -24,6 +25,8 @@ import { StagePointerService } from './stage-pointer.service';
     StagePointerRepository,
     StagePointerService,
     ResolveEndpoint,
+    StageMoved,
   ],
+  exports: [StagePointerService, ServingService, StageMoved],
 })
 export class PromotionModule {}

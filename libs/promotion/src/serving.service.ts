@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { DomainError } from '@gatehouse/errors';
-import { ModelService, VersionService, type StagePointers } from '@gatehouse/catalog';
+import { ModelService, VersionService, type StageAssignmentRow, type StagePointers } from '@gatehouse/catalog';
+import type { EntityManager } from 'typeorm';
 import { StagePointerService } from './stage-pointer.service';
 import { TransactionRunner } from '@gatehouse/database';
 import type { ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
@@ -31,6 +32,17 @@ export class ServingService {
     return pointers && servingVersion(modelName, pointers, key);
   }
 
+  /** Takes the canary out of service, audited: in the caller's transaction, after StagePointerService.lock. */
+  async retireCanary(tx: EntityManager, abort: CanaryAbort): Promise<void> {
+    await this.stages.retire(tx, abort.modelId, abort.canary, 'canary_aborted', abort.actor, abort.reason);
+    await this.audit.append(tx, {
+      actor: abort.actor,
+      action: 'stage.canary_aborted',
+      subject: `version:${abort.modelName}@${abort.canary.version}`,
+      payload: { trafficPercent: abort.canary.trafficPercent, reason: abort.reason, ...(abort.evidence ? { evidence: abort.evidence } : {}) },
+    });
+  }
+
   /**
    * Production goes back to the version that served before the current one
    * (or a named one that has served), the current one becomes rolled_back;
@@ -47,13 +59,7 @@ export class ServingService {
       if (!current)
         throw new NothingToRollBackError(stage === 'canary' ? `model ${modelName} has no canary to abort` : `model ${modelName} has no version in production to roll back`);
       if (stage === 'canary') {
-        await this.stages.retire(tx, modelId, current, 'canary_aborted', actor.name, body.reason);
-        await this.audit.append(tx, {
-          actor: actor.name,
-          action: 'stage.canary_aborted',
-          subject: `version:${modelName}@${current.version}`,
-          payload: { trafficPercent: current.trafficPercent, reason: body.reason },
-        });
+        await this.retireCanary(tx, { modelId, modelName, canary: current, actor: actor.name, reason: body.reason });
         return { model: modelName, stage, rolledBack: current.version, restored: null };
       }
       const served = await this.stages.servedAt(tx, modelId, 'production');
@@ -82,6 +88,17 @@ export class ServingService {
       return { model: modelName, stage, rolledBack: current.version, restored: target.version };
     });
   }
+}
+
+export interface CanaryAbort {
+  modelId: string;
+  modelName: string;
+  canary: StageAssignmentRow;
+  /** A token name, or `gatehouse` when an analysis or an alert rule decided. */
+  actor: string;
+  reason: string;
+  /** What the decision rested on, kept in the audit event. */
+  evidence?: Record<string, unknown>;
 }
 
 function servingVersion(modelName: string, { canary, production }: StagePointers, key?: string): ResolveResponse {

@@ -41,6 +41,15 @@ export class StagePointerRepository {
     ]);
   }
 
+  async setCanaryTraffic(tx: EntityManager, modelId: string, versionId: string, trafficPercent: number): Promise<boolean> {
+    const [, updated]: [unknown[], number] = await tx.query(`UPDATE stage_assignments SET traffic_percent = $3 WHERE model_id = $1 AND stage = 'canary' AND version_id = $2`, [
+      modelId,
+      versionId,
+      trafficPercent,
+    ]);
+    return updated === 1;
+  }
+
   async versionState(tx: EntityManager, versionId: string): Promise<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }> {
     const [row] = await tx.query<{ status: VersionStatus; stage: VersionStage; task: Task; security: SecurityVerdict | null }[]>(
       'SELECT status, stage, task, security FROM model_versions WHERE id = $1',

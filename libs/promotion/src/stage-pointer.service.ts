@@ -5,6 +5,7 @@ import { ReadCache, TransactionRunner } from '@gatehouse/database';
 import { MetricsService } from '@gatehouse/metrics';
 import type { ModelStagesResponse, StageHolderResponse } from './dto/stage.dto';
 import { displacedStage } from './promotion-rules';
+import { StageMoved } from './stage-moved';
 import { StagePointerRepository } from './stage-pointer.repository';
 
 export interface StageMove {
@@ -39,6 +40,7 @@ export class StagePointerService {
     private readonly models: ModelService,
     private readonly transactions: TransactionRunner,
     private readonly metrics: MetricsService,
+    private readonly moved: StageMoved,
   ) {}
 
   async lock(tx: EntityManager, modelId: string): Promise<StagePointers> {
@@ -63,6 +65,7 @@ export class StagePointerService {
       await this.pointers.unassign(tx, move.modelId, move.stage);
       await this.pointers.setVersionStage(tx, replaced.versionId, displacedStage(move.stage));
       await this.pointers.recordEvent(tx, { ...move, versionId: replaced.versionId, action: 'replaced', approvers: [] });
+      await this.moved.publish(tx, { modelId: move.modelId, versionId: replaced.versionId, stage: move.stage, action: 'replaced', trafficPercent: null, actor: move.actor });
     }
     await this.pointers.assign(tx, {
       modelId: move.modelId,
@@ -74,7 +77,21 @@ export class StagePointerService {
     });
     await this.pointers.setVersionStage(tx, move.versionId, move.stage);
     await this.pointers.recordEvent(tx, move);
+    await this.moved.publish(tx, {
+      modelId: move.modelId,
+      versionId: move.versionId,
+      stage: move.stage,
+      action: move.action,
+      trafficPercent: move.trafficPercent,
+      actor: move.actor,
+    });
     return replaced;
+  }
+
+  /** Changes the share of request keys the canary serves; false when `versionId` is not the canary. Call it under {@link lock}. */
+  async setCanaryTraffic(tx: EntityManager, modelId: string, versionId: string, trafficPercent: number): Promise<boolean> {
+    this.transactions.afterCommit(tx, () => this.serving.invalidate());
+    return this.pointers.setCanaryTraffic(tx, modelId, versionId, trafficPercent);
   }
 
   /** Takes a version out of its stage for good: a production rollback or an aborted canary. */
@@ -84,6 +101,7 @@ export class StagePointerService {
     await this.pointers.unassign(tx, modelId, holder.stage);
     await this.pointers.setVersionStage(tx, holder.versionId, 'rolled_back');
     await this.pointers.recordEvent(tx, { modelId, versionId: holder.versionId, stage: holder.stage, action, actor, reason });
+    await this.moved.publish(tx, { modelId, versionId: holder.versionId, stage: holder.stage, action, trafficPercent: null, actor });
   }
 
   /** A version's status and stage as the caller's transaction sees them. */

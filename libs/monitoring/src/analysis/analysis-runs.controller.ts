@@ -1,0 +1,51 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
+import { RecentPageQuery } from '@gatehouse/gates';
+import { ApiErrors } from '@gatehouse/openapi';
+import { AbortAnalysisDto, AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
+import { AnalysisService } from './analysis.service';
+
+@ApiTags('monitoring')
+@ApiBearerAuth()
+@ApiErrors(401, 503)
+@Controller('v1')
+export class AnalysisRunsController {
+  constructor(private readonly analysis: AnalysisService) {}
+
+  @Get('models/:name/analysis-runs')
+  @ApiOperation({ summary: "A model's canary analyses, newest first, keyset-paginated" })
+  @ApiOkResponse({ type: AnalysisRunList })
+  @ApiErrors(400, 404)
+  list(@Param('name') name: string, @Query() query: RecentPageQuery): Promise<AnalysisRunList> {
+    return this.analysis.list(name, query);
+  }
+
+  @Get('analysis-runs/:id')
+  @ApiOperation({ summary: 'One canary analysis with every judged interval: each metric, canary against production, and what the schedule did' })
+  @ApiOkResponse({ type: AnalysisRunResponse })
+  @ApiErrors(404)
+  get(@Param('id') id: string): Promise<AnalysisRunResponse> {
+    return this.analysis.get(id);
+  }
+
+  @Post('analysis-runs/:id/resume')
+  @HttpCode(200)
+  @Allow('ml_engineer')
+  @ApiOperation({ summary: 'Resume a paused analysis where it was' })
+  @ApiOkResponse({ type: AnalysisRunResponse })
+  @ApiErrors(403, 404, 409)
+  resume(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<AnalysisRunResponse> {
+    return this.analysis.resume(actor, id);
+  }
+
+  @Post('analysis-runs/:id/abort')
+  @HttpCode(200)
+  @Allow('ml_engineer')
+  @ApiOperation({ summary: 'Stop a running or paused analysis and abort its canary' })
+  @ApiOkResponse({ type: AnalysisRunResponse })
+  @ApiErrors(400, 403, 404, 409, 413, 415)
+  abort(@CurrentPrincipal() actor: Principal, @Param('id') id: string, @Body() body: AbortAnalysisDto): Promise<AnalysisRunResponse> {
+    return this.analysis.abort(actor, id, body.reason);
+  }
+}

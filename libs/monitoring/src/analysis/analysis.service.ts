@@ -1,0 +1,333 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { advanceAnalysis, judgeInterval, resumeAnalysis, startAnalysis, type AnalysisAction, type IntervalJudgement } from '@gatehouse/canary-judge';
+import { AuditLog } from '@gatehouse/audit';
+import type { Principal } from '@gatehouse/auth';
+import { decodeCursor, keysetPage, ModelService, StageService } from '@gatehouse/catalog';
+import { TransactionRunner } from '@gatehouse/database';
+import { ServingService, StageMoved, StagePointerService, type MovedStage } from '@gatehouse/promotion';
+import type { RecentPageQuery } from '@gatehouse/gates';
+import type { AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
+import { MONITORING_POLICY, type MonitoringPolicy } from '../monitoring-policy';
+import { TelemetryService } from '../telemetry/telemetry.service';
+import { TELEMETRY_SETTINGS, type TelemetrySettings } from '../telemetry/telemetry-settings';
+import { AnalysisRunRepository, type AnalysisIntervalRow, type AnalysisRunRow, type AnalysisRunStatus } from './analysis-run.repository';
+import { AnalysisNotActiveError, AnalysisRunNotFoundError } from './errors';
+import { stepsFrom } from './traffic-steps';
+
+/** Who acts when the analysis decides: audit events and stage moves name it. */
+export const ANALYSIS_ACTOR = 'gatehouse';
+const DEFAULT_PAGE_SIZE = 20;
+
+/**
+ * Canary analysis: a run starts when a canary is promoted, and every
+ * interval the canary is judged against production over the same window;
+ * the schedule then moves its traffic, rolls it back, pauses for a person,
+ * or marks it passed. Every decision is taken behind the model's lock and
+ * keyed by the interval's number, so one interval is acted on once, by one
+ * replica, and a stage move never races a decision.
+ */
+@Injectable()
+export class AnalysisService implements OnModuleInit {
+  constructor(
+    private readonly runs: AnalysisRunRepository,
+    private readonly telemetry: TelemetryService,
+    private readonly pointers: StagePointerService,
+    private readonly serving: ServingService,
+    private readonly stages: StageService,
+    private readonly models: ModelService,
+    private readonly moved: StageMoved,
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditLog,
+    @Inject(MONITORING_POLICY) private readonly policy: MonitoringPolicy,
+    @Inject(TELEMETRY_SETTINGS) private readonly telemetrySettings: TelemetrySettings,
+  ) {}
+
+  onModuleInit(): void {
+    this.moved.subscribe((tx, event) => this.followStage(tx, event));
+  }
+
+  /**
+   * Judges every run whose next interval is over, a grace of one telemetry
+   * window later (reports of its last requests are still arriving); returns
+   * how many intervals were judged.
+   */
+  async judgeDue(now = new Date()): Promise<number> {
+    const judgeableBefore = new Date(now.getTime() - this.telemetrySettings.windowSeconds * 1000);
+    let judged = 0;
+    for (const candidate of await this.runs.due(this.transactions.manager, judgeableBefore, 20)) {
+      if (await this.judgeNext(candidate, judgeableBefore)) judged++;
+    }
+    return judged;
+  }
+
+  async list(modelName: string, query: RecentPageQuery): Promise<AnalysisRunList> {
+    const modelId = await this.models.idOf(modelName);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const rows = await this.runs.list(this.transactions.manager, modelId, limit + 1, query.cursor ? decodeCursor<number>(query.cursor, 'number') : undefined);
+    return keysetPage(
+      rows,
+      limit,
+      (row) => row.seq,
+      (row) => runResponse(row),
+    );
+  }
+
+  async get(id: string): Promise<AnalysisRunResponse> {
+    const run = await this.runs.find(this.transactions.manager, id);
+    if (!run) throw new AnalysisRunNotFoundError(id);
+    return runResponse(run, await this.runs.intervals(this.transactions.manager, id));
+  }
+
+  /** A paused run goes on where it was, its inconclusive count cleared: a person has looked. */
+  async resume(actor: Principal, id: string): Promise<AnalysisRunResponse> {
+    await this.underModelLock(id, async (tx, run) => {
+      if (run.status !== 'paused') throw new AnalysisNotActiveError(run, 'resume', 'only a paused analysis can be resumed');
+      await this.runs.update(tx, run.id, { status: 'running', state: resumeAnalysis(run.state), nextIntervalAt: this.intervalEnd(new Date(), run.policy.intervalSeconds) });
+      await this.audit.append(tx, {
+        actor: actor.name,
+        action: 'analysis.resumed',
+        subject: subjectOf(run),
+        payload: { runId: run.id, step: run.state.step, trafficPercent: run.state.trafficPercent },
+      });
+    });
+    return this.get(id);
+  }
+
+  /** Stops a running or paused run and takes its canary out of service. */
+  async abort(actor: Principal, id: string, reason: string): Promise<AnalysisRunResponse> {
+    await this.underModelLock(id, async (tx, run, canary) => {
+      if (run.status !== 'running' && run.status !== 'paused') throw new AnalysisNotActiveError(run, 'abort', 'it has finished');
+      await this.runs.update(tx, run.id, { status: 'aborted', state: run.state, outcome: { reason, by: actor.name } });
+      await this.audit.append(tx, { actor: actor.name, action: 'analysis.aborted', subject: subjectOf(run), payload: { runId: run.id, reason } });
+      if (canary) await this.serving.retireCanary(tx, { modelId: run.modelId, modelName: run.model, canary, actor: actor.name, reason: `analysis ${run.id} aborted: ${reason}` });
+    });
+    return this.get(id);
+  }
+
+  private async underModelLock(
+    id: string,
+    work: (tx: EntityManager, run: AnalysisRunRow, canary: Awaited<ReturnType<StagePointerService['lock']>>['canary']) => Promise<void>,
+  ): Promise<void> {
+    const found = await this.runs.find(this.transactions.manager, id);
+    if (!found) throw new AnalysisRunNotFoundError(id);
+    await this.transactions.run(async (tx) => {
+      const pointers = await this.pointers.lock(tx, found.modelId);
+      const active = await this.runs.lockActive(tx, found.modelId);
+      const run = active?.id === id ? active : found;
+      const canary = pointers.canary?.versionId === run.versionId ? pointers.canary : undefined;
+      await work(tx, run, canary);
+    });
+  }
+
+  /**
+   * Judges the run's next interval unless another replica has, or a stage
+   * move ended the run, since it was found due. The telemetry is read before
+   * the transaction (an ended interval's windows no longer change, and the
+   * embedded database has one connection, which the transaction holds); the
+   * decision is taken under the model's lock, on the run as it still is.
+   */
+  private async judgeNext(candidate: { id: string; modelId: string }, judgeableBefore: Date): Promise<boolean> {
+    const seen = await this.runs.find(this.transactions.manager, candidate.id);
+    if (!seen || seen.status !== 'running' || new Date(seen.nextIntervalAt) > judgeableBefore) return false;
+    const windowEnd = new Date(seen.nextIntervalAt);
+    const windowStart = new Date(windowEnd.getTime() - seen.policy.intervalSeconds * 1000);
+    const [canary, baseline] = await Promise.all([
+      this.telemetry.aggregate(seen.versionId, windowStart, windowEnd),
+      this.telemetry.aggregate(seen.baselineVersionId, windowStart, windowEnd),
+    ]);
+    const judgement = judgeInterval(canary.aggregate, baseline.aggregate, canary.profile, seen.policy.criteria);
+    return this.transactions.run(async (tx) => {
+      const pointers = await this.pointers.lock(tx, candidate.modelId);
+      const run = await this.runs.lockActive(tx, candidate.modelId);
+      if (!run || run.id !== seen.id || run.status !== 'running' || new Date(run.nextIntervalAt).getTime() !== windowEnd.getTime()) return false;
+      const { state, action } = advanceAnalysis(run.policy, run.state, judgement);
+      const recorded = await this.runs.recordInterval(tx, run.id, {
+        number: state.intervals,
+        step: run.state.step,
+        trafficPercent: run.state.trafficPercent,
+        windowStart,
+        windowEnd,
+        verdict: judgement.verdict,
+        metrics: judgement.metrics,
+        action: action.type,
+      });
+      if (!recorded) return false;
+      // The run leaves `running` before its canary moves, so following that move finds no active run to cancel.
+      await this.runs.update(tx, run.id, {
+        status: statusAfter(action),
+        state,
+        nextIntervalAt: new Date(windowEnd.getTime() + run.policy.intervalSeconds * 1000),
+        ...(action.type === 'rollback' ? { outcome: { reason: rollbackReason(run, action.failures) } } : {}),
+      });
+      await this.act(tx, run, action, judgement, pointers.canary?.versionId === run.versionId ? pointers.canary : undefined);
+      return true;
+    });
+  }
+
+  private async act(
+    tx: EntityManager,
+    run: AnalysisRunRow,
+    action: AnalysisAction,
+    judgement: IntervalJudgement,
+    canary: Parameters<ServingService['retireCanary']>[1]['canary'] | undefined,
+  ): Promise<void> {
+    const subject = subjectOf(run);
+    const evidence = {
+      runId: run.id,
+      interval: run.state.intervals + 1,
+      step: run.state.step,
+      trafficPercent: run.state.trafficPercent,
+      verdict: judgement.verdict,
+      metrics: judgement.metrics,
+    };
+    switch (action.type) {
+      case 'none':
+        return;
+      case 'next_step':
+        if (canary) await this.pointers.setCanaryTraffic(tx, run.modelId, run.versionId, action.trafficPercent);
+        await this.audit.append(tx, { actor: ANALYSIS_ACTOR, action: 'analysis.step_passed', subject, payload: { ...evidence, nextTrafficPercent: action.trafficPercent } });
+        return;
+      case 'passed':
+        await this.audit.append(tx, { actor: ANALYSIS_ACTOR, action: 'analysis.passed', subject, payload: evidence });
+        return;
+      case 'pause':
+        await this.audit.append(tx, {
+          actor: ANALYSIS_ACTOR,
+          action: 'analysis.paused',
+          subject,
+          payload: { ...evidence, inconclusives: action.inconclusives, message: 'too many inconclusive intervals: resume or abort it (POST /v1/analysis-runs/{id}/resume|abort)' },
+        });
+        return;
+      case 'rollback':
+        await this.audit.append(tx, { actor: ANALYSIS_ACTOR, action: 'analysis.failed', subject, payload: { ...evidence, failures: action.failures } });
+        if (canary)
+          await this.serving.retireCanary(tx, {
+            modelId: run.modelId,
+            modelName: run.model,
+            canary,
+            actor: ANALYSIS_ACTOR,
+            reason: rollbackReason(run, action.failures),
+            evidence,
+          });
+        return;
+    }
+  }
+
+  /**
+   * Follows the stage pointers, in the transaction that moves them: a new
+   * canary starts a run (replacing the model's active one); a run whose
+   * canary or baseline left its stage by any other way ends.
+   */
+  private async followStage(tx: EntityManager, event: MovedStage): Promise<void> {
+    const active = await this.runs.lockActive(tx, event.modelId);
+    const startsCanary = event.stage === 'canary' && (event.action === 'promoted' || event.action === 'restored');
+    if (active && (startsCanary || event.versionId === active.versionId || (event.versionId === active.baselineVersionId && event.stage === 'production'))) {
+      const [status, reason]: [AnalysisRunStatus, string] =
+        event.action === 'canary_aborted' && event.versionId === active.versionId
+          ? ['aborted', `the canary was aborted by ${event.actor}`]
+          : [
+              'cancelled',
+              `${event.versionId === active.versionId ? 'its canary' : event.versionId === active.baselineVersionId ? 'its production baseline' : 'another version'} was ${event.action} at ${event.stage} by ${event.actor}`,
+            ];
+      await this.runs.update(tx, active.id, { status, state: active.state, outcome: { reason } });
+      await this.audit.append(tx, { actor: event.actor, action: `analysis.${status}`, subject: subjectOf(active), payload: { runId: active.id, reason } });
+    }
+    if (startsCanary) await this.start(tx, event);
+  }
+
+  private async start(tx: EntityManager, event: MovedStage): Promise<void> {
+    const pointers = await this.stages.pointers(event.modelId, tx);
+    const canary = pointers.canary;
+    const production = pointers.production;
+    // Without production there is nothing to compare with: the first version to serve is judged by its gates alone.
+    if (!canary || !production) return;
+    const model = await this.runs.modelName(tx, event.modelId);
+    const configured = this.policy.analysisFor(model);
+    if (!configured.enabled) return;
+    const policy = { ...configured, steps: stepsFrom(configured.steps, event.trafficPercent) };
+    const state = startAnalysis(policy);
+    const nextIntervalAt = this.intervalEnd(new Date(), policy.intervalSeconds);
+    const runId = await this.runs.insert(tx, {
+      modelId: event.modelId,
+      versionId: canary.versionId,
+      baselineVersionId: production.versionId,
+      policy,
+      state,
+      nextIntervalAt,
+      startedBy: event.actor,
+    });
+    if (canary.trafficPercent !== state.trafficPercent) await this.pointers.setCanaryTraffic(tx, event.modelId, canary.versionId, state.trafficPercent);
+    await this.audit.append(tx, {
+      actor: event.actor,
+      action: 'analysis.started',
+      subject: `version:${model}@${canary.version}`,
+      payload: {
+        runId,
+        baseline: production.version,
+        steps: policy.steps,
+        trafficPercent: state.trafficPercent,
+        requestedTrafficPercent: event.trafficPercent,
+        intervalSeconds: policy.intervalSeconds,
+      },
+    });
+  }
+
+  /** The end of the interval starting now, on a telemetry window boundary, so every interval covers whole windows. */
+  private intervalEnd(now: Date, intervalSeconds: number): Date {
+    const windowMs = this.telemetrySettings.windowSeconds * 1000;
+    return new Date(Math.ceil((now.getTime() + intervalSeconds * 1000) / windowMs) * windowMs);
+  }
+}
+
+function statusAfter(action: AnalysisAction): AnalysisRunStatus {
+  if (action.type === 'rollback') return 'rolled_back';
+  if (action.type === 'pause') return 'paused';
+  if (action.type === 'passed') return 'passed';
+  return 'running';
+}
+
+function rollbackReason(run: AnalysisRunRow, failures: number): string {
+  return `canary analysis ${run.id} failed ${failures} intervals (failureLimit ${run.policy.failureLimit})`;
+}
+
+function subjectOf(run: AnalysisRunRow): string {
+  return `version:${run.model}@${run.version}`;
+}
+
+function runResponse(run: AnalysisRunRow, intervals?: AnalysisIntervalRow[]): AnalysisRunResponse {
+  return {
+    id: run.id,
+    model: run.model,
+    version: run.version,
+    baselineVersion: run.baselineVersion,
+    status: run.status,
+    step: run.state.step,
+    steps: run.policy.steps,
+    trafficPercent: run.state.trafficPercent,
+    passedInStep: run.state.passedInStep,
+    intervals: run.state.intervals,
+    failures: run.state.failures,
+    inconclusives: run.state.inconclusives,
+    policy: run.policy,
+    nextIntervalAt: run.status === 'running' ? new Date(run.nextIntervalAt).toISOString() : null,
+    startedBy: run.startedBy,
+    startedAt: new Date(run.startedAt).toISOString(),
+    finishedAt: run.finishedAt ? new Date(run.finishedAt).toISOString() : null,
+    outcome: run.outcome,
+    ...(intervals
+      ? {
+          judged: intervals.map((interval) => ({
+            number: interval.number,
+            step: interval.step,
+            trafficPercent: interval.trafficPercent,
+            windowStart: new Date(interval.windowStart).toISOString(),
+            windowEnd: new Date(interval.windowEnd).toISOString(),
+            verdict: interval.verdict,
+            action: interval.action,
+            metrics: interval.metrics,
+          })),
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,15 @@
+import { DomainError } from '@gatehouse/errors';
+import type { AnalysisRunRow } from './analysis-run.repository';
+
+export class AnalysisRunNotFoundError extends DomainError {
+  constructor(id: string) {
+    super('not_found', 'analysis_run_not_found', `analysis run ${id} does not exist`);
+  }
+}
+
+/** Resume and abort apply to runs that are paused or still going. */
+export class AnalysisNotActiveError extends DomainError {
+  constructor(run: AnalysisRunRow, verb: 'resume' | 'abort', why: string) {
+    super('conflict', 'analysis_not_active', `cannot ${verb} analysis ${run.id} of ${run.model}@${run.version}: it is ${run.status}, and ${why}`, { status: run.status });
+  }
+}

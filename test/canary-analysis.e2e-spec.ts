@@ -1,0 +1,208 @@
+import type { KeyObject } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonLines, standardFixtures } from './fixtures/onnx-models';
+import type { ApiClient } from './support/api-client';
+import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { promoteAndSettle } from './support/promotion-flow';
+import { startRegistry, startReplica, type Backend, type TestRegistry } from './support/registry';
+import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
+import { until } from './support/wait';
+
+const fixtures = standardFixtures();
+const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
+
+/** Two steps of one two-second interval each, judged on one-second telemetry windows: an analysis takes seconds, not minutes. */
+const MONITORING_POLICY = {
+  analysis: { steps: [10, 50], bakeSeconds: 2, intervalSeconds: 2, failureLimit: 2, inconclusiveLimit: 2, criteria: { minSamples: 30 } },
+  // A model whose traffic can never be enough: every interval is inconclusive.
+  models: {
+    thin: { analysis: { criteria: { minSamples: 1_000_000 } } },
+    // Restarted mid-analysis: the intervals while its fleet is down are inconclusive, and must not pause it.
+    resilient: { analysis: { inconclusiveLimit: 20 } },
+  },
+};
+/** Straight to canary and production without approvals: the analysis is under test here, not the approval rules. */
+const PROMOTION_POLICY = {
+  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
+};
+
+describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (backend) => {
+  let registry: TestRegistry;
+  let engineer: ApiClient;
+  let reporter: ApiClient;
+  let releaseKey: KeyObject;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-analysis-'));
+    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(MONITORING_POLICY));
+    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
+    registry = await startRegistry(backend, {
+      GATE_WORKERS: '1',
+      GATE_POLL_MS: '50',
+      TELEMETRY_WINDOW_SECONDS: '1',
+      ANALYSIS_POLL_MS: '100',
+      MONITORING_POLICY: join(workDir, 'monitoring.json'),
+      PROMOTION_POLICY: join(workDir, 'promotion.json'),
+    });
+    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
+    engineer = await token('engineer', ['ml_engineer']);
+    reporter = await token('fleet', ['reporter']);
+    releaseKey = await trustedSigningKey(registry.admin, 'release');
+  });
+
+  afterAll(async () => {
+    await registry?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  /** model@1.0.0 in production and model@2.0.0 promoted to canary: returns the analysis that started. */
+  async function canaryAgainstProduction(model: string): Promise<any> {
+    for (const version of ['1.0.0', '2.0.0']) {
+      const committed = await registerVersion(engineer, {
+        model,
+        version,
+        task: 'classification',
+        files: { 'model.onnx': fixtures.classifier.model.bytes },
+        schema: fixtures.classifier.model.schema,
+        datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(fixtures.classifier.evaluation) }],
+        signWith: releaseKey,
+      });
+      expect(committed.status).toBe(200);
+      expect((await finishedGate(engineer, model, version)).status).toBe('passed');
+    }
+    expect((await promoteAndSettle(engineer, [], { model, version: '1.0.0' }, 'production')).status).toBe('completed');
+    expect((await promoteAndSettle(engineer, [], { model, version: '2.0.0' }, 'canary')).status).toBe('completed');
+    const runs = (await engineer.get(`/v1/models/${model}/analysis-runs`)).body.items;
+    expect(runs).toHaveLength(1);
+    return runs[0];
+  }
+
+  const fleetFor = (model: string, canary: VersionBehaviour) =>
+    new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 7, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
+
+  const settledRun = (id: string, statuses: string[]) =>
+    until(async () => {
+      const run = (await engineer.get(`/v1/analysis-runs/${id}`)).body;
+      return statuses.includes(run.status) ? run : undefined;
+    }, 60_000);
+
+  const auditActions = async (model: string) =>
+    ((await registry.admin.get(`/v1/audit?subject=${encodeURIComponent(`version:${model}@2.0.0`)}`)).body.items as { action: string; actor: string; payload: any }[]).reverse();
+
+  it('walks a good canary through every traffic step to passed, moving its traffic itself', async () => {
+    const started = await canaryAgainstProduction('steady');
+    expect(started).toMatchObject({ version: '2.0.0', baselineVersion: '1.0.0', status: 'running', steps: [10, 50], trafficPercent: 10 });
+    expect((await engineer.get('/v1/models/steady/stages')).body.stages.canary).toMatchObject({ version: '2.0.0', trafficPercent: 10 });
+
+    const fleet = fleetFor('steady', BASELINE);
+    fleet.start();
+    try {
+      const passed = await settledRun(started.id, ['passed', 'rolled_back', 'paused']);
+      expect(passed.status).toBe('passed');
+      expect(passed.judged.map((interval: any) => [interval.trafficPercent, interval.verdict, interval.action])).toEqual([
+        [10, 'pass', 'next_step'],
+        [50, 'pass', 'passed'],
+      ]);
+      const latency = passed.judged[0].metrics.find((metric: any) => metric.metric === 'latency');
+      expect(latency).toMatchObject({ verdict: 'pass', threshold: 1.1 });
+      expect(latency.samples.canary).toBeGreaterThanOrEqual(30);
+      expect((await engineer.get('/v1/models/steady/stages')).body.stages.canary).toMatchObject({ version: '2.0.0', trafficPercent: 50 });
+    } finally {
+      await fleet.stop();
+    }
+    // The fleet followed the steps: the canary served its share of the keys.
+    expect(fleet.served.get('2.0.0')).toBeGreaterThan(0);
+    expect((await auditActions('steady')).map((event) => event.action)).toEqual(expect.arrayContaining(['analysis.started', 'analysis.step_passed', 'analysis.passed']));
+  });
+
+  it.each<[string, VersionBehaviour, string]>([
+    ['30% slower', { medianLatencyMs: 26, errorRate: 0.05 }, 'slower'],
+    ['failing twice as often', { medianLatencyMs: 20, errorRate: 0.1 }, 'more_errors'],
+  ])('rolls back a canary %s, as gatehouse, with the evidence in the audit log', async (_, behaviour, reason) => {
+    const model = reason === 'slower' ? 'sluggish' : 'flaky';
+    const started = await canaryAgainstProduction(model);
+    const fleet = fleetFor(model, behaviour);
+    fleet.start();
+    try {
+      const ended = await settledRun(started.id, ['passed', 'rolled_back', 'paused']);
+      expect(ended.status).toBe('rolled_back');
+      expect(ended.failures).toBe(2);
+      expect(ended.judged.every((interval: any) => interval.verdict === 'fail')).toBe(true);
+      expect(ended.judged.at(-1).action).toBe('rollback');
+      expect(ended.judged[0].metrics.find((metric: any) => metric.verdict === 'fail').reason).toBe(reason);
+    } finally {
+      await fleet.stop();
+    }
+    const stages = (await engineer.get(`/v1/models/${model}/stages`)).body.stages;
+    expect(stages.canary).toBeNull();
+    expect(stages.production.version).toBe('1.0.0');
+    expect((await engineer.get(`/v1/models/${model}/versions/2.0.0`)).body.stage).toBe('rolled_back');
+    const aborted = (await auditActions(model)).find((event) => event.action === 'stage.canary_aborted');
+    expect(aborted).toMatchObject({ actor: 'gatehouse', payload: { evidence: { runId: started.id, verdict: 'fail' } } });
+    expect(aborted!.payload.evidence.metrics.some((metric: any) => metric.reason === reason)).toBe(true);
+  });
+
+  it('pauses a canary with too little traffic to judge, and lets a person resume or abort it', async () => {
+    const started = await canaryAgainstProduction('thin');
+    const fleet = fleetFor('thin', BASELINE);
+    fleet.start();
+    try {
+      const paused = await settledRun(started.id, ['paused', 'passed', 'rolled_back']);
+      expect(paused).toMatchObject({ status: 'paused', inconclusives: 2, nextIntervalAt: null });
+      expect(paused.judged.map((interval: any) => interval.verdict)).toEqual(['inconclusive', 'inconclusive']);
+      expect(paused.judged[0].metrics.find((metric: any) => metric.metric === 'latency').reason).toBe('no_data');
+      expect((await reporter.post(`/v1/analysis-runs/${started.id}/resume`, {})).status).toBe(403);
+
+      const resumed = await engineer.post(`/v1/analysis-runs/${started.id}/resume`, {});
+      expect(resumed.status).toBe(200);
+      expect(resumed.body).toMatchObject({ status: 'running', inconclusives: 0 });
+      expect((await settledRun(started.id, ['paused'])).judged).toHaveLength(4);
+
+      expect((await engineer.post(`/v1/analysis-runs/${started.id}/abort`, {})).status).toBe(400);
+      const aborted = await engineer.post(`/v1/analysis-runs/${started.id}/abort`, { reason: 'not enough traffic to tell' });
+      expect(aborted.status).toBe(200);
+      expect(aborted.body.status).toBe('aborted');
+      expect((await engineer.post(`/v1/analysis-runs/${started.id}/resume`, {})).status).toBe(409);
+    } finally {
+      await fleet.stop();
+    }
+    expect((await engineer.get('/v1/models/thin/stages')).body.stages.canary).toBeNull();
+    expect((await engineer.get('/v1/analysis-runs/not-a-run')).status).toBe(404);
+  });
+
+  it('picks an analysis up where it was after a restart, and with two replicas judges each interval once', async () => {
+    const started = await canaryAgainstProduction('resilient');
+    let fleet = fleetFor('resilient', BASELINE);
+    fleet.start();
+    await until(async () => ((await engineer.get(`/v1/analysis-runs/${started.id}`)).body.intervals >= 1 ? true : undefined), 60_000);
+    await fleet.stop();
+    await registry.restart();
+    // The restarted server listens on a new port.
+    engineer = registry.admin.withToken(engineer.token!);
+    reporter = registry.admin.withToken(reporter.token!);
+    const replica = await startReplica(registry, {
+      TELEMETRY_WINDOW_SECONDS: '1',
+      ANALYSIS_POLL_MS: '100',
+      MONITORING_POLICY: join(workDir, 'monitoring.json'),
+      PROMOTION_POLICY: join(workDir, 'promotion.json'),
+    });
+    fleet = fleetFor('resilient', BASELINE);
+    fleet.start();
+    try {
+      const passed = await settledRun(started.id, ['passed', 'rolled_back', 'paused']);
+      expect(passed.status).toBe('passed');
+      // Intervals while the fleet was down are inconclusive; none is judged twice or skipped.
+      expect(passed.judged.map((interval: any) => interval.number)).toEqual(passed.judged.map((_: unknown, index: number) => index + 1));
+      expect(passed.judged.filter((interval: any) => interval.verdict === 'pass')).toHaveLength(2);
+    } finally {
+      await fleet.stop();
+      await replica?.close();
+    }
+    const actions = (await auditActions('resilient')).map((event) => event.action);
+    expect(actions.filter((action) => action === 'analysis.step_passed')).toHaveLength(1);
+    expect(actions.filter((action) => action === 'analysis.passed')).toHaveLength(1);
+  });
+});
