@@ -40,6 +40,7 @@ export class CreateAnalysisRuns1764000002200 implements MigrationInterface {
         window_end      timestamptz NOT NULL,
         verdict         text NOT NULL CHECK (verdict IN ('pass', 'fail', 'inconclusive')),
         metrics         jsonb NOT NULL,
+        problem         text,
         action          text NOT NULL,
         judged_at       timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (run_id, number)

@@ -33,10 +33,10 @@ describe('MonitoringPolicy', () => {
       problems({
         analysis: { steps: [50, 25], intervalSeconds: 0, failureLimit: 1.5, criteria: { alpha: 2, minSamples: 0, speed: 1 } },
         models: { ranker: { analysis: { bakeSeconds: 10, intervalSeconds: 60 } }, broken: 3 },
-        alerts: [],
+        tracing: [],
       }),
     ).toEqual([
-      'unknown key "alerts"',
+      'unknown key "tracing"',
       'analysis.steps must be increasing whole percents from 1 to 100, such as [5, 25, 50]',
       'analysis.intervalSeconds must be a whole number of seconds from 1 to 86400',
       'analysis.failureLimit must be a whole number from 1 to 1000',
@@ -44,7 +44,7 @@ describe('MonitoringPolicy', () => {
       'analysis.criteria.alpha must be a number between 0 and 1',
       'analysis.criteria.minSamples must be a whole number from 1',
       'models.ranker.analysis: bakeSeconds (10) is shorter than one interval (60 s)',
-      'models.broken must be an object with "analysis"',
+      'models.broken must be an object with "analysis" or "provider"',
     ]);
   });
 });

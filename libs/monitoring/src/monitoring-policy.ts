@@ -10,6 +10,11 @@ export interface ModelAnalysisPolicy extends AnalysisPolicy {
 /** The loaded policy's injection token. */
 export const MONITORING_POLICY = Symbol('MONITORING_POLICY');
 
+/** Where a model's serving metrics come from; more kinds (Prometheus) join this union. */
+export type MetricProviderPolicy = { kind: 'telemetry' };
+
+const PROVIDER_KINDS = ['telemetry'] as const;
+
 export class MonitoringPolicyError extends FileProblemsError {
   constructor(source: string, problems: string[]) {
     super('monitoring policy', source, problems);
@@ -31,8 +36,8 @@ const COUNT_CRITERIA: (keyof JudgeCriteria)[] = ['minSamples', 'minDriftSamples'
  */
 export class MonitoringPolicy {
   private constructor(
-    private readonly defaults: ModelAnalysisPolicy,
-    private readonly models: Record<string, ModelAnalysisPolicy>,
+    private readonly defaults: ModelMonitoring,
+    private readonly models: Record<string, ModelMonitoring>,
   ) {}
 
   static load(path: string): MonitoringPolicy {
@@ -49,18 +54,25 @@ export class MonitoringPolicy {
   static parse(json: unknown, source = 'monitoring policy'): MonitoringPolicy {
     const problems: string[] = [];
     if (!isObject(json)) throw new MonitoringPolicyError(source, ['the policy must be a JSON object with "analysis" and optionally "models"']);
-    for (const key of Object.keys(json)) if (!['analysis', 'models', '$comment'].includes(key)) problems.push(`unknown key "${key}"`);
+    // "alerts" is AlertPolicy's: it reads and checks that section of the same file.
+    for (const key of Object.keys(json)) if (!['analysis', 'provider', 'alerts', 'models', '$comment'].includes(key)) problems.push(`unknown key "${key}"`);
     const base: ModelAnalysisPolicy = { enabled: true, ...DEFAULT_ANALYSIS_POLICY, criteria: { ...DEFAULT_JUDGE_CRITERIA } };
-    const defaults = parseAnalysis(json.analysis ?? {}, base, 'analysis', problems);
-    const models: Record<string, ModelAnalysisPolicy> = {};
+    const defaults: ModelMonitoring = {
+      analysis: parseAnalysis(json.analysis ?? {}, base, 'analysis', problems),
+      provider: parseProvider(json.provider ?? { kind: 'telemetry' }, 'provider', problems),
+    };
+    const models: Record<string, ModelMonitoring> = {};
     if (json.models !== undefined && !isObject(json.models)) problems.push('"models" must be an object keyed by model name');
     for (const [name, entry] of Object.entries(isObject(json.models) ? json.models : {})) {
       if (!isObject(entry)) {
-        problems.push(`models.${name} must be an object with "analysis"`);
+        problems.push(`models.${name} must be an object with "analysis" or "provider"`);
         continue;
       }
-      for (const key of Object.keys(entry)) if (!['analysis', '$comment'].includes(key)) problems.push(`models.${name}: unknown key "${key}"`);
-      models[name] = parseAnalysis(entry.analysis ?? {}, defaults, `models.${name}.analysis`, problems);
+      for (const key of Object.keys(entry)) if (!['analysis', 'provider', 'alerts', '$comment'].includes(key)) problems.push(`models.${name}: unknown key "${key}"`);
+      models[name] = {
+        analysis: parseAnalysis(entry.analysis ?? {}, defaults.analysis, `models.${name}.analysis`, problems),
+        provider: entry.provider === undefined ? defaults.provider : parseProvider(entry.provider, `models.${name}.provider`, problems),
+      };
     }
     if (problems.length > 0) throw new MonitoringPolicyError(source, problems);
     return new MonitoringPolicy(defaults, models);
@@ -68,8 +80,27 @@ export class MonitoringPolicy {
 
   /** The analysis a canary of this model gets. */
   analysisFor(model: string): ModelAnalysisPolicy {
-    return this.models[model] ?? this.defaults;
+    return (this.models[model] ?? this.defaults).analysis;
   }
+
+  /** Where this model's canary and production metrics are read from. */
+  providerFor(model: string): MetricProviderPolicy {
+    return (this.models[model] ?? this.defaults).provider;
+  }
+}
+
+interface ModelMonitoring {
+  analysis: ModelAnalysisPolicy;
+  provider: MetricProviderPolicy;
+}
+
+function parseProvider(raw: unknown, at: string, problems: string[]): MetricProviderPolicy {
+  if (!isObject(raw) || !(PROVIDER_KINDS as readonly unknown[]).includes(raw.kind)) {
+    problems.push(`${at} must be an object whose "kind" is one of ${PROVIDER_KINDS.join(', ')}`);
+    return { kind: 'telemetry' };
+  }
+  for (const key of Object.keys(raw)) if (!['kind', '$comment'].includes(key)) problems.push(`${at}: unknown key "${key}"`);
+  return { kind: 'telemetry' };
 }
 
 function parseAnalysis(raw: unknown, base: ModelAnalysisPolicy, at: string, problems: string[]): ModelAnalysisPolicy {

@@ -8,6 +8,7 @@ import { AnalysisRunsController } from './analysis/analysis-runs.controller';
 import { AnalysisScheduler } from './analysis/analysis-scheduler';
 import { AnalysisService } from './analysis/analysis.service';
 import { MONITORING_POLICY, MonitoringPolicy } from './monitoring-policy';
+import { MetricSources } from './providers/metric-sources';
 import { ReferenceProfiles } from './telemetry/reference-profiles';
 import { TelemetryController } from './telemetry/telemetry.controller';
 import { TelemetryRepository } from './telemetry/telemetry.repository';
@@ -24,6 +25,7 @@ import { TELEMETRY_SETTINGS } from './telemetry/telemetry-settings';
     TelemetryRepository,
     ReferenceProfiles,
     TelemetryService,
+    MetricSources,
     AnalysisRunRepository,
     AnalysisService,
     AnalysisScheduler,

@@ -35,6 +35,8 @@ export interface AnalysisIntervalRow {
   windowEnd: Date;
   verdict: IntervalJudgement['verdict'];
   metrics: IntervalJudgement['metrics'];
+  /** Why the interval could not be judged (its metric source did not answer); null when it was. */
+  problem: string | null;
   action: string;
   judgedAt: Date;
 }
@@ -121,7 +123,7 @@ export class AnalysisRunRepository {
 
   intervals(manager: EntityManager, runId: string): Promise<AnalysisIntervalRow[]> {
     return manager.query(
-      `SELECT number, step, traffic_percent AS "trafficPercent", window_start AS "windowStart", window_end AS "windowEnd", verdict, metrics, action, judged_at AS "judgedAt"
+      `SELECT number, step, traffic_percent AS "trafficPercent", window_start AS "windowStart", window_end AS "windowEnd", verdict, metrics, problem, action, judged_at AS "judgedAt"
          FROM analysis_intervals WHERE run_id = $1 ORDER BY number`,
       [runId],
     );

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { advanceAnalysis, judgeInterval, resumeAnalysis, startAnalysis, type AnalysisAction, type IntervalJudgement } from '@gatehouse/canary-judge';
 import { AuditLog } from '@gatehouse/audit';
@@ -9,10 +9,11 @@ import { ServingService, StageMoved, StagePointerService, type MovedStage } from
 import type { RecentPageQuery } from '@gatehouse/gates';
 import type { AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
 import { MONITORING_POLICY, type MonitoringPolicy } from '../monitoring-policy';
-import { TelemetryService } from '../telemetry/telemetry.service';
+import { MetricSources } from '../providers/metric-sources';
 import { TELEMETRY_SETTINGS, type TelemetrySettings } from '../telemetry/telemetry-settings';
 import { AnalysisRunRepository, type AnalysisIntervalRow, type AnalysisRunRow, type AnalysisRunStatus } from './analysis-run.repository';
 import { AnalysisNotActiveError, AnalysisRunNotFoundError } from './errors';
+import { MetricSourceUnavailableError } from '../providers/metric-source';
 import { stepsFrom } from './traffic-steps';
 
 /** Who acts when the analysis decides: audit events and stage moves name it. */
@@ -29,9 +30,11 @@ const DEFAULT_PAGE_SIZE = 20;
  */
 @Injectable()
 export class AnalysisService implements OnModuleInit {
+  private readonly logger = new Logger('AnalysisService');
+
   constructor(
     private readonly runs: AnalysisRunRepository,
-    private readonly telemetry: TelemetryService,
+    private readonly sources: MetricSources,
     private readonly pointers: StagePointerService,
     private readonly serving: ServingService,
     private readonly stages: StageService,
@@ -132,11 +135,7 @@ export class AnalysisService implements OnModuleInit {
     if (!seen || seen.status !== 'running' || new Date(seen.nextIntervalAt) > judgeableBefore) return false;
     const windowEnd = new Date(seen.nextIntervalAt);
     const windowStart = new Date(windowEnd.getTime() - seen.policy.intervalSeconds * 1000);
-    const [canary, baseline] = await Promise.all([
-      this.telemetry.aggregate(seen.versionId, windowStart, windowEnd),
-      this.telemetry.aggregate(seen.baselineVersionId, windowStart, windowEnd),
-    ]);
-    const judgement = judgeInterval(canary.aggregate, baseline.aggregate, canary.profile, seen.policy.criteria);
+    const { judgement, problem } = await this.judge(seen, windowStart, windowEnd);
     return this.transactions.run(async (tx) => {
       const pointers = await this.pointers.lock(tx, candidate.modelId);
       const run = await this.runs.lockActive(tx, candidate.modelId);
@@ -150,6 +149,7 @@ export class AnalysisService implements OnModuleInit {
         windowEnd,
         verdict: judgement.verdict,
         metrics: judgement.metrics,
+        problem,
         action: action.type,
       });
       if (!recorded) return false;
@@ -163,6 +163,22 @@ export class AnalysisService implements OnModuleInit {
       await this.act(tx, run, action, judgement, pointers.canary?.versionId === run.versionId ? pointers.canary : undefined);
       return true;
     });
+  }
+
+  /** The interval's judgement; a metric source that cannot answer makes it inconclusive, as too little data would, rather than stalling the run. */
+  private async judge(run: AnalysisRunRow, from: Date, to: Date): Promise<{ judgement: IntervalJudgement; problem: string | null }> {
+    const source = this.sources.forModel(run.model);
+    try {
+      const [canary, baseline] = await Promise.all([
+        source.aggregate({ model: run.model, version: run.version, versionId: run.versionId, from, to }),
+        source.aggregate({ model: run.model, version: run.baselineVersion, versionId: run.baselineVersionId, from, to }),
+      ]);
+      return { judgement: judgeInterval(canary.aggregate, baseline.aggregate, canary.profile, run.policy.criteria), problem: null };
+    } catch (error) {
+      if (!(error instanceof MetricSourceUnavailableError)) throw error;
+      this.logger.warn(`analysis ${run.id} of ${run.model}@${run.version}: interval ending ${to.toISOString()} is inconclusive: ${error.message}`);
+      return { judgement: { verdict: 'inconclusive', metrics: [] }, problem: error.message };
+    }
   }
 
   private async act(
@@ -324,6 +340,7 @@ function runResponse(run: AnalysisRunRow, intervals?: AnalysisIntervalRow[]): An
             windowStart: new Date(interval.windowStart).toISOString(),
             windowEnd: new Date(interval.windowEnd).toISOString(),
             verdict: interval.verdict,
+            problem: interval.problem,
             action: interval.action,
             metrics: interval.metrics,
           })),

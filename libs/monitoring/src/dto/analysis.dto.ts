@@ -16,6 +16,7 @@ export class JudgedIntervalResponse {
   @ApiProperty({ format: 'date-time' }) windowStart: string;
   @ApiProperty({ format: 'date-time' }) windowEnd: string;
   @ApiProperty({ enum: ['pass', 'fail', 'inconclusive'] }) verdict: 'pass' | 'fail' | 'inconclusive';
+  @ApiProperty({ type: String, nullable: true, description: 'Why it could not be judged (its metric source did not answer); null when it was' }) problem: string | null;
   @ApiProperty({ enum: ['none', 'next_step', 'rollback', 'pause', 'passed'], description: 'What the schedule did after it' }) action: string;
   @ApiProperty({
     type: 'array',
