@@ -17,6 +17,7 @@ export {
   type Observation,
   type TelemetryAggregate,
 } from './telemetry-aggregate';
+export { aggregateFromHistogram, type HistogramBucket, type HistogramCounts } from './histogram-aggregate';
 export { LATENCY_BIN_LIMIT, LATENCY_RELATIVE_ACCURACY, type LatencySketch } from './latency-sketch';
 export {
   classKey,

@@ -49,13 +49,13 @@ export function latencyCount(sketch: LatencySketch): number {
   return count;
 }
 
-/** Adds a value (ms, finite, ≥ 0) to the sketch in place. */
-export function addLatency(sketch: LatencySketch, value: number): void {
+/** Adds a value (ms, finite, ≥ 0) to the sketch in place, `count` times (a histogram bucket's requests at once). */
+export function addLatency(sketch: LatencySketch, value: number, count = 1): void {
   if (value > MAPPING.minPossible) {
     const key = String(MAPPING.key(value));
-    sketch.bins[key] = (sketch.bins[key] ?? 0) + 1;
+    sketch.bins[key] = (sketch.bins[key] ?? 0) + count;
   } else {
-    sketch.zeroCount++;
+    sketch.zeroCount += count;
   }
   sketch.min = sketch.min === null ? value : Math.min(sketch.min, value);
   sketch.max = sketch.max === null ? value : Math.max(sketch.max, value);
