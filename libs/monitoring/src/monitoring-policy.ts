@@ -10,10 +10,56 @@ export interface ModelAnalysisPolicy extends AnalysisPolicy {
 /** The loaded policy's injection token. */
 export const MONITORING_POLICY = Symbol('MONITORING_POLICY');
 
-/** Where a model's serving metrics come from; more kinds (Prometheus) join this union. */
-export type MetricProviderPolicy = { kind: 'telemetry' };
+/** Where a model's serving metrics come from: telemetry pushed to the registry, or a Prometheus server that scrapes the serving fleet. */
+export type MetricProviderPolicy = { kind: 'telemetry' } | PrometheusProviderPolicy;
 
-const PROVIDER_KINDS = ['telemetry'] as const;
+const PROVIDER_KINDS = ['telemetry', 'prometheus'] as const;
+
+/**
+ * Instant queries at each window's end, PromQL templates whose placeholders
+ * are filled for the version judged: each answers one number, or for
+ * latencyBuckets one per `le` bound, over the window.
+ */
+export interface PrometheusQueries {
+  /** Requests the version served in the window. */
+  requests: string;
+  /** Of those, the failed ones. */
+  errors: string;
+  /** The latency histogram's cumulative buckets over the window, one series per `le` (in seconds, with +Inf). */
+  latencyBuckets: string;
+}
+
+export interface PrometheusProviderPolicy {
+  kind: 'prometheus';
+  /** Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090. */
+  address: string;
+  queries: PrometheusQueries;
+  /** How long one query may take before the interval is inconclusive. */
+  timeoutMs: number;
+}
+
+/** {{model}} and {{version}} as the catalog names them; {{window}}: the interval as a PromQL duration, such as 60s. */
+export const PROMETHEUS_PLACEHOLDERS = ['model', 'version', 'window'] as const;
+
+/**
+ * Queries for a conventional serving exposition: a counter of requests and
+ * one of failed requests, and a histogram of request durations in seconds,
+ * each labelled with model and version.
+ */
+export const DEFAULT_PROMETHEUS_QUERIES: Readonly<PrometheusQueries> = Object.freeze({
+  requests: 'sum(increase(model_requests_total{model="{{model}}",version="{{version}}"}[{{window}}]))',
+  errors: 'sum(increase(model_request_errors_total{model="{{model}}",version="{{version}}"}[{{window}}]))',
+  latencyBuckets: 'sum by (le) (increase(model_request_duration_seconds_bucket{model="{{model}}",version="{{version}}"}[{{window}}]))',
+});
+
+/** A template with its placeholders filled; the policy has checked that it names no others. */
+export function expandPrometheusQuery(template: string, values: Record<(typeof PROMETHEUS_PLACEHOLDERS)[number], string>): string {
+  return template.replace(PLACEHOLDER, (_, name: keyof typeof values) => values[name]);
+}
+
+const DEFAULT_PROMETHEUS_TIMEOUT_MS = 5000;
+const PROMETHEUS_KEYS = ['kind', 'address', 'queries', 'timeoutMs', '$comment'];
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 export class MonitoringPolicyError extends FileProblemsError {
   constructor(source: string, problems: string[]) {
@@ -99,8 +145,54 @@ function parseProvider(raw: unknown, at: string, problems: string[]): MetricProv
     problems.push(`${at} must be an object whose "kind" is one of ${PROVIDER_KINDS.join(', ')}`);
     return { kind: 'telemetry' };
   }
+  if (raw.kind === 'prometheus') return parsePrometheusProvider(raw, at, problems);
   for (const key of Object.keys(raw)) if (!['kind', '$comment'].includes(key)) problems.push(`${at}: unknown key "${key}"`);
   return { kind: 'telemetry' };
+}
+
+function parsePrometheusProvider(raw: Record<string, unknown>, at: string, problems: string[]): PrometheusProviderPolicy {
+  for (const key of Object.keys(raw)) if (!PROMETHEUS_KEYS.includes(key)) problems.push(`${at}: unknown key "${key}" (expected ${PROMETHEUS_KEYS.slice(0, -1).join(', ')})`);
+  const provider: PrometheusProviderPolicy = { kind: 'prometheus', address: '', queries: { ...DEFAULT_PROMETHEUS_QUERIES }, timeoutMs: DEFAULT_PROMETHEUS_TIMEOUT_MS };
+  if (typeof raw.address === 'string' && isHttpUrl(raw.address)) provider.address = raw.address.replace(/\/+$/, '');
+  else problems.push(`${at}.address must be the http(s) URL of the Prometheus server, such as "http://prometheus:9090"`);
+  if (raw.timeoutMs !== undefined) {
+    const value = raw.timeoutMs;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 60_000) provider.timeoutMs = value;
+    else problems.push(`${at}.timeoutMs must be a whole number of milliseconds from 1 to 60000`);
+  }
+  if (raw.queries === undefined) return provider;
+  if (!isObject(raw.queries)) {
+    problems.push(`${at}.queries must be an object of PromQL templates (${Object.keys(DEFAULT_PROMETHEUS_QUERIES).join(', ')})`);
+    return provider;
+  }
+  const known = Object.keys(DEFAULT_PROMETHEUS_QUERIES);
+  for (const key of Object.keys(raw.queries)) if (!known.includes(key) && key !== '$comment') problems.push(`${at}.queries: unknown key "${key}" (expected ${known.join(', ')})`);
+  for (const key of known as (keyof PrometheusQueries)[]) {
+    const template = raw.queries[key];
+    if (template === undefined) continue;
+    if (typeof template !== 'string' || template.trim() === '') {
+      problems.push(`${at}.queries.${key} must be a non-empty PromQL template`);
+      continue;
+    }
+    const placeholders = [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
+    for (const name of placeholders) {
+      if (!(PROMETHEUS_PLACEHOLDERS as readonly string[]).includes(name))
+        problems.push(`${at}.queries.${key}: unknown placeholder {{${name}}} (expected ${PROMETHEUS_PLACEHOLDERS.map((known) => `{{${known}}}`).join(', ')})`);
+    }
+    // Without it canary and production would read the same series, and every interval would compare a version with itself.
+    if (!placeholders.includes('version')) problems.push(`${at}.queries.${key} must select the version judged with {{version}}`);
+    provider.queries[key] = template;
+  }
+  return provider;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
 }
 
 function parseAnalysis(raw: unknown, base: ModelAnalysisPolicy, at: string, problems: string[]): ModelAnalysisPolicy {

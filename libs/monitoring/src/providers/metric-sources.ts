@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MONITORING_POLICY, type MonitoringPolicy } from '../monitoring-policy';
 import { TelemetryService } from '../telemetry/telemetry.service';
 import type { MetricSource } from './metric-source';
+import { PrometheusSource } from './prometheus.source';
 import { PushedTelemetrySource } from './pushed-telemetry.source';
 
 /** The metric source each model's policy names. */
@@ -21,6 +22,8 @@ export class MetricSources {
     switch (provider.kind) {
       case 'telemetry':
         return this.pushed;
+      case 'prometheus':
+        return new PrometheusSource(provider);
     }
   }
 }
