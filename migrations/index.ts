@@ -18,6 +18,7 @@ import { BlobLeases1764000001900 } from './1764000001900-BlobLeases';
 import { CreateEvents1764000002000 } from './1764000002000-CreateEvents';
 import { CreateTelemetry1764000002100 } from './1764000002100-CreateTelemetry';
 import { CreateAnalysisRuns1764000002200 } from './1764000002200-CreateAnalysisRuns';
+import { CreateAlerts1764000002300 } from './1764000002300-CreateAlerts';
 
 /** Every migration, oldest first. Forward-only in production; `down` exists for development. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   CreateEvents1764000002000,
   CreateTelemetry1764000002100,
   CreateAnalysisRuns1764000002200,
+  CreateAlerts1764000002300,
 ];

@@ -3,11 +3,16 @@ import { AuthModule } from '@gatehouse/auth';
 import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { PromotionModule } from '@gatehouse/promotion';
+import { ALERT_POLICY, AlertPolicy } from './alerts/alert-policy';
+import { AlertRepository } from './alerts/alert.repository';
+import { AlertService } from './alerts/alert.service';
+import { AlertsController } from './alerts/alerts.controller';
+import { ProductionMonitor } from './alerts/production-monitor';
 import { AnalysisRunRepository } from './analysis/analysis-run.repository';
 import { AnalysisRunsController } from './analysis/analysis-runs.controller';
-import { AnalysisScheduler } from './analysis/analysis-scheduler';
 import { AnalysisService } from './analysis/analysis.service';
 import { MONITORING_POLICY, MonitoringPolicy } from './monitoring-policy';
+import { MonitoringScheduler } from './monitoring-scheduler';
 import { MetricSources } from './providers/metric-sources';
 import { ReferenceProfiles } from './telemetry/reference-profiles';
 import { TelemetryController } from './telemetry/telemetry.controller';
@@ -17,19 +22,22 @@ import { TELEMETRY_SETTINGS } from './telemetry/telemetry-settings';
 
 @Module({
   imports: [AuthModule, CatalogModule, PromotionModule],
-  controllers: [TelemetryController, AnalysisRunsController],
+  controllers: [TelemetryController, AnalysisRunsController, AlertsController],
   providers: [
     { provide: TELEMETRY_SETTINGS, inject: [APP_CONFIG], useFactory: (config: AppConfig) => config.telemetry },
     // Loaded while the module is built: a bad policy file stops start-up, naming every problem.
     { provide: MONITORING_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => MonitoringPolicy.load(config.monitoring.policyFile) },
+    { provide: ALERT_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => AlertPolicy.load(config.monitoring.policyFile) },
     TelemetryRepository,
     ReferenceProfiles,
     TelemetryService,
     MetricSources,
     AnalysisRunRepository,
     AnalysisService,
-    AnalysisScheduler,
+    AlertRepository,
+    AlertService,
+    ProductionMonitor,
+    MonitoringScheduler,
   ],
-  exports: [TelemetryService],
 })
 export class MonitoringModule {}

@@ -62,32 +62,53 @@ export class ServingService {
         await this.retireCanary(tx, { modelId, modelName, canary: current, actor: actor.name, reason: body.reason });
         return { model: modelName, stage, rolledBack: current.version, restored: null };
       }
-      const served = await this.stages.servedAt(tx, modelId, 'production');
       const target = named
-        ? served.find((entry) => entry.versionId === named.id)
-        : served.find((entry) => entry.versionId !== current.versionId && entry.currentStage !== 'rolled_back');
+        ? (await this.stages.servedAt(tx, modelId, 'production')).find((entry) => entry.versionId === named.id)
+        : await this.previousProduction(tx, modelId, current);
       if (named && !target) throw new NothingToRollBackError(`${modelName}@${body.toVersion} has never served in production`);
       if (named && target!.versionId === current.versionId) throw new NothingToRollBackError(`${modelName}@${body.toVersion} is the version in production`);
       if (!target) throw new NothingToRollBackError(`model ${modelName} has no earlier production version to return to`);
-      await this.stages.retire(tx, modelId, current, 'rolled_back', actor.name, body.reason);
-      await this.stages.move(tx, {
-        modelId: modelId,
-        versionId: target.versionId,
-        stage: 'production',
-        trafficPercent: null,
-        actor: actor.name,
-        action: 'restored',
-        reason: body.reason,
-      });
-      await this.audit.append(tx, {
-        actor: actor.name,
-        action: 'stage.rolled_back',
-        subject: `version:${modelName}@${current.version}`,
-        payload: { stage, restored: target.version, reason: body.reason },
-      });
+      await this.restoreProduction(tx, { modelId, modelName, current, target, actor: actor.name, reason: body.reason });
       return { model: modelName, stage, rolledBack: current.version, restored: target.version };
     });
   }
+
+  /** The version production goes back to: the last one that served before `current` and was not rolled back. Call it under StagePointerService.lock. */
+  async previousProduction(tx: EntityManager, modelId: string, current: StageAssignmentRow): Promise<{ versionId: string; version: string } | undefined> {
+    const served = await this.stages.servedAt(tx, modelId, 'production');
+    return served.find((entry) => entry.versionId !== current.versionId && entry.currentStage !== 'rolled_back');
+  }
+
+  /** `target` serves production again and `current` is rolled back, audited: in the caller's transaction, after StagePointerService.lock. */
+  async restoreProduction(tx: EntityManager, restore: ProductionRestore): Promise<void> {
+    await this.stages.retire(tx, restore.modelId, restore.current, 'rolled_back', restore.actor, restore.reason);
+    await this.stages.move(tx, {
+      modelId: restore.modelId,
+      versionId: restore.target.versionId,
+      stage: 'production',
+      trafficPercent: null,
+      actor: restore.actor,
+      action: 'restored',
+      reason: restore.reason,
+    });
+    await this.audit.append(tx, {
+      actor: restore.actor,
+      action: 'stage.rolled_back',
+      subject: `version:${restore.modelName}@${restore.current.version}`,
+      payload: { stage: 'production', restored: restore.target.version, reason: restore.reason, ...(restore.evidence ? { evidence: restore.evidence } : {}) },
+    });
+  }
+}
+
+export interface ProductionRestore {
+  modelId: string;
+  modelName: string;
+  current: StageAssignmentRow;
+  target: { versionId: string; version: string };
+  /** A token name, or `gatehouse` when an alert rule decided. */
+  actor: string;
+  reason: string;
+  evidence?: Record<string, unknown>;
 }
 
 export interface CanaryAbort {

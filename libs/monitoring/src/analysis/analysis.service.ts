@@ -237,7 +237,8 @@ export class AnalysisService implements OnModuleInit {
    */
   private async followStage(tx: EntityManager, event: MovedStage): Promise<void> {
     const active = await this.runs.lockActive(tx, event.modelId);
-    const startsCanary = event.stage === 'canary' && (event.action === 'promoted' || event.action === 'restored');
+    // Only a promotion starts one: a version restored to canary is a gradual rollback handing traffic back, not a candidate.
+    const startsCanary = event.stage === 'canary' && event.action === 'promoted';
     if (active && (startsCanary || event.versionId === active.versionId || (event.versionId === active.baselineVersionId && event.stage === 'production'))) {
       const [status, reason]: [AnalysisRunStatus, string] =
         event.action === 'canary_aborted' && event.versionId === active.versionId
