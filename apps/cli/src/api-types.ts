@@ -220,3 +220,54 @@ export interface CollectionReport {
   temporaries: { removed: number; abortedUploads: number | null } | null;
   expiredLeases: number;
 }
+
+/** POST /v1/models/{name}/telemetry. */
+export interface TelemetryReceipt {
+  accepted: number;
+  /** Version windows the batch was merged into. */
+  windows: number;
+  /** Request ids whose predictions now wait for a label. */
+  awaitingLabels: number;
+}
+
+/** POST /v1/models/{name}/telemetry/labels. */
+export interface LabelReceipt {
+  matched: number;
+  /** Labels with no waiting prediction: an unknown id, expired, or labelled already. */
+  unmatched: number;
+}
+
+export interface DriftStatistics {
+  /** Population stability index: the drift score. */
+  psi: number;
+  ks: number;
+  ksPValue: number;
+  jensenShannon: number;
+  samples: number;
+}
+
+/** GET /v1/models/{name}/versions/{version}/telemetry. */
+export interface TelemetrySummary {
+  model: string;
+  version: string;
+  from: string;
+  to: string;
+  windows: number;
+  observations: number;
+  errors: number;
+  errorRate: number | null;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+  /** Predicted class -> count. */
+  classes: Record<string, number>;
+  outcomes: { labelled: number; accuracy: number | null; meanSquaredError: number | null };
+  /** Null when the version has no dataset to profile. */
+  drift: {
+    /** name@version of the reference dataset. */
+    dataset: string;
+    /** The largest feature's PSI; null until a feature has enough observations. */
+    score: number | null;
+    worst: string | null;
+    features: Record<string, DriftStatistics>;
+    predictions: DriftStatistics | null;
+  } | null;
+}

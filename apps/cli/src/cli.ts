@@ -11,6 +11,7 @@ import { addModelCommands } from './model-commands';
 import { addPolicyCommands } from './policy-commands';
 import { addPromotionCommands } from './promotion-commands';
 import { addSigningCommands } from './signing-commands';
+import { addTelemetryCommands } from './telemetry-commands';
 import { addTokenCommands } from './token-commands';
 import { addLineageCommand, addVersionCommands } from './version-commands';
 import { addWebhookCommands } from './webhook-commands';
@@ -50,6 +51,7 @@ function buildProgram(io: CliIo): Command {
   addGateCommands(program, context);
   addPolicyCommands(program, context);
   addPromotionCommands(program, context);
+  addTelemetryCommands(program, context);
   addLineageCommand(program, context);
   addAdminCommands(program, context);
   addWebhookCommands(program, context);
