@@ -104,8 +104,8 @@ export class AnalysisRunRepository {
   /** Records a judged interval; false when that interval of the run was recorded already. */
   async recordInterval(tx: EntityManager, runId: string, interval: Omit<AnalysisIntervalRow, 'judgedAt'>): Promise<boolean> {
     const inserted = await tx.query<unknown[]>(
-      `INSERT INTO analysis_intervals (run_id, number, step, traffic_percent, window_start, window_end, verdict, metrics, action)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id, number) DO NOTHING RETURNING number`,
+      `INSERT INTO analysis_intervals (run_id, number, step, traffic_percent, window_start, window_end, verdict, metrics, problem, action)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, number) DO NOTHING RETURNING number`,
       [
         runId,
         interval.number,
@@ -115,6 +115,7 @@ export class AnalysisRunRepository {
         interval.windowEnd,
         interval.verdict,
         JSON.stringify(interval.metrics),
+        interval.problem,
         interval.action,
       ],
     );
