@@ -144,6 +144,15 @@ describe('metrics (embedded)', () => {
     expect(requests({ method: 'GET', route: '/v1/promotions/:id', status_code: '200' })).toBeGreaterThan(0);
     const routes = new Set(after.filter((sample) => sample.name === 'gatehouse_http_request_duration_seconds_count').map((sample) => sample.labels.route));
     for (const route of routes) expect(route === 'unmatched' || /^\/[a-z0-9/:*_-]*$/i.test(route)).toBe(true);
-    for (const raw of ['scorer', '1.0.0', 'model.onnx', 'no-such-route', requested.id]) expect(text).not.toContain(raw);
+    // Only the model-level series name models and versions, and only the ones serving: never a route, a file or an id.
+    const modelLevel = /^gatehouse_(model_\w+|alerts_firing)[{ ]/;
+    const serviceLevel = text
+      .split('\n')
+      .filter((line) => !modelLevel.test(line))
+      .join('\n');
+    for (const raw of ['scorer', '1.0.0', 'model.onnx', 'no-such-route', requested.id]) expect(serviceLevel).not.toContain(raw);
+    expect(after.filter((sample) => sample.name === 'gatehouse_model_requests').map((sample) => sample.labels)).toEqual([
+      { model: 'scorer', version: '1.0.0', stage: 'production' },
+    ]);
   });
 });

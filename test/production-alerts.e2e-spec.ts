@@ -6,6 +6,7 @@ import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
 import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
 import { promoteAndSettle } from './support/promotion-flow';
+import { promtoolCheck, sampleValue, samplesOf } from './support/prometheus';
 import { startRegistry, type TestRegistry } from './support/registry';
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
@@ -96,6 +97,18 @@ describe('production alerts (embedded)', () => {
       const raised = await until(async () => (await alertsOf('watched')).find((alert) => alert.rule === 'ModelLatencyHigh' && alert.evaluations >= 2), 60_000);
       expect(raised).toMatchObject({ version: '1.0.0', metric: 'latency_p95', severity: 'warning', state: 'firing', threshold: 30, rollback: null });
       expect(raised.value).toBeGreaterThan(30);
+
+      // The same, as /metrics exposes it: what serves, how it does, and what fires.
+      const scraped = await registry.admin.get('/metrics');
+      const exposition = (scraped.body as Buffer).toString('utf8');
+      expect(promtoolCheck(exposition)).toEqual({ parsed: true, problems: [] });
+      const samples = samplesOf(exposition);
+      const serving = { model: 'watched', version: '1.0.0', stage: 'production' };
+      expect(sampleValue(samples, 'gatehouse_alerts_firing', { model: 'watched', version: '1.0.0', severity: 'warning' })).toBe(1);
+      expect(sampleValue(samples, 'gatehouse_model_latency_p95_seconds', serving)).toBeGreaterThan(0.03);
+      expect(sampleValue(samples, 'gatehouse_model_requests', serving)).toBeGreaterThan(0);
+      expect(sampleValue(samples, 'gatehouse_model_error_rate', serving)).toBeLessThan(0.2);
+
       behaviour = FAST;
       const resolved = await until(async () => (await alertsOf('watched')).find((alert) => alert.id === raised.id && alert.state === 'resolved'), 60_000);
       expect(resolved.value).toBeLessThan(30);

@@ -8,7 +8,7 @@ export { VersionSecurityService } from './services/version-security.service';
 export type { RescanCandidateRow } from './repositories/version-security.repository';
 export { VersionCommitted, type CommittedVersion } from './services/version-events';
 export { StageService, type StagePointers } from './services/stage.service';
-export type { StageAssignmentRow } from './repositories/stage.repository';
+export type { ServingVersionRow, StageAssignmentRow } from './repositories/stage.repository';
 export { StageHistoryResponse } from './dto/stage.dto';
 export {
   SERVING_STAGES,

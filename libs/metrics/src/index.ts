@@ -1,2 +1,12 @@
 export { MetricsModule } from './metrics.module';
-export { MetricsService, UNMATCHED_ROUTE, type GateRunOutcome, type HttpRequestObservation, type LeaseRenewalResult, type PromotionOutcome } from './metrics.service';
+export {
+  MetricsService,
+  MODEL_HEALTH_WINDOW_SECONDS,
+  UNMATCHED_ROUTE,
+  type ModelHealthSnapshot,
+  type ServingHealth,
+  type GateRunOutcome,
+  type HttpRequestObservation,
+  type LeaseRenewalResult,
+  type PromotionOutcome,
+} from './metrics.service';

@@ -30,6 +30,27 @@ const GATE_RUN_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
  * one test process) counts only what it did. Label values are bounded sets
  * (stages, outcomes, audit actions, route templates), never ids or URLs.
  */
+/** The window the model-level gauges describe. */
+export const MODEL_HEALTH_WINDOW_SECONDS = 300;
+/** The gauges of one scrape share one read of the database. */
+const SNAPSHOT_REUSE_MS = 1000;
+
+/** One version serving canary or production, over the last MODEL_HEALTH_WINDOW_SECONDS. */
+export interface ServingHealth {
+  model: string;
+  version: string;
+  stage: string;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+  requests: number;
+  errorRate: number | null;
+  driftScore: number | null;
+}
+
+export interface ModelHealthSnapshot {
+  serving: ServingHealth[];
+  alertsFiring: { model: string; version: string; severity: string; count: number }[];
+}
+
 @Injectable()
 export class MetricsService {
   private readonly logger = new Logger('Metrics');
@@ -104,8 +125,16 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly analysisRunsFinished = new Counter({
+    name: 'gatehouse_analysis_runs_finished_total',
+    help: 'Canary analyses that ended, by outcome: passed, rolled_back, aborted or cancelled',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   private gateQueueDepthRead = false;
   private webhookBacklogRead = false;
+  private modelHealthRead = false;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -181,6 +210,76 @@ export class MetricsService {
 
   webhookDeliveryAttempted(outcome: WebhookAttemptOutcome): void {
     this.webhookDeliveries.inc({ outcome });
+  }
+
+  analysisRunFinished(outcome: string): void {
+    this.analysisRunsFinished.inc({ outcome });
+  }
+
+  /**
+   * The model-level series, read with `read` at each scrape from what every
+   * replica shares (telemetry windows, alerts): latency quantiles, requests,
+   * error rate and drift of each version serving canary or production over
+   * the last MODEL_HEALTH_WINDOW_SECONDS, and the alerts firing. Their model
+   * and version labels are bounded by what serves: two versions per model at
+   * most. One read answers every gauge of a scrape.
+   */
+  readModelHealthWith(read: () => Promise<ModelHealthSnapshot>): void {
+    if (this.modelHealthRead) throw new Error('model health already has a reader');
+    this.modelHealthRead = true;
+    const logger = this.logger;
+    let pending: { at: number; snapshot: Promise<ModelHealthSnapshot | undefined> } | undefined;
+    const snapshot = () => {
+      if (!pending || Date.now() - pending.at > SNAPSHOT_REUSE_MS) {
+        pending = {
+          at: Date.now(),
+          snapshot: read().catch((error: Error) => {
+            logger.warn(`could not read model health: ${error.message}`);
+            return undefined;
+          }),
+        };
+      }
+      return pending.snapshot;
+    };
+    const serving = ['model', 'version', 'stage'] as const;
+    const servingGauge = (name: string, help: string, value: (health: ServingHealth) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: serving,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const health of (await snapshot())?.serving ?? []) {
+            const reading = value(health);
+            if (reading !== null) this.set({ model: health.model, version: health.version, stage: health.stage }, reading);
+          }
+        },
+      });
+    for (const quantile of ['p50', 'p95', 'p99'] as const) {
+      servingGauge(
+        `gatehouse_model_latency_${quantile}_seconds`,
+        `Prediction latency ${quantile} of each version serving canary or production over the last ${MODEL_HEALTH_WINDOW_SECONDS} s, within 1%`,
+        (health) => (health.latencyMs ? health.latencyMs[quantile] / 1000 : null),
+      );
+    }
+    servingGauge('gatehouse_model_requests', `Requests reported for each serving version over the last ${MODEL_HEALTH_WINDOW_SECONDS} s`, (health) => health.requests);
+    servingGauge('gatehouse_model_error_rate', `Share of failed requests of each serving version over the last ${MODEL_HEALTH_WINDOW_SECONDS} s`, (health) => health.errorRate);
+    servingGauge(
+      'gatehouse_model_drift_score',
+      `Drift of each serving version's inputs and predictions against its training data over the last ${MODEL_HEALTH_WINDOW_SECONDS} s (the largest PSI; warning 0.1, critical 0.3)`,
+      (health) => health.driftScore,
+    );
+    new Gauge({
+      name: 'gatehouse_alerts_firing',
+      help: 'Alerts firing, by model, version and severity',
+      labelNames: ['model', 'version', 'severity'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const alert of (await snapshot())?.alertsFiring ?? []) this.set({ model: alert.model, version: alert.version, severity: alert.severity }, alert.count);
+      },
+    });
   }
 
   /**

@@ -13,6 +13,7 @@ import { AnalysisRunsController } from './analysis/analysis-runs.controller';
 import { AnalysisService } from './analysis/analysis.service';
 import { MONITORING_POLICY, MonitoringPolicy } from './monitoring-policy';
 import { MonitoringScheduler } from './monitoring-scheduler';
+import { ModelHealth } from './model-health';
 import { MetricSources } from './providers/metric-sources';
 import { ReferenceProfiles } from './telemetry/reference-profiles';
 import { TelemetryController } from './telemetry/telemetry.controller';
@@ -38,6 +39,7 @@ import { TELEMETRY_SETTINGS } from './telemetry/telemetry-settings';
     AlertService,
     ProductionMonitor,
     MonitoringScheduler,
+    ModelHealth,
   ],
 })
 export class MonitoringModule {}

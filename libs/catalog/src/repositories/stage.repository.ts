@@ -12,6 +12,13 @@ export interface StageAssignmentRow {
   promotionId: string | null;
 }
 
+export interface ServingVersionRow {
+  model: string;
+  stage: 'canary' | 'production';
+  versionId: string;
+  version: string;
+}
+
 export interface StageEventRow {
   seq: number;
   versionId: string;
@@ -44,6 +51,15 @@ export class StageRepository {
          FROM stage_assignments a JOIN model_versions v ON v.id = a.version_id
         WHERE a.model_id = $1`,
       [modelId],
+    );
+  }
+
+  /** What serves canary and production across every model. */
+  serving(): Promise<ServingVersionRow[]> {
+    return this.dataSource.query(
+      `SELECT m.name AS model, a.stage, a.version_id AS "versionId", v.version
+         FROM stage_assignments a JOIN model_versions v ON v.id = a.version_id JOIN models m ON m.id = a.model_id
+        WHERE a.stage IN ('canary', 'production') ORDER BY m.name, a.stage`,
     );
   }
 

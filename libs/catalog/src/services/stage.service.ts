@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ServingStage } from '../catalog.types';
 import type { StageEventResponse, StageHistoryResponse } from '../dto/stage.dto';
-import { StageRepository, type StageAssignmentRow, type StageEventRow } from '../repositories/stage.repository';
+import { StageRepository, type ServingVersionRow, type StageAssignmentRow, type StageEventRow } from '../repositories/stage.repository';
 import { ModelService } from './model.service';
 
 export type StagePointers = Partial<Record<ServingStage, StageAssignmentRow>>;
@@ -23,6 +23,11 @@ export class StageService {
   /** The stage pointers of a model; inside `tx`, as that transaction sees them. */
   async pointers(modelId: string, tx?: EntityManager): Promise<StagePointers> {
     return Object.fromEntries((await this.stages.assignments(modelId, tx)).map((row) => [row.stage, row]));
+  }
+
+  /** Every model's canary and production versions: what monitoring reports on. */
+  serving(): Promise<ServingVersionRow[]> {
+    return this.stages.serving();
   }
 
   /** The version at one stage of a model now: what a gate compares its candidate with. */

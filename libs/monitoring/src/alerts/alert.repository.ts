@@ -151,6 +151,13 @@ export class AlertRepository {
     );
   }
 
+  /** Firing alerts counted by model, version and severity. */
+  firingCounts(manager: EntityManager): Promise<{ model: string; version: string; severity: string; count: number }[]> {
+    return manager.query(
+      `SELECT m.name AS model, v.version, a.severity, count(*)::int AS count FROM ${ALERT_FROM} WHERE a.state = 'firing' GROUP BY m.name, v.version, a.severity`,
+    );
+  }
+
   async startShift(tx: EntityManager, shift: { modelId: string; fromVersionId: string; toVersionId: string; alertId: string; durationSeconds: number }): Promise<void> {
     await tx.query(`INSERT INTO rollback_shifts (model_id, from_version_id, to_version_id, alert_id, duration_seconds) VALUES ($1, $2, $3, $4, $5)`, [
       shift.modelId,

@@ -5,6 +5,7 @@ import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { decodeCursor, keysetPage, ModelService, StageService } from '@gatehouse/catalog';
 import { TransactionRunner } from '@gatehouse/database';
+import { MetricsService } from '@gatehouse/metrics';
 import { ServingService, StageMoved, StagePointerService, type MovedStage } from '@gatehouse/promotion';
 import type { RecentPageQuery } from '@gatehouse/gates';
 import type { AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
@@ -42,6 +43,7 @@ export class AnalysisService implements OnModuleInit {
     private readonly moved: StageMoved,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
+    private readonly metrics: MetricsService,
     @Inject(MONITORING_POLICY) private readonly policy: MonitoringPolicy,
     @Inject(TELEMETRY_SETTINGS) private readonly telemetrySettings: TelemetrySettings,
   ) {}
@@ -101,7 +103,7 @@ export class AnalysisService implements OnModuleInit {
   async abort(actor: Principal, id: string, reason: string): Promise<AnalysisRunResponse> {
     await this.underModelLock(id, async (tx, run, canary) => {
       if (run.status !== 'running' && run.status !== 'paused') throw new AnalysisNotActiveError(run, 'abort', 'it has finished');
-      await this.runs.update(tx, run.id, { status: 'aborted', state: run.state, outcome: { reason, by: actor.name } });
+      await this.end(tx, run, 'aborted', { reason, by: actor.name });
       await this.audit.append(tx, { actor: actor.name, action: 'analysis.aborted', subject: subjectOf(run), payload: { runId: run.id, reason } });
       if (canary) await this.serving.retireCanary(tx, { modelId: run.modelId, modelName: run.model, canary, actor: actor.name, reason: `analysis ${run.id} aborted: ${reason}` });
     });
@@ -154,8 +156,10 @@ export class AnalysisService implements OnModuleInit {
       });
       if (!recorded) return false;
       // The run leaves `running` before its canary moves, so following that move finds no active run to cancel.
+      const status = statusAfter(action);
+      if (status === 'passed' || status === 'rolled_back') this.transactions.afterCommit(tx, () => this.metrics.analysisRunFinished(status));
       await this.runs.update(tx, run.id, {
-        status: statusAfter(action),
+        status,
         state,
         nextIntervalAt: new Date(windowEnd.getTime() + run.policy.intervalSeconds * 1000),
         ...(action.type === 'rollback' ? { outcome: { reason: rollbackReason(run, action.failures) } } : {}),
@@ -240,14 +244,14 @@ export class AnalysisService implements OnModuleInit {
     // Only a promotion starts one: a version restored to canary is a gradual rollback handing traffic back, not a candidate.
     const startsCanary = event.stage === 'canary' && event.action === 'promoted';
     if (active && (startsCanary || event.versionId === active.versionId || (event.versionId === active.baselineVersionId && event.stage === 'production'))) {
-      const [status, reason]: [AnalysisRunStatus, string] =
+      const [status, reason]: ['aborted' | 'cancelled', string] =
         event.action === 'canary_aborted' && event.versionId === active.versionId
           ? ['aborted', `the canary was aborted by ${event.actor}`]
           : [
               'cancelled',
               `${event.versionId === active.versionId ? 'its canary' : event.versionId === active.baselineVersionId ? 'its production baseline' : 'another version'} was ${event.action} at ${event.stage} by ${event.actor}`,
             ];
-      await this.runs.update(tx, active.id, { status, state: active.state, outcome: { reason } });
+      await this.end(tx, active, status, { reason });
       await this.audit.append(tx, { actor: event.actor, action: `analysis.${status}`, subject: subjectOf(active), payload: { runId: active.id, reason } });
     }
     if (startsCanary) await this.start(tx, event);
@@ -288,6 +292,12 @@ export class AnalysisService implements OnModuleInit {
         intervalSeconds: policy.intervalSeconds,
       },
     });
+  }
+
+  /** Ends a run that was running or paused, counted once its transaction commits. */
+  private async end(tx: EntityManager, run: AnalysisRunRow, status: 'aborted' | 'cancelled', outcome: Record<string, unknown>): Promise<void> {
+    this.transactions.afterCommit(tx, () => this.metrics.analysisRunFinished(status));
+    await this.runs.update(tx, run.id, { status, state: run.state, outcome });
   }
 
   /** The end of the interval starting now, on a telemetry window boundary, so every interval covers whole windows. */
