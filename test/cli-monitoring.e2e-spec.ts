@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
 import { runCaptured } from './support/cli-runner';
-import { registerVersion } from './support/model-registration';
+import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { promoteAndSettle } from './support/promotion-flow';
 import { startRegistry, type TestRegistry } from './support/registry';
+import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 
 const fixtures = standardFixtures();
 const classifier = fixtures.classifier;
@@ -16,6 +19,17 @@ const CLI_ENTRY = resolve(__dirname, '../dist/apps/cli/src/main.js');
 const MAX_BATCH = 500;
 const MAX_BODY_BYTES = 64 * 1024;
 const WITHIN_LIMITS = ['--batch-size', String(MAX_BATCH), '--batch-bytes', String(MAX_BODY_BYTES)];
+
+/** As in canary-analysis.e2e-spec.ts: two steps of one two-second interval each, on one-second telemetry windows. */
+const MONITORING_POLICY = {
+  analysis: { steps: [10, 50], bakeSeconds: 2, intervalSeconds: 2, failureLimit: 2, inconclusiveLimit: 2, criteria: { minSamples: 30 } },
+  // A model whose traffic can never be enough: every interval is inconclusive, and the analysis pauses.
+  models: { thin: { analysis: { criteria: { minSamples: 1_000_000 } } } },
+};
+const PROMOTION_POLICY = {
+  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
+};
+const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
 
 /** What a serving system reports for one request: the model's prediction on a training example, its features when `withFeatures`. */
 function observation(version: string, index: number, options: { withFeatures?: boolean; requestId?: string } = {}) {
@@ -32,11 +46,12 @@ function observation(version: string, index: number, options: { withFeatures?: b
 
 const lines = (items: unknown[]) => items.map((item) => JSON.stringify(item)).join('\n') + '\n';
 
-describe('gatehouse telemetry against a running registry', () => {
+describe('gatehouse telemetry and analysis against a running registry', () => {
   let registry: TestRegistry;
   let workDir: string;
   let engineer: ApiClient;
   let reporter: ApiClient;
+  let releaseKey: KeyObject;
 
   const as = (client: ApiClient) => ({ HOME: workDir, GATEHOUSE_CONFIG: join(workDir, 'config.json'), GATEHOUSE_URL: registry.url, GATEHOUSE_TOKEN: client.token! });
   const gatehouse = (client: ApiClient, ...argv: string[]) => runCaptured(argv, as(client), workDir);
@@ -50,13 +65,22 @@ describe('gatehouse telemetry against a running registry', () => {
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-monitoring-'));
+    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(MONITORING_POLICY));
+    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
     registry = await startRegistry('embedded', {
+      GATE_WORKERS: '1',
+      GATE_POLL_MS: '50',
+      TELEMETRY_WINDOW_SECONDS: '1',
       TELEMETRY_MAX_BATCH: String(MAX_BATCH),
       MAX_JSON_BODY_SIZE: String(MAX_BODY_BYTES),
+      ANALYSIS_POLL_MS: '100',
+      MONITORING_POLICY: join(workDir, 'monitoring.json'),
+      PROMOTION_POLICY: join(workDir, 'promotion.json'),
     });
     const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
     engineer = await token('engineer', ['ml_engineer']);
     reporter = await token('fleet', ['reporter']);
+    releaseKey = await trustedSigningKey(registry.admin, 'release');
     // The training data is the reference drift is measured against.
     for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
       const committed = await registerVersion(engineer, {
@@ -187,5 +211,90 @@ describe('gatehouse telemetry against a running registry', () => {
 
     const shown = await gatehouse(engineer, 'telemetry', 'show', 'scorer@1.2.0');
     expect(shown.stdout).toMatch(/^accuracy:\s+75\.00% of 100 labelled$/m);
+  });
+
+  describe('canary analyses', () => {
+    /** model@1.0.0 in production and model@2.0.0 promoted to canary, with a fleet serving both: returns the analysis that started and the fleet. */
+    async function analysedCanary(model: string): Promise<{ id: string; fleet: ServingFleet }> {
+      for (const version of ['1.0.0', '2.0.0']) {
+        const committed = await registerVersion(engineer, {
+          model,
+          version,
+          task: 'classification',
+          files: { 'model.onnx': classifier.model.bytes },
+          schema: classifier.model.schema,
+          datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(classifier.evaluation) }],
+          signWith: releaseKey,
+        });
+        expect(committed.status).toBe(200);
+        expect((await finishedGate(engineer, model, version)).status).toBe('passed');
+      }
+      expect((await promoteAndSettle(engineer, [], { model, version: '1.0.0' }, 'production')).status).toBe('completed');
+      expect((await promoteAndSettle(engineer, [], { model, version: '2.0.0' }, 'canary')).status).toBe('completed');
+      const fleet = new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 7, behaviour: () => BASELINE });
+      fleet.start();
+      const [run] = await json(engineer, 'analysis', 'list', model);
+      return { id: run.id, fleet };
+    }
+
+    it('lists a good canary’s analysis, watches it to passed (exit 0), and shows every judged interval', async () => {
+      const { id, fleet } = await analysedCanary('steady');
+      try {
+        const listed = await gatehouse(engineer, 'analysis', 'list', 'steady');
+        expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+CANARY\s+BASELINE\s+STATUS\s+STEP\s+TRAFFIC\s+FAILURES\s+INCONCLUSIVES\s+STARTED$/);
+        expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+2\\.0\\.0\\s+1\\.0\\.0\\s+(running|passed)\\s`, 'm'));
+
+        const watched = await gatehouse(engineer, 'analysis', 'show', id, '--watch');
+        expect(watched.stderr).toBe('');
+        expect(watched.code).toBe(0);
+        expect(watched.stdout).toMatch(/^status:\s+passed$/m);
+      } finally {
+        await fleet.stop();
+      }
+      const shown = await gatehouse(engineer, 'analysis', 'show', id);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(/^canary:\s+steady@2\.0\.0 against production steady@1\.0\.0$/m);
+      expect(shown.stdout).toMatch(/^step:\s+2\/2 of 10%, 50%;/m);
+      expect(shown.stdout).toMatch(/^failures:\s+0 \(rolls back at 2\)$/m);
+      expect(shown.stdout).toMatch(/^#\s+STEP\s+TRAFFIC\s+WINDOW\s+VERDICT\s+ACTION\s+METRICS$/m);
+      expect(shown.stdout).toMatch(/^1\s+1\s+10%\s+\S+Z → \S+Z\s+pass\s+next_step\s+latency pass \(\w+\), error_rate pass \(\w+\)/m);
+      expect(shown.stdout).toMatch(/^2\s+2\s+50%\s+.*\s+pass\s+passed\s+latency pass/m);
+      const run = await json(engineer, 'analysis', 'show', id);
+      expect(run).toMatchObject({ id, status: 'passed', steps: [10, 50] });
+      expect(run.judged.map((interval: any) => interval.action)).toEqual(['next_step', 'passed']);
+      // A finished run is watched once: its exit code says how it ended.
+      expect((await gatehouse(engineer, '--json', 'analysis', 'show', id, '--watch')).code).toBe(0);
+    });
+
+    it('watches a starved canary to paused (exit 1), resumes it, aborts it with a reason', async () => {
+      const { id, fleet } = await analysedCanary('thin');
+      try {
+        const paused = await gatehouse(engineer, 'analysis', 'show', id, '--watch');
+        expect(paused.code).toBe(1);
+        expect(paused.stdout).toMatch(/^status:\s+paused$/m);
+        expect(paused.stdout).toMatch(/inconclusive\s+pause\s+no data: latency, error_rate,/);
+        expect(paused.stderr).toContain(`error: analysis ${id} is paused after 2 inconclusive intervals; gatehouse analysis resume ${id} goes on`);
+
+        const resumed = await gatehouse(engineer, 'analysis', 'resume', id);
+        expect(resumed.stderr).toBe('');
+        expect(resumed.stdout).toBe(`analysis ${id} of thin@2.0.0 is running again at step 1/2 (10% of keys)\n`);
+        expect((await gatehouse(reporter, 'analysis', 'resume', id)).stderr).toMatch(/^error \w+: /);
+
+        const unexplained = await gatehouse(engineer, 'analysis', 'abort', id);
+        expect(unexplained.code).toBe(2);
+        expect(unexplained.stderr).toContain("required option '--reason <text>' not specified");
+        const aborted = await gatehouse(engineer, 'analysis', 'abort', id, '--reason', 'not enough traffic to tell');
+        expect(aborted.stdout).toBe(`analysis ${id} aborted; thin@2.0.0 is no longer the canary\n`);
+      } finally {
+        await fleet.stop();
+      }
+      const again = await gatehouse(engineer, 'analysis', 'resume', id);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^error analysis_not_active: cannot resume analysis/);
+      const watched = await gatehouse(engineer, 'analysis', 'show', id, '--watch');
+      expect(watched.code).toBe(1);
+      expect(watched.stderr).toContain(`analysis ${id} was aborted by engineer: not enough traffic to tell`);
+      expect((await gatehouse(engineer, 'analysis', 'show', 'not-a-run')).stderr).toMatch(/^error analysis_run_not_found: /);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import type { AnalysisPolicy, DriftReport, DriftStatistics, MetricJudgement } from '@gatehouse/canary-judge';
 import type { GateReport, IoSchema } from '@gatehouse/gate-engine';
 
 /** The registry's responses, as far as the CLI reads them. */
@@ -237,15 +238,6 @@ export interface LabelReceipt {
   unmatched: number;
 }
 
-export interface DriftStatistics {
-  /** Population stability index: the drift score. */
-  psi: number;
-  ks: number;
-  ksPValue: number;
-  jensenShannon: number;
-  samples: number;
-}
-
 /** GET /v1/models/{name}/versions/{version}/telemetry. */
 export interface TelemetrySummary {
   model: string;
@@ -260,14 +252,50 @@ export interface TelemetrySummary {
   /** Predicted class -> count. */
   classes: Record<string, number>;
   outcomes: { labelled: number; accuracy: number | null; meanSquaredError: number | null };
-  /** Null when the version has no dataset to profile. */
-  drift: {
-    /** name@version of the reference dataset. */
-    dataset: string;
-    /** The largest feature's PSI; null until a feature has enough observations. */
-    score: number | null;
-    worst: string | null;
-    features: Record<string, DriftStatistics>;
-    predictions: DriftStatistics | null;
-  } | null;
+  /** Input drift against the reference dataset (name@version), and the predictions'; null when the version has no dataset to profile. */
+  drift: (DriftReport & { dataset: string; predictions: DriftStatistics | null }) | null;
+}
+
+export type AnalysisRunStatus = 'running' | 'paused' | 'passed' | 'rolled_back' | 'aborted' | 'cancelled';
+
+/** One judged interval of a canary analysis, canary against production over one window. */
+export interface JudgedInterval {
+  number: number;
+  /** Index of the traffic step it was judged in. */
+  step: number;
+  trafficPercent: number;
+  windowStart: string;
+  windowEnd: string;
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  /** What the schedule did after it. */
+  action: 'none' | 'next_step' | 'rollback' | 'pause' | 'passed';
+  metrics: MetricJudgement[];
+}
+
+/** GET /v1/analysis-runs/{id} (with `judged`) and the items of GET /v1/models/{name}/analysis-runs. */
+export interface AnalysisRun {
+  id: string;
+  model: string;
+  /** The canary. */
+  version: string;
+  /** Production when the canary started: what it is compared with. */
+  baselineVersion: string;
+  status: AnalysisRunStatus;
+  /** Index into steps. */
+  step: number;
+  steps: number[];
+  trafficPercent: number;
+  passedInStep: number;
+  intervals: number;
+  failures: number;
+  inconclusives: number;
+  policy: AnalysisPolicy;
+  /** When the running interval ends; null unless running. */
+  nextIntervalAt: string | null;
+  startedBy: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Why it ended: `reason`, and `by` when a person aborted it. */
+  outcome: { reason?: string; by?: string } | null;
+  judged?: JudgedInterval[];
 }

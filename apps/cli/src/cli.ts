@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { addAdminCommands } from './admin-commands';
+import { addAnalysisCommands } from './analysis-commands';
 import { addAuditCommands } from './audit-commands';
 import { commandContext, reportFailure, type CliIo } from './command-context';
 import { addConnectionCommands } from './connection-commands';
@@ -52,6 +53,7 @@ function buildProgram(io: CliIo): Command {
   addPolicyCommands(program, context);
   addPromotionCommands(program, context);
   addTelemetryCommands(program, context);
+  addAnalysisCommands(program, context);
   addLineageCommand(program, context);
   addAdminCommands(program, context);
   addWebhookCommands(program, context);
