@@ -1,3 +1,6 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, exponentialBuckets, Histogram, Registry } from 'prom-client';
 import { SeededRandom } from '@gatehouse/onnx';
 import type { ApiClient } from './api-client';
 
@@ -18,14 +21,70 @@ export interface FleetOptions {
   tickMs: number;
   behaviour: (version: string) => VersionBehaviour;
   seed: number;
+  /** Where the fleet reports: by default it posts telemetry to the registry; given these, it records into them instead, for Prometheus to scrape. */
+  metrics?: ServingMetrics;
+}
+
+/**
+ * A serving process's Prometheus exposition, on a loopback /metrics: the
+ * conventional series the registry's default Prometheus queries read, each
+ * labelled with model and version. Its own Registry, so nothing of the test
+ * process's global one is scraped.
+ */
+export class ServingMetrics {
+  private readonly registry = new Registry();
+  private readonly requests = new Counter({ name: 'model_requests_total', help: 'Requests served', labelNames: ['model', 'version'], registers: [this.registry] });
+  private readonly errors = new Counter({ name: 'model_request_errors_total', help: 'Requests that failed', labelNames: ['model', 'version'], registers: [this.registry] });
+  /** 5% apart from 1 ms to ~130 ms: finer than the 10% slowdown the judge fails on, and above the fleets' latencies. */
+  private readonly duration = new Histogram({
+    name: 'model_request_duration_seconds',
+    help: 'Time taken to serve a request',
+    labelNames: ['model', 'version'],
+    buckets: exponentialBuckets(0.001, 1.05, 100),
+    registers: [this.registry],
+  });
+  private server?: Server;
+
+  record(model: string, version: string, latencyMs: number, error: boolean): void {
+    const labels = { model, version };
+    this.requests.inc(labels);
+    // Incremented by 0 too, so the series exists before its first error and increase() counts that one.
+    this.errors.inc(labels, error ? 1 : 0);
+    this.duration.observe(labels, latencyMs / 1000);
+  }
+
+  /** Serves /metrics on a free loopback port; resolves to the host:port a scrape config names. */
+  async listen(): Promise<string> {
+    const server = createServer((request, response) => {
+      if (request.url !== '/metrics') {
+        response.writeHead(404).end();
+        return;
+      }
+      this.registry.metrics().then(
+        (exposition) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(exposition),
+        (error: Error) => response.writeHead(500).end(error.message),
+      );
+    });
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 /**
  * A simulated serving fleet: each tick it asks the registry which version
  * serves each request key (GET /v1/models/{name}/resolve?key=), serves the
  * requests with that version's behaviour, and reports what happened as one
- * telemetry batch. Latencies are drawn, not waited for: the registry judges
- * what serving systems report.
+ * telemetry batch (or into its ServingMetrics, for Prometheus to scrape).
+ * Latencies are drawn, not waited for: the registry judges what serving
+ * systems report.
  */
 export class ServingFleet {
   private readonly random: SeededRandom;
@@ -81,6 +140,11 @@ export class ServingFleet {
       this.served.set(version, (this.served.get(version) ?? 0) + requestsPerKey);
     }
     if (observations.length === 0) return;
+    const { metrics } = this.options;
+    if (metrics) {
+      for (const { version, latencyMs, error } of observations) metrics.record(model, version, latencyMs, error);
+      return;
+    }
     const reported = await this.reporter.post(`/v1/models/${model}/telemetry`, { observations });
     if (reported.status !== 200) this.failures.push(`${reported.status} ${JSON.stringify(reported.body)}`);
   }

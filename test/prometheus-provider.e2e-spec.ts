@@ -1,0 +1,176 @@
+import type { KeyObject } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonLines, standardFixtures } from './fixtures/onnx-models';
+import type { ApiClient } from './support/api-client';
+import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { startPrometheus, type PrometheusServer } from './support/prometheus-server';
+import { promoteAndSettle } from './support/promotion-flow';
+import { startRegistry, type TestRegistry } from './support/registry';
+import { ServingFleet, ServingMetrics, type VersionBehaviour } from './support/serving-fleet';
+import { until } from './support/wait';
+
+const fixtures = standardFixtures();
+const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
+
+/** Promotion straight to canary and production: the metrics' source is under test here, not the approval rules. */
+const PROMOTION_POLICY = {
+  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
+};
+
+/**
+ * Canary analysis reading a real Prometheus that scrapes a simulated serving
+ * fleet every second, through the default queries: six-second intervals give
+ * increase() five or six scrapes to work with.
+ */
+describe('canary analysis on metrics from Prometheus', () => {
+  let metrics: ServingMetrics;
+  let prometheus: PrometheusServer;
+  let registry: TestRegistry;
+  let engineer: ApiClient;
+  let resolver: ApiClient;
+  let releaseKey: KeyObject;
+  let workDir: string;
+
+  beforeAll(async () => {
+    metrics = new ServingMetrics();
+    prometheus = await startPrometheus([await metrics.listen()]);
+    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-prometheus-provider-'));
+    const monitoringPolicy = {
+      analysis: { steps: [10, 50], bakeSeconds: 6, intervalSeconds: 6, failureLimit: 2, inconclusiveLimit: 2, criteria: { minSamples: 30 } },
+      provider: { kind: 'prometheus', address: prometheus.address, timeoutMs: 2000 },
+    };
+    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(monitoringPolicy));
+    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
+    registry = await startRegistry('embedded', {
+      GATE_WORKERS: '1',
+      GATE_POLL_MS: '50',
+      TELEMETRY_WINDOW_SECONDS: '1',
+      ANALYSIS_POLL_MS: '100',
+      MONITORING_POLICY: join(workDir, 'monitoring.json'),
+      PROMOTION_POLICY: join(workDir, 'promotion.json'),
+    });
+    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
+    engineer = await token('engineer', ['ml_engineer']);
+    resolver = await token('fleet', ['reporter']);
+    releaseKey = await trustedSigningKey(registry.admin, 'release');
+  });
+
+  afterAll(async () => {
+    await registry?.close();
+    await prometheus?.stop();
+    await metrics?.close();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  /** model@1.0.0 in production and model@2.0.0 promoted to canary: returns the analysis that started. */
+  async function canaryAgainstProduction(model: string): Promise<any> {
+    for (const version of ['1.0.0', '2.0.0']) {
+      const committed = await registerVersion(engineer, {
+        model,
+        version,
+        task: 'classification',
+        files: { 'model.onnx': fixtures.classifier.model.bytes },
+        schema: fixtures.classifier.model.schema,
+        datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(fixtures.classifier.evaluation) }],
+        signWith: releaseKey,
+      });
+      expect(committed.status).toBe(200);
+      expect((await finishedGate(engineer, model, version)).status).toBe('passed');
+    }
+    expect((await promoteAndSettle(engineer, [], { model, version: '1.0.0' }, 'production')).status).toBe('completed');
+    expect((await promoteAndSettle(engineer, [], { model, version: '2.0.0' }, 'canary')).status).toBe('completed');
+    const runs = (await engineer.get(`/v1/models/${model}/analysis-runs`)).body.items;
+    expect(runs).toHaveLength(1);
+    return runs[0];
+  }
+
+  /** A fleet that resolves its keys through the registry and reports only to Prometheus. */
+  const fleetFor = (model: string, canary: VersionBehaviour) =>
+    new ServingFleet(resolver, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 11, metrics, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
+
+  const settledRun = (id: string, statuses: string[]) =>
+    until(
+      async () => {
+        const run = (await engineer.get(`/v1/analysis-runs/${id}`)).body;
+        return statuses.includes(run.status) ? run : undefined;
+      },
+      120_000,
+      200,
+    );
+
+  /**
+   * The run's intervals as [verdict, action], less a first one that ended before Prometheus had two scrapes of the
+   * fleet's new series (increase() needs two): too little to judge is inconclusive, never a pass or a failure.
+   */
+  function judgedAfterFirstScrapes(run: any): [string, string][] {
+    const judged: [string, string][] = run.judged.map((interval: any) => [interval.verdict, interval.action]);
+    return judged[0]?.[0] === 'inconclusive' && run.judged[0].problem === null ? judged.slice(1) : judged;
+  }
+
+  it('walks a good canary through its steps to passed on what Prometheus scraped', async () => {
+    const started = await canaryAgainstProduction('scraped');
+    const fleet = fleetFor('scraped', BASELINE);
+    fleet.start();
+    try {
+      const passed = await settledRun(started.id, ['passed', 'rolled_back', 'paused']);
+      expect(passed.status).toBe('passed');
+      expect(judgedAfterFirstScrapes(passed)).toEqual([
+        ['pass', 'next_step'],
+        ['pass', 'passed'],
+      ]);
+      const latency = passed.judged.at(-1).metrics.find((metric: any) => metric.metric === 'latency');
+      expect(latency).toMatchObject({ verdict: 'pass' });
+      // The counts are Prometheus', rounded from increase(): a 50% canary served hundreds of requests in six seconds.
+      expect(latency.samples.canary).toBeGreaterThanOrEqual(100);
+      expect(passed.judged.every((interval: any) => interval.problem === null)).toBe(true);
+    } finally {
+      await fleet.stop();
+    }
+    expect(fleet.served.get('2.0.0')).toBeGreaterThan(0);
+  });
+
+  it('rolls back a canary 30% slower, as gatehouse', async () => {
+    const started = await canaryAgainstProduction('slow-scraped');
+    const fleet = fleetFor('slow-scraped', { medianLatencyMs: 26, errorRate: 0.05 });
+    fleet.start();
+    try {
+      const ended = await settledRun(started.id, ['passed', 'rolled_back', 'paused']);
+      expect(ended.status).toBe('rolled_back');
+      expect(ended.failures).toBe(2);
+      expect(judgedAfterFirstScrapes(ended)).toEqual([
+        ['fail', 'none'],
+        ['fail', 'rollback'],
+      ]);
+      const latency = ended.judged.at(-1).metrics.find((metric: any) => metric.metric === 'latency');
+      expect(latency).toMatchObject({ verdict: 'fail', reason: 'slower' });
+      expect(latency.effect).toBeGreaterThan(1.2);
+    } finally {
+      await fleet.stop();
+    }
+    const stages = (await engineer.get('/v1/models/slow-scraped/stages')).body.stages;
+    expect(stages.canary).toBeNull();
+    expect(stages.production.version).toBe('1.0.0');
+    const audit = (await registry.admin.get(`/v1/audit?subject=${encodeURIComponent('version:slow-scraped@2.0.0')}`)).body.items as { action: string; actor: string }[];
+    expect(audit.find((event) => event.action === 'stage.canary_aborted')).toMatchObject({ actor: 'gatehouse' });
+  });
+
+  it('with Prometheus stopped, finds every interval inconclusive, names why, and pauses', async () => {
+    await prometheus.stop();
+    const started = await canaryAgainstProduction('unscraped');
+    const fleet = fleetFor('unscraped', BASELINE);
+    fleet.start();
+    try {
+      const paused = await settledRun(started.id, ['paused', 'passed', 'rolled_back']);
+      expect(paused).toMatchObject({ status: 'paused', inconclusives: 2 });
+      expect(paused.judged.map((interval: any) => interval.verdict)).toEqual(['inconclusive', 'inconclusive']);
+      for (const interval of paused.judged) {
+        expect(interval.problem).toContain(`Prometheus at ${prometheus.address}, query `);
+        expect(interval.problem).toContain('could not be reached');
+      }
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
