@@ -2,16 +2,14 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
-import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { canaryAgainstProduction } from './support/canary-flow';
+import { trustedSigningKey } from './support/model-registration';
 import { startPrometheus, type PrometheusServer } from './support/prometheus-server';
-import { promoteAndSettle } from './support/promotion-flow';
 import { startRegistry, type TestRegistry } from './support/registry';
 import { ServingFleet, ServingMetrics, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
 
-const fixtures = standardFixtures();
 const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
 
 /** Promotion straight to canary and production: the metrics' source is under test here, not the approval rules. */
@@ -64,28 +62,6 @@ describe('canary analysis on metrics from Prometheus', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  /** model@1.0.0 in production and model@2.0.0 promoted to canary: returns the analysis that started. */
-  async function canaryAgainstProduction(model: string): Promise<any> {
-    for (const version of ['1.0.0', '2.0.0']) {
-      const committed = await registerVersion(engineer, {
-        model,
-        version,
-        task: 'classification',
-        files: { 'model.onnx': fixtures.classifier.model.bytes },
-        schema: fixtures.classifier.model.schema,
-        datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(fixtures.classifier.evaluation) }],
-        signWith: releaseKey,
-      });
-      expect(committed.status).toBe(200);
-      expect((await finishedGate(engineer, model, version)).status).toBe('passed');
-    }
-    expect((await promoteAndSettle(engineer, [], { model, version: '1.0.0' }, 'production')).status).toBe('completed');
-    expect((await promoteAndSettle(engineer, [], { model, version: '2.0.0' }, 'canary')).status).toBe('completed');
-    const runs = (await engineer.get(`/v1/models/${model}/analysis-runs`)).body.items;
-    expect(runs).toHaveLength(1);
-    return runs[0];
-  }
-
   /** A fleet that resolves its keys through the registry and reports only to Prometheus. */
   const fleetFor = (model: string, canary: VersionBehaviour) =>
     new ServingFleet(resolver, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 11, metrics, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
@@ -110,7 +86,7 @@ describe('canary analysis on metrics from Prometheus', () => {
   }
 
   it('walks a good canary through its steps to passed on what Prometheus scraped', async () => {
-    const started = await canaryAgainstProduction('scraped');
+    const started = await canaryAgainstProduction(engineer, releaseKey, 'scraped');
     const fleet = fleetFor('scraped', BASELINE);
     fleet.start();
     try {
@@ -132,7 +108,7 @@ describe('canary analysis on metrics from Prometheus', () => {
   });
 
   it('rolls back a canary 30% slower, as gatehouse', async () => {
-    const started = await canaryAgainstProduction('slow-scraped');
+    const started = await canaryAgainstProduction(engineer, releaseKey, 'slow-scraped');
     const fleet = fleetFor('slow-scraped', { medianLatencyMs: 26, errorRate: 0.05 });
     fleet.start();
     try {
@@ -158,7 +134,7 @@ describe('canary analysis on metrics from Prometheus', () => {
 
   it('with Prometheus stopped, finds every interval inconclusive, names why, and pauses', async () => {
     await prometheus.stop();
-    const started = await canaryAgainstProduction('unscraped');
+    const started = await canaryAgainstProduction(engineer, releaseKey, 'unscraped');
     const fleet = fleetFor('unscraped', BASELINE);
     fleet.start();
     try {
