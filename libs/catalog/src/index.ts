@@ -21,4 +21,3 @@ export {
   type VersionStage,
   type VersionStatus,
 } from './catalog.types';
-export { decodeCursor, keysetPage } from './cursor';

@@ -37,11 +37,3 @@ export class WebhookDeliveryPendingError extends DomainError {
     );
   }
 }
-
-export class InvalidDeliveryCursorError extends DomainError {
-  constructor() {
-    super('invalid', 'invalid_cursor', 'cursor is not one this API returned', {
-      fields: [{ field: 'cursor', errors: ['cursor must be a nextCursor value from a previous page'] }],
-    });
-  }
-}

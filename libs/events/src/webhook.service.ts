@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { TransactionRunner } from '@gatehouse/database';
-import { decodeDeliveryCursor, encodeDeliveryCursor } from './delivery-cursor';
+import { decodeCursor, keysetPage } from '@gatehouse/openapi';
 import type { CreateWebhookDto, DeliveriesQuery, UpdateWebhookDto, WebhookDeliveryList, WebhookDeliveryResponse, WebhookResponse, WebhookTestResponse } from './dto/webhook.dto';
 import { UnknownWebhookEventError, WebhookDeliveryNotFoundError, WebhookDeliveryPendingError, WebhookNotFoundError } from './errors';
 import { TEST_EVENT, unknownEventPatterns } from './lifecycle-events';
@@ -107,11 +107,10 @@ export class WebhookService {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const rows = await this.outbox.listForSubscription(id, {
       status: query.status,
-      beforeSeq: query.cursor === undefined ? undefined : decodeDeliveryCursor(query.cursor),
+      beforeSeq: query.cursor === undefined ? undefined : decodeCursor<number>(query.cursor, 'number'),
       limit: limit + 1,
     });
-    const page = rows.slice(0, limit);
-    return { items: page.map(mapDelivery), nextCursor: rows.length > limit ? encodeDeliveryCursor(page[page.length - 1].seq) : null };
+    return keysetPage(rows, limit, (row) => row.seq, mapDelivery);
   }
 
   /** Sends a dead or delivered delivery again, now, with a fresh count of attempts; the same event id, so receivers can tell. */

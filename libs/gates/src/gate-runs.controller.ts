@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { ApiErrors } from '@gatehouse/openapi';
-import { GateRunDetailResponse, GateRunList, RecentPageQuery, RequestGateRunDto } from './dto/gate-run.dto';
+import { ApiErrors, RecentPageQuery } from '@gatehouse/openapi';
+import { GateRunDetailResponse, GateRunList, RequestGateRunDto } from './dto/gate-run.dto';
 import { RequestRescanDto, RescanResponse } from './dto/rescan.dto';
 import { GateRunService } from './gate-run.service';
 import { RescanService } from './rescan.service';

@@ -2,5 +2,4 @@ export { GatesModule } from './gates.module';
 export { GateRunService } from './gate-run.service';
 export { GateRunFinished, type FinishedGateRun } from './gate-run-events';
 export { gateEntities } from './gate-run.entity';
-export { RecentPageQuery } from './dto/gate-run.dto';
 export type { GateRunStatus } from './gate-run.entity';

@@ -1,2 +1,3 @@
 export { ApiBinaryBody, ApiBinaryResponse } from './binary-bodies';
 export { ApiErrors, ErrorResponse, type ErrorStatus } from './api-errors';
+export { decodeCursor, InvalidCursorError, keysetPage, RecentPageQuery } from './pages';

@@ -1,11 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { ApiErrors } from '@gatehouse/openapi';
+import { ApiErrors, RecentPageQuery } from '@gatehouse/openapi';
 import { StageHistoryResponse, StageService } from '@gatehouse/catalog';
 import { ModelStagesResponse } from './dto/stage.dto';
 import { StagePointerService } from './stage-pointer.service';
-import { RecentPageQuery } from '@gatehouse/gates';
 import { DecideDto, PromotionList, PromotionResponse, RequestPromotionDto, ResolveQuery, ResolveResponse, RollbackDto, RollbackResponse } from './dto/promotion.dto';
 import { PromotionService } from './promotion.service';
 import { ServingService } from './serving.service';

@@ -6,7 +6,7 @@ import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import { ContentAddressedStore, DigestMismatchError } from '@gatehouse/storage';
 import type { CreateDatasetDto, DatasetPage, DatasetResponse, ListDatasetsQuery } from '../dto/dataset.dto';
-import { decodeCursor, InvalidCursorError, keysetPage } from '../cursor';
+import { decodeCursor, InvalidCursorError, keysetPage } from '@gatehouse/openapi';
 import type { DatasetEntity } from '../entities';
 import { DatasetFileExistsError, DatasetInUseError, DatasetNotFoundError, DatasetNotStoredError } from '../errors';
 import { BlobReferenceRepository } from '../repositories/blob-reference.repository';

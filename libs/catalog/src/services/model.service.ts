@@ -4,7 +4,7 @@ import type { Principal } from '@gatehouse/auth';
 import { AuditLog } from '@gatehouse/audit';
 import { TransactionRunner } from '@gatehouse/database';
 import type { ScanAllowanceRules, ScanAllowances } from '../catalog.types';
-import { decodeCursor, keysetPage } from '../cursor';
+import { decodeCursor, keysetPage } from '@gatehouse/openapi';
 import type { CreateModelDto, ListModelsQuery, ModelPage, ModelResponse, ModelScanAllowancesResponse, UpdateModelDto } from '../dto/model.dto';
 import type { ModelEntity } from '../entities';
 import { FieldImmutableError, ModelNotFoundError } from '../errors';

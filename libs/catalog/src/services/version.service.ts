@@ -11,7 +11,7 @@ import type { FileDigest } from '@gatehouse/model-signing';
 import { BlobCorruptError, BlobMissingError, ContentAddressedStore } from '@gatehouse/storage';
 import { detectFormat, mediaTypeOf, parseArtifactPath } from '../artifact-path';
 import { versionSubject } from '../audit-subject';
-import { decodeCursor, keysetPage } from '../cursor';
+import { decodeCursor, keysetPage } from '@gatehouse/openapi';
 import type {
   DeclaredVersionResponse,
   FileVerificationResponse,

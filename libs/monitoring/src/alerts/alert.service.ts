@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { decodeCursor, keysetPage, ModelService } from '@gatehouse/catalog';
+import { ModelService } from '@gatehouse/catalog';
+import { decodeCursor, keysetPage } from '@gatehouse/openapi';
 import { TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
 import type { AlertList, AlertResponse, ListAlertsQuery } from '../dto/alert.dto';

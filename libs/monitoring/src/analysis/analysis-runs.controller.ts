@@ -1,8 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { RecentPageQuery } from '@gatehouse/gates';
-import { ApiErrors } from '@gatehouse/openapi';
+import { ApiErrors, RecentPageQuery } from '@gatehouse/openapi';
 import { AbortAnalysisDto, AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
 import { AnalysisService } from './analysis.service';
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { RecentPageQuery } from '@gatehouse/gates';
+import { RecentPageQuery } from '@gatehouse/openapi';
 
 export class ListAlertsQuery extends RecentPageQuery {
   @ApiPropertyOptional({ description: "Only this model's alerts" })

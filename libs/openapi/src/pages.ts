@@ -1,6 +1,9 @@
 import { DomainError } from '@gatehouse/errors';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
-/** Keyset cursors: the last row's sort key, opaque to clients. */
+/** Keyset cursors, the one format of every page the API answers: the last row's sort key, opaque to clients. */
 function encodeCursor(key: string | number): string {
   return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
 }
@@ -33,4 +36,21 @@ export function keysetPage<Row, Item>(rows: Row[], limit: number, keyOf: (row: R
     items: page.map(map),
     nextCursor: rows.length > limit ? encodeCursor(keyOf(page[page.length - 1])) : null,
   };
+}
+
+/** `?limit=&cursor=`: a page of a list newest first (gate runs, promotions, analyses, alerts, deliveries). */
+export class RecentPageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  cursor?: string;
 }
