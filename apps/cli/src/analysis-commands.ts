@@ -159,9 +159,11 @@ function windowOf(interval: JudgedInterval): string {
  * Each metric as `latency pass (not_significant)`, a failure with canary
  * against production as `error_rate fail (more_errors: 0.1 vs 0.05)`; the
  * metrics without data are listed after them by name only, as they are many
- * where a model has no reference dataset or labels.
+ * where a model has no reference dataset or labels. An interval whose metric
+ * source did not answer has no metrics, only its problem.
  */
 function metricsOf(interval: JudgedInterval): string {
+  if (interval.problem) return `not judged: ${interval.problem}`;
   const judged = interval.metrics
     .filter((metric) => metric.reason !== 'no_data')
     .map((metric) => {

@@ -270,6 +270,8 @@ export interface JudgedInterval {
   /** What the schedule did after it. */
   action: 'none' | 'next_step' | 'rollback' | 'pause' | 'passed';
   metrics: MetricJudgement[];
+  /** Why it could not be judged (its metric source did not answer); null when it was. */
+  problem: string | null;
 }
 
 /** GET /v1/analysis-runs/{id} (with `judged`) and the items of GET /v1/models/{name}/analysis-runs. */
