@@ -2,15 +2,13 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
-import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
-import { promoteAndSettle } from './support/promotion-flow';
+import { canaryAgainstProduction } from './support/canary-flow';
+import { trustedSigningKey } from './support/model-registration';
 import { startRegistry, startReplica, type Backend, type TestRegistry } from './support/registry';
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
 
-const fixtures = standardFixtures();
 const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
 
 /** Two steps of one two-second interval each, judged on one-second telemetry windows: an analysis takes seconds, not minutes. */
@@ -58,28 +56,6 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     await rm(workDir, { recursive: true, force: true });
   });
 
-  /** model@1.0.0 in production and model@2.0.0 promoted to canary: returns the analysis that started. */
-  async function canaryAgainstProduction(model: string): Promise<any> {
-    for (const version of ['1.0.0', '2.0.0']) {
-      const committed = await registerVersion(engineer, {
-        model,
-        version,
-        task: 'classification',
-        files: { 'model.onnx': fixtures.classifier.model.bytes },
-        schema: fixtures.classifier.model.schema,
-        datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(fixtures.classifier.evaluation) }],
-        signWith: releaseKey,
-      });
-      expect(committed.status).toBe(200);
-      expect((await finishedGate(engineer, model, version)).status).toBe('passed');
-    }
-    expect((await promoteAndSettle(engineer, [], { model, version: '1.0.0' }, 'production')).status).toBe('completed');
-    expect((await promoteAndSettle(engineer, [], { model, version: '2.0.0' }, 'canary')).status).toBe('completed');
-    const runs = (await engineer.get(`/v1/models/${model}/analysis-runs`)).body.items;
-    expect(runs).toHaveLength(1);
-    return runs[0];
-  }
-
   const fleetFor = (model: string, canary: VersionBehaviour) =>
     new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 7, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
 
@@ -93,7 +69,7 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     ((await registry.admin.get(`/v1/audit?subject=${encodeURIComponent(`version:${model}@2.0.0`)}`)).body.items as { action: string; actor: string; payload: any }[]).reverse();
 
   it('walks a good canary through every traffic step to passed, moving its traffic itself', async () => {
-    const started = await canaryAgainstProduction('steady');
+    const started = await canaryAgainstProduction(engineer, releaseKey, 'steady');
     expect(started).toMatchObject({ version: '2.0.0', baselineVersion: '1.0.0', status: 'running', steps: [10, 50], trafficPercent: 10 });
     expect((await engineer.get('/v1/models/steady/stages')).body.stages.canary).toMatchObject({ version: '2.0.0', trafficPercent: 10 });
 
@@ -123,7 +99,7 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     ['failing twice as often', { medianLatencyMs: 20, errorRate: 0.1 }, 'more_errors'],
   ])('rolls back a canary %s, as gatehouse, with the evidence in the audit log', async (_, behaviour, reason) => {
     const model = reason === 'slower' ? 'sluggish' : 'flaky';
-    const started = await canaryAgainstProduction(model);
+    const started = await canaryAgainstProduction(engineer, releaseKey, model);
     const fleet = fleetFor(model, behaviour);
     fleet.start();
     try {
@@ -146,7 +122,7 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
   });
 
   it('pauses a canary with too little traffic to judge, and lets a person resume or abort it', async () => {
-    const started = await canaryAgainstProduction('thin');
+    const started = await canaryAgainstProduction(engineer, releaseKey, 'thin');
     const fleet = fleetFor('thin', BASELINE);
     fleet.start();
     try {
@@ -174,7 +150,7 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
   });
 
   it('picks an analysis up where it was after a restart, and with two replicas judges each interval once', async () => {
-    const started = await canaryAgainstProduction('resilient');
+    const started = await canaryAgainstProduction(engineer, releaseKey, 'resilient');
     let fleet = fleetFor('resilient', BASELINE);
     fleet.start();
     await until(async () => ((await engineer.get(`/v1/analysis-runs/${started.id}`)).body.intervals >= 1 ? true : undefined), 60_000);
