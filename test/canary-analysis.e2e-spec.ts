@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
 import { canaryAgainstProduction } from './support/canary-flow';
 import { trustedSigningKey } from './support/model-registration';
@@ -9,7 +10,9 @@ import { startRegistry, startReplica, type Backend, type TestRegistry } from './
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
 
-const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
+/** What the canary's reference profile was binned from (canaryAgainstProduction registers the classifier's evaluation set): production's inputs, unmoved. */
+const EVALUATION_INPUTS = { name: 'features', rows: standardFixtures().classifier.evaluation.map((example) => example.inputs.features as number[]), shift: 0 };
+const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05, inputs: EVALUATION_INPUTS };
 
 /** Two steps of one two-second interval each, judged on one-second telemetry windows: an analysis takes seconds, not minutes. */
 const MONITORING_POLICY = {
@@ -57,7 +60,7 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
   });
 
   const fleetFor = (model: string, canary: VersionBehaviour) =>
-    new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 7, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
+    new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 8, tickMs: 100, seed: 7, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
 
   const settledRun = (id: string, statuses: string[]) =>
     until(async () => {
@@ -94,11 +97,11 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     expect((await auditActions('steady')).map((event) => event.action)).toEqual(expect.arrayContaining(['analysis.started', 'analysis.step_passed', 'analysis.passed']));
   });
 
-  it.each<[string, VersionBehaviour, string]>([
-    ['30% slower', { medianLatencyMs: 26, errorRate: 0.05 }, 'slower'],
-    ['failing twice as often', { medianLatencyMs: 20, errorRate: 0.1 }, 'more_errors'],
-  ])('rolls back a canary %s, as gatehouse, with the evidence in the audit log', async (_, behaviour, reason) => {
-    const model = reason === 'slower' ? 'sluggish' : 'flaky';
+  it.each<[string, string, VersionBehaviour, string]>([
+    ['30% slower', 'sluggish', { medianLatencyMs: 26, errorRate: 0.05 }, 'slower'],
+    ['failing twice as often', 'flaky', { medianLatencyMs: 20, errorRate: 0.1 }, 'more_errors'],
+    ['whose inputs drift from its training data', 'drifting', { ...BASELINE, inputs: { ...EVALUATION_INPUTS, shift: 2 } }, 'drifted'],
+  ])('rolls back a canary %s, as gatehouse, with the evidence in the audit log', async (_, model, behaviour, reason) => {
     const started = await canaryAgainstProduction(engineer, releaseKey, model);
     const fleet = fleetFor(model, behaviour);
     fleet.start();
@@ -106,9 +109,12 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
       const ended = await settledRun(started.id, ['passed', 'rolled_back', 'paused']);
       expect(ended.status).toBe('rolled_back');
       expect(ended.failures).toBe(2);
-      expect(ended.judged.every((interval: any) => interval.verdict === 'fail')).toBe(true);
+      // Within a few intervals: one of a few hundred canary requests may miss a real difference now and then.
+      const failed = ended.judged.filter((interval: any) => interval.verdict === 'fail');
+      expect(failed).toHaveLength(2);
+      expect(ended.judged.length).toBeLessThanOrEqual(4);
       expect(ended.judged.at(-1).action).toBe('rollback');
-      expect(ended.judged[0].metrics.find((metric: any) => metric.verdict === 'fail').reason).toBe(reason);
+      for (const interval of failed) expect(interval.metrics.find((metric: any) => metric.verdict === 'fail').reason).toBe(reason);
     } finally {
       await fleet.stop();
     }

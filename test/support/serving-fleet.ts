@@ -10,6 +10,8 @@ export interface VersionBehaviour {
   medianLatencyMs: number;
   /** Share of requests that fail. */
   errorRate: number;
+  /** The inputs its requests carry, reported as features: one drawn from these rows per request, each element moved by `shift`. */
+  inputs?: { name: string; rows: number[][]; shift: number };
 }
 
 export interface FleetOptions {
@@ -135,7 +137,10 @@ export class ServingFleet {
       const behaviour = this.options.behaviour(version);
       for (let request = 0; request < requestsPerKey; request++) {
         const latencyMs = behaviour.medianLatencyMs * Math.exp(0.3 * this.random.normal());
-        observations.push({ version, latencyMs, error: this.random.next() < behaviour.errorRate });
+        const error = this.random.next() < behaviour.errorRate;
+        const inputs = behaviour.inputs;
+        const row = inputs?.rows[Math.floor(this.random.next() * inputs.rows.length)];
+        observations.push({ version, latencyMs, error, ...(inputs && row ? { features: { [inputs.name]: row.map((value) => value + inputs.shift) } } : {}) });
       }
       this.served.set(version, (this.served.get(version) ?? 0) + requestsPerKey);
     }
