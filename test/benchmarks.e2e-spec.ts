@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { scripts } from '../package.json';
 
 const ROOT = resolve(__dirname, '..');
-const BENCHMARKS = ['hash', 'gate', 'resolve', 'scan', 'upload', 'regression-noise', 'canary-judge'];
+const BENCHMARKS = ['hash', 'gate', 'resolve', 'scan', 'upload', 'regression-noise', 'canary-judge', 'telemetry'];
 /** Under the test's own timeout, so that a hung benchmark fails with its output, not with jest's bare timeout. */
 const RUN_TIMEOUT_MS = 150_000;
 
