@@ -89,6 +89,7 @@ async function main({ dir, onEnd }: BenchRun): Promise<void> {
       rounds.push({
         apiSeconds: (firstApi.seconds + secondApi.seconds) / 2,
         baselineSeconds: firstBaseline && secondBaseline ? (firstBaseline.seconds + secondBaseline.seconds) / 2 : null,
+        serverRssMib: await memoryMib(server.pid, 'VmRSS'),
       });
     }
     const after = { rss: await memoryMib(server.pid, 'VmRSS'), hwm: await memoryMib(server.pid, 'VmHWM') };
@@ -118,6 +119,8 @@ async function main({ dir, onEnd }: BenchRun): Promise<void> {
 interface Round {
   apiSeconds: number;
   baselineSeconds: number | null;
+  /** After the round: a series that levels off is the heap settling, one that climbs round after round is a leak. */
+  serverRssMib: number;
 }
 
 function positiveIntegerFromEnv(name: string, fallback: number): number {
@@ -286,6 +289,7 @@ function report(figures: Figures): void {
     ['server node flags', SERVER_NODE_ARGS.join(' ') || '(none)'],
     ['server VmRSS before, after', `${figures.rssMib.before.toFixed(0)} MiB, ${figures.rssMib.after.toFixed(0)} MiB`],
     ['server VmHWM before, after', `${figures.peakRssMib.before.toFixed(0)} MiB, ${figures.peakRssMib.after.toFixed(0)} MiB`],
+    ['server VmRSS after each round', `${rounds.map((round) => round.serverRssMib.toFixed(0)).join(' ')} MiB`],
     ['growth per 1M observations', `VmRSS ${figures.rssGrowthMibPerMillion.toFixed(1)} MiB, VmHWM ${figures.peakGrowthMibPerMillion.toFixed(1)} MiB`],
     [
       'check',
@@ -310,6 +314,7 @@ function report(figures: Figures): void {
       ratio,
       ratioMet,
       rssMib: figures.rssMib,
+      rssMibAfterRound: rounds.map((round) => round.serverRssMib),
       peakRssMib: figures.peakRssMib,
       rssGrowthMibPerMillion: figures.rssGrowthMibPerMillion,
       peakGrowthMibPerMillion: figures.peakGrowthMibPerMillion,
