@@ -1,12 +1,7 @@
-import type { KeyObject } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
-import { canaryAgainstProduction } from './support/canary-flow';
-import { trustedSigningKey } from './support/model-registration';
-import { startRegistry, startReplica, type Backend, type TestRegistry } from './support/registry';
+import { canaryAgainstProduction, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
+import { startReplica, type Backend, type TestRegistry } from './support/registry';
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
 
@@ -24,40 +19,20 @@ const MONITORING_POLICY = {
     resilient: { analysis: { inconclusiveLimit: 20 } },
   },
 };
-/** Straight to canary and production without approvals: the analysis is under test here, not the approval rules. */
-const PROMOTION_POLICY = {
-  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
-};
 
 describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (backend) => {
   let registry: TestRegistry;
   let engineer: ApiClient;
   let reporter: ApiClient;
-  let releaseKey: KeyObject;
-  let workDir: string;
+  let releaseKey: MonitoredRegistry['releaseKey'];
+  let monitored: MonitoredRegistry;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-analysis-'));
-    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(MONITORING_POLICY));
-    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
-    registry = await startRegistry(backend, {
-      GATE_WORKERS: '1',
-      GATE_POLL_MS: '50',
-      TELEMETRY_WINDOW_SECONDS: '1',
-      ANALYSIS_POLL_MS: '100',
-      MONITORING_POLICY: join(workDir, 'monitoring.json'),
-      PROMOTION_POLICY: join(workDir, 'promotion.json'),
-    });
-    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
-    engineer = await token('engineer', ['ml_engineer']);
-    reporter = await token('fleet', ['reporter']);
-    releaseKey = await trustedSigningKey(registry.admin, 'release');
+    monitored = await startMonitoredRegistry(backend, MONITORING_POLICY);
+    ({ registry, engineer, reporter, releaseKey } = monitored);
   });
 
-  afterAll(async () => {
-    await registry?.close();
-    await rm(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => monitored?.close());
 
   const fleetFor = (model: string, canary: VersionBehaviour) =>
     new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 8, tickMs: 100, seed: 7, behaviour: (version) => (version === '2.0.0' ? canary : BASELINE) });
@@ -165,12 +140,7 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     // The restarted server listens on a new port.
     engineer = registry.admin.withToken(engineer.token!);
     reporter = registry.admin.withToken(reporter.token!);
-    const replica = await startReplica(registry, {
-      TELEMETRY_WINDOW_SECONDS: '1',
-      ANALYSIS_POLL_MS: '100',
-      MONITORING_POLICY: join(workDir, 'monitoring.json'),
-      PROMOTION_POLICY: join(workDir, 'promotion.json'),
-    });
+    const replica = await startReplica(registry, monitored.env);
     fleet = fleetFor('resilient', BASELINE);
     fleet.start();
     try {

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
 import { runCaptured } from './support/cli-runner';
-import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
-import { promoteAndSettle } from './support/promotion-flow';
-import { startRegistry, type TestRegistry } from './support/registry';
+import { canaryAgainstProduction, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
+import { registerVersion } from './support/model-registration';
+import type { TestRegistry } from './support/registry';
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 
 const fixtures = standardFixtures();
@@ -25,9 +24,6 @@ const MONITORING_POLICY = {
   analysis: { steps: [10, 50], bakeSeconds: 2, intervalSeconds: 2, failureLimit: 2, inconclusiveLimit: 2, criteria: { minSamples: 30 } },
   // A model whose traffic can never be enough: every interval is inconclusive, and the analysis pauses.
   models: { thin: { analysis: { criteria: { minSamples: 1_000_000 } } } },
-};
-const PROMOTION_POLICY = {
-  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
 };
 const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
 
@@ -49,6 +45,7 @@ const lines = (items: unknown[]) => items.map((item) => JSON.stringify(item)).jo
 describe('gatehouse telemetry and analysis against a running registry', () => {
   let registry: TestRegistry;
   let workDir: string;
+  let monitored: MonitoredRegistry;
   let engineer: ApiClient;
   let reporter: ApiClient;
   let releaseKey: KeyObject;
@@ -64,23 +61,8 @@ describe('gatehouse telemetry and analysis against a running registry', () => {
   const observed = async (version: string) => (await json(engineer, 'telemetry', 'show', `scorer@${version}`, '--since', '1h')).observations as number;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-monitoring-'));
-    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(MONITORING_POLICY));
-    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
-    registry = await startRegistry('embedded', {
-      GATE_WORKERS: '1',
-      GATE_POLL_MS: '50',
-      TELEMETRY_WINDOW_SECONDS: '1',
-      TELEMETRY_MAX_BATCH: String(MAX_BATCH),
-      MAX_JSON_BODY_SIZE: String(MAX_BODY_BYTES),
-      ANALYSIS_POLL_MS: '100',
-      MONITORING_POLICY: join(workDir, 'monitoring.json'),
-      PROMOTION_POLICY: join(workDir, 'promotion.json'),
-    });
-    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
-    engineer = await token('engineer', ['ml_engineer']);
-    reporter = await token('fleet', ['reporter']);
-    releaseKey = await trustedSigningKey(registry.admin, 'release');
+    monitored = await startMonitoredRegistry('embedded', MONITORING_POLICY, { TELEMETRY_MAX_BATCH: String(MAX_BATCH), MAX_JSON_BODY_SIZE: String(MAX_BODY_BYTES) });
+    ({ registry, engineer, reporter, releaseKey, workDir } = monitored);
     // The training data is the reference drift is measured against.
     for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
       const committed = await registerVersion(engineer, {
@@ -95,10 +77,7 @@ describe('gatehouse telemetry and analysis against a running registry', () => {
     }
   });
 
-  afterAll(async () => {
-    await registry?.close();
-    if (workDir) await rm(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => monitored?.close());
 
   it('reports thousands of observations in batches within both limits, and telemetry show counts them all', async () => {
     // Without features an observation is small, and 500 of them fill a batch; with them, a batch is full by size first.
@@ -216,21 +195,7 @@ describe('gatehouse telemetry and analysis against a running registry', () => {
   describe('canary analyses', () => {
     /** model@1.0.0 in production and model@2.0.0 promoted to canary, with a fleet serving both: returns the analysis that started and the fleet. */
     async function analysedCanary(model: string): Promise<{ id: string; fleet: ServingFleet }> {
-      for (const version of ['1.0.0', '2.0.0']) {
-        const committed = await registerVersion(engineer, {
-          model,
-          version,
-          task: 'classification',
-          files: { 'model.onnx': classifier.model.bytes },
-          schema: classifier.model.schema,
-          datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(classifier.evaluation) }],
-          signWith: releaseKey,
-        });
-        expect(committed.status).toBe(200);
-        expect((await finishedGate(engineer, model, version)).status).toBe('passed');
-      }
-      expect((await promoteAndSettle(engineer, [], { model, version: '1.0.0' }, 'production')).status).toBe('completed');
-      expect((await promoteAndSettle(engineer, [], { model, version: '2.0.0' }, 'canary')).status).toBe('completed');
+      await canaryAgainstProduction(engineer, releaseKey, model);
       const fleet = new ServingFleet(reporter, { model, keys: 40, requestsPerKey: 5, tickMs: 100, seed: 7, behaviour: () => BASELINE });
       fleet.start();
       const [run] = await json(engineer, 'analysis', 'list', model);

@@ -1,17 +1,11 @@
-import type { KeyObject } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
-import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
+import { registerValidated, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
 import { promoteAndSettle } from './support/promotion-flow';
 import { promtoolCheck, sampleValue, samplesOf } from './support/prometheus';
-import { startRegistry, type TestRegistry } from './support/registry';
+import type { TestRegistry } from './support/registry';
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
 
-const fixtures = standardFixtures();
 const FAST: VersionBehaviour = { medianLatencyMs: 10, errorRate: 0.01 };
 const SLOW: VersionBehaviour = { medianLatencyMs: 60, errorRate: 0.01 };
 const FAILING: VersionBehaviour = { medianLatencyMs: 10, errorRate: 0.5 };
@@ -30,54 +24,25 @@ const MONITORING_POLICY = {
     critical: { alerts: { rules: { ModelErrorsCritical: { metric: 'error_rate', comparison: 'above', threshold: 0.2, severity: 'critical', rollback: true } } } },
   },
 };
-const PROMOTION_POLICY = {
-  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
-};
 
 describe('production alerts (embedded)', () => {
   let registry: TestRegistry;
   let engineer: ApiClient;
   let reporter: ApiClient;
-  let releaseKey: KeyObject;
-  let workDir: string;
+  let releaseKey: MonitoredRegistry['releaseKey'];
+  let monitored: MonitoredRegistry;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-alerts-'));
-    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(MONITORING_POLICY));
-    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
-    registry = await startRegistry('embedded', {
-      GATE_WORKERS: '1',
-      GATE_POLL_MS: '50',
-      TELEMETRY_WINDOW_SECONDS: '1',
-      ANALYSIS_POLL_MS: '100',
-      MONITORING_POLICY: join(workDir, 'monitoring.json'),
-      PROMOTION_POLICY: join(workDir, 'promotion.json'),
-    });
-    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
-    engineer = await token('engineer', ['ml_engineer']);
-    reporter = await token('fleet', ['reporter']);
-    releaseKey = await trustedSigningKey(registry.admin, 'release');
+    monitored = await startMonitoredRegistry('embedded', MONITORING_POLICY);
+    ({ registry, engineer, reporter, releaseKey } = monitored);
   });
 
-  afterAll(async () => {
-    await registry?.close();
-    await rm(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => monitored?.close());
 
   /** model@1.0.0 served production before model@2.0.0, which serves it now. */
   async function inProduction(model: string, versions = ['1.0.0', '2.0.0']): Promise<void> {
     for (const version of versions) {
-      const committed = await registerVersion(engineer, {
-        model,
-        version,
-        task: 'classification',
-        files: { 'model.onnx': fixtures.classifier.model.bytes },
-        schema: fixtures.classifier.model.schema,
-        datasets: [{ role: 'evaluation', name: `${model}-eval`, content: jsonLines(fixtures.classifier.evaluation) }],
-        signWith: releaseKey,
-      });
-      expect(committed.status).toBe(200);
-      expect((await finishedGate(engineer, model, version)).status).toBe('passed');
+      await registerValidated(engineer, releaseKey, model, version);
       expect((await promoteAndSettle(engineer, [], { model, version }, 'production')).status).toBe('completed');
     }
   }

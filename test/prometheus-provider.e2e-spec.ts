@@ -1,21 +1,11 @@
-import type { KeyObject } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ApiClient } from './support/api-client';
-import { canaryAgainstProduction } from './support/canary-flow';
-import { trustedSigningKey } from './support/model-registration';
+import { canaryAgainstProduction, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
 import { startPrometheus, type PrometheusServer } from './support/prometheus-server';
-import { startRegistry, type TestRegistry } from './support/registry';
+import type { TestRegistry } from './support/registry';
 import { ServingFleet, ServingMetrics, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
 
 const BASELINE: VersionBehaviour = { medianLatencyMs: 20, errorRate: 0.05 };
-
-/** Promotion straight to canary and production: the metrics' source is under test here, not the approval rules. */
-const PROMOTION_POLICY = {
-  stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['none', 'staging'], approvals: 0 }, production: { from: ['none', 'canary'], approvals: 0 } },
-};
 
 /**
  * Canary analysis reading a real Prometheus that scrapes a simulated serving
@@ -28,38 +18,23 @@ describe('canary analysis on metrics from Prometheus', () => {
   let registry: TestRegistry;
   let engineer: ApiClient;
   let resolver: ApiClient;
-  let releaseKey: KeyObject;
-  let workDir: string;
+  let releaseKey: MonitoredRegistry['releaseKey'];
+  let monitored: MonitoredRegistry;
 
   beforeAll(async () => {
     metrics = new ServingMetrics();
     prometheus = await startPrometheus([await metrics.listen()]);
-    workDir = await mkdtemp(join(tmpdir(), 'gatehouse-prometheus-provider-'));
-    const monitoringPolicy = {
+    monitored = await startMonitoredRegistry('embedded', {
       analysis: { steps: [10, 50], bakeSeconds: 6, intervalSeconds: 6, failureLimit: 2, inconclusiveLimit: 2, criteria: { minSamples: 30 } },
       provider: { kind: 'prometheus', address: prometheus.address, timeoutMs: 2000 },
-    };
-    await writeFile(join(workDir, 'monitoring.json'), JSON.stringify(monitoringPolicy));
-    await writeFile(join(workDir, 'promotion.json'), JSON.stringify(PROMOTION_POLICY));
-    registry = await startRegistry('embedded', {
-      GATE_WORKERS: '1',
-      GATE_POLL_MS: '50',
-      TELEMETRY_WINDOW_SECONDS: '1',
-      ANALYSIS_POLL_MS: '100',
-      MONITORING_POLICY: join(workDir, 'monitoring.json'),
-      PROMOTION_POLICY: join(workDir, 'promotion.json'),
     });
-    const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
-    engineer = await token('engineer', ['ml_engineer']);
-    resolver = await token('fleet', ['reporter']);
-    releaseKey = await trustedSigningKey(registry.admin, 'release');
+    ({ registry, engineer, reporter: resolver, releaseKey } = monitored);
   });
 
   afterAll(async () => {
-    await registry?.close();
+    await monitored?.close();
     await prometheus?.stop();
     await metrics?.close();
-    if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
   /** A fleet that resolves its keys through the registry and reports only to Prometheus. */
