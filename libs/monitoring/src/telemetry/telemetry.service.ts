@@ -13,7 +13,7 @@ import {
   type TelemetryAggregate,
 } from '@gatehouse/canary-judge';
 import { ModelService, VersionService } from '@gatehouse/catalog';
-import { TransactionRunner } from '@gatehouse/database';
+import { ReadCache, TransactionRunner } from '@gatehouse/database';
 import { DomainError } from '@gatehouse/errors';
 import type { LabelReceipt, TelemetryReceipt, TelemetrySummary, TelemetryWindowQuery } from '../dto/telemetry.dto';
 import { ReferenceProfiles } from './reference-profiles';
@@ -24,6 +24,8 @@ import { TELEMETRY_SETTINGS, type TelemetrySettings } from './telemetry-settings
 type Prediction = NonNullable<Observation['prediction']>;
 
 const HOUR_MS = 3600_000;
+const VERSION_CACHE_MS = 5000;
+const VERSION_CACHE_ENTRIES = 10_000;
 /** How often each replica drops windows past retention and predictions whose labels never came; deleting twice is harmless. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 
@@ -37,6 +39,12 @@ const PRUNE_INTERVAL_MS = 10 * 60_000;
 export class TelemetryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TelemetryService');
   private pruneTimer?: NodeJS.Timeout;
+  /**
+   * Each batch names its versions, and every replica receives thousands of
+   * batches: committed versions' ids are kept a few seconds. Only ids are
+   * kept, never a refusal, so a version is accepted as soon as it is committed.
+   */
+  private readonly committed = new ReadCache<string, CommittedVersion>(VERSION_CACHE_MS, VERSION_CACHE_ENTRIES);
 
   constructor(
     private readonly repository: TelemetryRepository,
@@ -58,8 +66,9 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
 
   async report(modelName: string, body: unknown): Promise<TelemetryReceipt> {
     const observations = parseTelemetryBatch(body, { maxObservations: this.settings.maxBatch, retentionMs: this.settings.retentionDays * 24 * HOUR_MS });
-    const modelId = await this.models.idOf(modelName);
-    const versionIds = await this.versionIds(modelName, observations);
+    const served = await this.servedVersions(modelName, observations);
+    const modelId = served.values().next().value!.modelId;
+    const versionIds = new Map([...served].map(([version, record]) => [version, record.id]));
     const profiles = new Map<string, ReferenceProfile | null>();
     for (const versionId of new Set(versionIds.values())) profiles.set(versionId, await this.profiles.of(versionId));
 
@@ -165,21 +174,34 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Each reported version's id; a batch naming a version the model does not have, or one not committed, is refused at its first such observation. */
-  private async versionIds(modelName: string, observations: ReportedObservation[]): Promise<Map<string, string>> {
-    const ids = new Map<string, string>();
+  private async servedVersions(modelName: string, observations: ReportedObservation[]): Promise<Map<string, CommittedVersion>> {
+    const ids = new Map<string, CommittedVersion>();
     for (const [index, observation] of observations.entries()) {
       if (ids.has(observation.version)) continue;
-      const field = `observations[${index}].version`;
-      let record;
+      const ref = `${modelName}@${observation.version}`;
       try {
-        record = await this.versions.lookup(modelName, observation.version);
+        ids.set(observation.version, await this.committed.get(ref, () => this.committedVersionId(modelName, observation.version)));
       } catch (error) {
-        if (error instanceof DomainError && error.kind === 'not_found') throw new InvalidTelemetryError(field, `names ${modelName}@${observation.version}, which does not exist`);
+        const field = `observations[${index}].version`;
+        if (error instanceof VersionNotCommittedError) throw new InvalidTelemetryError(field, `names ${ref}, which is not committed yet and cannot be serving`);
+        if (error instanceof DomainError && error.code === 'version_not_found') throw new InvalidTelemetryError(field, `names ${ref}, which does not exist`);
         throw error;
       }
-      if (record.status === 'pending_upload') throw new InvalidTelemetryError(field, `names ${modelName}@${observation.version}, which is not committed yet and cannot be serving`);
-      ids.set(observation.version, record.id);
     }
     return ids;
   }
+
+  /** A committed version's ids; a model or version not found, or not committed, throws, and so is not kept by the cache. */
+  private async committedVersionId(modelName: string, versionName: string): Promise<CommittedVersion> {
+    const record = await this.versions.lookup(modelName, versionName);
+    if (record.status === 'pending_upload') throw new VersionNotCommittedError();
+    return { id: record.id, modelId: record.modelId };
+  }
 }
+
+interface CommittedVersion {
+  id: string;
+  modelId: string;
+}
+
+class VersionNotCommittedError extends Error {}
