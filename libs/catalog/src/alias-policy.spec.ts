@@ -26,9 +26,9 @@ describe('AliasPolicy', () => {
     expect(() => AliasPolicy.parse({ protected: { Champion: { roles: ['boss'] }, ok: 'approver' }, setters: [], extra: 1 }, 'config/promotion.json')).toThrow(
       new AliasPolicyError('config/promotion.json', [
         'aliases: unknown key "extra"',
-        'aliases.setters must be a non-empty list of roles (admin, ml_engineer, data_scientist, approver, reader)',
+        'aliases.setters must be a non-empty list of roles (admin, ml_engineer, data_scientist, approver, reader, reporter)',
         'aliases.protected.Champion: an alias is 1-64 lowercase letters, digits, "_" or "-", starting with a letter',
-        'aliases.protected.Champion.roles: unknown role "boss" (expected admin, ml_engineer, data_scientist, approver, reader)',
+        'aliases.protected.Champion.roles: unknown role "boss" (expected admin, ml_engineer, data_scientist, approver, reader, reporter)',
         'aliases.protected.ok must be an object with "roles"',
       ]),
     );

@@ -62,10 +62,10 @@ describe('PromotionPolicy', () => {
       'stages.moon: unknown stage (expected one of staging, canary, production)',
       'stages.canary.from: unknown stage "production" (expected none, staging, canary)',
       'stages.canary.approvals must be a whole number from 0 to 10',
-      'stages.canary.approvers: unknown role "boss" (expected admin, ml_engineer, data_scientist, approver, reader)',
+      'stages.canary.approvers: unknown role "boss" (expected admin, ml_engineer, data_scientist, approver, reader, reporter)',
       'stages.staging: unknown key "extra"',
       'stages.staging.from: staging is not before staging',
-      'stages.staging.approvers must be a non-empty list of roles (admin, ml_engineer, data_scientist, approver, reader)',
+      'stages.staging.approvers must be a non-empty list of roles (admin, ml_engineer, data_scientist, approver, reader, reporter)',
     ]);
   });
 });
