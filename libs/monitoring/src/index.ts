@@ -1,2 +1,1 @@
 export { MonitoringModule } from './monitoring.module';
-export { MonitoringPolicyError } from './monitoring-policy';

@@ -9,7 +9,8 @@ import { ANALYSIS_ACTOR } from '../analysis/analysis.service';
 import { MONITORING_POLICY, type MonitoringPolicy } from '../monitoring-policy';
 import { MetricSourceUnavailableError } from '../providers/metric-source';
 import { MetricSources } from '../providers/metric-sources';
-import { TELEMETRY_SETTINGS, type TelemetrySettings } from '../telemetry/telemetry-settings';
+import type { TelemetryConfig } from '@gatehouse/config';
+import { intervalEnd, TELEMETRY_SETTINGS } from '../telemetry/telemetry-settings';
 import { ALERT_POLICY, type AlertPolicy } from './alert-policy';
 import { AlertRepository, type MonitorRow, type ShiftRow } from './alert.repository';
 
@@ -45,7 +46,7 @@ export class ProductionMonitor implements OnModuleInit {
     private readonly audit: AuditLog,
     @Inject(ALERT_POLICY) private readonly policy: AlertPolicy,
     @Inject(MONITORING_POLICY) private readonly monitoring: MonitoringPolicy,
-    @Inject(TELEMETRY_SETTINGS) private readonly telemetrySettings: TelemetrySettings,
+    @Inject(TELEMETRY_SETTINGS) private readonly telemetrySettings: TelemetryConfig,
   ) {}
 
   onModuleInit(): void {
@@ -214,9 +215,7 @@ export class ProductionMonitor implements OnModuleInit {
     if (event.stage !== 'production') return;
     const { model, version } = await this.alerts.versionRef(tx, event.versionId);
     if (event.action === 'promoted' || event.action === 'restored') {
-      const windowMs = this.telemetrySettings.windowSeconds * 1000;
-      const firstEnd = Date.now() + this.policy.for(model).intervalSeconds * 1000;
-      await this.alerts.watch(tx, event.modelId, event.versionId, new Date(Math.ceil(firstEnd / windowMs) * windowMs));
+      await this.alerts.watch(tx, event.modelId, event.versionId, intervalEnd(new Date(), this.policy.for(model).intervalSeconds, this.telemetrySettings));
       return;
     }
     await this.alerts.unwatch(tx, event.modelId);

@@ -11,7 +11,8 @@ import { ServingService, StageMoved, StagePointerService, type MovedStage } from
 import type { AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
 import { MONITORING_POLICY, type MonitoringPolicy } from '../monitoring-policy';
 import { MetricSources } from '../providers/metric-sources';
-import { TELEMETRY_SETTINGS, type TelemetrySettings } from '../telemetry/telemetry-settings';
+import type { TelemetryConfig } from '@gatehouse/config';
+import { intervalEnd, TELEMETRY_SETTINGS } from '../telemetry/telemetry-settings';
 import { AnalysisRunRepository, type AnalysisIntervalRow, type AnalysisRunRow, type AnalysisRunStatus } from './analysis-run.repository';
 import { AnalysisNotActiveError, AnalysisRunNotFoundError } from './errors';
 import { MetricSourceUnavailableError } from '../providers/metric-source';
@@ -45,7 +46,7 @@ export class AnalysisService implements OnModuleInit {
     private readonly audit: AuditLog,
     private readonly metrics: MetricsService,
     @Inject(MONITORING_POLICY) private readonly policy: MonitoringPolicy,
-    @Inject(TELEMETRY_SETTINGS) private readonly telemetrySettings: TelemetrySettings,
+    @Inject(TELEMETRY_SETTINGS) private readonly telemetrySettings: TelemetryConfig,
   ) {}
 
   onModuleInit(): void {
@@ -88,7 +89,11 @@ export class AnalysisService implements OnModuleInit {
   async resume(actor: Principal, id: string): Promise<AnalysisRunResponse> {
     await this.underModelLock(id, async (tx, run) => {
       if (run.status !== 'paused') throw new AnalysisNotActiveError(run, 'resume', 'only a paused analysis can be resumed');
-      await this.runs.update(tx, run.id, { status: 'running', state: resumeAnalysis(run.state), nextIntervalAt: this.intervalEnd(new Date(), run.policy.intervalSeconds) });
+      await this.runs.update(tx, run.id, {
+        status: 'running',
+        state: resumeAnalysis(run.state),
+        nextIntervalAt: intervalEnd(new Date(), run.policy.intervalSeconds, this.telemetrySettings),
+      });
       await this.audit.append(tx, {
         actor: actor.name,
         action: 'analysis.resumed',
@@ -268,7 +273,7 @@ export class AnalysisService implements OnModuleInit {
     if (!configured.enabled) return;
     const policy = { ...configured, steps: stepsFrom(configured.steps, event.trafficPercent) };
     const state = startAnalysis(policy);
-    const nextIntervalAt = this.intervalEnd(new Date(), policy.intervalSeconds);
+    const nextIntervalAt = intervalEnd(new Date(), policy.intervalSeconds, this.telemetrySettings);
     const runId = await this.runs.insert(tx, {
       modelId: event.modelId,
       versionId: canary.versionId,
@@ -298,12 +303,6 @@ export class AnalysisService implements OnModuleInit {
   private async end(tx: EntityManager, run: AnalysisRunRow, status: 'aborted' | 'cancelled', outcome: Record<string, unknown>): Promise<void> {
     this.transactions.afterCommit(tx, () => this.metrics.analysisRunFinished(status));
     await this.runs.update(tx, run.id, { status, state: run.state, outcome });
-  }
-
-  /** The end of the interval starting now, on a telemetry window boundary, so every interval covers whole windows. */
-  private intervalEnd(now: Date, intervalSeconds: number): Date {
-    const windowMs = this.telemetrySettings.windowSeconds * 1000;
-    return new Date(Math.ceil((now.getTime() + intervalSeconds * 1000) / windowMs) * windowMs);
   }
 }
 

@@ -25,7 +25,7 @@ const CACHE_ENTRIES = 512;
 @Injectable()
 export class ReferenceProfiles {
   private readonly logger = new Logger('ReferenceProfiles');
-  private readonly cache = new ReadCache<string, ReferenceProfile | null>(CACHE_TTL_MS, CACHE_ENTRIES);
+  private readonly cache = new ReadCache<string, StoredProfile>(CACHE_TTL_MS, CACHE_ENTRIES);
 
   constructor(
     private readonly repository: TelemetryRepository,
@@ -35,14 +35,13 @@ export class ReferenceProfiles {
   ) {}
 
   /** The version's profile; null when it has no stored dataset to profile (features then go unbinned, drift has no data). */
-  of(versionId: string): Promise<ReferenceProfile | null> {
-    return this.cache.get(versionId, async () => (await this.stored(versionId)).profile);
+  async of(versionId: string): Promise<ReferenceProfile | null> {
+    return (await this.cache.get(versionId, () => this.stored(versionId))).profile;
   }
 
   /** The dataset the version's profile was computed from (name@version); null when it has none. */
   async datasetOf(versionId: string): Promise<string | null> {
-    await this.of(versionId);
-    return (await this.repository.profile(this.transactions.manager, versionId))?.dataset ?? null;
+    return (await this.cache.get(versionId, () => this.stored(versionId))).dataset;
   }
 
   private async stored(versionId: string): Promise<StoredProfile> {

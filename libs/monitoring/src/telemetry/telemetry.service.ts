@@ -19,7 +19,8 @@ import type { LabelReceipt, TelemetryReceipt, TelemetrySummary, TelemetryWindowQ
 import { ReferenceProfiles } from './reference-profiles';
 import { InvalidTelemetryError, parseLabelBatch, parseTelemetryBatch, type ReportedObservation } from './telemetry-batch';
 import { TelemetryRepository, type PendingLabel, type WindowDelta } from './telemetry.repository';
-import { TELEMETRY_SETTINGS, type TelemetrySettings } from './telemetry-settings';
+import type { TelemetryConfig } from '@gatehouse/config';
+import { TELEMETRY_SETTINGS, windowStart } from './telemetry-settings';
 
 type Prediction = NonNullable<Observation['prediction']>;
 
@@ -52,7 +53,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
     private readonly models: ModelService,
     private readonly versions: VersionService,
     private readonly transactions: TransactionRunner,
-    @Inject(TELEMETRY_SETTINGS) private readonly settings: TelemetrySettings,
+    @Inject(TELEMETRY_SETTINGS) private readonly settings: TelemetryConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -76,13 +77,13 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
     const pending: PendingLabel[] = [];
     for (const observation of observations) {
       const versionId = versionIds.get(observation.version)!;
-      const windowStart = this.windowOf(observation.time);
-      const key = `${versionId}/${windowStart.getTime()}`;
+      const start = windowStart(observation.time, this.settings);
+      const key = `${versionId}/${start.getTime()}`;
       let group = groups.get(key);
-      if (!group) groups.set(key, (group = { versionId, windowStart, observations: [] }));
+      if (!group) groups.set(key, (group = { versionId, windowStart: start, observations: [] }));
       group.observations.push(observation);
       if (observation.requestId !== undefined && observation.prediction !== undefined && observation.label === undefined) {
-        pending.push({ requestId: observation.requestId, versionId, windowStart, prediction: observation.prediction });
+        pending.push({ requestId: observation.requestId, versionId, windowStart: start, prediction: observation.prediction });
       }
     }
     const deltas: WindowDelta[] = [...groups.values()].map((group) => ({
@@ -166,11 +167,6 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
     const removed = await this.repository.prune(this.transactions.manager, new Date(Date.now() - this.settings.retentionDays * 24 * HOUR_MS));
     if (removed.windows + removed.pendingLabels > 0)
       this.logger.log(`pruned ${removed.windows} telemetry windows and ${removed.pendingLabels} predictions whose labels never came`);
-  }
-
-  private windowOf(time: Date): Date {
-    const windowMs = this.settings.windowSeconds * 1000;
-    return new Date(Math.floor(time.getTime() / windowMs) * windowMs);
   }
 
   /** Each reported version's id; a batch naming a version the model does not have, or one not committed, is refused at its first such observation. */
