@@ -1,6 +1,7 @@
 import { standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
-import { canaryAgainstProduction, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
+import { canaryAgainstProduction, registerValidated, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
+import { promoteAndSettle } from './support/promotion-flow';
 import { startReplica, type Backend, type TestRegistry } from './support/registry';
 import { ServingFleet, type VersionBehaviour } from './support/serving-fleet';
 import { until } from './support/wait';
@@ -70,6 +71,15 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     // The fleet followed the steps: the canary served its share of the keys.
     expect(fleet.served.get('2.0.0')).toBeGreaterThan(0);
     expect((await auditActions('steady')).map((event) => event.action)).toEqual(expect.arrayContaining(['analysis.started', 'analysis.step_passed', 'analysis.passed']));
+
+    // The production gate reads the passed analysis.
+    const promoted = await promoteAndSettle(engineer, [], { model: 'steady', version: '2.0.0' }, 'production');
+    expect(promoted.status).toBe('completed');
+    const report = (await engineer.get(`/v1/gate-runs/${promoted.gateRunId}`)).body.report;
+    expect(report.results.find((result: any) => result.id === 'canary_analysis')).toMatchObject({
+      status: 'passed',
+      message: `canary analysis ${started.id} passed against steady@1.0.0 over 2 intervals`,
+    });
   });
 
   it.each<[string, string, VersionBehaviour, string]>([
@@ -100,6 +110,20 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     const aborted = (await auditActions(model)).find((event) => event.action === 'stage.canary_aborted');
     expect(aborted).toMatchObject({ actor: 'gatehouse', payload: { evidence: { runId: started.id, verdict: 'fail' } } });
     expect(aborted!.payload.evidence.metrics.some((metric: any) => metric.reason === reason)).toBe(true);
+  });
+
+  it('refuses production to a version that was never analysed as a canary', async () => {
+    for (const version of ['1.0.0', '2.0.0']) await registerValidated(engineer, releaseKey, 'hasty', version);
+    expect((await promoteAndSettle(engineer, [], { model: 'hasty', version: '1.0.0' }, 'production')).status).toBe('completed');
+    const refused = await promoteAndSettle(engineer, [], { model: 'hasty', version: '2.0.0' }, 'production');
+    expect(refused.status).toBe('rejected');
+    const report = (await engineer.get(`/v1/gate-runs/${refused.gateRunId}`)).body.report;
+    expect(report.results.find((result: any) => result.id === 'canary_analysis')).toMatchObject({
+      status: 'failed',
+      value: 'none',
+      message: 'hasty@2.0.0 has never been analysed as a canary, and production requires a passed canary analysis against hasty@1.0.0',
+    });
+    expect((await engineer.get('/v1/models/hasty/stages')).body.stages.production.version).toBe('1.0.0');
   });
 
   it('pauses a canary with too little traffic to judge, and lets a person resume or abort it', async () => {

@@ -261,5 +261,35 @@ describe('gatehouse telemetry and analysis against a running registry', () => {
       expect(watched.stderr).toContain(`analysis ${id} was aborted by engineer: not enough traffic to tell`);
       expect((await gatehouse(engineer, 'analysis', 'show', 'not-a-run')).stderr).toMatch(/^error analysis_run_not_found: /);
     });
+
+    it('replays recorded traffic while a canary is analysed, and finds the analysis by its version', async () => {
+      await canaryAgainstProduction(engineer, releaseKey, 'replayed');
+      // Both versions answering the same requests, without times: each round is stamped as it arrives.
+      const recorded = Array.from({ length: 200 }, (_, index) => observation(index % 2 === 0 ? '1.0.0' : '2.0.0', index >> 1, { withFeatures: true }));
+      await writeFile(join(workDir, 'recorded.jsonl'), lines(recorded));
+      const replay = await gatehouse(engineer, 'telemetry', 'report', 'replayed', 'recorded.jsonl', '--while-analysing', '--every', '1');
+      expect(replay.stderr).toBe('');
+      expect(replay.stdout).toMatch(/^replayed: \d+ observations accepted in \d+ rounds; analysis \S+ of replayed@2\.0\.0: passed\n$/);
+      const rounds = Number(/in (\d+) rounds/.exec(replay.stdout)![1]);
+      expect(rounds).toBeGreaterThanOrEqual(2);
+      expect(replay.stdout).toContain(`replayed: ${rounds * 200} observations`);
+
+      const shown = await json(engineer, 'analysis', 'show', 'replayed@2.0.0');
+      expect(shown).toMatchObject({ version: '2.0.0', status: 'passed' });
+      expect((await gatehouse(engineer, 'analysis', 'show', 'replayed@2.0.0', '--watch')).code).toBe(0);
+      expect((await gatehouse(engineer, 'analysis', 'show', 'replayed@1.0.0')).stderr).toBe(
+        'error: replayed@1.0.0 has had no canary analysis: promoting it to canary while another version is in production starts one\n',
+      );
+
+      // Nothing is running now, and a line with a time would land in the same past window every round.
+      const idle = await gatehouse(engineer, 'telemetry', 'report', 'replayed', 'recorded.jsonl', '--while-analysing');
+      expect(idle.code).toBe(1);
+      expect(idle.stderr).toMatch(/^error: replayed has no canary analysis running \(its newest, \S+, is passed\): promote a version to canary first; nothing was sent\n$/);
+      await writeFile(join(workDir, 'timed.jsonl'), lines([recorded[0], { ...recorded[1], time: new Date().toISOString() }]));
+      const timed = await gatehouse(engineer, 'telemetry', 'report', 'replayed', 'timed.jsonl', '--while-analysing');
+      expect(timed.code).toBe(1);
+      expect(timed.stderr).toContain('timed.jsonl line 2 has a time: a replay is stamped as each round arrives');
+      expect((await gatehouse(engineer, 'telemetry', 'report', 'replayed', 'recorded.jsonl', '--while-analysing', '--labels')).code).toBe(2);
+    });
   });
 });

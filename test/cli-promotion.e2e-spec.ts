@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import { runCaptured } from './support/cli-runner';
 import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
-import { startRegistry, type TestRegistry } from './support/registry';
+import { startRegistry, WITHOUT_CANARY_ANALYSIS, type TestRegistry } from './support/registry';
 
 const fixtures = standardFixtures();
 const classifier = fixtures.classifier;
@@ -26,7 +26,7 @@ describe('gatehouse promote, approve, reject, rollback, stages, history, lineage
   };
 
   beforeAll(async () => {
-    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', ...WITHOUT_CANARY_ANALYSIS });
     tokens.admin = registry.adminToken;
     for (const [name, roles] of [
       ['engineer', ['ml_engineer']],
@@ -200,7 +200,7 @@ describe('gatehouse approve model@version, with several requests of the version 
         stages: { staging: { from: ['none'], approvals: 1 }, canary: { from: ['none', 'staging'], approvals: 1 }, production: { from: ['canary'], approvals: 2 } },
       }),
     );
-    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy });
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy, ...WITHOUT_CANARY_ANALYSIS });
   });
   afterAll(async () => {
     await registry?.close();

@@ -4,7 +4,7 @@ import type { ApiClient } from './support/api-client';
 import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
 import { promoteAndSettle } from './support/promotion-flow';
 import { promtoolCheck, sampleValue, samplesOf, type Sample } from './support/prometheus';
-import { startRegistry, type TestRegistry } from './support/registry';
+import { startRegistry, WITHOUT_CANARY_ANALYSIS, type TestRegistry } from './support/registry';
 import { until } from './support/wait';
 
 const fixtures = standardFixtures();
@@ -45,7 +45,10 @@ describe('metrics (embedded)', () => {
   let releaseKey: KeyObject;
 
   beforeAll(async () => {
-    [registry, open] = await Promise.all([startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' }), startRegistry('embedded', { METRICS_AUTH: 'open' })]);
+    [registry, open] = await Promise.all([
+      startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', ...WITHOUT_CANARY_ANALYSIS }),
+      startRegistry('embedded', { METRICS_AUTH: 'open' }),
+    ]);
     const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
     engineer = await token('engineer', ['ml_engineer']);
     reader = await token('scraper', ['reader']);

@@ -6,7 +6,7 @@ import { jsonLines, standardFixtures, type ModelFixture } from './fixtures/onnx-
 import { ApiClient, type ApiResponse } from './support/api-client';
 import { finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
 import { OpenApiContract } from './support/openapi';
-import { startRegistry, startReplica, type TestRegistry } from './support/registry';
+import { startRegistry, startReplica, WITHOUT_CANARY_ANALYSIS, type TestRegistry } from './support/registry';
 import { until } from './support/wait';
 
 const fixtures = standardFixtures();
@@ -23,7 +23,7 @@ describe('promotion (embedded)', () => {
   let contract: OpenApiContract;
 
   beforeAll(async () => {
-    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', ...WITHOUT_CANARY_ANALYSIS });
     contract = await OpenApiContract.of(registry.admin);
     releaseKey = await trustedSigningKey(registry.admin, 'release');
     const token = async (name: string, roles: string[]) => registry.admin.withToken((await registry.admin.post('/v1/tokens', { name, roles })).body.token);
@@ -295,8 +295,8 @@ describe('promotion across two replicas (postgres+s3)', () => {
   let replica: TestRegistry | undefined;
 
   beforeAll(async () => {
-    primary = await startRegistry('postgres+s3', { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
-    replica = await startReplica(primary, { GATE_WORKERS: '1', GATE_POLL_MS: '50' });
+    primary = await startRegistry('postgres+s3', { GATE_WORKERS: '1', GATE_POLL_MS: '50', ...WITHOUT_CANARY_ANALYSIS });
+    replica = await startReplica(primary, { GATE_WORKERS: '1', GATE_POLL_MS: '50', ...WITHOUT_CANARY_ANALYSIS });
   });
   afterAll(async () => {
     await replica?.close();
@@ -380,7 +380,7 @@ describe('production and canary moves of one model completing at once (postgres+
         },
       }),
     );
-    const env = { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy };
+    const env = { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: policy, ...WITHOUT_CANARY_ANALYSIS };
     primary = await startRegistry('postgres+s3', env);
     replica = await startReplica(primary, env);
     for (const [name, roles] of [

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { writeExampleData } from './fixtures/example-data';
-import { readmeCommandBlocks, walkthroughScript } from './support/readme-commands';
+import { readmeCommandBlocks, readmeStartEnvironment, walkthroughScript } from './support/readme-commands';
 import { freePort, startServerProcess, waitForHealth, type ServerProcess } from './support/server-process';
 
 const CLI_ENTRY = resolve(__dirname, '../dist/apps/cli/src/main.js');
@@ -11,9 +11,10 @@ const WALKTHROUGH = 'Walkthrough: register, promote, roll back, audit lineage';
 
 /**
  * The README's walkthrough, run exactly as printed: every `sh` block of its
- * section in order, in one bash shell, against the built server started with
- * no configuration in a fresh directory (so `data/admin-token` is where the
- * README says), with `gatehouse` on the PATH as `npm link` puts it. The only
+ * section in order, in one bash shell, against the built server started in
+ * a fresh directory with only the variables the section starts it with (so
+ * `data/admin-token` is where the README says), with `gatehouse` on the PATH
+ * as `npm link` puts it. The only
  * changes are the port (a free one for the README's 8080) and the shell's
  * strictness: any command that fails, and any HTTP error, stops the run.
  */
@@ -30,7 +31,7 @@ describe('the README walkthrough', () => {
     await writeFile(join(bin, 'gatehouse'), `#!/bin/sh\nexec "${process.execPath}" "${CLI_ENTRY}" "$@"\n`);
     await chmod(join(bin, 'gatehouse'), 0o755);
     port = await freePort();
-    server = startServerProcess({ HOST: '127.0.0.1', PORT: String(port), HOME: workDir }, workDir);
+    server = startServerProcess({ ...readmeStartEnvironment(WALKTHROUGH), HOST: '127.0.0.1', PORT: String(port), HOME: workDir }, workDir);
     await waitForHealth(`http://127.0.0.1:${port}`, server);
   });
   afterAll(async () => {
@@ -74,6 +75,8 @@ describe('the README walkthrough', () => {
       { info: 'sh', line: 18, code: 'echo three\n' },
     ]);
     expect(readmeCommandBlocks('Inner', markdown)).toEqual([{ info: 'sh', line: 18, code: 'echo three\n' }]);
+    expect(readmeStartEnvironment('Walk', markdown)).toEqual({});
+    expect(readmeStartEnvironment('Walk', `## Walk\n\`\`\`text\nPOLICY=a/b.json WINDOW=1 npm start\n\`\`\`\n`)).toEqual({ POLICY: 'a/b.json', WINDOW: '1' });
     expect(() => readmeCommandBlocks('Walk', '## Walk\n```sh\necho never closed\n')).toThrow(/line 2 is never closed/);
   });
 
@@ -81,6 +84,7 @@ describe('the README walkthrough', () => {
     const blocks = readmeCommandBlocks(WALKTHROUGH);
     expect(blocks.filter((block) => block.info === 'sh').length).toBeGreaterThanOrEqual(5);
     expect(blocks.filter((block) => block.info === 'sh http').length).toBeGreaterThanOrEqual(3);
+    expect(readmeStartEnvironment(WALKTHROUGH)).toEqual({ MONITORING_POLICY: 'example/monitoring.json', TELEMETRY_WINDOW_SECONDS: '1' });
   });
 
   it('registers, signs, promotes with two approvers, rolls back and audits lineage, from the CLI and over HTTP', async () => {
@@ -93,6 +97,8 @@ describe('the README walkthrough', () => {
     if (run.code !== 0) throw new Error(`the walkthrough stopped with exit code ${run.code}:\n${tail(run.output)}`);
 
     expect(run.output).toMatch(/fraud production: 1\.2\.0 rolled back, 1\.1\.0 serves again/);
+    // 1.2.0 reached production through a canary analysis of the replayed traffic, which passed.
+    expect(run.output).toMatch(/fraud: \d+ observations accepted in \d+ rounds; analysis \S+ of fraud@1\.2\.0: passed/);
     // Its outcome as an outsider sees it: 1.3.0 was rolled back over HTTP, and 1.1.0 serves again.
     const admin = { authorization: `Bearer ${(await readFile(join(workDir, 'data', 'admin-token'), 'utf8')).trim()}` };
     const stages = (await (await fetch(`http://127.0.0.1:${port}/v1/models/fraud/stages`, { headers: admin })).json()) as { stages: { production: { version: string } } };

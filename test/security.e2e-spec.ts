@@ -10,7 +10,7 @@ import { safetensorsFile } from './fixtures/safetensors-files';
 import { pytorchCheckpointZip, zipArchive } from './fixtures/zip-archives';
 import type { ApiClient } from './support/api-client';
 import { checkResult, finishedGate, registerVersion, trustedSigningKey } from './support/model-registration';
-import { startRegistry, type TestRegistry } from './support/registry';
+import { startRegistry, WITHOUT_CANARY_ANALYSIS, type TestRegistry } from './support/registry';
 import { until } from './support/wait';
 
 const fixtures = standardFixtures();
@@ -30,7 +30,7 @@ describe('security gates (embedded)', () => {
       promotionPolicy,
       JSON.stringify({ stages: { staging: { from: ['none'], approvals: 0 }, canary: { from: ['staging'], approvals: 0 }, production: { from: ['canary'], approvals: 0 } } }),
     );
-    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: promotionPolicy });
+    registry = await startRegistry('embedded', { GATE_WORKERS: '1', GATE_POLL_MS: '50', PROMOTION_POLICY: promotionPolicy, ...WITHOUT_CANARY_ANALYSIS });
     engineer = registry.admin.withToken((await registry.admin.post('/v1/tokens', { name: 'engineer', roles: ['ml_engineer'] })).body.token);
   });
   afterAll(async () => {

@@ -19,10 +19,7 @@ export interface CommandBlock {
 
 /** The `sh` blocks of the section titled `heading`, at any level, up to the next heading of its level or above. */
 export function readmeCommandBlocks(heading: string, markdown = readFileSync(README, 'utf8')): CommandBlock[] {
-  const lines = markdown.split('\n');
-  const start = lines.findIndex((line) => /^#{1,6} /.test(line) && line.replace(/^#+ /, '') === heading);
-  if (start < 0) throw new Error(`README.md has no section "${heading}"`);
-  const level = /^#+/.exec(lines[start])![0].length;
+  const { lines, start, level } = sectionOf(heading, markdown);
   const blocks: CommandBlock[] = [];
   let open: CommandBlock | undefined;
   let fence = '';
@@ -59,4 +56,42 @@ export function walkthroughScript(blocks: CommandBlock[]): string {
   const prelude = ['set -euo pipefail', 'curl() { command curl --fail-with-body --show-error "$@"; }'];
   const body = blocks.flatMap((block) => [`echo "::: README.md line ${block.line} (${block.info})" >&2`, block.code]);
   return `${[...prelude, ...body].join('\n')}\n`;
+}
+
+/**
+ * The variables the section says to start the registry with: from its line
+ * `NAME=value … npm start` (in a `text` block, as the reader runs it in a
+ * terminal of its own); none when it has no such line.
+ */
+export function readmeStartEnvironment(heading: string, markdown = readFileSync(README, 'utf8')): Record<string, string> {
+  const { lines, start, level } = sectionOf(heading, markdown);
+  let fence = '';
+  let command: string | undefined;
+  for (const line of lines.slice(start + 1)) {
+    if (fence === '') {
+      const nextHeading = /^(#{1,6}) /.exec(line);
+      if (nextHeading && nextHeading[1].length <= level) break;
+      fence = /^(`{3,})/.exec(line)?.[1] ?? '';
+    } else if (line.startsWith(fence) && line.slice(fence.length).trim() === '') fence = '';
+    else if (/^(?:[A-Z_]+=\S+ )+npm start$/.test(line.trim())) {
+      command = line;
+      break;
+    }
+  }
+  if (!command) return {};
+  return Object.fromEntries(
+    command
+      .trim()
+      .split(' ')
+      .slice(0, -2)
+      .map((assignment) => assignment.split('=', 2) as [string, string]),
+  );
+}
+
+/** The README's lines, and the index and level of the heading titled `heading`. */
+function sectionOf(heading: string, markdown: string): { lines: string[]; start: number; level: number } {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((line) => /^#{1,6} /.test(line) && line.replace(/^#+ /, '') === heading);
+  if (start < 0) throw new Error(`README.md has no section "${heading}"`);
+  return { lines, start, level: /^#+/.exec(lines[start])![0].length };
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { loadConfig, type AppConfig } from '@gatehouse/config';
@@ -32,6 +32,13 @@ export interface TestRegistry {
   restart(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Settings for suites about promotion itself, which move versions to
+ * production without serving them as canaries first: a monitoring policy
+ * that analyses no canaries, so the production gate's canary_analysis skips.
+ */
+export const WITHOUT_CANARY_ANALYSIS = { MONITORING_POLICY: resolve(__dirname, '../fixtures/monitoring-without-analysis.json') };
 
 export async function startRegistry(backend: Backend, env: Record<string, string> = {}): Promise<TestRegistry> {
   const adminToken = `gh_test_${randomBytes(24).toString('hex')}`;

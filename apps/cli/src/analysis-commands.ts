@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { AnalysisRun, JudgedInterval } from './api-types';
 import { ExitError, type CommandContext } from './command-context';
-import { apiPath, type GatehouseClient } from './gatehouse-client';
+import { apiPath, withQuery, type GatehouseClient } from './gatehouse-client';
 import { formatFields, formatTable } from './output';
+import { parseVersionRef } from './references';
 
 /** How often `analysis show --watch` asks again: an interval is judged at most once a telemetry window, a second or more. */
 const WATCH_INTERVAL_MS = 1500;
@@ -35,10 +36,11 @@ export function addAnalysisCommands(program: Command, { client, print, io, globa
       'an analysis and every interval judged so far; with --watch, a view redrawn every 1.5 s while it runs, ' +
         'then exit 0 if it passed, 1 if it was rolled back, aborted, paused or cancelled (with --json, only the final state is printed)',
     )
-    .argument('<id>')
+    .argument('<id|model@version>', "an analysis's id, or a version: its newest analysis")
     .option('--watch', 'follow the analysis until it is no longer running; the exit code says how it ended')
-    .action(async (id: string, options: { watch?: boolean }) => {
+    .action(async (reference: string, options: { watch?: boolean }) => {
       const api = await client();
+      const id = await analysisIdOf(api, reference);
       if (!options.watch) {
         const run = await judgedRun(api, id);
         print(run, () => describeRun(run));
@@ -55,21 +57,32 @@ export function addAnalysisCommands(program: Command, { client, print, io, globa
   analysis
     .command('resume')
     .description('resume a paused analysis where it was: its inconclusive count starts again from 0')
-    .argument('<id>')
-    .action(async (id: string) => {
-      const run = await (await client()).post<AnalysisRun>(`/v1/analysis-runs/${apiPath(id)}/resume`);
+    .argument('<id|model@version>', "an analysis's id, or a version: its newest analysis")
+    .action(async (reference: string) => {
+      const api = await client();
+      const run = await api.post<AnalysisRun>(`/v1/analysis-runs/${apiPath(await analysisIdOf(api, reference))}/resume`);
       print(run, () => `analysis ${run.id} of ${run.model}@${run.version} is running again at step ${stepOf(run)} (${run.trafficPercent}% of keys)\n`);
     });
 
   analysis
     .command('abort')
     .description('stop a running or paused analysis and take its canary out: production serves every request')
-    .argument('<id>')
+    .argument('<id|model@version>', "an analysis's id, or a version: its newest analysis")
     .requiredOption('--reason <text>', 'why, for the audit log')
-    .action(async (id: string, options: { reason: string }) => {
-      const run = await (await client()).post<AnalysisRun>(`/v1/analysis-runs/${apiPath(id)}/abort`, { reason: options.reason }, { reason: '--reason' });
+    .action(async (reference: string, options: { reason: string }) => {
+      const api = await client();
+      const run = await api.post<AnalysisRun>(`/v1/analysis-runs/${apiPath(await analysisIdOf(api, reference))}/abort`, { reason: options.reason }, { reason: '--reason' });
       print(run, () => `analysis ${run.id} aborted; ${run.model}@${run.version} is no longer the canary\n`);
     });
+}
+
+/** The id as given, or for `model@version` the id of that version's newest analysis. */
+async function analysisIdOf(api: GatehouseClient, reference: string): Promise<string> {
+  if (!reference.includes('@')) return reference;
+  const { model, version } = parseVersionRef(reference);
+  const [newest] = (await api.get<{ items: AnalysisRun[] }>(withQuery(`/v1/models/${apiPath(model)}/analysis-runs`, { version, limit: '1' }))).items;
+  if (!newest) throw new ExitError(1, `${reference} has had no canary analysis: promoting it to canary while another version is in production starts one`);
+  return newest.id;
 }
 
 const judgedRun = (api: GatehouseClient, id: string) => api.get<AnalysisRun>(`/v1/analysis-runs/${apiPath(id)}`);

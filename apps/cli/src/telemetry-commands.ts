@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
-import type { LabelReceipt, TelemetryReceipt, TelemetrySummary } from './api-types';
+import type { AnalysisRun, LabelReceipt, TelemetryReceipt, TelemetrySummary } from './api-types';
 import { ExitError, type CommandContext } from './command-context';
 import { ApiError, apiPath, withQuery, type GatehouseClient } from './gatehouse-client';
 import { formatFields } from './output';
@@ -45,6 +46,8 @@ interface ReportOptions {
   labels?: boolean;
   batchSize: string;
   batchBytes: string;
+  whileAnalysing?: boolean;
+  every: string;
 }
 
 /** telemetry report and show: what serving did, in and out. */
@@ -61,14 +64,29 @@ export function addTelemetryCommands(program: Command, { client, print, cwd }: C
     .option('--labels', 'the lines are labels that arrived later, {"requestId": …, "label": …}, for predictions reported with those request ids')
     .option('--batch-size <n>', 'items per request: at most the registry’s TELEMETRY_MAX_BATCH', DEFAULT_BATCH_SIZE)
     .option('--batch-bytes <n>', 'bytes per request body: at most the registry’s MAX_JSON_BODY_SIZE', DEFAULT_BATCH_BYTES)
+    .addOption(
+      new Option(
+        '--while-analysing',
+        'replay the file: send it again every --every seconds for as long as the model has a canary analysis running, each round stamped as it arrives (its lines carry no time)',
+      ).conflicts('labels'),
+    )
+    .option('--every <seconds>', 'with --while-analysing, seconds between rounds', '2')
     .action(async (model: string, file: string, options: ReportOptions) => {
       const kind = options.labels ? LABELS : OBSERVATIONS;
       const limits = { maxItems: positive(options.batchSize, '--batch-size'), maxBytes: positive(options.batchBytes, '--batch-bytes') };
+      const everyMs = positive(options.every, '--every') * 1000;
       const source = file === '-' ? 'standard input' : file;
       const items = await readJsonLines(file === '-' ? process.stdin : createReadStream(resolve(cwd, file)), source, kind);
       const batches = splitIntoBatches(items, limits, kind.field, source);
       const resend = (line: number) => `tail -n +${line} ${file === '-' ? 'FILE' : file} | gatehouse telemetry report ${model}${options.labels ? ' --labels' : ''} -`;
-      const sent = await sendBatches(await client(), `/v1/models/${apiPath(model)}/${kind.route}`, batches, { kind, limits, resend });
+      const api = await client();
+      const send = () => sendBatches(api, `/v1/models/${apiPath(model)}/${kind.route}`, batches, { kind, limits, resend });
+      if (options.whileAnalysing) {
+        const replayed = await replayWhileAnalysing(api, model, items, source, everyMs, send);
+        print(replayed, () => `${model}: ${replayed.accepted} observations accepted in ${replayed.rounds} ${plural(replayed.rounds, 'round', 'rounds')}; ${replayed.analysis}\n`);
+        return;
+      }
+      const sent = await send();
       if (options.labels) {
         const result = { matched: sent.matched, unmatched: sent.unmatched, batches: sent.batches };
         print(
@@ -100,6 +118,41 @@ export function addTelemetryCommands(program: Command, { client, print, cwd }: C
       const summary = await (await client()).get<TelemetrySummary>(withQuery(`/v1/models/${apiPath(model, 'versions', version)}/telemetry`, { from, to: options.to }));
       print(summary, () => describeSummary(summary));
     });
+}
+
+/**
+ * Sends the observations again and again, `everyMs` apart, while the model's
+ * newest analysis is running: recorded traffic standing in for a serving
+ * fleet, in a demo or a test. The registry stamps observations without a
+ * time as they arrive, so every round lands in the interval being judged;
+ * a line with a time would land in the same past window every round.
+ */
+async function replayWhileAnalysing(
+  api: GatehouseClient,
+  model: string,
+  items: InputItem[],
+  source: string,
+  everyMs: number,
+  send: () => Promise<SentBatches>,
+): Promise<{ rounds: number; accepted: number; analysis: string }> {
+  const timed = items.find((item) => item.value.time !== undefined);
+  if (timed) throw new ExitError(1, `${source} line ${timed.line} has a time: a replay is stamped as each round arrives, so its lines leave "time" out; nothing was sent`);
+  const newest = async () => (await api.get<{ items: AnalysisRun[] }>(withQuery(`/v1/models/${apiPath(model)}/analysis-runs`, { limit: '1' }))).items.at(0);
+  let run = await newest();
+  if (run?.status !== 'running') {
+    throw new ExitError(
+      1,
+      `${model} has no canary analysis running (${run ? `its newest, ${run.id}, is ${run.status}` : 'it has had none'}): promote a version to canary first; nothing was sent`,
+    );
+  }
+  let rounds = 0;
+  let accepted = 0;
+  for (; run?.status === 'running'; run = await newest()) {
+    accepted += (await send()).accepted;
+    rounds++;
+    await sleep(everyMs);
+  }
+  return { rounds, accepted, analysis: run ? `analysis ${run.id} of ${model}@${run.version}: ${run.status}` : 'its analysis is gone' };
 }
 
 /** What the registry answered to every batch, summed. */

@@ -33,6 +33,24 @@ export interface GateSubject {
   files: ManifestFile[];
   /** The signature as verified for this run against today's trusted signers; absent where nothing can verify it (offline validation). */
   signature?: SignatureStatus;
+  /** Where the version stands in canary analysis, as the registry recorded it; absent where nothing records analyses (offline validation). */
+  canaryAnalysis?: CanaryAnalysisStanding;
+}
+
+/** The canary analyses a version has had, as the production gate needs them. */
+export interface CanaryAnalysisStanding {
+  /** Whether the model's monitoring policy analyses canaries at all. */
+  enabled: boolean;
+  /** The version's most recent analysis run; null when it has had none. */
+  latest: {
+    id: string;
+    /** running, paused, passed, rolled_back, aborted or cancelled. */
+    status: string;
+    /** The production version it was compared with. */
+    baselineVersion: string;
+    intervals: number;
+    finishedAt: string | null;
+  } | null;
 }
 
 export interface SignatureStatus {

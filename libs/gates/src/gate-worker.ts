@@ -8,7 +8,17 @@ import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
 import { MetricsService } from '@gatehouse/metrics';
 import { ArtifactWorkspace, type Workspace } from './artifact-workspace';
-import { GateEngine, inferredSchemaOf, runInSandbox, type GateBaseline, type GateReport, type IoSchema, type SandboxRequest } from '@gatehouse/gate-engine';
+import { CanaryAnalysisRecords } from './canary-analysis-records';
+import {
+  CANARY_ANALYSIS_CHECK_ID,
+  GateEngine,
+  inferredSchemaOf,
+  runInSandbox,
+  type GateBaseline,
+  type GateReport,
+  type IoSchema,
+  type SandboxRequest,
+} from '@gatehouse/gate-engine';
 import type { GateRunEntity, GateRunError } from './gate-run.entity';
 import { GateRunFinished } from './gate-run-events';
 import { GateRunProgressWriter } from './gate-run-progress';
@@ -58,6 +68,7 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
     private readonly runFinished: GateRunFinished,
+    private readonly canaryAnalyses: CanaryAnalysisRecords,
     private readonly metrics: MetricsService,
     @Inject(GATE_ENGINE) private readonly engine: GateEngine,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -164,6 +175,9 @@ export class GateWorker implements OnApplicationBootstrap, OnApplicationShutdown
           reportedMetrics: subject.metrics,
           files: subject.files,
           signature: await this.versions.signatureStatus(subject.id, subject.files),
+          ...(run.policy.checks.some((entry) => entry.id === CANARY_ANALYSIS_CHECK_ID) && {
+            canaryAnalysis: await this.canaryAnalyses.standingOf({ model: subject.model, versionId: subject.id }),
+          }),
         },
         workspace: workspace.filesDirectory,
         datasets: workspace.datasets,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
 import { ArtifactWorkspace } from './artifact-workspace';
+import { CanaryAnalysisRecords } from './canary-analysis-records';
 import { GATE_CHECKS, GateEngine, GatePolicy } from '@gatehouse/gate-engine';
 import { GatePolicyController } from './gate-policy.controller';
 import { GatePolicyService } from './gate-policy.service';
@@ -29,7 +30,8 @@ import { ScanAllowancesController } from './scan-allowances.controller';
     RescanService,
     ScanAllowanceService,
     GatePolicyService,
+    CanaryAnalysisRecords,
   ],
-  exports: [GateRunService, GateRunFinished],
+  exports: [GateRunService, GateRunFinished, CanaryAnalysisRecords],
 })
 export class GatesModule {}

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@gatehouse/auth';
 import { CatalogModule } from '@gatehouse/catalog';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { GatesModule } from '@gatehouse/gates';
 import { PromotionModule } from '@gatehouse/promotion';
 import { ALERT_POLICY, AlertPolicy } from './alerts/alert-policy';
 import { AlertRepository } from './alerts/alert.repository';
@@ -22,7 +23,7 @@ import { TelemetryService } from './telemetry/telemetry.service';
 import { TELEMETRY_SETTINGS } from './telemetry/telemetry-settings';
 
 @Module({
-  imports: [AuthModule, CatalogModule, PromotionModule],
+  imports: [AuthModule, CatalogModule, GatesModule, PromotionModule],
   controllers: [TelemetryController, AnalysisRunsController, AlertsController],
   providers: [
     { provide: TELEMETRY_SETTINGS, inject: [APP_CONFIG], useFactory: (config: AppConfig) => config.telemetry },

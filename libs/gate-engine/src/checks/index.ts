@@ -20,6 +20,7 @@ import { BaselineAccuracyCheck } from './regression/baseline-accuracy.check';
 import { BaselineLatencyCheck } from './regression/baseline-latency.check';
 import { BaselineMemoryCheck } from './regression/baseline-memory.check';
 import { BaselineSizeCheck } from './regression/baseline-size.check';
+import { CanaryAnalysisCheck } from './regression/canary-analysis.check';
 import { ContractCompatCheck } from './regression/contract-compat.check';
 import { ArtifactScanCheck } from './security/artifact-scan.check';
 import { SignatureTrustedCheck } from './security/signature-trusted.check';
@@ -48,6 +49,7 @@ export const GATE_CHECKS: readonly GateCheck[] = [
   new BaselineAccuracyCheck(),
   new BaselineLatencyCheck(),
   new BaselineMemoryCheck(),
+  new CanaryAnalysisCheck(),
   new ArtifactScanCheck(),
   new SignatureTrustedCheck(),
 ];

@@ -130,13 +130,14 @@ export class AnalysisRunRepository {
     );
   }
 
-  /** A model's runs, newest first, after the cursor's seq. */
-  list(manager: EntityManager, modelId: string, limit: number, beforeSeq?: number): Promise<AnalysisRunRow[]> {
-    return manager.query(`SELECT ${RUN_COLUMNS} FROM ${RUN_FROM} WHERE r.model_id = $1 AND ($2::bigint IS NULL OR r.seq < $2) ORDER BY r.seq DESC LIMIT $3`, [
-      modelId,
-      beforeSeq ?? null,
-      limit,
-    ]);
+  /** A model's runs (one version's, given `version`), newest first, after the cursor's seq. */
+  list(manager: EntityManager, modelId: string, limit: number, filter: { beforeSeq?: number; version?: string }): Promise<AnalysisRunRow[]> {
+    return manager.query(
+      `SELECT ${RUN_COLUMNS} FROM ${RUN_FROM}
+        WHERE r.model_id = $1 AND ($2::bigint IS NULL OR r.seq < $2) AND ($3::text IS NULL OR v.version = $3)
+        ORDER BY r.seq DESC LIMIT $4`,
+      [modelId, filter.beforeSeq ?? null, filter.version ?? null, limit],
+    );
   }
 
   /** The newest run of a version, whatever its status. */

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
-import { ApiErrors, RecentPageQuery } from '@gatehouse/openapi';
-import { AbortAnalysisDto, AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
+import { ApiErrors } from '@gatehouse/openapi';
+import { AbortAnalysisDto, AnalysisRunList, AnalysisRunListQuery, AnalysisRunResponse } from '../dto/analysis.dto';
 import { AnalysisService } from './analysis.service';
 
 @ApiTags('monitoring')
@@ -13,10 +13,10 @@ export class AnalysisRunsController {
   constructor(private readonly analysis: AnalysisService) {}
 
   @Get('models/:name/analysis-runs')
-  @ApiOperation({ summary: "A model's canary analyses, newest first, keyset-paginated" })
+  @ApiOperation({ summary: "A model's canary analyses, newest first, keyset-paginated; ?version= keeps one version's" })
   @ApiOkResponse({ type: AnalysisRunList })
   @ApiErrors(400, 404)
-  list(@Param('name') name: string, @Query() query: RecentPageQuery): Promise<AnalysisRunList> {
+  list(@Param('name') name: string, @Query() query: AnalysisRunListQuery): Promise<AnalysisRunList> {
     return this.analysis.list(name, query);
   }
 

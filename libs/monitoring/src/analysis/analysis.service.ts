@@ -4,11 +4,13 @@ import { advanceAnalysis, judgeInterval, resumeAnalysis, startAnalysis, type Ana
 import { AuditLog } from '@gatehouse/audit';
 import type { Principal } from '@gatehouse/auth';
 import { ModelService, StageService } from '@gatehouse/catalog';
-import { decodeCursor, keysetPage, type RecentPageQuery } from '@gatehouse/openapi';
+import { CanaryAnalysisRecords } from '@gatehouse/gates';
+import type { CanaryAnalysisStanding } from '@gatehouse/gate-engine';
+import { decodeCursor, keysetPage } from '@gatehouse/openapi';
 import { TransactionRunner } from '@gatehouse/database';
 import { MetricsService } from '@gatehouse/metrics';
 import { ServingService, StageMoved, StagePointerService, type MovedStage } from '@gatehouse/promotion';
-import type { AnalysisRunList, AnalysisRunResponse } from '../dto/analysis.dto';
+import type { AnalysisRunList, AnalysisRunListQuery, AnalysisRunResponse } from '../dto/analysis.dto';
 import { MONITORING_POLICY, type MonitoringPolicy } from '../monitoring-policy';
 import { MetricSources } from '../providers/metric-sources';
 import type { TelemetryConfig } from '@gatehouse/config';
@@ -42,6 +44,7 @@ export class AnalysisService implements OnModuleInit {
     private readonly stages: StageService,
     private readonly models: ModelService,
     private readonly moved: StageMoved,
+    private readonly canaryAnalyses: CanaryAnalysisRecords,
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditLog,
     private readonly metrics: MetricsService,
@@ -51,6 +54,24 @@ export class AnalysisService implements OnModuleInit {
 
   onModuleInit(): void {
     this.moved.subscribe((tx, event) => this.followStage(tx, event));
+    this.canaryAnalyses.provide((version) => this.standingOf(version));
+  }
+
+  /** What the production gate's canary_analysis check judges: whether the model's canaries are analysed, and the version's newest run. */
+  private async standingOf(version: { model: string; versionId: string }): Promise<CanaryAnalysisStanding> {
+    const latest = await this.runs.latestOf(this.transactions.manager, version.versionId);
+    return {
+      enabled: this.policy.analysisFor(version.model).enabled,
+      latest: latest
+        ? {
+            id: latest.id,
+            status: latest.status,
+            baselineVersion: latest.baselineVersion,
+            intervals: latest.state.intervals,
+            finishedAt: latest.finishedAt ? new Date(latest.finishedAt).toISOString() : null,
+          }
+        : null,
+    };
   }
 
   /**
@@ -67,10 +88,13 @@ export class AnalysisService implements OnModuleInit {
     return judged;
   }
 
-  async list(modelName: string, query: RecentPageQuery): Promise<AnalysisRunList> {
+  async list(modelName: string, query: AnalysisRunListQuery): Promise<AnalysisRunList> {
     const modelId = await this.models.idOf(modelName);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const rows = await this.runs.list(this.transactions.manager, modelId, limit + 1, query.cursor ? decodeCursor<number>(query.cursor, 'number') : undefined);
+    const rows = await this.runs.list(this.transactions.manager, modelId, limit + 1, {
+      beforeSeq: query.cursor ? decodeCursor<number>(query.cursor, 'number') : undefined,
+      version: query.version,
+    });
     return keysetPage(
       rows,
       limit,

@@ -1,5 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { RecentPageQuery } from '@gatehouse/openapi';
+
+export class AnalysisRunListQuery extends RecentPageQuery {
+  @ApiPropertyOptional({ description: "Only this version's analyses (as a canary)", maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  version?: string;
+}
 
 export class AbortAnalysisDto {
   @ApiProperty({ maxLength: 2000 })

@@ -13,7 +13,7 @@ import {
 import { modeScalarExample, modeScalarModel } from '../../../../../test/fixtures/input-models';
 import { GATE_CHECKS } from '..';
 import { thresholdsFor, type CheckResult, type Thresholds } from '../../check';
-import { GateContext, type GateDataset, type GateSubject } from '../../gate-context';
+import { GateContext, type CanaryAnalysisStanding, type GateDataset, type GateSubject } from '../../gate-context';
 import type { DatasetRole, IoSchema, Task } from '../../terms';
 import { GateEngine } from '../../gate-engine';
 import { DEFAULT_GATE_SETTINGS } from '../../gate-settings';
@@ -40,6 +40,8 @@ interface Scenario {
   /** Datasets whose stored file could not be used, with why. */
   unusable?: Partial<Record<DatasetRole, string>>;
   thresholds?: Record<string, Thresholds>;
+  /** The candidate's canary analyses as the registry would look them up; none offline. */
+  canaryAnalysis?: CanaryAnalysisStanding;
 }
 
 let workspace: string;
@@ -70,7 +72,7 @@ async function gate(ids: string[], scenario: Scenario): Promise<GateReport> {
     datasets.push({ role: role as DatasetRole, name: `${role}@1`, path });
   }
   for (const [role, problem] of Object.entries(scenario.unusable ?? {})) datasets.push({ role: role as DatasetRole, name: `${role}@1`, path: null, problem });
-  const candidate = await subjectIn(join(workspace, 'candidate'), scenario.candidate);
+  const candidate = { ...(await subjectIn(join(workspace, 'candidate'), scenario.candidate)), canaryAnalysis: scenario.canaryAnalysis };
   const baseline = scenario.baseline && {
     subject: await subjectIn(join(workspace, 'baseline'), scenario.baseline),
     workspace: join(workspace, 'baseline'),
@@ -362,6 +364,63 @@ describe('baseline_size', () => {
     expect(
       (await run('baseline_size', { candidate: { model: padded, version: '1.1.0' }, baseline: production, thresholds: { baseline_size: { maxSizeRatio: 100 } } })).status,
     ).toBe('passed');
+  });
+});
+
+describe('canary_analysis', () => {
+  const candidate = { model: classifier.model, version: '1.1.0' };
+  const analysed = (status: string, baselineVersion = '1.0.0'): CanaryAnalysisStanding => ({
+    enabled: true,
+    latest: { id: 'run-7', status, baselineVersion, intervals: 6, finishedAt: '2026-12-06T10:00:00.000Z' },
+  });
+
+  it("passes when the version's newest analysis passed against the version in production", async () => {
+    const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: analysed('passed') });
+    expect(result).toMatchObject({
+      status: 'passed',
+      value: 'passed',
+      message: 'canary analysis run-7 passed against fixture@1.0.0 over 6 intervals',
+      details: { analysisRun: 'run-7', analysedAgainst: '1.0.0' },
+    });
+  });
+
+  it('refuses a version never analysed, saying to promote it to canary first', async () => {
+    const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: true, latest: null } });
+    expect(result).toMatchObject({ status: 'failed', value: 'none', message: expect.stringContaining('has never been analysed as a canary') });
+    expect(result.recommendation).toMatch(/^Promote fixture@1\.1\.0 to canary first/);
+  });
+
+  it.each([
+    ['running', /is still running/, /Wait for it to pass its last traffic step \(gatehouse analysis show run-7 --watch\)/],
+    ['paused', /is paused after too many inconclusive intervals/, /resume it \(gatehouse analysis resume run-7\)/],
+    ['rolled_back', /failed and rolled the canary back/, /Fix the regression its failed intervals show, register a new version/],
+    ['aborted', /was aborted/, /Promote the version to canary again/],
+    ['cancelled', /was cancelled/, /Promote the version to canary again/],
+  ])('refuses a version whose newest analysis is %s, with what to do about it', async (status, message, recommendation) => {
+    const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: analysed(status) });
+    expect(result).toMatchObject({ status: 'failed', value: status, threshold: 'passed', message: expect.stringMatching(message) });
+    expect(result.recommendation).toMatch(recommendation);
+  });
+
+  it('refuses an analysis that passed against a production version since replaced', async () => {
+    const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: analysed('passed', '0.9.0') });
+    expect(result).toMatchObject({ status: 'failed', message: 'canary analysis run-7 passed against fixture@0.9.0, but fixture@1.0.0 is in production now' });
+    expect(result.recommendation).toMatch(/analysed against fixture@1\.0\.0/);
+  });
+
+  it('skips without a production version, where analysis is off for the model, and offline', async () => {
+    expect(await run('canary_analysis', { candidate, canaryAnalysis: { enabled: true, latest: null } })).toMatchObject({
+      status: 'skipped',
+      message: 'there is no production version of fixture yet to compare with',
+    });
+    expect(await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: false, latest: null } })).toMatchObject({
+      status: 'skipped',
+      message: "the monitoring policy does not analyse fixture's canaries",
+    });
+    expect(await run('canary_analysis', { candidate, baseline: production })).toMatchObject({
+      status: 'skipped',
+      message: expect.stringContaining('validated where the registry cannot be asked'),
+    });
   });
 });
 

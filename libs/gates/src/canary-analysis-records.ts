@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+import type { CanaryAnalysisStanding } from '@gatehouse/gate-engine';
+
+export type CanaryAnalysisSource = (version: { model: string; versionId: string }) => Promise<CanaryAnalysisStanding>;
+
+/**
+ * Where the production gate learns of a version's canary analyses. Analyses
+ * belong to monitoring, a lib above this one, so monitoring provides the
+ * source at start-up rather than gates reaching up to read its tables.
+ * Without a source the gate hears nothing, and canary_analysis skips saying
+ * so, as it does offline.
+ */
+@Injectable()
+export class CanaryAnalysisRecords {
+  private source?: CanaryAnalysisSource;
+
+  provide(source: CanaryAnalysisSource): void {
+    if (this.source) throw new Error('canary analysis records already have a source');
+    this.source = source;
+  }
+
+  async standingOf(version: { model: string; versionId: string }): Promise<CanaryAnalysisStanding | undefined> {
+    return this.source?.(version);
+  }
+}
