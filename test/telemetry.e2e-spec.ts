@@ -2,6 +2,7 @@ import { jsonLines, standardFixtures } from './fixtures/onnx-models';
 import type { ApiClient } from './support/api-client';
 import { registerVersion } from './support/model-registration';
 import { startRegistry, startReplica, type Backend, type TestRegistry } from './support/registry';
+import { until } from './support/wait';
 
 const fixtures = standardFixtures();
 const classifier = fixtures.classifier;
@@ -157,5 +158,30 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('telemetry (%s)', (backend) 
     } finally {
       await replica?.close();
     }
+  });
+
+  it('prunes at start the windows older than the retention and the predictions whose labels never came', async () => {
+    const batch = observations('1.1.0', 50, { offset: 3 }).map((observation, index) => ({ ...observation, requestId: `unlabelled-${index}` }));
+    expect((await reporter.post('/v1/models/scorer/telemetry', { observations: batch })).body).toMatchObject({ accepted: 50, awaitingLabels: 50 });
+    const [{ id: versionId }] = await registry.sql<{ id: string }>(
+      "SELECT v.id FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'scorer' AND v.version = '1.1.0'",
+    );
+    const held = async () => {
+      const [{ windows, pending }] = await registry.sql<{ windows: number; pending: number }>(
+        'SELECT (SELECT count(*)::int FROM telemetry_windows WHERE version_id = $1) AS windows, (SELECT count(*)::int FROM telemetry_pending_labels WHERE version_id = $1) AS pending',
+        [versionId],
+      );
+      return { windows, pending };
+    };
+    expect(await held()).toEqual({ windows: 1, pending: 50 });
+    // Past the 14 days kept by default, and past the labels' wait: what a registry left running holds.
+    await registry.sql("UPDATE telemetry_windows SET window_start = window_start - interval '15 days' WHERE version_id = $1", [versionId]);
+    await registry.sql("UPDATE telemetry_pending_labels SET expires_at = now() - interval '1 minute' WHERE version_id = $1", [versionId]);
+
+    await registry.restart();
+    await until(async () => {
+      const now = await held();
+      return now.windows === 0 && now.pending === 0 ? now : undefined;
+    });
   });
 });

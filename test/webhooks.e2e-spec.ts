@@ -434,6 +434,29 @@ describe('webhooks (embedded)', () => {
     expect(text).toMatch(/^gatehouse_webhook_backlog\{status="dead"\} 0$/m);
     expect(text).toMatch(/^gatehouse_webhook_backlog\{status="pending"\} 0$/m);
   });
+
+  it('prunes at start the events delivered before the retention, with their history, and keeps dead letters however old', async () => {
+    receiver.answer('/kept', 200);
+    receiver.answer('/refusing', 503);
+    const deliveredTo = await subscribe(registry.admin, `${receiver.url}/kept`, ['version.committed']);
+    const refusedBy = await subscribe(registry.admin, `${receiver.url}/refusing`, ['gate.*']);
+    expect((await register(engineer, 'pruned', '1.0.0')).status).toBe(200);
+    const [delivered] = await until(async () => nonEmpty(await deliveriesOf(registry.admin, deliveredTo, '?status=delivered')));
+    const [dead] = await until(async () => nonEmpty(await deliveriesOf(registry.admin, refusedBy, '?status=dead')), 60_000);
+    // Past the 30 days kept by default: what a registry that ran for a month holds.
+    await registry.sql(`UPDATE outbox_events SET occurred_at = now() - interval '31 days' WHERE subject = 'version:pruned@1.0.0'`);
+    const eventsOf = async (id: string) => (await registry.sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox_events WHERE id = $1', [id]))[0].n;
+    expect(await eventsOf(delivered.event.id)).toBe(1);
+
+    await registry.restart();
+    await until(async () => ((await deliveriesOf(registry.admin, deliveredTo)).length === 0 ? true : undefined));
+    expect(await eventsOf(delivered.event.id)).toBe(0);
+    expect(await eventsOf(dead.event.id)).toBe(1);
+    expect(await deliveriesOf(registry.admin, refusedBy, '?status=dead')).toEqual([expect.objectContaining({ id: dead.id })]);
+    receiver.answer('/refusing', 200);
+    expect((await registry.admin.post(`/v1/webhook-deliveries/${dead.id}/replay`)).status).toBe(200);
+    await until(async () => nonEmpty(await deliveriesOf(registry.admin, refusedBy, '?status=delivered')));
+  });
 });
 
 /** Two replicas on one Postgres share the deliveries: each attempt is made by one of them, never both. */

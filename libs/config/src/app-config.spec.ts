@@ -64,22 +64,39 @@ describe('loadConfig', () => {
   });
 
   it('delivers webhooks with production defaults, each setting from its variable and bounded', () => {
-    expect(loadConfig({}).webhooks).toEqual({ concurrency: 4, pollMs: 1000, retryBaseMs: 30_000, maxAttempts: 10, timeoutMs: 10_000 });
-    expect(loadConfig({ WEBHOOK_CONCURRENCY: '0', WEBHOOK_POLL_MS: '20', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '500' }).webhooks).toEqual({
+    expect(loadConfig({}).webhooks).toEqual({ concurrency: 4, pollMs: 1000, retryBaseMs: 30_000, maxAttempts: 10, timeoutMs: 10_000, retentionDays: 30 });
+    expect(
+      loadConfig({
+        WEBHOOK_CONCURRENCY: '0',
+        WEBHOOK_POLL_MS: '20',
+        WEBHOOK_RETRY_BASE_MS: '50',
+        WEBHOOK_MAX_ATTEMPTS: '3',
+        WEBHOOK_TIMEOUT_MS: '500',
+        WEBHOOK_RETENTION_DAYS: '7',
+      }).webhooks,
+    ).toEqual({
       concurrency: 0,
       pollMs: 20,
       retryBaseMs: 50,
       maxAttempts: 3,
       timeoutMs: 500,
+      retentionDays: 7,
     });
     let error: unknown;
     try {
-      loadConfig({ WEBHOOK_CONCURRENCY: '65', WEBHOOK_POLL_MS: '1', WEBHOOK_RETRY_BASE_MS: 'soon', WEBHOOK_MAX_ATTEMPTS: '0', WEBHOOK_TIMEOUT_MS: '600000' });
+      loadConfig({
+        WEBHOOK_CONCURRENCY: '65',
+        WEBHOOK_POLL_MS: '1',
+        WEBHOOK_RETRY_BASE_MS: 'soon',
+        WEBHOOK_MAX_ATTEMPTS: '0',
+        WEBHOOK_TIMEOUT_MS: '600000',
+        WEBHOOK_RETENTION_DAYS: '0',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    for (const variable of ['WEBHOOK_CONCURRENCY', 'WEBHOOK_POLL_MS', 'WEBHOOK_RETRY_BASE_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_TIMEOUT_MS']) {
+    for (const variable of ['WEBHOOK_CONCURRENCY', 'WEBHOOK_POLL_MS', 'WEBHOOK_RETRY_BASE_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETENTION_DAYS']) {
       expect((error as ConfigError).message).toContain(variable);
     }
   });

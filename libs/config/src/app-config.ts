@@ -216,6 +216,13 @@ class Environment {
   @Max(MAX_WEBHOOK_TIMEOUT_MS)
   WEBHOOK_TIMEOUT_MS?: number;
 
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  WEBHOOK_RETENTION_DAYS?: number;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
@@ -333,6 +340,8 @@ export interface WebhookDeliveryConfig {
   maxAttempts: number;
   /** A receiver that has not answered within this is a failed attempt. */
   timeoutMs: number;
+  /** Events whose every delivery was made are kept this long, then pruned with their delivery history; dead letters stay until replayed. */
+  retentionDays: number;
 }
 
 /** The blob collector: how often each replica runs it (0: only on demand) and how old an unreferenced blob must be to go. */
@@ -433,6 +442,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       retryBaseMs: parsed.WEBHOOK_RETRY_BASE_MS ?? 30_000,
       maxAttempts: parsed.WEBHOOK_MAX_ATTEMPTS ?? 10,
       timeoutMs: parsed.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      retentionDays: parsed.WEBHOOK_RETENTION_DAYS ?? 30,
     },
     telemetry: {
       windowSeconds: parsed.TELEMETRY_WINDOW_SECONDS ?? 60,

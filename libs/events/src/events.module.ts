@@ -2,6 +2,7 @@ import { Module, type OnModuleInit } from '@nestjs/common';
 import { AuditAppended } from '@gatehouse/audit';
 import { MetricsService } from '@gatehouse/metrics';
 import { EventOutbox } from './event-outbox';
+import { OutboxPruner } from './outbox-pruner';
 import { OutboxRepository } from './outbox.repository';
 import { WebhookDeliverer } from './webhook-deliverer';
 import { WebhookSender } from './webhook-sender';
@@ -11,7 +12,7 @@ import { WebhooksController } from './webhooks.controller';
 
 @Module({
   controllers: [WebhooksController],
-  providers: [WebhookSubscriptionRepository, OutboxRepository, WebhookSender, WebhookDeliverer, EventOutbox, WebhookService],
+  providers: [WebhookSubscriptionRepository, OutboxRepository, OutboxPruner, WebhookSender, WebhookDeliverer, EventOutbox, WebhookService],
 })
 export class EventsModule implements OnModuleInit {
   constructor(

@@ -164,6 +164,32 @@ export class OutboxRepository {
     return updatedRows(result).length === 1 ? this.find(id, tx) : undefined;
   }
 
+  /**
+   * Deletes up to `limit` events that occurred before `before` and have no
+   * delivery still to make or dead (a dead letter stays replayable), with
+   * their delivered deliveries; returns how many events went. A delivery
+   * replayed meanwhile is not deleted (its status is checked again once its
+   * row is free), and its event then still has it, so the statement fails on
+   * the foreign key and the next run leaves that event alone.
+   */
+  async prune(before: Date, limit: number): Promise<number> {
+    const [, deleted]: [unknown[], number] = await this.dataSource.query(
+      `WITH done AS (
+         SELECT e.id FROM outbox_events e
+          WHERE e.occurred_at < $1
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered')
+          ORDER BY e.seq
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ), history AS (
+         DELETE FROM webhook_deliveries d USING done WHERE d.event_id = done.id AND d.status = 'delivered'
+       )
+       DELETE FROM outbox_events e USING done WHERE e.id = done.id`,
+      [before, limit],
+    );
+    return deleted;
+  }
+
   /** Deliveries waiting for an attempt and dead ones, across replicas. */
   async backlog(): Promise<{ pending: number; dead: number }> {
     const [row] = await this.dataSource.query<{ pending: number; dead: number }[]>(

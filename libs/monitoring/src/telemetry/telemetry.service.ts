@@ -56,8 +56,11 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(TELEMETRY_SETTINGS) private readonly settings: TelemetryConfig,
   ) {}
 
+  /** Prunes at start, then every PRUNE_INTERVAL_MS: a replica that was down long leaves no backlog of expired rows behind. */
   onApplicationBootstrap(): void {
-    this.pruneTimer = setInterval(() => void this.prune().catch((error: Error) => this.logger.warn(`pruning telemetry failed: ${error.message}`)), PRUNE_INTERVAL_MS);
+    const prune = () => void this.prune().catch((error: Error) => this.logger.warn(`pruning telemetry failed: ${error.message}`));
+    prune();
+    this.pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
   }
 
