@@ -160,6 +160,27 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('telemetry (%s)', (backend) 
     }
   });
 
+  it('commits the batches that arrive together, and a batch whose write fails fails alone', async () => {
+    // A database that refuses one batch's writes: the prediction it leaves waiting for a label.
+    await registry.sql(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.request_id = 'poison' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await registry.sql('CREATE TRIGGER refuse_poison BEFORE INSERT ON telemetry_pending_labels FOR EACH ROW EXECUTE FUNCTION refuse_poison()');
+    try {
+      const before = (await summaryOf(reporter, '1.0.0')).observations;
+      const poisoned = observations('1.0.0', 100, { offset: 40 }).map((observation, index) => (index === 7 ? { ...observation, requestId: 'poison' } : observation));
+      const responses = await Promise.all([
+        ...Array.from({ length: 8 }, (_, index) => reporter.post('/v1/models/scorer/telemetry', { observations: observations('1.0.0', 100, { offset: 20 + index }) })),
+        reporter.post('/v1/models/scorer/telemetry', { observations: poisoned }),
+      ]);
+      expect(responses.slice(0, 8).map((response) => response.status)).toEqual(Array(8).fill(200));
+      expect(responses[8].status).toBe(500);
+      expect((await summaryOf(reporter, '1.0.0')).observations - before).toBe(800);
+    } finally {
+      await registry.sql('DROP TRIGGER refuse_poison ON telemetry_pending_labels');
+      await registry.sql('DROP FUNCTION refuse_poison()');
+    }
+  });
+
   it('prunes at start the windows older than the retention and the predictions whose labels never came', async () => {
     const batch = observations('1.1.0', 50, { offset: 3 }).map((observation, index) => ({ ...observation, requestId: `unlabelled-${index}` }));
     expect((await reporter.post('/v1/models/scorer/telemetry', { observations: batch })).body).toMatchObject({ accepted: 50, awaitingLabels: 50 });

@@ -20,6 +20,7 @@ import { ReferenceProfiles } from './telemetry/reference-profiles';
 import { TelemetryController } from './telemetry/telemetry.controller';
 import { TelemetryRepository } from './telemetry/telemetry.repository';
 import { TelemetryService } from './telemetry/telemetry.service';
+import { TelemetryWriter } from './telemetry/telemetry-writer';
 import { TELEMETRY_SETTINGS } from './telemetry/telemetry-settings';
 
 @Module({
@@ -31,6 +32,7 @@ import { TELEMETRY_SETTINGS } from './telemetry/telemetry-settings';
     { provide: MONITORING_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => MonitoringPolicy.load(config.monitoring.policyFile) },
     { provide: ALERT_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => AlertPolicy.load(config.monitoring.policyFile) },
     TelemetryRepository,
+    TelemetryWriter,
     ReferenceProfiles,
     TelemetryService,
     MetricSources,

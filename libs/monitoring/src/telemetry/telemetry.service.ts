@@ -19,6 +19,7 @@ import type { LabelReceipt, TelemetryReceipt, TelemetrySummary, TelemetryWindowQ
 import { ReferenceProfiles } from './reference-profiles';
 import { InvalidTelemetryError, parseLabelBatch, parseTelemetryBatch, type ReportedObservation } from './telemetry-batch';
 import { TelemetryRepository, type PendingLabel, type WindowDelta } from './telemetry.repository';
+import { TelemetryWriter } from './telemetry-writer';
 import type { TelemetryConfig } from '@gatehouse/config';
 import { TELEMETRY_SETTINGS, windowStart } from './telemetry-settings';
 
@@ -34,7 +35,8 @@ const PRUNE_INTERVAL_MS = 10 * 60_000;
  * Takes in what serving systems observed and keeps it as one mergeable
  * aggregate per version and window. A batch is checked whole before
  * anything is written, then folded in memory and merged into its windows in
- * one transaction: it is kept entirely or not at all.
+ * one transaction (shared with the reports arriving alongside it, see
+ * TelemetryWriter): it is kept entirely or not at all.
  */
 @Injectable()
 export class TelemetryService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -49,6 +51,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     private readonly repository: TelemetryRepository,
+    private readonly writer: TelemetryWriter,
     private readonly profiles: ReferenceProfiles,
     private readonly models: ModelService,
     private readonly versions: VersionService,
@@ -95,10 +98,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnApplicationSh
       observations: group.observations.length,
       aggregate: foldObservations(emptyAggregate(), group.observations, profiles.get(group.versionId) ?? undefined),
     }));
-    await this.transactions.run(async (tx) => {
-      await this.repository.mergeWindows(tx, deltas, mergeAggregates);
-      if (pending.length > 0) await this.repository.awaitLabels(tx, modelId, pending, new Date(Date.now() + this.settings.labelWaitHours * HOUR_MS));
-    });
+    await this.writer.write({ modelId, deltas, pending });
     return { accepted: observations.length, windows: deltas.length, awaitingLabels: new Set(pending.map((row) => row.requestId)).size };
   }
 
