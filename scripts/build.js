@@ -164,12 +164,24 @@ async function buildIfStale({ root, outDir, build, onWait }) {
   }
 }
 
-function nestBuild(root) {
+/** Runs a node program of the build to the end; `name` says which in the error when it fails. */
+function runNode(root, name, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js', { paths: [root] }), 'build', 'registry'], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`nest build failed (${signal ?? `exit code ${code}`})`))));
+    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${name} failed (${signal ?? `exit code ${code}`})`))));
   });
+}
+
+/** The server, the CLI and the libs with tsc, then the web console with Vite into dist/console, which the registry serves. */
+async function buildAll(root) {
+  await runNode(root, 'nest build', [require.resolve('@nestjs/cli/bin/nest.js', { paths: [root] }), 'build', 'registry']);
+  await runNode(root, 'the console build', [
+    path.join(path.dirname(require.resolve('vite/package.json', { paths: [root] })), 'bin/vite.js'),
+    'build',
+    '--config',
+    path.join(root, 'apps/console/vite.config.mjs'),
+  ]);
 }
 
 if (require.main === module) {
@@ -180,7 +192,7 @@ if (require.main === module) {
     outDir: path.join(root, 'dist'),
     build: () => {
       process.stderr.write('building dist/: its sources changed since the last build…\n');
-      return nestBuild(root);
+      return buildAll(root);
     },
     onWait: (holder) => process.stderr.write(`waiting for ${holder ? `process ${holder.pid} on ${holder.host}` : 'another process'}, which is building dist/…\n`),
   }).then(

@@ -6,6 +6,7 @@ import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { AppConfig } from '@gatehouse/config';
 import { MetricsService } from '@gatehouse/metrics';
 import { RESOLVE_ROUTE, ResolveEndpoint } from '@gatehouse/promotion';
+import { serveConsole } from './console';
 import { HttpErrorFilter } from './http-error.filter';
 import { recordHttpMetrics } from './http-metrics.middleware';
 import { timeOutIdleRequests } from './http-timeouts';
@@ -48,6 +49,7 @@ export async function createRegistry(config: AppConfig): Promise<INestApplicatio
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  serveConsole(app);
   answerResolveFirst(app);
   timeOutIdleRequests(app.getHttpServer(), config.httpIdleTimeoutSeconds * 1000);
   return app;

@@ -1,0 +1,136 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { ApiClient } from './support/api-client';
+import { registerValidated, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
+import { promoteAndSettle } from './support/promotion-flow';
+
+/** Debian's Chromium (.ci/run installs it), headless as the gate's browser check runs it. */
+const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] };
+/** Where the suite leaves its screenshots, for a person to look at (not compared by the test). */
+const SCREENSHOTS = resolve(__dirname, '../artifacts/console');
+
+/**
+ * The web console in a real browser against a real registry seeded through the API: the registry serves the
+ * built console at /, and the console reaches the registry only through /v1 with the signed-in token.
+ */
+describe('the web console', () => {
+  let monitored: MonitoredRegistry;
+  let engineer: ApiClient;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    monitored = await startMonitoredRegistry('embedded', { analysis: { enabled: false } });
+    engineer = monitored.engineer;
+    for (const [model, description, tags] of [
+      ['fraud', 'card transaction fraud scores', ['payments', 'risk']],
+      ['churn', 'who cancels next month', ['growth']],
+    ] as const) {
+      expect((await engineer.post('/v1/models', { name: model, description, tags })).status).toBe(201);
+    }
+    await registerValidated(engineer, monitored.releaseKey, 'fraud', '1.0.0');
+    await registerValidated(engineer, monitored.releaseKey, 'fraud', '1.1.0');
+    expect((await promoteAndSettle(engineer, [], { model: 'fraud', version: '1.0.0' }, 'production')).status).toBe('completed');
+    expect((await promoteAndSettle(engineer, [], { model: 'fraud', version: '1.1.0' }, 'canary')).status).toBe('completed');
+    await mkdir(SCREENSHOTS, { recursive: true });
+    browser = await chromium.launch({ ...CHROMIUM, headless: true });
+  });
+  beforeEach(async () => {
+    page = await browser.newPage();
+  });
+  afterEach(() => page?.close());
+  afterAll(async () => {
+    await browser?.close();
+    await monitored?.close();
+  });
+
+  const url = (path: string) => `${monitored.registry.url}${path}`;
+  async function signIn(token: string) {
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('sends a deep link to sign-in, refuses a wrong token with the registry’s message, and comes back after', async () => {
+    await page.goto(url('/models/fraud'));
+    await page.waitForURL(/\/sign-in\?next=%2Fmodels%2Ffraud$/);
+    await signIn('gh_not-a-token');
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/\S/);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+
+    await signIn(engineer.token!);
+    await page.waitForURL(url('/models/fraud'));
+    await page.getByRole('heading', { level: 1, name: 'fraud' }).waitFor();
+  });
+
+  it('finds a model by search, with the versions holding its stages on its card', async () => {
+    await page.goto(url('/sign-in'));
+    await signIn(engineer.token!);
+    await page.waitForURL(url('/models'));
+    const cards = page.getByRole('list', { name: 'models' }).locator(':scope > li');
+    await cards.first().waitFor();
+    expect(await cards.locator('h2').allTextContents()).toEqual(['churn', 'fraud']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'models.png'), fullPage: true });
+
+    await page.getByLabel('Search models').fill('transaction');
+    await page.waitForURL(url('/models?search=transaction'));
+    await cards.filter({ hasText: 'churn' }).waitFor({ state: 'detached' });
+    expect(await cards.locator('h2').allTextContents()).toEqual(['fraud']);
+    const card = cards.first();
+    await card.getByText('1.0.0').waitFor();
+    expect(await card.locator('dl').innerText()).toMatch(/staging\s+—\s+canary\s+1\.1\.0 · 10% of requests\s+production\s+1\.0\.0/i);
+    expect(await card.getByRole('list', { name: 'tags' }).locator('li').allTextContents()).toEqual(['payments', 'risk']);
+
+    await page.getByLabel('Search models').fill('nothing like it');
+    await page.getByText('No model matches “nothing like it”.').waitFor();
+  });
+
+  it('shows a model’s stage board and versions, sorts them, and reloads on the same page', async () => {
+    await page.goto(url('/sign-in?next=/models/fraud'));
+    await signIn(engineer.token!);
+    await page.waitForURL(url('/models/fraud'));
+    const board = page.locator('.stage-board');
+    await board.getByText('1.1.0').waitFor();
+    expect(await board.getByRole('listitem', { name: 'production' }).innerText()).toMatch(/production\s+1\.0\.0/i);
+    expect(await board.getByRole('listitem', { name: 'canary' }).innerText()).toMatch(/canary\s+1\.1\.0\s+10% of requests/i);
+    expect(await board.getByRole('listitem', { name: 'staging' }).innerText()).toMatch(/staging\s+no version/i);
+    const versionColumn = () => page.locator('tbody tr td:first-child').allTextContents();
+    expect(await versionColumn()).toEqual(['1.1.0', '1.0.0']);
+    await page.getByRole('button', { name: 'Version' }).click();
+    expect(await versionColumn()).toEqual(['1.1.0', '1.0.0']);
+    await page.getByRole('button', { name: 'Version' }).click();
+    expect(await versionColumn()).toEqual(['1.0.0', '1.1.0']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'model.png'), fullPage: true });
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'fraud' }).waitFor();
+    await board.getByText('1.0.0').waitFor();
+  });
+
+  it('signs out, and goes back to sign-in when the registry stops taking the token', async () => {
+    const minted = (await monitored.registry.admin.post('/v1/tokens', { name: 'short-lived', roles: ['reader'] })).body;
+    await page.goto(url('/sign-in'));
+    await signIn(minted.token);
+    await page.waitForURL(url('/models'));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in/);
+    await page.goto(url('/models'));
+    await page.waitForURL(/\/sign-in\?next=%2Fmodels$/);
+
+    await signIn(minted.token);
+    await page.waitForURL(url('/models'));
+    expect((await monitored.registry.admin.post(`/v1/tokens/${minted.id}/revoke`)).status).toBe(200);
+    await page.goto(url('/models/churn'));
+    await page.waitForURL(/\/sign-in\?next=%2Fmodels%2Fchurn$/);
+  });
+
+  it('leaves the API, its documents and unknown API paths to the server', async () => {
+    const api = await fetch(url('/v1/models'), { headers: { accept: 'text/html' } });
+    expect(api.status).toBe(401);
+    expect((await fetch(url('/docs/openapi.json'))).headers.get('content-type')).toMatch(/json/);
+    const home = await fetch(url('/models/anything'), { headers: { accept: 'text/html' } });
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await home.text()).toContain('<div id="root"></div>');
+  });
+});
