@@ -112,6 +112,32 @@ describe.each<Backend>(['embedded', 'postgres+s3'])('canary analysis (%s)', (bac
     expect(aborted!.payload.evidence.metrics.some((metric: any) => metric.reason === reason)).toBe(true);
   });
 
+  it('analyses the canary again on request, against production now, one run at a time', async () => {
+    const first = await canaryAgainstProduction(engineer, releaseKey, 'again');
+    const busy = await engineer.post('/v1/models/again/analysis-runs', {});
+    expect([busy.status, busy.body.error]).toEqual([409, 'analysis_cannot_start']);
+    expect(busy.body.message).toBe(`cannot start a canary analysis of again: analysis ${first.id} of again@2.0.0 is running: resume or abort it`);
+    const fleet = fleetFor('again', BASELINE);
+    fleet.start();
+    try {
+      expect((await settledRun(first.id, ['passed', 'rolled_back', 'paused'])).status).toBe('passed');
+      expect((await reporter.post('/v1/models/again/analysis-runs', {})).status).toBe(403);
+      const again = await engineer.post('/v1/models/again/analysis-runs', {});
+      expect(again.status).toBe(201);
+      // From the step the canary is at: it serves half the keys already.
+      expect(again.body).toMatchObject({ version: '2.0.0', baselineVersion: '1.0.0', status: 'running', steps: [50], trafficPercent: 50, startedBy: 'engineer' });
+      expect((await engineer.get('/v1/models/again/stages')).body.stages.canary).toMatchObject({ version: '2.0.0', trafficPercent: 50 });
+      expect((await settledRun(again.body.id, ['passed', 'rolled_back', 'paused'])).status).toBe('passed');
+    } finally {
+      await fleet.stop();
+    }
+    const listed = (await engineer.get('/v1/models/again/analysis-runs?version=2.0.0')).body.items;
+    expect(listed.map((run: any) => run.status)).toEqual(['passed', 'passed']);
+    expect((await engineer.get('/v1/models/again/analysis-runs?version=1.0.0')).body.items).toEqual([]);
+    const nothing = await engineer.post('/v1/models/hasty-nothing/analysis-runs', {});
+    expect(nothing.status).toBe(404);
+  });
+
   it('refuses production to a version that was never analysed as a canary', async () => {
     for (const version of ['1.0.0', '2.0.0']) await registerValidated(engineer, releaseKey, 'hasty', version);
     expect((await promoteAndSettle(engineer, [], { model: 'hasty', version: '1.0.0' }, 'production')).status).toBe('completed');

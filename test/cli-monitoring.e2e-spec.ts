@@ -290,6 +290,14 @@ describe('gatehouse telemetry and analysis against a running registry', () => {
       expect(timed.code).toBe(1);
       expect(timed.stderr).toContain('timed.jsonl line 2 has a time: a replay is stamped as each round arrives');
       expect((await gatehouse(engineer, 'telemetry', 'report', 'replayed', 'recorded.jsonl', '--while-analysing', '--labels')).code).toBe(2);
+
+      // Analysed again on request, from the step the canary is at; one run at a time.
+      const started = await gatehouse(engineer, 'analysis', 'start', 'replayed');
+      expect(started.stderr).toBe('');
+      expect(started.stdout).toMatch(/^analysis \S+ of replayed@2\.0\.0 against production replayed@1\.0\.0 started at step 1\/1 \(50% of keys\)\n$/);
+      const twice = await gatehouse(engineer, 'analysis', 'start', 'replayed');
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toMatch(/^error analysis_cannot_start: cannot start a canary analysis of replayed: analysis \S+ of replayed@2\.0\.0 is running: resume or abort it/);
     });
   });
 });

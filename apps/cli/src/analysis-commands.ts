@@ -55,6 +55,19 @@ export function addAnalysisCommands(program: Command, { client, print, io, globa
     });
 
   analysis
+    .command('start')
+    .description("analyse the model's canary again, against the version in production now (after its analysis was cancelled, or passed against a production since replaced)")
+    .argument('<model>')
+    .action(async (model: string) => {
+      const run = await (await client()).post<AnalysisRun>(`/v1/models/${apiPath(model)}/analysis-runs`);
+      print(
+        run,
+        () =>
+          `analysis ${run.id} of ${run.model}@${run.version} against production ${run.model}@${run.baselineVersion} started at step ${stepOf(run)} (${run.trafficPercent}% of keys)\n`,
+      );
+    });
+
+  analysis
     .command('resume')
     .description('resume a paused analysis where it was: its inconclusive count starts again from 0')
     .argument('<id|model@version>', "an analysis's id, or a version: its newest analysis")

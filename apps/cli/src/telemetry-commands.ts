@@ -67,7 +67,7 @@ export function addTelemetryCommands(program: Command, { client, print, cwd }: C
     .addOption(
       new Option(
         '--while-analysing',
-        'replay the file: send it again every --every seconds for as long as the model has a canary analysis running, each round stamped as it arrives (its lines carry no time)',
+        'replay the file: send it again every --every seconds for as long as the analysis running now goes on, each round stamped as it arrives (its lines carry no time); exit 1 unless it passed',
       ).conflicts('labels'),
     )
     .option('--every <seconds>', 'with --while-analysing, seconds between rounds', '2')
@@ -84,6 +84,7 @@ export function addTelemetryCommands(program: Command, { client, print, cwd }: C
       if (options.whileAnalysing) {
         const replayed = await replayWhileAnalysing(api, model, items, source, everyMs, send);
         print(replayed, () => `${model}: ${replayed.accepted} observations accepted in ${replayed.rounds} ${plural(replayed.rounds, 'round', 'rounds')}; ${replayed.analysis}\n`);
+        if (!replayed.passed) throw new ExitError(1, `${replayed.analysis}, not passed`);
         return;
       }
       const sent = await send();
@@ -122,10 +123,12 @@ export function addTelemetryCommands(program: Command, { client, print, cwd }: C
 
 /**
  * Sends the observations again and again, `everyMs` apart, while the model's
- * newest analysis is running: recorded traffic standing in for a serving
- * fleet, in a demo or a test. The registry stamps observations without a
- * time as they arrive, so every round lands in the interval being judged;
- * a line with a time would land in the same past window every round.
+ * analysis that is running now goes on: recorded traffic standing in for a
+ * serving fleet, in a demo or a test. The registry stamps observations
+ * without a time as they arrive, so every round lands in the interval being
+ * judged; a line with a time would land in the same past window every round.
+ * Ends with that analysis, exiting 1 unless it passed, as `analysis show
+ * --watch` does.
  */
 async function replayWhileAnalysing(
   api: GatehouseClient,
@@ -134,25 +137,27 @@ async function replayWhileAnalysing(
   source: string,
   everyMs: number,
   send: () => Promise<SentBatches>,
-): Promise<{ rounds: number; accepted: number; analysis: string }> {
+): Promise<{ rounds: number; accepted: number; analysis: string; passed: boolean }> {
   const timed = items.find((item) => item.value.time !== undefined);
   if (timed) throw new ExitError(1, `${source} line ${timed.line} has a time: a replay is stamped as each round arrives, so its lines leave "time" out; nothing was sent`);
-  const newest = async () => (await api.get<{ items: AnalysisRun[] }>(withQuery(`/v1/models/${apiPath(model)}/analysis-runs`, { limit: '1' }))).items.at(0);
-  let run = await newest();
-  if (run?.status !== 'running') {
+  const newest = (await api.get<{ items: AnalysisRun[] }>(withQuery(`/v1/models/${apiPath(model)}/analysis-runs`, { limit: '1' }))).items.at(0);
+  if (newest?.status !== 'running') {
+    const remedy = newest?.status === 'paused' ? `resume it first (gatehouse analysis resume ${newest.id})` : 'promote a version to canary first';
     throw new ExitError(
       1,
-      `${model} has no canary analysis running (${run ? `its newest, ${run.id}, is ${run.status}` : 'it has had none'}): promote a version to canary first; nothing was sent`,
+      `${model} has no canary analysis running (${newest ? `its newest, ${newest.id}, is ${newest.status}` : 'it has had none'}): ${remedy}; nothing was sent`,
     );
   }
+  let run = newest;
   let rounds = 0;
   let accepted = 0;
-  for (; run?.status === 'running'; run = await newest()) {
+  while (run.status === 'running') {
     accepted += (await send()).accepted;
     rounds++;
     await sleep(everyMs);
+    run = await api.get<AnalysisRun>(`/v1/analysis-runs/${apiPath(run.id)}`);
   }
-  return { rounds, accepted, analysis: run ? `analysis ${run.id} of ${model}@${run.version}: ${run.status}` : 'its analysis is gone' };
+  return { rounds, accepted, analysis: `analysis ${run.id} of ${model}@${run.version}: ${run.status}`, passed: run.status === 'passed' };
 }
 
 /** What the registry answered to every batch, summed. */

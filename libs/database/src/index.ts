@@ -3,7 +3,7 @@ export { migrateDatabase, type EntityList, type SchemaDefinition } from './datab
 export { TransactionRunner } from './transaction-runner';
 export { TransactionalEvent } from './transactional-event';
 export { DatabaseHealth } from './database-health';
-export { PG_UNIQUE_VIOLATION, isConnectionFailure, sqlState } from './postgres-errors';
+export { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, isConnectionFailure, sqlState } from './postgres-errors';
 export { isAlive } from './embedded-postgres';
 export { bigintAsNumber } from './column-transformers';
 export { ReadCache } from './read-cache';

@@ -1,5 +1,6 @@
 /** SQLSTATE codes the repositories translate into domain errors. */
 export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
 
 /** The SQLSTATE of a failed query, whichever layer wrapped it. */
 export function sqlState(error: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@gatehouse/config';
+import { PG_FOREIGN_KEY_VIOLATION, sqlState } from '@gatehouse/database';
 import { OutboxRepository } from './outbox.repository';
 
 const DAY_MS = 86_400_000;
@@ -7,6 +8,8 @@ const DAY_MS = 86_400_000;
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 /** Events deleted per statement, so one prune never holds many rows at once; it repeats until none are left. */
 const PRUNE_BATCH = 1000;
+/** Replays racing one batch are rare; a batch that keeps failing waits for the next run. */
+const MAX_BATCH_ATTEMPTS = 3;
 
 /**
  * Keeps the outbox from growing without end: every event is written there
@@ -41,8 +44,19 @@ export class OutboxPruner implements OnApplicationBootstrap, OnApplicationShutdo
   async prune(now = new Date()): Promise<number> {
     const before = new Date(now.getTime() - this.config.webhooks.retentionDays * DAY_MS);
     let pruned = 0;
-    for (let deleted = PRUNE_BATCH; deleted === PRUNE_BATCH; pruned += deleted) deleted = await this.outbox.prune(before, PRUNE_BATCH);
+    for (let deleted = PRUNE_BATCH; deleted === PRUNE_BATCH; pruned += deleted) deleted = await this.pruneBatch(before);
     if (pruned > 0) this.logger.log(`pruned ${pruned} events delivered before ${before.toISOString()} from the outbox`);
     return pruned;
+  }
+
+  /** One batch; a delivery replayed while the batch ran keeps its event by failing the statement, which is run again without it. */
+  private async pruneBatch(before: Date): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.outbox.prune(before, PRUNE_BATCH);
+      } catch (error) {
+        if (sqlState(error) !== PG_FOREIGN_KEY_VIOLATION || attempt === MAX_BATCH_ATTEMPTS) throw error;
+      }
+    }
   }
 }

@@ -166,8 +166,9 @@ export class OutboxRepository {
 
   /**
    * Deletes up to `limit` events that occurred before `before` and have no
-   * delivery still to make or dead (a dead letter stays replayable), with
-   * their delivered deliveries; returns how many events went. A delivery
+   * delivery still to make, dead (a dead letter stays replayable) or made
+   * since (a replayed old event keeps its history as long as a new one
+   * would), with their delivered deliveries; returns how many events went. A delivery
    * replayed meanwhile is not deleted (its status is checked again once its
    * row is free), and its event then still has it, so the statement fails on
    * the foreign key and the next run leaves that event alone.
@@ -177,7 +178,7 @@ export class OutboxRepository {
       `WITH done AS (
          SELECT e.id FROM outbox_events e
           WHERE e.occurred_at < $1
-            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered')
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND (d.status <> 'delivered' OR d.delivered_at >= $1))
           ORDER BY e.seq
           LIMIT $2
           FOR UPDATE SKIP LOCKED

@@ -41,6 +41,8 @@ export interface GateSubject {
 export interface CanaryAnalysisStanding {
   /** Whether the model's monitoring policy analyses canaries at all. */
   enabled: boolean;
+  /** Whether the version is the model's canary now, which can be analysed again without another promotion. */
+  canary: boolean;
   /** The version's most recent analysis run; null when it has had none. */
   latest: {
     id: string;

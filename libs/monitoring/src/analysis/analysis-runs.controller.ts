@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal, type Principal } from '@gatehouse/auth';
 import { ApiErrors } from '@gatehouse/openapi';
 import { AbortAnalysisDto, AnalysisRunList, AnalysisRunListQuery, AnalysisRunResponse } from '../dto/analysis.dto';
@@ -18,6 +18,18 @@ export class AnalysisRunsController {
   @ApiErrors(400, 404)
   list(@Param('name') name: string, @Query() query: AnalysisRunListQuery): Promise<AnalysisRunList> {
     return this.analysis.list(name, query);
+  }
+
+  @Post('models/:name/analysis-runs')
+  @HttpCode(201)
+  @Allow('ml_engineer')
+  @ApiOperation({
+    summary: "Analyse the model's canary again, against the version in production now: after its analysis was cancelled, or passed against a production since replaced",
+  })
+  @ApiCreatedResponse({ type: AnalysisRunResponse })
+  @ApiErrors(403, 404, 409)
+  startAgain(@CurrentPrincipal() actor: Principal, @Param('name') name: string): Promise<AnalysisRunResponse> {
+    return this.analysis.startAgain(actor, name);
   }
 
   @Get('analysis-runs/:id')

@@ -16,7 +16,7 @@ import { MetricSources } from '../providers/metric-sources';
 import type { TelemetryConfig } from '@gatehouse/config';
 import { intervalEnd, TELEMETRY_SETTINGS } from '../telemetry/telemetry-settings';
 import { AnalysisRunRepository, type AnalysisIntervalRow, type AnalysisRunRow, type AnalysisRunStatus } from './analysis-run.repository';
-import { AnalysisNotActiveError, AnalysisRunNotFoundError } from './errors';
+import { AnalysisCannotStartError, AnalysisNotActiveError, AnalysisRunNotFoundError } from './errors';
 import { MetricSourceUnavailableError } from '../providers/metric-source';
 import { stepsFrom } from './traffic-steps';
 
@@ -60,8 +60,10 @@ export class AnalysisService implements OnModuleInit {
   /** What the production gate's canary_analysis check judges: whether the model's canaries are analysed, and the version's newest run. */
   private async standingOf(version: { model: string; versionId: string }): Promise<CanaryAnalysisStanding> {
     const latest = await this.runs.latestOf(this.transactions.manager, version.versionId);
+    const pointers = await this.stages.pointers(await this.models.idOf(version.model));
     return {
       enabled: this.policy.analysisFor(version.model).enabled,
+      canary: pointers.canary?.versionId === version.versionId,
       latest: latest
         ? {
             id: latest.id,
@@ -107,6 +109,36 @@ export class AnalysisService implements OnModuleInit {
     const run = await this.runs.find(this.transactions.manager, id);
     if (!run) throw new AnalysisRunNotFoundError(id);
     return runResponse(run, await this.runs.intervals(this.transactions.manager, id));
+  }
+
+  /**
+   * Analyses the model's canary again, from the policy's first step at or
+   * above its traffic, against the version in production now: for a canary
+   * whose analysis was cancelled when production moved, or that passed
+   * against a production version since replaced.
+   */
+  async startAgain(actor: Principal, modelName: string): Promise<AnalysisRunResponse> {
+    const modelId = await this.models.idOf(modelName);
+    if (!this.policy.analysisFor(modelName).enabled) throw new AnalysisCannotStartError(modelName, 'the monitoring policy does not analyse its canaries');
+    const runId = await this.transactions.run(async (tx) => {
+      const pointers = await this.pointers.lock(tx, modelId);
+      if (!pointers.canary) throw new AnalysisCannotStartError(modelName, 'it has no canary: promote a version to canary, which starts one');
+      if (!pointers.production) throw new AnalysisCannotStartError(modelName, 'nothing serves in production to compare its canary with');
+      const active = await this.runs.lockActive(tx, modelId);
+      if (active)
+        throw new AnalysisCannotStartError(modelName, `analysis ${active.id} of ${modelName}@${active.version} is ${active.status}: resume or abort it`, { runId: active.id });
+      const started = await this.start(tx, {
+        modelId,
+        versionId: pointers.canary.versionId,
+        stage: 'canary',
+        action: 'promoted',
+        trafficPercent: pointers.canary.trafficPercent,
+        actor: actor.name,
+      });
+      if (!started) throw new Error(`the analysis of ${modelName}'s canary did not start though its canary and production are there`);
+      return started;
+    });
+    return this.get(runId);
   }
 
   /** A paused run goes on where it was, its inconclusive count cleared: a person has looked. */
@@ -286,15 +318,16 @@ export class AnalysisService implements OnModuleInit {
     if (startsCanary) await this.start(tx, event);
   }
 
-  private async start(tx: EntityManager, event: MovedStage): Promise<void> {
+  /** Starts a run for the model's canary, returning its id; none (undefined) without a canary and a production version, or with analysis off. */
+  private async start(tx: EntityManager, event: MovedStage): Promise<string | undefined> {
     const pointers = await this.stages.pointers(event.modelId, tx);
     const canary = pointers.canary;
     const production = pointers.production;
     // Without production there is nothing to compare with: the first version to serve is judged by its gates alone.
-    if (!canary || !production) return;
+    if (!canary || !production) return undefined;
     const model = await this.runs.modelName(tx, event.modelId);
     const configured = this.policy.analysisFor(model);
-    if (!configured.enabled) return;
+    if (!configured.enabled) return undefined;
     const policy = { ...configured, steps: stepsFrom(configured.steps, event.trafficPercent) };
     const state = startAnalysis(policy);
     const nextIntervalAt = intervalEnd(new Date(), policy.intervalSeconds, this.telemetrySettings);
@@ -321,6 +354,7 @@ export class AnalysisService implements OnModuleInit {
         intervalSeconds: policy.intervalSeconds,
       },
     });
+    return runId;
   }
 
   /** Ends a run that was running or paused, counted once its transaction commits. */

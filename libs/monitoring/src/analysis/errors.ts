@@ -13,3 +13,10 @@ export class AnalysisNotActiveError extends DomainError {
     super('conflict', 'analysis_not_active', `cannot ${verb} analysis ${run.id} of ${run.model}@${run.version}: it is ${run.status}, and ${why}`, { status: run.status });
   }
 }
+
+/** A new analysis needs a canary to judge and a production version to judge it against, and none already going. */
+export class AnalysisCannotStartError extends DomainError {
+  constructor(model: string, why: string, details: Record<string, unknown> = {}) {
+    super('conflict', 'analysis_cannot_start', `cannot start a canary analysis of ${model}: ${why}`, details);
+  }
+}

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { mergeAggregates } from '@gatehouse/canary-judge';
 import type { TelemetryConfig } from '@gatehouse/config';
 import { TransactionRunner } from '@gatehouse/database';
@@ -36,9 +36,9 @@ const MAX_GROUP = 64;
  * again one report at a time, so that one report's failure is its own.
  */
 @Injectable()
-export class TelemetryWriter {
+export class TelemetryWriter implements OnApplicationShutdown {
   private readonly queue: Queued[] = [];
-  private writing = false;
+  private writing?: Promise<void>;
 
   constructor(
     private readonly repository: TelemetryRepository,
@@ -50,12 +50,16 @@ export class TelemetryWriter {
   write(writes: ReportWrites): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ writes, resolve, reject });
-      if (!this.writing) void this.drain();
+      this.writing ??= this.drain();
     });
   }
 
+  /** Reports already taken in are written before the database closes. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.writing;
+  }
+
   private async drain(): Promise<void> {
-    this.writing = true;
     try {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, MAX_GROUP);
@@ -68,7 +72,7 @@ export class TelemetryWriter {
         }
       }
     } finally {
-      this.writing = false;
+      this.writing = undefined;
     }
   }
 
@@ -78,8 +82,9 @@ export class TelemetryWriter {
     for (const { modelId, pending } of group) if (pending.length > 0) pendingByModel.set(modelId, [...(pendingByModel.get(modelId) ?? []), ...pending]);
     return this.transactions.run(async (tx) => {
       await this.repository.mergeWindows(tx, mergedByWindow(group.flatMap((writes) => writes.deltas)), mergeAggregates);
-      // In report order: a request id reported again keeps the latest prediction, as it would written one report at a time.
-      for (const [modelId, pending] of pendingByModel) await this.repository.awaitLabels(tx, modelId, pending, expiresAt);
+      // Models in id order, as replicas lock their rows; within one, in report order, so a request id reported
+      // again keeps the latest prediction, as it would written one report at a time.
+      for (const modelId of [...pendingByModel.keys()].sort()) await this.repository.awaitLabels(tx, modelId, pendingByModel.get(modelId)!, expiresAt);
     });
   }
 }

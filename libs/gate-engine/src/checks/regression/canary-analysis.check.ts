@@ -1,20 +1,27 @@
 import type { CheckOutcome, GateCheck } from '../../check';
-import type { GateContext } from '../../gate-context';
+import type { CanaryAnalysisStanding, GateContext } from '../../gate-context';
 import { baselineOf, refOf } from './comparison';
 
 /** The check's id: the registry looks up a version's analyses only for runs whose policy has it. */
 export const CANARY_ANALYSIS_CHECK_ID = 'canary_analysis';
 
+/** How to get a new analysis: one for the canary it is, or by taking it to canary. */
+function analyseAgain(model: string, ref: string, standing: CanaryAnalysisStanding, against: string): string {
+  return standing.canary
+    ? `Analyse the canary ${ref} again against ${against}: gatehouse analysis start ${model} (POST /v1/models/{name}/analysis-runs), and request production once it has passed.`
+    : `Promote ${ref} to canary: its analysis compares it with ${against} on live traffic over the policy's traffic steps, and production can be requested once it has passed.`;
+}
+
 /** What each unfinished or unsuccessful analysis status means for a promotion, and what to do about it. */
-const NOT_PASSED: Record<string, { means: string; todo: string }> = {
-  running: { means: 'is still running', todo: 'Wait for it to pass its last traffic step (gatehouse analysis show <id> --watch), then request production again.' },
+const NOT_PASSED: Record<string, { means: string; todo: (id: string, again: () => string) => string }> = {
+  running: { means: 'is still running', todo: (id) => `Wait for it to pass its last traffic step (gatehouse analysis show ${id} --watch), then request production again.` },
   paused: {
     means: 'is paused after too many inconclusive intervals',
-    todo: 'Look at its intervals, then resume it (gatehouse analysis resume <id>) or abort it; request production once it has passed.',
+    todo: (id) => `Look at its intervals, then resume it (gatehouse analysis resume ${id}) or abort it; request production once it has passed.`,
   },
-  rolled_back: { means: 'failed and rolled the canary back', todo: 'Fix the regression its failed intervals show, register a new version and take it through canary again.' },
-  aborted: { means: 'was aborted', todo: 'Promote the version to canary again so that a new analysis runs to the end.' },
-  cancelled: { means: 'was cancelled when the canary or production moved', todo: 'Promote the version to canary again so that a new analysis runs to the end.' },
+  rolled_back: { means: 'failed and rolled the canary back', todo: () => 'Fix the regression its failed intervals show, register a new version and take it through canary again.' },
+  aborted: { means: 'was aborted, which took the version out of service', todo: () => 'Register a new version and take it through canary.' },
+  cancelled: { means: 'was cancelled when the canary or production moved', todo: (_, again) => again() },
 };
 
 /**
@@ -41,15 +48,18 @@ export class CanaryAnalysisCheck implements GateCheck {
     const { baseline } = found;
     const standing = context.subject.canaryAnalysis;
     if (!standing) return { status: 'skipped', message: 'no canary analysis records: the version was validated where the registry cannot be asked' };
-    if (!standing.enabled) return { status: 'skipped', message: `the monitoring policy does not analyse ${context.subject.model}'s canaries` };
     const latest = standing.latest;
+    // A policy turned off does not wave through an analysis still deciding.
+    const deciding = latest?.status === 'running' || latest?.status === 'paused';
+    if (!standing.enabled && !deciding) return { status: 'skipped', message: `the monitoring policy does not analyse ${context.subject.model}'s canaries` };
+    const again = () => analyseAgain(context.subject.model, refOf(context), standing, refOf(baseline));
     if (!latest) {
       return {
         status: 'failed',
         value: 'none',
         threshold: 'passed',
         message: `${refOf(context)} has never been analysed as a canary, and production requires a passed canary analysis against ${refOf(baseline)}`,
-        recommendation: `Promote ${refOf(context)} to canary first: its analysis compares it with ${refOf(baseline)} on live traffic over the policy's traffic steps, and production can be requested once it has passed.`,
+        recommendation: again(),
       };
     }
     const details = { analysisRun: latest.id, analysisStatus: latest.status, analysedAgainst: latest.baselineVersion, intervals: latest.intervals, finishedAt: latest.finishedAt };
@@ -61,7 +71,7 @@ export class CanaryAnalysisCheck implements GateCheck {
         threshold: 'passed',
         message: `canary analysis ${latest.id} of ${refOf(context)} ${notPassed?.means ?? `ended ${latest.status}`}, and production requires a passed one`,
         details,
-        recommendation: notPassed?.todo.replaceAll('<id>', latest.id),
+        recommendation: notPassed?.todo(latest.id, again),
       };
     }
     if (latest.baselineVersion !== baseline.subject.version) {
@@ -71,7 +81,7 @@ export class CanaryAnalysisCheck implements GateCheck {
         threshold: 'passed',
         message: `canary analysis ${latest.id} passed against ${context.subject.model}@${latest.baselineVersion}, but ${refOf(baseline)} is in production now`,
         details,
-        recommendation: `Promote ${refOf(context)} to canary again so that it is analysed against ${refOf(baseline)}, the version it would replace.`,
+        recommendation: again(),
       };
     }
     return {

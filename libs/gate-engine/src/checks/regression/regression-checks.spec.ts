@@ -369,8 +369,9 @@ describe('baseline_size', () => {
 
 describe('canary_analysis', () => {
   const candidate = { model: classifier.model, version: '1.1.0' };
-  const analysed = (status: string, baselineVersion = '1.0.0'): CanaryAnalysisStanding => ({
+  const analysed = (status: string, baselineVersion = '1.0.0', canary = true): CanaryAnalysisStanding => ({
     enabled: true,
+    canary,
     latest: { id: 'run-7', status, baselineVersion, intervals: 6, finishedAt: '2026-12-06T10:00:00.000Z' },
   });
 
@@ -384,18 +385,20 @@ describe('canary_analysis', () => {
     });
   });
 
-  it('refuses a version never analysed, saying to promote it to canary first', async () => {
-    const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: true, latest: null } });
+  it('refuses a version never analysed: promote it to canary, or analyse the canary it is', async () => {
+    const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: true, canary: false, latest: null } });
     expect(result).toMatchObject({ status: 'failed', value: 'none', message: expect.stringContaining('has never been analysed as a canary') });
-    expect(result.recommendation).toMatch(/^Promote fixture@1\.1\.0 to canary first/);
+    expect(result.recommendation).toMatch(/^Promote fixture@1\.1\.0 to canary:/);
+    const canary = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: true, canary: true, latest: null } });
+    expect(canary.recommendation).toMatch(/^Analyse the canary fixture@1\.1\.0 again against fixture@1\.0\.0: gatehouse analysis start fixture /);
   });
 
   it.each([
     ['running', /is still running/, /Wait for it to pass its last traffic step \(gatehouse analysis show run-7 --watch\)/],
     ['paused', /is paused after too many inconclusive intervals/, /resume it \(gatehouse analysis resume run-7\)/],
     ['rolled_back', /failed and rolled the canary back/, /Fix the regression its failed intervals show, register a new version/],
-    ['aborted', /was aborted/, /Promote the version to canary again/],
-    ['cancelled', /was cancelled/, /Promote the version to canary again/],
+    ['aborted', /was aborted/, /Register a new version/],
+    ['cancelled', /was cancelled/, /gatehouse analysis start fixture/],
   ])('refuses a version whose newest analysis is %s, with what to do about it', async (status, message, recommendation) => {
     const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: analysed(status) });
     expect(result).toMatchObject({ status: 'failed', value: status, threshold: 'passed', message: expect.stringMatching(message) });
@@ -405,15 +408,25 @@ describe('canary_analysis', () => {
   it('refuses an analysis that passed against a production version since replaced', async () => {
     const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: analysed('passed', '0.9.0') });
     expect(result).toMatchObject({ status: 'failed', message: 'canary analysis run-7 passed against fixture@0.9.0, but fixture@1.0.0 is in production now' });
-    expect(result.recommendation).toMatch(/analysed against fixture@1\.0\.0/);
+    expect(result.recommendation).toMatch(/^Analyse the canary fixture@1\.1\.0 again against fixture@1\.0\.0/);
+    const elsewhere = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: analysed('passed', '0.9.0', false) });
+    expect(elsewhere.recommendation).toMatch(/^Promote fixture@1\.1\.0 to canary/);
+  });
+
+  it('refuses an analysis still deciding even where the policy has since turned analysis off', async () => {
+    for (const status of ['running', 'paused']) {
+      const result = await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { ...analysed(status), enabled: false } });
+      expect(result).toMatchObject({ status: 'failed', value: status });
+    }
+    expect(await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { ...analysed('cancelled'), enabled: false } })).toMatchObject({ status: 'skipped' });
   });
 
   it('skips without a production version, where analysis is off for the model, and offline', async () => {
-    expect(await run('canary_analysis', { candidate, canaryAnalysis: { enabled: true, latest: null } })).toMatchObject({
+    expect(await run('canary_analysis', { candidate, canaryAnalysis: { enabled: true, canary: false, latest: null } })).toMatchObject({
       status: 'skipped',
       message: 'there is no production version of fixture yet to compare with',
     });
-    expect(await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: false, latest: null } })).toMatchObject({
+    expect(await run('canary_analysis', { candidate, baseline: production, canaryAnalysis: { enabled: false, canary: false, latest: null } })).toMatchObject({
       status: 'skipped',
       message: "the monitoring policy does not analyse fixture's canaries",
     });
