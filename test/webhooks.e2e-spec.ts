@@ -365,7 +365,10 @@ describe('webhooks (embedded)', () => {
       paged.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
-    expect(paged.map((d) => d.id)).toEqual(whole.map((d) => d.id));
+    // Gates of earlier tests may still be finishing: their deliveries, newer than the whole list, can only come first.
+    const listed = new Set(whole.map((d) => d.id));
+    expect(paged.filter((d) => listed.has(d.id)).map((d) => d.id)).toEqual(whole.map((d) => d.id));
+    expect(paged.slice(paged.length - whole.length).map((d) => d.id)).toEqual(whole.map((d) => d.id));
     expect(whole.map((d) => Date.parse(d.createdAt))).toEqual([...whole.map((d) => Date.parse(d.createdAt))].sort((a, b) => b - a));
     const bad = await registry.admin.get(`/v1/webhooks/${lifecycle.id}/deliveries?cursor=not-a-cursor`);
     expect([bad.status, bad.body.error]).toEqual([400, 'invalid_cursor']);
@@ -430,12 +433,16 @@ describe('webhooks (embedded)', () => {
   it('counts attempts by outcome and the dead letters in /metrics', async () => {
     const text = ((await registry.admin.get('/metrics')).body as Buffer).toString('utf8');
     for (const outcome of ['delivered', 'retrying', 'dead']) expect(text).toMatch(new RegExp(`^gatehouse_webhook_deliveries_total\\{outcome="${outcome}"\\} [1-9]`, 'm'));
-    // The dead letters were replayed or went with their subscription.
-    expect(text).toMatch(/^gatehouse_webhook_backlog\{status="dead"\} 0$/m);
-    expect(text).toMatch(/^gatehouse_webhook_backlog\{status="pending"\} 0$/m);
+    // The dead letters were replayed or went with their subscription; what gates of earlier tests still send is delivered soon.
+    await until(async () => {
+      const now = ((await registry.admin.get('/metrics')).body as Buffer).toString('utf8');
+      return /^gatehouse_webhook_backlog\{status="dead"\} 0$/m.test(now) && /^gatehouse_webhook_backlog\{status="pending"\} 0$/m.test(now) ? true : undefined;
+    });
   });
 
   it('prunes at start the events delivered before the retention, with their history, and keeps dead letters however old', async () => {
+    // Only this test's subscriptions: an event other tests' subscribers still wait for (or just got) is rightly kept.
+    for (const webhook of (await registry.admin.get('/v1/webhooks')).body) expect((await registry.admin.delete(`/v1/webhooks/${webhook.id}`)).status).toBe(200);
     receiver.answer('/kept', 200);
     receiver.answer('/refusing', 503);
     const deliveredTo = await subscribe(registry.admin, `${receiver.url}/kept`, ['version.committed']);
