@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ApiClient } from './support/api-client';
@@ -105,6 +106,63 @@ describe('the web console', () => {
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'fraud' }).waitFor();
     await board.getByText('1.0.0').waitFor();
+  });
+
+  it('shows what a version records, and downloads its files as they were registered', async () => {
+    await page.goto(url('/sign-in?next=/models/fraud'));
+    await signIn(engineer.token!);
+    await page.getByRole('link', { name: '1.0.0' }).click();
+    await page.waitForURL(url('/models/fraud/versions/1.0.0'));
+    await page.getByRole('heading', { level: 1, name: 'fraud@1.0.0' }).waitFor();
+    const stored = (await engineer.get('/v1/models/fraud/versions/1.0.0')).body;
+    const files = page.getByRole('region', { name: 'Files' });
+    await files.getByText(stored.files[0].sha256).waitFor();
+    expect(await files.locator('tbody tr').first().innerText()).toMatch(new RegExp(`model\\.onnx\\s+${stored.files[0].size} B\\s+${stored.files[0].sha256}`));
+    expect(await page.locator('.facts').first().innerText()).toMatch(/Signature\s+signed by release \(key [0-9a-f]{16}…\)/);
+    const datasets = page.getByRole('region', { name: 'Datasets' });
+    expect(await datasets.locator('tbody tr').first().innerText()).toMatch(new RegExp(`fraud-eval@\\S+\\s+evaluation\\s+.*${stored.datasets[0].sha256}`));
+    expect(await page.getByRole('region', { name: 'Schema' }).innerText()).toMatch(/declared at registration[\s\S]*input features float32 \[batch, 8\]/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'version.png'), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), files.getByRole('button', { name: 'Download model.onnx' }).click()]);
+    expect(download.suggestedFilename()).toBe('model.onnx');
+    const saved = await readFile(await download.path());
+    expect(createHash('sha256').update(saved).digest('hex')).toBe(stored.files[0].sha256);
+
+    await page.goto(url('/models/fraud/versions/9.9.9'));
+    await page
+      .getByRole('alert')
+      .getByText(/version_not_found \(404\)/)
+      .waitFor();
+  });
+
+  it('passes axe’s WCAG 2.1 A and AA checks on every page, contrast included', async () => {
+    // axe is injected as an inline script, which the console's own policy would refuse.
+    const context = await browser.newContext({ bypassCSP: true });
+    const audited = await context.newPage();
+    try {
+      const violations = async () => {
+        await audited.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+        const results = await audited.evaluate<{ violations: { id: string; nodes: unknown[] }[] }>("axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })");
+        return results.violations.map((violation) => `${violation.id} (${violation.nodes.length})`);
+      };
+      await audited.goto(url('/sign-in'));
+      await audited.getByLabel('API token').waitFor();
+      expect(await violations()).toEqual([]);
+      await audited.getByLabel('API token').fill(engineer.token!);
+      await audited.getByRole('button', { name: 'Sign in' }).click();
+      for (const [path, ready] of [
+        ['/models', 'fraud'],
+        ['/models/fraud', 'Versions'],
+        ['/models/fraud/versions/1.0.0', 'Files'],
+      ]) {
+        await audited.goto(url(path));
+        await audited.getByRole('heading', { name: ready }).first().waitFor();
+        expect({ path, violations: await violations() }).toEqual({ path, violations: [] });
+      }
+    } finally {
+      await context.close();
+    }
   });
 
   it('signs out, and goes back to sign-in when the registry stops taking the token', async () => {

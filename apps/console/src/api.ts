@@ -55,3 +55,21 @@ export function withQuery(path: string, query: Record<string, string | number | 
 }
 
 export const modelPath = (name: string, ...rest: string[]) => ['/v1/models', name, ...rest].map((part, index) => (index === 0 ? part : encodeURIComponent(part))).join('/');
+
+/**
+ * Saves a file the API serves behind the token: a plain link would carry no Authorization header, so the bytes are
+ * fetched here and handed to the browser as a download.
+ */
+export async function downloadFile(path: string, filename: string): Promise<void> {
+  const token = currentToken();
+  const response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) {
+    const problem = ((await response.json().catch(() => null)) ?? {}) as { error?: string; message?: string };
+    if (response.status === 401) signOut();
+    throw new ApiError(response.status, problem.error ?? `http_${response.status}`, problem.message ?? `the registry answered ${response.status}`);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement('a'), { href: url, download: filename });
+  link.click();
+  URL.revokeObjectURL(url);
+}

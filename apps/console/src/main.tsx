@@ -6,6 +6,7 @@ import { ApiError, currentToken, SIGNED_OUT_EVENT, signOut } from './api';
 import { ModelPage } from './pages/model-page';
 import { ModelsPage } from './pages/models-page';
 import { SignInPage } from './pages/sign-in-page';
+import { VersionPage } from './pages/version-page';
 import './styles.css';
 
 // A refused request is not retried: the registry's answer is shown as it is.
@@ -68,6 +69,14 @@ createRoot(document.getElementById('root')!).render(
             element={
               <SignedIn>
                 <ModelPage />
+              </SignedIn>
+            }
+          />
+          <Route
+            path="/models/:name/versions/:version"
+            element={
+              <SignedIn>
+                <VersionPage />
               </SignedIn>
             }
           />

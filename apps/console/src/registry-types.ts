@@ -41,3 +41,28 @@ export interface Version {
   createdAt: string;
   gate: { runId: string; stage: string; status: string; healthScore: number | null } | null;
 }
+
+export interface TensorSpec {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+}
+
+/** One version as GET /v1/models/{name}/versions/{version} answers. */
+export interface VersionDetail extends Version {
+  description: string | null;
+  format: string | null;
+  manifestDigest: string | null;
+  size: number | null;
+  committedAt: string | null;
+  metrics: Record<string, number>;
+  params: Record<string, unknown>;
+  environment: Record<string, unknown>;
+  source: { repository?: string; commit?: string; runId?: string };
+  schema: { inputs: TensorSpec[]; outputs: TensorSpec[] } | null;
+  schemaSource: 'declared' | 'inferred' | null;
+  parents: { model: string; version: string; relation: string }[];
+  datasets: { name: string; version: string; role: string; sha256: string | null; size: number | null; uri: string | null }[];
+  signature: { signer: string; fingerprint: string; verifiedAt: string } | null;
+  files: { path: string; sha256: string; size: number; mediaType: string | null }[];
+}

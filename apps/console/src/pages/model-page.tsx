@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { getJson, modelPath, withQuery } from '../api';
 import type { ModelStages, Page, Version } from '../registry-types';
 import { sortVersions, stageSlots, tagLabels, type VersionSortKey } from '../stage-board';
@@ -91,7 +91,9 @@ function Versions({ model }: { model: string }) {
             <tbody>
               {sortVersions(versions.data.items, sort.key, sort.direction).map((version) => (
                 <tr key={version.version}>
-                  <td>{version.version}</td>
+                  <td>
+                    <Link to={`/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version.version)}`}>{version.version}</Link>
+                  </td>
                   <td>{version.status}</td>
                   <td>{version.stage}</td>
                   <td>{new Date(version.createdAt).toLocaleString()}</td>
