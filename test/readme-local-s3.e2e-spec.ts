@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { readmeCommandBlocks } from './support/readme-commands';
 import { freePort, SERVER_ENTRY, START_NODE_ARGS, waitForHealth } from './support/server-process';
+import { until } from './support/wait';
 
 const SECTION = 'A local S3-compatible server';
 const README_PORT = '4568';
@@ -37,6 +38,8 @@ describe("the README's local S3 server", () => {
       const exited = new Promise((done) => shell!.once('exit', done));
       process.kill(-shell.pid, 'SIGTERM');
       await exited;
+      // The shell goes first; the registry and s3rver it started may still be writing under workDir as they stop.
+      await until(async () => (groupGone(shell!.pid!) ? true : undefined), 30_000);
     }
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
@@ -86,4 +89,14 @@ describe("the README's local S3 server", () => {
 async function writeShim(path: string, body: string): Promise<void> {
   await writeFile(path, `#!/bin/sh\n${body}\n`);
   await chmod(path, 0o755);
+}
+
+/** Whether no process of the group led by `pid` is left. */
+function groupGone(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
