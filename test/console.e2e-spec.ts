@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS, DEFAULT_CHROMIUM_PATH } from '@gatehouse/gate-engine';
 import type { ApiClient } from './support/api-client';
 import { registerValidated, startMonitoredRegistry, type MonitoredRegistry } from './support/canary-flow';
 import { promoteAndSettle } from './support/promotion-flow';
+import { until } from './support/wait';
 
 /** Debian's Chromium (.ci/run installs it), headless as the gate's browser check runs it. */
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] };
+const CHROMIUM = { executablePath: DEFAULT_CHROMIUM_PATH, args: [...CHROMIUM_FLAGS] };
 /** Where the suite leaves its screenshots, for a person to look at (not compared by the test). */
 const SCREENSHOTS = resolve(__dirname, '../artifacts/console');
 
@@ -95,12 +97,17 @@ describe('the web console', () => {
     expect(await board.getByRole('listitem', { name: 'production' }).innerText()).toMatch(/production\s+1\.0\.0/i);
     expect(await board.getByRole('listitem', { name: 'canary' }).innerText()).toMatch(/canary\s+1\.1\.0\s+10% of requests/i);
     expect(await board.getByRole('listitem', { name: 'staging' }).innerText()).toMatch(/staging\s+no version/i);
-    const versionColumn = () => page.locator('tbody tr td:first-child').allTextContents();
-    expect(await versionColumn()).toEqual(['1.1.0', '1.0.0']);
+    // The table is its own query, and a sort re-renders after the click: wait for the order rather than read it once.
+    const versionColumn = (order: string[]) =>
+      until(async () => {
+        const shown = await page.locator('tbody tr td:first-child').allTextContents();
+        return shown.join() === order.join() ? shown : undefined;
+      }, 10_000);
+    await versionColumn(['1.1.0', '1.0.0']);
     await page.getByRole('button', { name: 'Version' }).click();
-    expect(await versionColumn()).toEqual(['1.1.0', '1.0.0']);
+    await versionColumn(['1.1.0', '1.0.0']);
     await page.getByRole('button', { name: 'Version' }).click();
-    expect(await versionColumn()).toEqual(['1.0.0', '1.1.0']);
+    await versionColumn(['1.0.0', '1.1.0']);
     await page.screenshot({ path: join(SCREENSHOTS, 'model.png'), fullPage: true });
 
     await page.reload();

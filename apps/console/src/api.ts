@@ -30,21 +30,26 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `path` (under /v1) as JSON, with `token` or the signed-in user's. */
-export async function getJson<T>(path: string, token = currentToken()): Promise<T> {
+/**
+ * GET `path` (under /v1) with `token` or the signed-in user's: the answer when it is a 2xx, else an ApiError with the
+ * registry's code and message. A 401 for the signed-in user's token signs them out.
+ */
+async function fetchFromRegistry(path: string, token: string | null, accept: string): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(path, { headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    response = await fetch(path, { headers: { accept, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
   } catch (error) {
     throw new ApiError(0, 'unreachable', `the registry did not answer: ${(error as Error).message}`);
   }
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) {
-    const problem = (body ?? {}) as { error?: string; message?: string };
-    if (response.status === 401 && token === currentToken()) signOut();
-    throw new ApiError(response.status, problem.error ?? `http_${response.status}`, problem.message ?? `the registry answered ${response.status}`);
-  }
-  return body as T;
+  if (response.ok) return response;
+  const problem = ((await response.json().catch(() => null)) ?? {}) as { error?: string; message?: string };
+  if (response.status === 401 && token === currentToken()) signOut();
+  throw new ApiError(response.status, problem.error ?? `http_${response.status}`, problem.message ?? `the registry answered ${response.status}`);
+}
+
+/** GET `path` (under /v1) as JSON, with `token` or the signed-in user's. */
+export async function getJson<T>(path: string, token = currentToken()): Promise<T> {
+  return (await (await fetchFromRegistry(path, token, 'application/json')).json()) as T;
 }
 
 /** `path` with the query's defined values, encoded. */
@@ -61,13 +66,7 @@ export const modelPath = (name: string, ...rest: string[]) => ['/v1/models', nam
  * fetched here and handed to the browser as a download.
  */
 export async function downloadFile(path: string, filename: string): Promise<void> {
-  const token = currentToken();
-  const response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (!response.ok) {
-    const problem = ((await response.json().catch(() => null)) ?? {}) as { error?: string; message?: string };
-    if (response.status === 401) signOut();
-    throw new ApiError(response.status, problem.error ?? `http_${response.status}`, problem.message ?? `the registry answered ${response.status}`);
-  }
+  const response = await fetchFromRegistry(path, currentToken(), '*/*');
   const url = URL.createObjectURL(await response.blob());
   const link = Object.assign(document.createElement('a'), { href: url, download: filename });
   link.click();

@@ -1,3 +1,4 @@
+import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { ApiError } from './api';
 
@@ -23,4 +24,11 @@ export function ErrorState({ error }: { error: unknown }) {
       {code && <code className="code">{code}</code>}
     </div>
   );
+}
+
+/** A query's loading and error states, and `children` with its data once it has some. */
+export function QueryView<T>({ query, what, children }: { query: UseQueryResult<T>; what: string; children: (data: T) => ReactNode }) {
+  if (query.isPending) return <Loading what={what} />;
+  if (query.isError) return <ErrorState error={query.error} />;
+  return <>{children(query.data)}</>;
 }

@@ -24,5 +24,6 @@ export { applyValidationThresholds, loadValidationThresholds, VALIDATION_THRESHO
 export { renderMarkdown, summarize, type GateReport, type SandboxResources } from './gate-report';
 export { runInSandbox, sandboxResources, SandboxError, SANDBOX_CHECK_ID, unlimitedCommand, unlimitedLauncher, type SandboxOptions, type SandboxRequest } from './sandbox';
 export { GATE_CHECKS } from './checks';
+export { CHROMIUM_FLAGS, DEFAULT_CHROMIUM_PATH } from './browser/chromium';
 export { CANARY_ANALYSIS_CHECK_ID } from './checks/regression/canary-analysis.check';
 export { inferredSchemaOf } from './checks/validation/schema-match.check';

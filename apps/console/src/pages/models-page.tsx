@@ -1,9 +1,10 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
-import { getJson, modelPath, withQuery } from '../api';
-import type { Model, ModelStages, Page } from '../registry-types';
+import { getJson, withQuery } from '../api';
+import { useStages } from '../queries';
+import type { Model, Page } from '../registry-types';
 import { stageSlots } from '../stage-board';
-import { Empty, ErrorState, Loading } from '../states';
+import { Empty, QueryView } from '../states';
 
 /** Every model, searchable by name or description, each with the versions holding its stages. */
 export function ModelsPage() {
@@ -29,25 +30,25 @@ export function ModelsPage() {
           onChange={(event) => setParams(event.target.value ? { search: event.target.value } : {}, { replace: true })}
         />
       </form>
-      {models.isPending ? (
-        <Loading what="models" />
-      ) : models.isError ? (
-        <ErrorState error={models.error} />
-      ) : models.data.items.length === 0 ? (
-        <Empty>{search ? `No model matches “${search}”.` : 'No models yet: register one with gatehouse register.'}</Empty>
-      ) : (
-        <ul className="cards" aria-label="models">
-          {models.data.items.map((model) => (
-            <ModelCard key={model.name} model={model} />
-          ))}
-        </ul>
-      )}
+      <QueryView query={models} what="models">
+        {(page) =>
+          page.items.length === 0 ? (
+            <Empty>{search ? `No model matches “${search}”.` : 'No models yet: register one with gatehouse register.'}</Empty>
+          ) : (
+            <ul className="cards" aria-label="models">
+              {page.items.map((model) => (
+                <ModelCard key={model.name} model={model} />
+              ))}
+            </ul>
+          )
+        }
+      </QueryView>
     </main>
   );
 }
 
 function ModelCard({ model }: { model: Model }) {
-  const stages = useQuery({ queryKey: ['stages', model.name], queryFn: () => getJson<ModelStages>(modelPath(model.name, 'stages')) });
+  const stages = useStages(model.name);
   return (
     <li className="card">
       <h2>
@@ -61,20 +62,18 @@ function ModelCard({ model }: { model: Model }) {
           ))}
         </ul>
       )}
-      {stages.isPending ? (
-        <Loading what="stages" />
-      ) : stages.isError ? (
-        <ErrorState error={stages.error} />
-      ) : (
-        <dl className="stage-summary">
-          {stageSlots(stages.data).map((slot) => (
-            <div key={slot.stage}>
-              <dt>{slot.stage}</dt>
-              <dd>{slot.version ? `${slot.version}${slot.traffic ? ` · ${slot.traffic}` : ''}` : '—'}</dd>
-            </div>
-          ))}
-        </dl>
-      )}
+      <QueryView query={stages} what="stages">
+        {(data) => (
+          <dl className="stage-summary">
+            {stageSlots(data).map((slot) => (
+              <div key={slot.stage}>
+                <dt>{slot.stage}</dt>
+                <dd>{slot.version ? `${slot.version}${slot.traffic ? ` · ${slot.traffic}` : ''}` : '—'}</dd>
+              </div>
+            ))}
+          </dl>
+        )}
+      </QueryView>
     </li>
   );
 }

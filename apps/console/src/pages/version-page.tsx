@@ -4,7 +4,7 @@ import { Link, useParams } from 'react-router';
 import { downloadFile, getJson, modelPath } from '../api';
 import type { VersionDetail } from '../registry-types';
 import { tagLabels } from '../stage-board';
-import { Empty, ErrorState, Loading } from '../states';
+import { Empty, QueryView } from '../states';
 import { describeTensor, entriesOf, fileUrl, formatBytes } from '../version-facts';
 
 /** Everything a version records: files with their hashes, signature, metrics, params, environment, source, schema, datasets. */
@@ -19,7 +19,9 @@ export function VersionPage() {
       <h1>
         {name}@{version}
       </h1>
-      {detail.isPending ? <Loading what="the version" /> : detail.isError ? <ErrorState error={detail.error} /> : <VersionFacts version={detail.data} />}
+      <QueryView query={detail} what="the version">
+        {(data) => <VersionFacts version={data} />}
+      </QueryView>
     </main>
   );
 }
