@@ -27,9 +27,12 @@ describe('measureLatencyPair', () => {
     };
     const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
     const { first, second } = await measureLatencyPair(busy, idle, { runs: 6, warmupRuns: 0 });
-    // The process's other threads (a collector, the test runner) may compute during any run, and a loaded host may take the loop's core, so the bounds are loose: a 20 ms loop got a quarter of a core at least once, and a 20 ms sleep computed next to nothing at least once.
+    // A loaded host may take the loop's core, so a 20 ms loop must get only a quarter of one at least once. The clock is
+    // the process's, and its other threads (a collector, the test runner, what earlier suites in this worker left
+    // running) compute during any run: in a CI run every one of six sleeps was charged 10 ms or more. So a sleep is
+    // held to costing clearly less than the loop beside it in the same round, not to an absolute bound.
     expect(Math.max(...first.cpuMs)).toBeGreaterThan(5);
-    expect(Math.min(...second.cpuMs)).toBeLessThan(2);
+    expect(second.cpuMs.some((sleptMs, round) => sleptMs < first.cpuMs[round] - 5)).toBe(true);
     expect(Math.min(...second.wallMs)).toBeGreaterThanOrEqual(19);
   });
 });
